@@ -1,0 +1,336 @@
+"""The codings store: ``corpus/codings/<coder>.jsonl``, one file per coder.
+
+Each line is a JSON object. A *coding* line::
+
+    {"doc": "le-mene-valeur", "start": 120, "end": 342, "quote": "…", "code": "VAL.6",
+     "coder": "A", "at": "2026-11-26T10:00:00+00:00", "origin": "human", "score": null, "memo": ""}
+
+and a *coverage* line records that a coder has fully coded a document, so that
+an uncoded segment inside it means "no code applies" rather than "not read"::
+
+    {"type": "coverage", "doc": "le-mene-valeur", "coder": "A", "at": "…"}
+
+These files are research data: they are only ever rewritten whole, under a
+lock, through a temporary file renamed over the old one, so a crash or two
+concurrent writers never lose a line. The quote is kept so that a coding whose
+text moved (a correction above it) is found again and reported as moved.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from filelock import FileLock
+
+from .codebook import Codebook
+from .corpus import Corpus, Segment
+from .errors import CodingsError, Problems, UsageError
+
+CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+ORIGINS = ("human", "rule", "model")
+CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
+LOCK_TIMEOUT_S = 60
+
+CODINGS_COLUMNS = ["coder", "doc", "segment", "territory", "start", "end", "code", "dimension",
+                   "origin", "score", "memo", "at", "quote", "path", "line", "moved"]
+COVERAGE_COLUMNS = ["coder", "doc", "at"]
+
+
+def now_iso() -> str:
+    """Current UTC time as ISO 8601 with seconds."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_coder_id(coder: str) -> str:
+    if not CODER_ID.match(coder or ""):
+        raise UsageError(f"invalid coder id '{coder}'",
+                         hint="use letters, digits, '-' or '_' (it becomes a file name)")
+    return coder
+
+
+def coding_record(segment: Segment, code: str, coder: str, *, memo: str = "", origin: str = "human",
+                  score: float | None = None, at: str | None = None,
+                  start: int | None = None, end: int | None = None, body: str | None = None) -> dict:
+    """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given)."""
+    s = segment.start if start is None else start
+    e = segment.end if end is None else end
+    quote = segment.text if (start is None and end is None) else body[s:e]
+    return {"doc": segment.doc, "start": s, "end": e, "quote": quote, "code": code,
+            "coder": coder, "at": at or now_iso(), "origin": origin,
+            "score": None if origin == "human" else score, "memo": memo}
+
+
+def coverage_record(doc: str, coder: str, at: str | None = None) -> dict:
+    return {"type": "coverage", "doc": doc, "coder": coder, "at": at or now_iso()}
+
+
+class CodingStore:
+    """The folder of coder files, with locked, atomic writes.
+
+    Parameters
+    ----------
+    folder : path
+        Usually ``corpus/codings``.
+    """
+
+    def __init__(self, folder: str | Path = "corpus/codings"):
+        self.folder = Path(folder)
+
+    def path(self, coder: str) -> Path:
+        return self.folder / f"{check_coder_id(coder)}.jsonl"
+
+    def coders(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.jsonl") if CODER_ID.match(p.stem))
+
+    def _lock(self, coder: str) -> FileLock:
+        return FileLock(str(self.path(coder)) + ".lock", timeout=LOCK_TIMEOUT_S)
+
+    def read_lines(self, coder: str) -> list[str]:
+        path = self.path(coder)
+        if not path.exists():
+            return []
+        return path.read_text(encoding="utf-8-sig").splitlines()
+
+    def append(self, coder: str, records: list[dict]) -> int:
+        """Add records to a coder's file; return how many were written.
+
+        The file is rewritten whole under a lock (temp file + rename), so a
+        reader never sees a half-written line and a concurrent writer's lines
+        are kept.
+        """
+        if not records:
+            return 0
+        for rec in records:
+            if rec.get("coder") != coder:
+                raise CodingsError(f"record for coder '{rec.get('coder')}' cannot go to {coder}'s file",
+                                   self.path(coder))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock(coder):
+            lines = self.read_lines(coder)
+            lines += [json.dumps(r, ensure_ascii=False, sort_keys=False) for r in records]
+            self._write(coder, lines)
+        return len(records)
+
+    def rewrite(self, coder: str, keep) -> int:
+        """Rewrite a coder's file keeping the records for which ``keep(record)`` is true.
+
+        Returns the number of records removed. Lines that are not valid JSON are
+        always kept: the store never destroys what it cannot read.
+        """
+        with self._lock(coder):
+            kept, removed = [], 0
+            for line in self.read_lines(coder):
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    kept.append(line)
+                    continue
+                if keep(rec):
+                    kept.append(line)
+                else:
+                    removed += 1
+            if removed:
+                self._write(coder, kept)
+        return removed
+
+    def _write(self, coder: str, lines: list[str]) -> None:
+        path = self.path(coder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write("".join(line + "\n" for line in lines if line.strip()))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+@dataclass
+class Codings:
+    """Validated codings (tidy) and coverage, with every problem found."""
+
+    frame: pd.DataFrame
+    coverage: pd.DataFrame
+    problems: Problems = field(default_factory=Problems)
+
+    @property
+    def coders(self) -> list[str]:
+        return sorted(set(self.frame["coder"]) | set(self.coverage["coder"]))
+
+    def of(self, *coders: str) -> pd.DataFrame:
+        return self.frame[self.frame["coder"].isin(coders)]
+
+
+def _reanchor(body: str, quote: str, start: int) -> int | None:
+    """New start of ``quote`` in ``body``: the occurrence nearest the old start."""
+    if not quote:
+        return None
+    hits = [m.start() for m in re.finditer(re.escape(quote), body)]
+    if not hits:
+        return None
+    return min(hits, key=lambda h: abs(h - start))
+
+
+def _segment_for(segments: list[Segment], start: int, end: int) -> Segment | None:
+    """The segment sharing the most characters with ``[start, end)``."""
+    best, best_overlap = None, 0
+    for s in segments:
+        overlap = min(end, s.end) - max(start, s.start)
+        if overlap > best_overlap:
+            best, best_overlap = s, overlap
+    return best
+
+
+def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
+                  codebook: Codebook | None, problems: Problems) -> bool:
+    missing = [f for f in ("doc", "start", "end", "quote", "code", "coder", "at", "origin") if f not in rec]
+    if missing:
+        problems.add(rel, f"missing field(s): {', '.join(missing)}", lineno)
+        return False
+    ok = True
+    if rec["coder"] != coder:
+        problems.add(rel, f"coder '{rec['coder']}' in {coder}'s file", lineno,
+                     hint=f"move the line to {rec['coder']}.jsonl or fix the coder field")
+        ok = False
+    if rec["doc"] not in corpus.documents:
+        problems.add(rel, f"unknown document '{rec['doc']}'", lineno,
+                     hint="the id must match a document's front matter id")
+        ok = False
+    if codebook is not None and rec["code"] not in codebook:
+        problems.add(rel, f"unknown code '{rec['code']}'", lineno,
+                     hint="use an id from codebook/balises.yaml (analyse codebook)")
+        ok = False
+    if not (isinstance(rec["start"], int) and isinstance(rec["end"], int)) \
+            or isinstance(rec["start"], bool) or isinstance(rec["end"], bool):
+        problems.add(rel, "start and end must be integers", lineno)
+        return False
+    if rec["end"] <= rec["start"]:
+        problems.add(rel, f"end ({rec['end']}) must be greater than start ({rec['start']})", lineno)
+        ok = False
+    if rec["origin"] not in ORIGINS:
+        problems.add(rel, f"origin '{rec['origin']}' is not one of {', '.join(ORIGINS)}", lineno)
+        ok = False
+    try:
+        _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(rel, f"'at' is not an ISO 8601 date-time: {rec['at']!r}", lineno)
+        ok = False
+    return ok
+
+
+def load_codings(corpus: Corpus, codebook: Codebook | None = None,
+                 folder: str | Path | None = None, coders: list[str] | None = None) -> Codings:
+    """Read and validate coder files against the corpus and codebook.
+
+    Every line is checked; problems name the file and line. A coding whose
+    offsets no longer match its quote is re-anchored by the quote (warning
+    "moved") rather than dropped.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    codebook : Codebook, optional
+        When given, unknown code ids are errors.
+    folder : path, optional
+        Defaults to ``<corpus root>/codings``.
+    coders : list of str, optional
+        Restrict to these coders; an unknown coder raises :class:`UsageError`.
+    """
+    store = CodingStore(folder if folder is not None else Path(corpus.root) / "codings")
+    available = store.coders()
+    if coders:
+        unknown = [c for c in coders if c not in available]
+        if unknown:
+            raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
+                             hint=f"available: {', '.join(available) or 'none'} in {store.folder}")
+    wanted = coders or available
+    problems = Problems()
+    rows, cover = [], []
+    by_doc: dict[str, list[Segment]] = {}
+    for s in corpus.segments:
+        by_doc.setdefault(s.doc, []).append(s)
+    for coder in wanted:
+        path = store.path(coder)
+        rel = str(path)
+        try:
+            lines = store.read_lines(coder)
+        except UnicodeDecodeError:
+            problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
+            continue
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.add(rel, f"not valid JSON: {exc.msg}", lineno)
+                continue
+            if not isinstance(rec, dict):
+                problems.add(rel, "a line must be a JSON object", lineno)
+                continue
+            if rec.get("type") == "coverage":
+                if rec.get("doc") not in corpus.documents:
+                    problems.add(rel, f"coverage of unknown document '{rec.get('doc')}'", lineno)
+                    continue
+                cover.append({"coder": coder, "doc": rec["doc"], "at": rec.get("at")})
+                continue
+            if not _check_record(rec, rel, lineno, coder, corpus, codebook, problems):
+                continue
+            body = corpus.documents[rec["doc"]].body
+            start, end, moved = rec["start"], rec["end"], False
+            if end > len(body) or body[start:end] != rec["quote"]:
+                new = _reanchor(body, rec["quote"], start)
+                if new is None:
+                    why = ("offsets beyond the end of the text" if end > len(body)
+                           else "quote does not match the text at its offsets")
+                    problems.add(rel, f"{why}, and the quote is not found elsewhere in '{rec['doc']}'",
+                                 lineno, hint="fix start/end or the quote")
+                    continue
+                start, end, moved = new, new + len(rec["quote"]), True
+                problems.add(rel, f"coding moved in '{rec['doc']}': {rec['start']}→{start} (re-anchored by its quote)",
+                             lineno, severity="warning")
+            seg = _segment_for(by_doc.get(rec["doc"], []), start, end)
+            rows.append({
+                "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
+                "territory": corpus.documents[rec["doc"]].territory, "start": start, "end": end,
+                "code": rec["code"],
+                "dimension": codebook.dimension_of(rec["code"]) if codebook is not None else rec["code"].split(".")[0],
+                "origin": rec["origin"], "score": rec.get("score"), "memo": rec.get("memo") or "",
+                "at": rec["at"], "quote": rec["quote"], "path": rel, "line": lineno, "moved": moved,
+            })
+    frame = pd.DataFrame(rows, columns=CODINGS_COLUMNS)
+    coverage = pd.DataFrame(cover, columns=COVERAGE_COLUMNS).drop_duplicates(["coder", "doc"], keep="last")
+    return Codings(frame=frame, coverage=coverage.reset_index(drop=True), problems=problems)
+
+
+def segment_codes(codings: Codings, corpus: Corpus, coder: str, covered_only: bool = True) -> dict[str, set[str]]:
+    """Codes a coder gave each segment, as ``{segment id: {codes}}``.
+
+    With ``covered_only``, the segments of documents the coder covered are all
+    present (an empty set means "no code applies"); segments outside coverage
+    are absent (not looked at).
+    """
+    frame = codings.frame[codings.frame["coder"] == coder]
+    result: dict[str, set[str]] = {}
+    if covered_only:
+        docs = set(codings.coverage.loc[codings.coverage["coder"] == coder, "doc"])
+        for s in corpus.segments:
+            if s.doc in docs:
+                result[s.id] = set()
+        frame = frame[frame["doc"].isin(docs)]
+    for seg, code in zip(frame["segment"], frame["code"]):
+        if seg is not None:
+            result.setdefault(seg, set()).add(code)
+    return result
