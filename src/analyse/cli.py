@@ -8,6 +8,7 @@ tracebacks are kept for real bugs.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -20,8 +21,15 @@ from .errors import AnalyseError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
+# Feature modules that add their own sub-commands: each defines
+# ``add_commands(sub, common)`` (``common`` is the parent parser holding
+# --corpus/--codebook/--codings). Imported only when the parser is built.
+COMMAND_MODULES: tuple[str, ...] = (
+)
 
-def _paths(args) -> tuple[Path, Path, Path]:
+
+def projectproject_paths(args) -> tuple[Path, Path, Path]:
+    """``(corpus, codebook, codings)`` paths from the common options."""
     corpus = Path(args.corpus)
     codings = Path(args.codings) if args.codings else corpus / "codings"
     return corpus, Path(args.codebook), codings
@@ -33,7 +41,7 @@ def _print_problems(problems, stream=sys.stderr) -> None:
 
 
 def cmd_validate(args) -> int:
-    corpus_dir, codebook_path, codings_dir = _paths(args)
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
     book, book_problems = validate_codebook(codebook_path)
     corpus = load_corpus(corpus_dir)
     codings = load_codings(corpus, book, codings_dir)
@@ -51,7 +59,7 @@ def cmd_validate(args) -> int:
 def cmd_stats(args) -> int:
     from .stats import (by_atelier, codings_by_coder_and_code, coder_overview, corpus_summary,
                         overlap, stats_dict)
-    corpus_dir, codebook_path, codings_dir = _paths(args)
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
     corpus = load_corpus(corpus_dir)
     book, _ = validate_codebook(codebook_path)
     codings = load_codings(corpus, book, codings_dir)
@@ -132,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="path to a corpus/<territory>/<doc>.md file")
     p.add_argument("--full", action="store_true", help="print whole segment texts")
     p.set_defaults(func=cmd_segments)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub, common)
     return parser
 
 

@@ -69,6 +69,17 @@ FRONT_MATTER_SCHEMA = {
 SPEAKER_MARKER = re.compile(
     r"\*\*(?P<id>[A-Za-z][A-Za-z0-9_-]*)\s*(?:\((?P<label>[^)]*)\))?\s*(?::\s*\*\*|\*\*\s*:)[ \t]*"
 )
+
+
+class _DatesAsStrings(yaml.SafeLoader):
+    """SafeLoader that leaves ``2018-02-30`` as text, so the schema can report it."""
+
+
+_DatesAsStrings.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
@@ -319,7 +330,7 @@ def load_document(path: str | Path, root: str | Path | None = None) -> tuple[Doc
         return None, [], problems
     try:
         node = yaml.compose(front)
-        meta = yaml.safe_load(front)
+        meta = yaml.load(front, Loader=_DatesAsStrings)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 2
@@ -330,8 +341,6 @@ def load_document(path: str | Path, root: str | Path | None = None) -> tuple[Doc
         problems.add(rel, "front matter is not a mapping of fields", 2,
                      hint="write one 'field: value' per line")
         return None, [], problems
-    if isinstance(meta.get("date"), _dt.date):
-        meta["date"] = meta["date"].isoformat()
     if not _validate_meta(meta, node, rel, 2, path.parent.name, path.stem, problems):
         return None, [], problems
     known = {"id", "title", "territory", "kind", "atelier", "date", "language", "synthetic", "participants"}
