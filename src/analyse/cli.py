@@ -28,7 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def projectproject_paths(args) -> tuple[Path, Path, Path]:
+def project_paths(args) -> tuple[Path, Path, Path]:
     """``(corpus, codebook, codings)`` paths from the common options."""
     corpus = Path(args.corpus)
     codings = Path(args.codings) if args.codings else corpus / "codings"
