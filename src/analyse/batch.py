@@ -1,0 +1,321 @@
+"""The main job: one report per territory plus a synthesis, as self-contained HTML.
+
+``analyse batch`` runs ``notebooks/territoire.ipynb`` once per territory with
+papermill, in parallel (one process per job, each with its own kernel), then
+``notebooks/synthese.ipynb``; renders every executed notebook to HTML with
+nbconvert (code hidden, images embedded, no external script); and writes an
+``index.html`` linking reports, tables (CSV) and figures (PNG). A failing
+territory does not stop the others: the index marks it failed with its error
+and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as _dt
+import html
+import json
+import multiprocessing
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .corpus import TERRITORY_SLUG, load_corpus
+from .errors import UsageError
+from .pseudonymise import Pseudonymiser
+from .report import AUDIENCES
+
+TEMPLATES = Path(__file__).parent / "templates"
+KERNEL_NAME = "balises"
+TERRITORY_NOTEBOOK = "territoire.ipynb"
+SYNTHESIS_NOTEBOOK = "synthese.ipynb"
+
+
+@dataclass
+class JobResult:
+    """Outcome of one notebook run."""
+
+    name: str
+    notebook: str
+    ok: bool = False
+    error: str = ""
+    html: str = ""
+    ipynb: str = ""
+    kernel_start_s: float = 0.0
+    execution_s: float = 0.0
+    rendering_s: float = 0.0
+
+
+@dataclass
+class BatchResult:
+    out_dir: Path
+    jobs: list[JobResult] = field(default_factory=list)
+    index: Path | None = None
+    pseudonyms: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(j.ok for j in self.jobs)
+
+
+def check_territories(requested: list[str] | None, available: list[str]) -> list[str]:
+    """Validate territory names (slugs that exist in the corpus; no path tricks)."""
+    if not requested or requested == ["all"]:
+        return list(available)
+    out = []
+    for name in requested:
+        if not TERRITORY_SLUG.match(name):
+            raise UsageError(f"invalid territory name '{name}'",
+                             hint="use a territory slug such as le-mene (lowercase letters, digits, hyphens)")
+        if name not in available:
+            raise UsageError(f"unknown territory '{name}'", hint=f"available: {', '.join(available)}")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def kernel_name() -> str:
+    """The project's named kernel if registered (make install does it), else this Python's."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNEL_NAME if KERNEL_NAME in specs else "python3"
+
+
+def render_html(ipynb: Path, html_path: Path) -> None:
+    """Render an executed notebook to self-contained HTML, without code."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATES)], template_name="balises",
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        embed_images=True,
+    )
+    nb = nbformat.read(str(ipynb), as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "fr"})
+    html_path.write_text(body, encoding="utf-8")
+
+
+def _first_error(ipynb: Path) -> str:
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(ipynb), as_version=4)
+    except Exception:  # noqa: BLE001 - best effort to find a message
+        return ""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"{out.get('ename')}: {out.get('evalue')}"
+    return ""
+
+
+def run_notebook(name: str, notebook: str, output_dir: str, parameters: dict, kernel: str) -> JobResult:
+    """Execute one notebook with papermill and render it; never raises."""
+    import papermill as pm
+
+    result = JobResult(name=name, notebook=notebook)
+    out = Path(output_dir)
+    ipynb = out / "notebooks" / f"{name}.ipynb"
+    html_path = out / f"{name}.html"
+    ipynb.parent.mkdir(parents=True, exist_ok=True)
+    result.ipynb, result.html = str(ipynb), str(html_path)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
+                            cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+        result.ok = True
+    except Exception as exc:  # noqa: BLE001 - a failed territory must not stop the batch
+        result.error = _first_error(ipynb) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    total = time.perf_counter() - t0
+    result.execution_s, result.kernel_start_s = _split_timing(ipynb, total)
+    if ipynb.exists():
+        t1 = time.perf_counter()
+        try:
+            render_html(ipynb, html_path)
+        except Exception as exc:  # noqa: BLE001
+            result.ok = False
+            result.error = result.error or f"rendering failed: {exc}"
+        result.rendering_s = time.perf_counter() - t1
+    return result
+
+
+def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
+    """(execution, kernel start + overhead) from papermill's per-cell durations."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(ipynb), as_version=4)
+        cells = sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb.cells)
+    except Exception:  # noqa: BLE001
+        return total, 0.0
+    return cells, max(total - cells, 0.0)
+
+
+def write_index(result: BatchResult, territories: list[str], audience: str, title: str) -> Path:
+    """The run's index page (French), linking reports, tables and figures."""
+    out = result.out_dir
+    esc = html.escape
+    rows = []
+    for job in result.jobs:
+        rel = Path(job.html).name if job.html else ""
+        status = "✅ réussi" if job.ok else "❌ échec"
+        link = f"<a href='{esc(rel)}'>{esc(job.name)}</a>" if job.ok and rel else esc(job.name)
+        error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
+        rows.append(f"<tr><td>{link}</td><td>{status}{error}</td>"
+                    f"<td>{job.execution_s:.1f} s</td></tr>")
+
+    def listing(folder: str, label: str) -> str:
+        files = sorted((out / folder).glob("*")) if (out / folder).is_dir() else []
+        if not files:
+            return ""
+        items = "".join(f"<li><a href='{esc(folder)}/{esc(f.name)}'>{esc(f.name)}</a></li>" for f in files)
+        return f"<h2>{label}</h2><ul class='files'>{items}</ul>"
+
+    audience_label = ("groupe miroir (participants pseudonymisés)" if audience == "groupe-miroir"
+                      else "chercheurs")
+    page = f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; max-width: 960px; margin: 2em auto; line-height: 1.45; }}
+table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ccc; padding: 4px 10px; text-align: left; vertical-align: top; }}
+pre.err {{ white-space: pre-wrap; color: #a00; font-size: 0.85em; margin: 0.3em 0 0; }}
+ul.files {{ columns: 2; font-size: 0.9em; }}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<p>Public : {esc(audience_label)}. Territoires : {esc(', '.join(territories))}.
+Généré le {_dt.date.today().isoformat()} à partir du corpus illustratif de Balises (corpus écrit pour la
+boîte à outils, pas des transcriptions réelles).</p>
+<h2>Rapports</h2>
+<table><tr><th>Rapport</th><th>État</th><th>Durée d'exécution</th></tr>
+{''.join(rows)}
+</table>
+{listing('tables', 'Tableaux (CSV)')}
+{listing('figures', 'Figures (PNG)')}
+</body></html>
+"""
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def run_batch(project: str | Path = ".", territories: list[str] | None = None, out: str | Path | None = None,
+              jobs: int | None = None, audience: str = "chercheurs", coders: list[str] | None = None,
+              corpus_dir: str | Path | None = None, codebook: str | Path | None = None,
+              codings_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
+              progress: bool = True) -> BatchResult:
+    """Run the territory reports in parallel, then the synthesis; write the index.
+
+    Parameters
+    ----------
+    project : path
+        Project root (holding corpus/, codebook/, notebooks/).
+    territories : list of str, optional
+        Territory slugs, or None / ["all"] for every territory of the corpus.
+    out : path, optional
+        Output folder (default ``outputs/rapport``).
+    jobs : int, optional
+        Parallel notebook runs (default: one per core).
+    audience : {"chercheurs", "groupe-miroir"}
+    coders : list of str, optional
+        Coders whose codings the reports use (default ``["A"]``).
+
+    Examples
+    --------
+    >>> result = run_batch(".", ["le-mene"], out="outputs/essai", jobs=1)  # doctest: +SKIP
+    >>> result.ok, result.index                                          # doctest: +SKIP
+    (True, PosixPath('outputs/essai/index.html'))
+    """
+    from tqdm import tqdm
+
+    if audience not in AUDIENCES:
+        raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+    project = Path(project).resolve()
+    corpus_dir = Path(corpus_dir or project / "corpus").resolve()
+    codebook = Path(codebook or project / "codebook" / "balises.yaml").resolve()
+    codings_dir = Path(codings_dir or corpus_dir / "codings").resolve()
+    notebooks_dir = Path(notebooks_dir or project / "notebooks").resolve()
+    out_dir = Path(out or project / "outputs" / "rapport").resolve()
+    if out_dir in (corpus_dir, project) or corpus_dir in out_dir.parents:
+        raise UsageError(f"refusing to write reports into {out_dir}", hint="choose a folder under outputs/")
+    corpus = load_corpus(corpus_dir)
+    names = check_territories(territories, corpus.territories)
+    if not names:
+        raise UsageError("the corpus has no territory", hint=f"add documents under {corpus_dir}")
+    for nb in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
+        if not (notebooks_dir / nb).exists():
+            raise UsageError(f"notebook not found: {notebooks_dir / nb}")
+    jobs = max(1, jobs or multiprocessing.cpu_count())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = BatchResult(out_dir=out_dir)
+
+    # The mapping is written beside the run folder, never inside it, so that
+    # sharing the folder with a groupe miroir does not share the real names.
+    pseudonyms = out_dir.parent / f".{out_dir.name}-pseudonymes.json"
+    Pseudonymiser.from_corpus(corpus).write_mapping(pseudonyms)
+    result.pseudonyms = pseudonyms
+    common = {
+        "corpus_dir": str(corpus_dir), "codebook_path": str(codebook), "codings_dir": str(codings_dir),
+        "coders": list(coders or ["A"]), "out_dir": str(out_dir), "audience": audience,
+        "pseudonyms_path": str(pseudonyms),
+    }
+    kernel = kernel_name()
+    bar = tqdm(total=len(names) + 1, desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=ctx) as pool:
+        futures = {
+            pool.submit(run_notebook, name, str(notebooks_dir / TERRITORY_NOTEBOOK), str(out_dir),
+                        {**common, "territory": name}, kernel): name
+            for name in names
+        }
+        by_name = {}
+        for fut in cf.as_completed(futures):
+            job = fut.result()
+            by_name[job.name] = job
+            bar.set_postfix_str(f"{job.name}: {'ok' if job.ok else 'échec'}")
+            bar.update()
+    result.jobs = [by_name[n] for n in names]
+    synth = run_notebook("synthese", str(notebooks_dir / SYNTHESIS_NOTEBOOK), str(out_dir),
+                         {**common, "territories": names}, kernel)
+    result.jobs.append(synth)
+    bar.update()
+    bar.close()
+    (out_dir / "timings.json").write_text(
+        json.dumps([asdict(j) | {"html": Path(j.html).name, "ipynb": Path(j.ipynb).name} for j in result.jobs],
+                   ensure_ascii=False, indent=2), encoding="utf-8")
+    title = "Balises — analyses par territoire et synthèse"
+    result.index = write_index(result, names, audience, title)
+    return result
+
+
+def add_commands(sub, common) -> None:
+    p = sub.add_parser("batch", parents=[common],
+                       help="run the territory reports and the synthesis; write HTML and an index")
+    p.add_argument("--territories", nargs="+", default=["all"], metavar="SLUG",
+                   help="territory slugs, or 'all' (default)")
+    p.add_argument("--out", default="outputs/rapport", help="output folder (default: outputs/rapport)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: one per core)")
+    p.add_argument("--audience", choices=AUDIENCES, default="chercheurs",
+                   help="chercheurs (everything) or groupe-miroir (pseudonymised, masked verbatims)")
+    p.add_argument("--coders", nargs="+", default=["A"], help="coders whose codings are used (default: A)")
+    p.add_argument("--notebooks", default="notebooks", help="folder of the report notebooks")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_batch)
+
+
+def _cmd_batch(args) -> int:
+    from .cli import project_paths
+
+    corpus_dir, codebook, codings_dir = project_paths(args)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    result = run_batch(".", args.territories, args.out, args.jobs, args.audience, args.coders,
+                       corpus_dir, codebook, codings_dir, args.notebooks, progress=not args.quiet)
+    for job in result.jobs:
+        state = "ok" if job.ok else f"FAILED: {job.error}"
+        print(f"{job.name:<18} {state}  (noyau {job.kernel_start_s:.1f} s, exécution {job.execution_s:.1f} s, "
+              f"rendu {job.rendering_s:.1f} s)")
+    print(f"index: {result.index}")
+    return 0 if result.ok else 1

@@ -1,0 +1,788 @@
+"""Which codes recur across territories: code × territory tables, dispersion, classification.
+
+The question the toolkit asks of its codings is the référentiel's own: which
+*balises* are invariants, found in every pilot territory, and which belong to
+one place only. This module answers it in three steps, each a tidy DataFrame:
+
+1. :func:`coded_material` gathers the material to analyse: the segments that
+   the chosen coder(s) covered, and the codes retained on each (one coder, the
+   union of several, or their majority; ``consensus`` is just another coder).
+2. :func:`code_territory_table` counts coded segments and coded words per code
+   and territory (optionally by speaker role or atelier), as counts and as
+   shares of each territory's material: territories differ in size, so only
+   shares can be compared.
+3. :func:`invariance_table` measures, for every code, how evenly it spreads
+   over territories (Juilland's *D* and normalised Shannon entropy of the
+   size-normalised frequencies, with bootstrap confidence intervals) and sorts
+   it into *invariant*, *partagé*, *singulier* or *rare* (:func:`classify`).
+
+Formulas
+--------
+For a code and *n* territories, let ``f_t`` be the code's frequency in
+territory *t* (coded segments, or coded words with ``unit="words"``) and
+``s_t`` the territory's size (its segments, or its words). The size-normalised
+frequency is ``p_t = f_t / s_t`` and its share ``q_t = p_t / Σ p``.
+
+* Juilland's *D* (Juilland & Chang-Rodríguez 1964), computed on ``p`` so that
+  parts of unequal size are comparable (as advised by Gries 2008)::
+
+      D = 1 − (σ(p) / μ(p)) / √(n − 1)
+
+  with σ the population standard deviation. *D* = 1 when every territory has
+  the same rate, *D* = 0 when the code occurs in one territory only.
+* Normalised Shannon entropy (Pielou's evenness) of the shares::
+
+      H = −Σ q_t ln q_t / ln n          (0 ln 0 = 0)
+
+  also 1 for an even code and 0 for a code found in one territory.
+
+Both are undefined (NaN) for a code never seen, and for fewer than two
+territories.
+
+Examples
+--------
+>>> from analyse.corpus import load_corpus                      # doctest: +SKIP
+>>> from analyse.codings import load_codings                    # doctest: +SKIP
+>>> corpus = load_corpus("corpus")                              # doctest: +SKIP
+>>> material = coded_material(corpus, load_codings(corpus), coders="A")  # doctest: +SKIP
+>>> invariance_table(material)[["code", "D", "class"]].head()   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .codings import Codings, segment_codes
+from .corpus import Corpus, segments_frame
+from .errors import UsageError
+
+LEVELS = ("code", "dimension")
+UNITS = ("segments", "words")
+HOWS = ("union", "majority")
+GROUPINGS = ("territory", "role", "atelier")
+CLASSES = ("invariant", "partagé", "singulier", "rare")
+# Value used for segments that belong to no speaker (narration in récits).
+NO_ROLE = "none"
+
+MATERIAL_SEGMENT_COLUMNS = ["segment", "doc", "n", "territory", "atelier", "kind", "role", "words"]
+MATERIAL_CODE_COLUMNS = ["segment", "code", "dimension", "coders", "coded_by"]
+
+
+# ---------------------------------------------------------------------------
+# 1. The material: covered segments and the codes retained on them
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Material:
+    """Segments analysed and the codes retained on them.
+
+    Attributes
+    ----------
+    segments : DataFrame
+        One row per segment in the material (covered by at least one chosen
+        coder): ``segment, doc, n, territory, atelier, kind, role, words``
+        (plus ``text``). Segments with no code are kept: they are part of each
+        territory's size.
+    codes : DataFrame
+        One row per (segment, code) retained: ``segment, code, dimension,
+        coders`` (how many chosen coders applied it), ``coded_by`` (their ids,
+        comma-separated).
+    coders : tuple of str
+    how : str
+        ``"union"`` or ``"majority"``.
+    notes : list of str
+        Things the user should know (e.g. a coder without coverage records).
+    """
+
+    segments: pd.DataFrame
+    codes: pd.DataFrame
+    coders: tuple[str, ...] = ()
+    how: str = "union"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def territories(self) -> list[str]:
+        return sorted(self.segments["territory"].unique())
+
+    def at_level(self, level: str = "code") -> pd.DataFrame:
+        """``segment, code, coders`` at the code level, or with dimension ids in ``code``.
+
+        At the dimension level a segment coded ENG.1 and ENG.M2 counts once for
+        ENG (with the larger number of coders of the two).
+        """
+        _check_choice("level", level, LEVELS)
+        if level == "code":
+            return self.codes[["segment", "code", "coders"]]
+        dim = self.codes[["segment", "dimension", "coders"]].rename(columns={"dimension": "code"})
+        return (dim.groupby(["segment", "code"], as_index=False, sort=True)["coders"].max())
+
+
+def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise UsageError(f"unknown {name} '{value}'", hint=f"use one of: {', '.join(allowed)}")
+
+
+def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
+    if coders is None:
+        return None
+    if isinstance(coders, str):
+        return [coders]
+    return list(coders)
+
+
+def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str] | None = None,
+                   how: str = "union") -> Material:
+    """The segments and codes to analyse, for one or several coders.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    codings : Codings
+        As returned by :func:`analyse.codings.load_codings`.
+    coders : str or list of str, optional
+        Coder ids (file names of ``corpus/codings``); ``"consensus"`` or any
+        other name works the same way. Default: every coder in ``codings``.
+    how : {"union", "majority"}
+        With several coders, ``"union"`` keeps a code on a segment when any
+        of them applied it; ``"majority"`` when strictly more than half of
+        the chosen coders *who covered that document* applied it (a segment
+        only one coder looked at keeps that coder's codes). With one coder
+        both are the same.
+
+    Returns
+    -------
+    Material
+        The material is the segments of the documents covered by at least one
+        chosen coder (coverage records; a coder with no coverage record at all
+        is taken to cover the documents they coded, with a note).
+
+    Raises
+    ------
+    UsageError
+        Unknown coder, unknown ``how``, or no material at all.
+
+    Examples
+    --------
+    >>> m = coded_material(corpus, codings, coders=["A", "B"], how="majority")  # doctest: +SKIP
+    >>> m.codes.head()                                                         # doctest: +SKIP
+    """
+    _check_choice("how", how, HOWS)
+    available = codings.coders
+    chosen = _as_list(coders) or list(available)
+    if not chosen:
+        raise UsageError("there are no codings to analyse",
+                         hint="code some documents first (corpus/codings/<coder>.jsonl)")
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
+                         hint=f"available: {', '.join(available) or 'none'}")
+    chosen = sorted(set(chosen))
+    notes: list[str] = []
+    covered_by: dict[str, set[str]] = {}          # doc -> coders who covered it
+    rows = []
+    for coder in chosen:
+        per_segment = segment_codes(codings, corpus, coder, covered_only=True)
+        if not per_segment:
+            # Imported codings may lack coverage lines: the documents the coder
+            # coded are then the best guess of what they read.
+            per_segment = segment_codes(codings, corpus, coder, covered_only=False)
+            docs = {seg.split("#")[0] for seg in per_segment}
+            if docs:
+                notes.append(f"coder {coder} has no coverage record: the {len(docs)} document(s) "
+                             f"they coded are taken as covered")
+            for s in corpus.segments:
+                if s.doc in docs:
+                    per_segment.setdefault(s.id, set())
+        for seg, codes in per_segment.items():
+            covered_by.setdefault(seg.split("#")[0], set()).add(coder)
+            rows.extend((seg, code, coder) for code in codes)
+    if not covered_by:
+        raise UsageError(f"coder(s) {', '.join(chosen)} covered no document",
+                         hint="record coverage of finished documents, or choose another coder")
+    segs = segments_frame(corpus)
+    segs = segs[segs["doc"].isin(covered_by)].copy()
+    segs["role"] = segs["role"].fillna(NO_ROLE)
+    segs = segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].sort_values(["doc", "n"], ignore_index=True)
+
+    raw = pd.DataFrame(rows, columns=["segment", "code", "coder"]).drop_duplicates()
+    if raw.empty:
+        codes = pd.DataFrame(columns=MATERIAL_CODE_COLUMNS)
+    else:
+        codes = (raw.sort_values("coder").groupby(["segment", "code"], as_index=False, sort=True)
+                 .agg(coders=("coder", "size"), coded_by=("coder", ",".join)))
+        if how == "majority":
+            looked = codes["segment"].str.split("#").str[0].map(lambda d: len(covered_by[d]))
+            codes = codes[codes["coders"] * 2 > looked]
+        dims = _dimension_map(codings)
+        codes["dimension"] = codes["code"].map(lambda c: dims.get(c, c.split(".")[0]))
+        codes = codes[MATERIAL_CODE_COLUMNS].reset_index(drop=True)
+    codes["coders"] = codes["coders"].astype(int)
+    return Material(segments=segs, codes=codes, coders=tuple(chosen), how=how, notes=notes)
+
+
+def _dimension_map(codings: Codings) -> dict[str, str]:
+    f = codings.frame
+    if f.empty:
+        return {}
+    return dict(zip(f["code"], f["dimension"]))
+
+
+def material_from_frames(segments: pd.DataFrame, codes: pd.DataFrame) -> Material:
+    """A :class:`Material` built from hand-made frames (tests, notebooks, imports).
+
+    ``segments`` needs ``segment, doc, territory`` and ``words``; ``atelier``,
+    ``role``, ``kind``, ``n`` default to ``"none"``/0. ``codes`` needs
+    ``segment, code``; ``dimension`` defaults to the part before the first
+    dot, ``coders`` to 1.
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment": ["d#1", "d#2"], "doc": "d", "territory": "t", "words": [10, 5]})
+    >>> m = material_from_frames(segs, pd.DataFrame({"segment": ["d#1"], "code": ["ENG.1"]}))
+    >>> m.codes[["segment", "code", "dimension", "coders"]].values.tolist()
+    [['d#1', 'ENG.1', 'ENG', 1]]
+    """
+    segs = segments.copy()
+    for col, default in (("atelier", "none"), ("kind", "none"), ("role", NO_ROLE), ("n", 0), ("text", "")):
+        if col not in segs:
+            segs[col] = default
+    segs["role"] = segs["role"].fillna(NO_ROLE)
+    codes = codes.copy()
+    if "dimension" not in codes:
+        codes["dimension"] = codes["code"].str.split(".").str[0]
+    if "coders" not in codes:
+        codes["coders"] = 1
+    if "coded_by" not in codes:
+        codes["coded_by"] = ""
+    unknown = set(codes["segment"]) - set(segs["segment"])
+    if unknown:
+        raise UsageError(f"{len(unknown)} coded segment(s) are not in the segments frame, e.g. {sorted(unknown)[0]}")
+    return Material(segments=segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].reset_index(drop=True),
+                    codes=codes[MATERIAL_CODE_COLUMNS].drop_duplicates(["segment", "code"])
+                    .reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------
+# 2. Code × territory tables
+# ---------------------------------------------------------------------------
+
+def _grouping(by: str | Sequence[str]) -> list[str]:
+    by = [by] if isinstance(by, str) else list(by)
+    for b in by:
+        _check_choice("grouping", b, GROUPINGS)
+    return by
+
+
+def code_territory_table(material: Material, level: str = "code",
+                         by: str | Sequence[str] = "territory",
+                         codes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Coded segments and words per code and territory, as counts and shares.
+
+    A segment coded with a code counts once for it, with all its words.
+    Shares are of the group's own material, so territories of different sizes
+    compare: ``segment_share = segments / segments_total`` and ``word_share =
+    words / words_total``.
+
+    Parameters
+    ----------
+    material : Material
+    level : {"code", "dimension"}
+        At ``"dimension"`` the ``code`` column holds dimension ids.
+    by : str or list of str
+        Grouping among ``territory``, ``role`` (speaker role) and ``atelier``;
+        e.g. ``["territory", "role"]``.
+    codes : list of str, optional
+        Codes to report (in this order), e.g. every code of the codebook so
+        that absent ones show as zeros. Default: the codes present, sorted.
+
+    Returns
+    -------
+    DataFrame
+        One row per group × code (every combination, zeros included):
+        ``*by, code, segments, words, segments_total, words_total,
+        segment_share, word_share``.
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment": ["a#1", "a#2", "b#1"], "doc": ["a", "a", "b"],
+    ...                      "territory": ["x", "x", "y"], "words": [10, 30, 20]})
+    >>> m = material_from_frames(segs, pd.DataFrame({"segment": ["a#1", "b#1"], "code": ["C", "C"]}))
+    >>> code_territory_table(m)[["territory", "segments", "segment_share", "word_share"]].values.tolist()
+    [['x', 1, 0.5, 0.25], ['y', 1, 1.0, 1.0]]
+    """
+    by = _grouping(by)
+    segs = material.segments
+    coded = material.at_level(level).merge(segs[["segment", "words", *by]], on="segment")
+    totals = (segs.groupby(by, as_index=False, sort=True)
+              .agg(segments_total=("segment", "size"), words_total=("words", "sum")))
+    counts = (coded.groupby([*by, "code"], as_index=False, sort=True)
+              .agg(segments=("segment", "size"), words=("words", "sum")))
+    code_list = list(codes) if codes is not None else sorted(coded["code"].unique())
+    grid = totals.merge(pd.DataFrame({"code": code_list}), how="cross")
+    table = grid.merge(counts, on=[*by, "code"], how="left")
+    table[["segments", "words"]] = table[["segments", "words"]].fillna(0).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["segment_share"] = table["segments"] / table["segments_total"]
+        table["word_share"] = table["words"] / table["words_total"].where(table["words_total"] > 0)
+    order = {c: i for i, c in enumerate(code_list)}
+    table = table.sort_values([*by, "code"], key=lambda s: s.map(order) if s.name == "code" else s,
+                              ignore_index=True)
+    return table[[*by, "code", "segments", "words", "segments_total", "words_total",
+                  "segment_share", "word_share"]]
+
+
+def share_matrix(table: pd.DataFrame, value: str = "segment_share",
+                 columns: str = "territory") -> pd.DataFrame:
+    """Pivot a :func:`code_territory_table` into a code × territory matrix (wide, for display).
+
+    Examples
+    --------
+    >>> share_matrix(code_territory_table(material))   # doctest: +SKIP
+    """
+    order = list(dict.fromkeys(table["code"]))
+    wide = table.pivot_table(index="code", columns=columns, values=value, aggfunc="sum", sort=True)
+    return wide.reindex(order)
+
+
+# ---------------------------------------------------------------------------
+# 3. Dispersion, bootstrap and classification
+# ---------------------------------------------------------------------------
+
+def juilland_d(rates: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Juilland's D of size-normalised frequencies along ``axis`` (territories).
+
+    ``D = 1 − (σ/μ)/√(n−1)``, σ the population standard deviation. NaN when
+    the code never occurs or ``n < 2``.
+
+    Examples
+    --------
+    >>> float(juilland_d(np.array([0.1, 0.1, 0.1, 0.1])))
+    1.0
+    >>> float(juilland_d(np.array([0.3, 0.0, 0.0, 0.0])))
+    0.0
+    """
+    rates = np.asarray(rates, dtype=float)
+    n = rates.shape[axis]
+    mean = rates.mean(axis=axis)
+    if n < 2:
+        return np.full(mean.shape, np.nan)[()]
+    sd = rates.std(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = 1.0 - (sd / mean) / np.sqrt(n - 1)
+    d = np.where(mean > 0, np.clip(d, 0.0, 1.0), np.nan)
+    return d[()]
+
+
+def shannon_evenness(rates: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Normalised Shannon entropy ``−Σ q ln q / ln n`` of ``q = rates / Σ rates``.
+
+    Examples
+    --------
+    >>> float(shannon_evenness(np.array([2.0, 2.0, 2.0])))
+    1.0
+    >>> float(shannon_evenness(np.array([0.0, 5.0, 0.0])))
+    0.0
+    """
+    rates = np.asarray(rates, dtype=float)
+    n = rates.shape[axis]
+    total = rates.sum(axis=axis, keepdims=True)
+    if n < 2:
+        return np.full(np.squeeze(total, axis=axis).shape, np.nan)[()]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = rates / total
+        terms = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
+        h = -terms.sum(axis=axis) / np.log(n)
+    h = np.where(np.squeeze(total, axis=axis) > 0, np.clip(h, 0.0, 1.0) + 0.0, np.nan)  # + 0.0: no -0.0
+    return h[()]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Thresholds of :func:`classify`, with the reasons for their defaults.
+
+    Rules, applied in this order (the first that holds wins):
+
+    1. **rare**: fewer than ``min_segments`` coded segments in the whole
+       material. Default 5: below that, one segment more or less moves a
+       territory's share by 20 % or more, and no pattern can be read.
+    2. **invariant**: present in *every* territory with at least
+       ``min_per_territory`` coded segments each, and ``D ≥ d_inv``. Default
+       2 segments (one occurrence may be incidental) and ``d_inv = 0.6``: with
+       four territories, rates in proportions 5:2:2:1 give D ≈ 0.65 while
+       6:2:1:1 give D ≈ 0.55, so 0.6 admits unequal but comparable presence
+       and rejects codes carried by one territory (whose share of the
+       normalised frequency then exceeds about one half).
+    3. **singulier**: the top territory holds at least ``s_sing`` of the
+       size-normalised frequency (default 0.6: more than twice its even share
+       of 0.25 with four territories, and more than the three others
+       together would need to be balanced), or ``D < d_sing`` (default 0.3:
+       e.g. 8:1:1:0 gives D ≈ 0.26).
+    4. **partagé**: everything else — present in several territories without
+       being invariant (e.g. two territories out of four, 5:5:0:0, D ≈ 0.42).
+
+    The defaults are calibrated for about four territories; with many more,
+    ``s_sing`` should be lowered (the even share is ``1/n``).
+    """
+
+    min_segments: int = 5
+    min_per_territory: int = 2
+    d_inv: float = 0.6
+    s_sing: float = 0.6
+    d_sing: float = 0.3
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def classify(summary: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Series:
+    """Class of each row of an invariance summary (rules in :class:`Thresholds`).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Columns ``segments`` (coded segments in all), ``territories`` (where
+        present), ``n_territories`` (in the material), ``min_territory_segments``
+        (fewest coded segments in any territory, 0 if absent from one), ``D``
+        and ``top_share``.
+
+    Returns
+    -------
+    Series of str
+        ``invariant``, ``partagé``, ``singulier`` or ``rare``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"segments": [40, 3], "territories": [4, 1], "n_territories": 4,
+    ...                   "min_territory_segments": [8, 0], "D": [0.9, 0.0], "top_share": [0.3, 1.0]})
+    >>> classify(s).tolist()
+    ['invariant', 'rare']
+    """
+    t = thresholds or Thresholds()
+    d = summary["D"].astype(float)
+    rare = summary["segments"] < t.min_segments
+    everywhere = ((summary["territories"] == summary["n_territories"])
+                  & (summary["min_territory_segments"] >= t.min_per_territory))
+    invariant = everywhere & (d >= t.d_inv)             # NaN D (one territory) is never invariant
+    singular = (summary["top_share"] >= t.s_sing) | (d < t.d_sing)
+    out = np.select([rare, invariant, singular], ["rare", "invariant", "singulier"], "partagé")
+    return pd.Series(out, index=summary.index, name="class")
+
+
+@dataclass
+class CountMatrix:
+    """Document × code counts, the input of the dispersion and bootstrap.
+
+    ``counts[d, c]`` is the frequency of code ``c`` in document ``d`` (coded
+    segments or coded words), ``segment_counts`` the coded segments whatever
+    the unit (for presence), ``sizes[d]`` the document's size in the unit and
+    ``territory[d]`` the index of its territory in ``territories``.
+    """
+
+    docs: list[str]
+    codes: list[str]
+    territories: list[str]
+    territory: np.ndarray
+    counts: np.ndarray
+    segment_counts: np.ndarray
+    sizes: np.ndarray
+
+    def by_territory(self, matrix: np.ndarray) -> np.ndarray:
+        """Sum rows of a document-level matrix (or vector) per territory."""
+        out = np.zeros((len(self.territories),) + matrix.shape[1:], dtype=float)
+        np.add.at(out, self.territory, matrix)
+        return out
+
+
+def count_matrix(material: Material, level: str = "code", unit: str = "segments",
+                 codes: Sequence[str] | None = None) -> CountMatrix:
+    """Build the document × code :class:`CountMatrix` of a material.
+
+    Examples
+    --------
+    >>> cm = count_matrix(material, unit="words")   # doctest: +SKIP
+    """
+    _check_choice("unit", unit, UNITS)
+    segs = material.segments
+    docs_frame = (segs.groupby("doc", sort=True)
+                  .agg(territory=("territory", "first"), segments=("segment", "size"), words=("words", "sum")))
+    docs = list(docs_frame.index)
+    territories = sorted(docs_frame["territory"].unique())
+    t_index = {t: i for i, t in enumerate(territories)}
+    coded = material.at_level(level).merge(segs[["segment", "doc", "words"]], on="segment")
+    code_list = list(codes) if codes is not None else sorted(coded["code"].unique())
+    coded = coded[coded["code"].isin(code_list)]
+    d_index = pd.Index(docs)
+    c_index = pd.Index(code_list)
+    rows = d_index.get_indexer(coded["doc"])
+    cols = c_index.get_indexer(coded["code"])
+    seg_counts = np.zeros((len(docs), len(code_list)))
+    np.add.at(seg_counts, (rows, cols), 1.0)
+    if unit == "words":
+        counts = np.zeros_like(seg_counts)
+        np.add.at(counts, (rows, cols), coded["words"].to_numpy(dtype=float))
+        sizes = docs_frame["words"].to_numpy(dtype=float)
+    else:
+        counts = seg_counts
+        sizes = docs_frame["segments"].to_numpy(dtype=float)
+    return CountMatrix(docs=docs, codes=code_list, territories=territories,
+                       territory=docs_frame["territory"].map(t_index).to_numpy(),
+                       counts=counts, segment_counts=seg_counts, sizes=sizes)
+
+
+def bootstrap_dispersion(cm: CountMatrix, n_boot: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of D and entropy: ``(D, H)``, each ``n_boot × codes``.
+
+    Documents are resampled with replacement *within* each territory (a
+    territory keeps its number of documents), so the interval reflects how
+    much a territory's profile depends on which workshops were held. The
+    resampling is a multinomial weight per document, so a replicate is one
+    matrix product ``weights @ counts`` instead of a loop over draws.
+
+    Examples
+    --------
+    >>> d, h = bootstrap_dispersion(count_matrix(material), n_boot=200, seed=1)  # doctest: +SKIP
+    """
+    rng = np.random.default_rng(seed)
+    n_t, n_c = len(cm.territories), len(cm.codes)
+    freq = np.zeros((n_boot, n_t, n_c))
+    size = np.zeros((n_boot, n_t))
+    for t in range(n_t):
+        members = np.flatnonzero(cm.territory == t)
+        k = len(members)
+        weights = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)
+        freq[:, t, :] = weights @ cm.counts[members]
+        size[:, t] = weights @ cm.sizes[members]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = freq / size[:, :, None]
+    return juilland_d(rates, axis=1), shannon_evenness(rates, axis=1)
+
+
+def _interval(replicates: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - ci) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)         # all-NaN columns: code never drawn
+        low = np.nanquantile(replicates, alpha, axis=0)
+        high = np.nanquantile(replicates, 1.0 - alpha, axis=0)
+    return low, high
+
+
+INVARIANCE_COLUMNS = ["code", "label", "segments", "territories", "min_territory_segments",
+                      "top_territory", "top_share", "D", "D_low", "D_high",
+                      "entropy", "entropy_low", "entropy_high", "class"]
+
+
+def invariance_table(material: Material, level: str = "code", unit: str = "segments",
+                     n_boot: int = 500, seed: int = 0, ci: float = 0.95,
+                     thresholds: Thresholds | None = None, codes: Sequence[str] | None = None,
+                     labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Dispersion of every code over territories, with bootstrap intervals and a class.
+
+    Parameters
+    ----------
+    material : Material
+    level : {"code", "dimension"}
+        At ``"dimension"`` the ``code`` column holds dimension ids.
+    unit : {"segments", "words"}
+        Frequencies and sizes in coded segments / segments (default: the
+        coding unit) or coded words / words.
+    n_boot : int
+        Bootstrap replicates (documents resampled within territories); 0 for none.
+    seed : int
+        Seed of the resampling, for reproducible intervals.
+    ci : float
+        Coverage of the percentile interval (default 0.95).
+    thresholds : Thresholds, optional
+        Classification rules; see :class:`Thresholds` for the defaults.
+    codes : list of str, optional
+        Codes to report; default those present in the material.
+    labels : dict, optional
+        ``{id: label}`` for the ``label`` column (e.g. from the codebook).
+
+    Returns
+    -------
+    DataFrame
+        One row per code: ``code, label, segments, territories,
+        min_territory_segments, top_territory, top_share, D, D_low, D_high,
+        entropy, entropy_low, entropy_high, class``, sorted by class
+        (invariant, partagé, singulier, rare), then D descending, then code.
+        ``df.attrs`` holds the thresholds, the territories, the unit and the
+        bootstrap settings.
+
+    Examples
+    --------
+    >>> table = invariance_table(material, n_boot=500, seed=0)   # doctest: +SKIP
+    >>> table.loc[table["class"] == "invariant", "code"].tolist()  # doctest: +SKIP
+    """
+    thresholds = thresholds or Thresholds()
+    cm = count_matrix(material, level=level, unit=unit, codes=codes)
+    freq = cm.by_territory(cm.counts)                      # territories × codes
+    seg_freq = cm.by_territory(cm.segment_counts)
+    size = cm.by_territory(cm.sizes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = freq / size[:, None]
+    d = juilland_d(rates, axis=0)
+    h = shannon_evenness(rates, axis=0)
+    total_rate = rates.sum(axis=0)
+    top = rates.argmax(axis=0) if len(cm.codes) else np.array([], dtype=int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top_share = np.where(total_rate > 0, rates.max(axis=0, initial=0.0) / total_rate, np.nan)
+    if n_boot > 0 and len(cm.codes):
+        d_boot, h_boot = bootstrap_dispersion(cm, n_boot=n_boot, seed=seed)
+        d_low, d_high = _interval(d_boot, ci)
+        h_low, h_high = _interval(h_boot, ci)
+    else:
+        d_low = d_high = h_low = h_high = np.full(len(cm.codes), np.nan)
+    labels = labels or {}
+    table = pd.DataFrame({
+        "code": cm.codes,
+        "label": [labels.get(c, "") for c in cm.codes],
+        "segments": seg_freq.sum(axis=0).astype(int),
+        "territories": (seg_freq > 0).sum(axis=0).astype(int),
+        "n_territories": len(cm.territories),
+        "min_territory_segments": seg_freq.min(axis=0, initial=np.inf).astype(int)
+        if len(cm.territories) else 0,
+        "top_territory": [cm.territories[i] for i in top],
+        "top_share": top_share,
+        "D": d, "D_low": d_low, "D_high": d_high,
+        "entropy": h, "entropy_low": h_low, "entropy_high": h_high,
+    })
+    table["class"] = classify(table, thresholds)
+    rank = {c: i for i, c in enumerate(CLASSES)}
+    table = table.sort_values(["class", "D", "code"], key=lambda s: s.map(rank) if s.name == "class" else s,
+                              ascending=[True, False, True], na_position="last", ignore_index=True)
+    table = table[INVARIANCE_COLUMNS]
+    table.attrs.update({"thresholds": thresholds.as_dict(), "territories": cm.territories,
+                        "level": level, "unit": unit, "n_boot": n_boot, "seed": seed, "ci": ci})
+    return table
+
+
+def codebook_labels(codebook, level: str = "code") -> dict[str, str]:
+    """``{id: label}`` of a codebook's codes or dimensions (for ``labels=``)."""
+    if codebook is None:
+        return {}
+    if level == "dimension":
+        return dict(codebook.dimensions)
+    return {cid: c.label for cid, c in codebook.codes.items()}
+
+
+# ---------------------------------------------------------------------------
+# Command line: ``analyse invariants`` and ``analyse specificities``
+# ---------------------------------------------------------------------------
+
+def _load_project(args):
+    from .codebook import load_codebook
+    from .codings import load_codings
+    from .corpus import load_corpus
+    from .cli import project_paths
+
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
+    corpus = load_corpus(corpus_dir)
+    book = load_codebook(codebook_path) if codebook_path.exists() else None
+    codings = load_codings(corpus, book, codings_dir, coders=args.coders or None)
+    return corpus, book, codings
+
+
+def cmd_invariants(args) -> int:
+    import sys
+
+    corpus, book, codings = _load_project(args)
+    material = coded_material(corpus, codings, coders=args.coders or None, how=args.how)
+    thresholds = Thresholds(min_segments=args.min_segments, min_per_territory=args.min_per_territory,
+                            d_inv=args.d_inv, s_sing=args.s_sing, d_sing=args.d_sing)
+    table = invariance_table(material, level=args.level, unit=args.unit, n_boot=args.n_boot,
+                             seed=args.seed, thresholds=thresholds, labels=codebook_labels(book, args.level))
+    for note in material.notes:
+        print(f"analyse: note: {note}", file=sys.stderr)
+    if args.json:
+        out = {"coders": list(material.coders), "how": material.how, **table.attrs,
+               "rows": json.loads(table.to_json(orient="records", force_ascii=False))}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    shown = table.copy()
+    shown["label"] = shown["label"].str.slice(0, 40)
+    for col in ("top_share", "D", "D_low", "D_high", "entropy", "entropy_low", "entropy_high"):
+        shown[col] = shown[col].round(3)
+    t = thresholds
+    print(f"Codeur(s) : {', '.join(material.coders)} ({material.how}) ; niveau : {args.level} ; "
+          f"unité : {args.unit} ; {len(table.attrs['territories'])} territoires ; "
+          f"bootstrap : {args.n_boot} tirages, graine {args.seed}")
+    print(f"Seuils : rare < {t.min_segments} segments ; invariant : partout ≥ {t.min_per_territory} "
+          f"segments et D ≥ {t.d_inv} ; singulier : part du premier ≥ {t.s_sing} ou D < {t.d_sing}")
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 40):
+        print(shown[["code", "label", "territories", "segments", "top_territory", "top_share",
+                     "D", "D_low", "D_high", "entropy", "class"]].to_string(index=False))
+    return 0
+
+
+def cmd_specificities(args) -> int:
+    import importlib.util
+    import sys
+
+    from .specificities import entities_by_territory, skeleton_candidates, specificities, territory_flesh
+
+    if importlib.util.find_spec("analyse.nlp") is None:
+        print("analyse: specificities skipped: the NLP layer (analyse.nlp) is not installed",
+              file=sys.stderr)
+        return 0
+    from . import nlp  # wired here only: the library functions take token frames as input
+
+    corpus, _, _ = _load_project(args)
+    tokens, entities = nlp.corpus_tokens(corpus), nlp.corpus_entities(corpus)
+    segs = segments_frame(corpus)
+    spec = specificities(tokens, segs)
+    flesh = territory_flesh(spec, n=args.top)
+    skeleton = skeleton_candidates(spec).head(args.top)
+    ents = entities_by_territory(entities, segs)
+    if args.json:
+        print(json.dumps({
+            "flesh": json.loads(flesh.to_json(orient="records", force_ascii=False)),
+            "skeleton": json.loads(skeleton.to_json(orient="records", force_ascii=False)),
+            "entities": json.loads(ents.to_json(orient="records", force_ascii=False)),
+        }, ensure_ascii=False, indent=2))
+        return 0
+    with pd.option_context("display.max_rows", 500, "display.width", 200):
+        print("Vocabulaire spécifique de chaque territoire (la chair)")
+        print(flesh[["territory", "lemma", "f", "expected", "specificity", "g2"]].round(2).to_string(index=False))
+        print("\nVocabulaire réparti partout (squelette candidat)")
+        print(skeleton.round(2).to_string(index=False))
+        print("\nEntités nommées par territoire")
+        print(ents.to_string(index=False))
+    return 0
+
+
+def add_commands(sub, common) -> None:
+    """Register ``analyse invariants`` and ``analyse specificities``."""
+    t = Thresholds()
+    p = sub.add_parser("invariants", parents=[common],
+                       help="classify codes as invariant / partagé / singulier / rare across territories")
+    p.add_argument("--coders", nargs="+", metavar="CODER",
+                   help="coder id(s), e.g. A, or A B, or consensus (default: every coder)")
+    p.add_argument("--how", choices=HOWS, default="union",
+                   help="combine several coders by union or majority (default: union)")
+    p.add_argument("--level", choices=LEVELS, default="code", help="codes or dimensions (default: code)")
+    p.add_argument("--unit", choices=UNITS, default="segments",
+                   help="frequencies in coded segments or coded words (default: segments)")
+    p.add_argument("--n-boot", type=int, default=500, help="bootstrap replicates (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--min-segments", type=int, default=t.min_segments,
+                   help=f"rare below this many coded segments (default: {t.min_segments})")
+    p.add_argument("--min-per-territory", type=int, default=t.min_per_territory,
+                   help=f"invariant needs this many segments in every territory (default: {t.min_per_territory})")
+    p.add_argument("--d-inv", type=float, default=t.d_inv, help=f"invariant needs D >= this (default: {t.d_inv})")
+    p.add_argument("--s-sing", type=float, default=t.s_sing,
+                   help=f"singular when the top territory holds this share (default: {t.s_sing})")
+    p.add_argument("--d-sing", type=float, default=t.d_sing, help=f"singular when D < this (default: {t.d_sing})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_invariants)
+
+    p = sub.add_parser("specificities", parents=[common],
+                       help="vocabulary specific to each territory and spread evenly (needs the NLP layer)")
+    p.add_argument("--top", type=int, default=15, help="lemmas per territory (default: 15)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(func=cmd_specificities, coders=None)

@@ -1,0 +1,125 @@
+"""Pseudonymisation of participants for reports shown to a groupe miroir.
+
+Each participant named in a front matter gets a stable pseudonym built from
+their role (``Élu·e 3``, ``Habitant·e 1``…). The same person (same name,
+whatever the document) keeps the same pseudonym across every report of a run;
+the mapping is written to a separate file that is never embedded in HTML.
+
+Names are replaced in free text by whole-word, case- and accent-insensitive
+matching of the full name, then of the first and last names alone (longest
+first), so that « Merci Nadine » becomes « Merci Élu·e 3 ». Person entities
+found by spaCy (PER) that are not participants are replaced by ``[PERSONNE]``.
+Hand-written matching because no library maps names to *stable role-based*
+pseudonyms; the regex approach is deliberately simple and tested.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .corpus import Corpus
+
+ROLE_LABELS = {
+    "elu": "Élu·e",
+    "services": "Agent·e",
+    "acteur-economique": "Acteur·rice économique",
+    "citoyen": "Habitant·e",
+    "animateur": "Animateur·rice",
+    "autre": "Participant·e",
+}
+PERSON_PLACEHOLDER = "[PERSONNE]"
+
+
+def _fold(text: str) -> str:
+    """Lowercase and strip accents, keeping string length unchanged per character."""
+    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
+
+
+@dataclass
+class Pseudonymiser:
+    """Stable name → pseudonym mapping for a corpus, and the text replacement.
+
+    Examples
+    --------
+    >>> from analyse.corpus import load_corpus            # doctest: +SKIP
+    >>> p = Pseudonymiser.from_corpus(load_corpus())    # doctest: +SKIP
+    >>> p.apply("Merci Nadine, et bonjour Hervé Trémel.")  # doctest: +SKIP
+    'Merci Élu·e 3, et bonjour Agent·e 7.'
+    """
+
+    mapping: dict[str, str] = field(default_factory=dict)  # full name -> pseudonym
+    _pattern: re.Pattern | None = None
+    _lookup: dict[str, str] = field(default_factory=dict)   # folded variant -> pseudonym
+
+    @classmethod
+    def from_corpus(cls, corpus: Corpus) -> "Pseudonymiser":
+        people: dict[str, str] = {}
+        for doc in sorted(corpus.documents.values(), key=lambda d: d.id):
+            for p in doc.participants:
+                people.setdefault(p.name.strip(), p.role)
+        counters: dict[str, int] = {}
+        mapping = {}
+        for name in sorted(people, key=_fold):
+            role = people[name]
+            counters[role] = counters.get(role, 0) + 1
+            mapping[name] = f"{ROLE_LABELS.get(role, 'Participant·e')} {counters[role]}"
+        return cls(mapping)
+
+    def __post_init__(self) -> None:
+        variants: dict[str, set[str]] = {}
+        self._partial: set[str] = set()
+        for name, alias in self.mapping.items():
+            variants.setdefault(_fold(name), set()).add(alias)
+            first, _, last = name.strip().partition(" ")
+            for part in (first, last.strip()):
+                if len(part) >= 3 and _fold(part) != _fold(name):
+                    variants.setdefault(_fold(part), set()).add(alias)
+                    self._partial.add(_fold(part))
+        # A first or last name shared by two people becomes [PERSONNE], not a wrong alias.
+        self._lookup = {v: next(iter(a)) if len(a) == 1 else PERSON_PLACEHOLDER
+                        for v, a in variants.items()}
+        if self._lookup:
+            alternatives = sorted(self._lookup, key=len, reverse=True)
+            self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
+
+    def alias(self, name: str) -> str:
+        return self.mapping.get(name.strip(), PERSON_PLACEHOLDER)
+
+    def apply(self, text: str, person_spans: list[tuple[int, int]] | None = None) -> str:
+        """Replace participants' names (and the given person entity spans) in ``text``."""
+        if not text:
+            return text
+        spans: list[tuple[int, int, str]] = []
+        if self._pattern is not None:
+            for m in self._pattern.finditer(_fold(text)):
+                # A lone first name must be capitalised: « Claire » the person, not « une idée claire ».
+                if m.group(0) in self._partial and not text[m.start()].isupper():
+                    continue
+                spans.append((m.start(), m.end(), self._lookup[m.group(0)]))
+        for start, end in person_spans or []:
+            if not any(s < end and start < e for s, e, _ in spans):
+                spans.append((start, end, PERSON_PLACEHOLDER))
+        out, pos = [], 0
+        for start, end, alias in sorted(spans):
+            if start < pos:
+                continue
+            out += [text[pos:start], alias]
+            pos = end
+        out.append(text[pos:])
+        return "".join(out)
+
+    def write_mapping(self, path: str | Path) -> Path:
+        """Write the name → pseudonym table (keep it out of anything published)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.mapping, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                        encoding="utf-8")
+        return path
+
+    @classmethod
+    def read_mapping(cls, path: str | Path) -> "Pseudonymiser":
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -1,0 +1,126 @@
+"""Helpers the report notebooks use to show and save tables, figures and verbatims.
+
+Everything a notebook shows goes through a :class:`Report`, which
+
+* saves tables as CSV and figures as PNG in the run's output folder (the batch
+  index links them);
+* escapes document text, so a transcript holding ``<script>`` or HTML markup is
+  shown as text in the rendered HTML, never interpreted;
+* for the ``groupe-miroir`` audience, pseudonymises participants' names in any
+  text shown (tables included), with the run's stable mapping.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+from .errors import UsageError
+from .pseudonymise import Pseudonymiser
+
+AUDIENCES = ("chercheurs", "groupe-miroir")
+_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class Report:
+    """Output side of a report notebook.
+
+    Parameters
+    ----------
+    out_dir : path or None
+        Folder of the run; tables go to ``tables/``, figures to ``figures/``.
+        None shows without saving (interactive use).
+    audience : {"chercheurs", "groupe-miroir"}
+    pseudonymiser : Pseudonymiser, optional
+        Required for the groupe-miroir audience.
+    prefix : str
+        Prefix of saved file names (e.g. the territory slug).
+    """
+
+    def __init__(self, out_dir=None, audience: str = "chercheurs",
+                 pseudonymiser: Pseudonymiser | None = None, prefix: str = ""):
+        if audience not in AUDIENCES:
+            raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+        if audience == "groupe-miroir" and pseudonymiser is None:
+            raise UsageError("the groupe-miroir audience needs a pseudonymiser")
+        self.out_dir = None if out_dir in (None, "") else Path(out_dir)
+        self.audience = audience
+        self.pseudonymiser = pseudonymiser
+        self.prefix = prefix
+
+    @property
+    def public(self) -> bool:
+        return self.audience == "groupe-miroir"
+
+    def _file(self, kind: str, name: str, suffix: str) -> Path | None:
+        if self.out_dir is None:
+            return None
+        stem = f"{self.prefix}-{name}" if self.prefix else name
+        if not _SAFE_NAME.match(stem):
+            raise UsageError(f"invalid output name '{stem}'")
+        folder = self.out_dir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{stem}{suffix}"
+
+    def text(self, value: str) -> str:
+        """Text as this audience may see it (pseudonymised for the groupe miroir)."""
+        if self.public and isinstance(value, str):
+            return self.pseudonymiser.apply(value)
+        return value
+
+    def frame(self, df: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        """A copy of ``df`` with the given text columns made fit for the audience."""
+        out = df.copy()
+        for col in text_columns:
+            if col in out:
+                out[col] = out[col].map(self.text)
+        return out
+
+    def table(self, df: pd.DataFrame, name: str, caption: str = "", text_columns: tuple[str, ...] = (),
+              float_format: str = "{:.2f}", index: bool = False):
+        """Save ``df`` as CSV and return an escaped HTML table for display."""
+        from IPython.display import HTML
+
+        shown = self.frame(df, text_columns)
+        path = self._file("tables", name, ".csv")
+        if path is not None:
+            shown.to_csv(path, index=index, lineterminator="\n")
+        body = shown.to_html(index=index, escape=True, border=0, classes="balises-table", na_rep="—",
+                             float_format=lambda x: float_format.format(x).replace(".", ","))
+        head = f"<p class='caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
+        return HTML(head + body)
+
+    def figure(self, fig, name: str, dpi: int = 150):
+        """Save a matplotlib figure as PNG and return it as an image for display."""
+        from IPython.display import Image
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        matplotlib.pyplot.close(fig)
+        data = buf.getvalue()
+        path = self._file("figures", name, ".png")
+        if path is not None:
+            path.write_bytes(data)
+        return Image(data=data, format="png")
+
+    def verbatims(self, df: pd.DataFrame, text_column: str = "text",
+                  meta_columns: tuple[str, ...] = ("territory", "role")):
+        """Escaped block quotes of segment texts, with a small caption of metadata."""
+        from IPython.display import HTML
+
+        parts = []
+        for _, row in df.iterrows():
+            meta = " · ".join(html.escape(str(row[c])) for c in meta_columns if c in row and pd.notna(row[c]))
+            quote = html.escape(self.text(str(row[text_column]))).replace("\n", "<br>")
+            parts.append(f"<blockquote class='verbatim'>« {quote} »<br><small>{meta}</small></blockquote>")
+        return HTML("\n".join(parts) if parts else "<p><em>Aucun extrait.</em></p>")
+
+
+def escape(text: str) -> str:
+    """HTML-escape document text for display in Markdown or HTML output."""
+    return html.escape(text)
