@@ -6,7 +6,7 @@ CONSTRAINTS := constraints.txt
 # The stamp records that the venv holds exactly what pyproject + constraints ask for.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lab lock clean-venv bench
+.PHONY: demo test install lab lock clean-venv bench notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,26 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 
 install: $(STAMP)
 
+# The main job: check the corpus, then one report per territory and the synthesis, as HTML,
+# for researchers and for the groupe miroir (pseudonymised).
 demo: $(STAMP)
 	$(VENV)/bin/analyse validate
 	$(VENV)/bin/analyse stats
+	$(VENV)/bin/analyse batch --out outputs/rapport-chercheurs --audience chercheurs
+	$(VENV)/bin/analyse batch --out outputs/rapport-groupe-miroir --audience groupe-miroir
+	@echo "Ouvrir outputs/rapport-chercheurs/index.html et outputs/rapport-groupe-miroir/index.html"
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-execute the notebooks in place (after a library change that alters their tables), then commit them.
+notebooks: $(STAMP)
+	cd notebooks && for nb in territoire synthese accord; do \
+	  ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=balises --ExecutePreprocessor.timeout=900 $$nb.ipynb || exit 1; done
 
 # Re-resolve the whole dependency tree from pyproject's ranges and pin it again.
 lock:

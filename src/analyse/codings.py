@@ -183,7 +183,7 @@ def _reanchor(body: str, quote: str, start: int) -> int | None:
     return min(hits, key=lambda h: abs(h - start))
 
 
-def _segment_for(segments: list[Segment], start: int, end: int) -> Segment | None:
+def segment_for(segments: list[Segment], start: int, end: int) -> Segment | None:
     """The segment sharing the most characters with ``[start, end)``."""
     best, best_overlap = None, 0
     for s in segments:
@@ -301,7 +301,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 start, end, moved = new, new + len(rec["quote"]), True
                 problems.add(rel, f"coding moved in '{rec['doc']}': {rec['start']}→{start} (re-anchored by its quote)",
                              lineno, severity="warning")
-            seg = _segment_for(by_doc.get(rec["doc"], []), start, end)
+            seg = segment_for(by_doc.get(rec["doc"], []), start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
                 "territory": corpus.documents[rec["doc"]].territory, "start": start, "end": end,

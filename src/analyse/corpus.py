@@ -134,6 +134,7 @@ class Segment:
     atelier: str
     kind: str
     line: int
+    turn: int = 0  # 1-based speaker turn; 0 for narration outside any turn
 
 
 @dataclass
@@ -146,7 +147,14 @@ class Corpus:
     problems: Problems
 
     def segments_of(self, doc_id: str) -> list[Segment]:
-        return [s for s in self.segments if s.doc == doc_id]
+        """The segments of one document, in order (indexed once, on first use)."""
+        index = getattr(self, "_by_doc", None)
+        if index is None or getattr(self, "_indexed", -1) != len(self.segments):
+            index = {}
+            for s in self.segments:
+                index.setdefault(s.doc, []).append(s)
+            self._by_doc, self._indexed = index, len(self.segments)
+        return list(index.get(doc_id, []))
 
     @property
     def territories(self) -> list[str]:
@@ -282,6 +290,7 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
     """Split a document's body into speaker turns, then segments at blank lines."""
     segments: list[Segment] = []
     speaker = label = role = None
+    turn = 0
     body = doc.body
     for start, end, line_idx in _paragraphs(body):
         line = doc.body_first_line + line_idx
@@ -296,6 +305,7 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
                 speaker = label = role = None
                 continue
             speaker, label, role = pid, (m.group("label") or "").strip() or None, participant.role
+            turn += 1
             start = m.end()
         elif speaker is None and doc.kind not in NARRATIVE_KINDS:
             problems.add(doc.path, "text before the first speaker turn", line,
@@ -312,7 +322,7 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
         segments.append(Segment(
             id=f"{doc.id}#{n}", doc=doc.id, n=n, start=start, end=end, text=body[start:end],
             speaker=speaker, speaker_label=label, role=role, territory=doc.territory,
-            atelier=doc.atelier, kind=doc.kind, line=line,
+            atelier=doc.atelier, kind=doc.kind, line=line, turn=turn if speaker else 0,
         ))
     return segments
 
@@ -411,19 +421,20 @@ def documents_frame(corpus: Corpus) -> pd.DataFrame:
         "doc": d.id, "territory": d.territory, "kind": d.kind, "atelier": d.atelier,
         "date": d.date, "title": d.title, "language": d.language, "synthetic": d.synthetic,
         "participants": len(d.participants), "segments": seg_counts.get(d.id, 0),
+        "turns": max((s.turn for s in corpus.segments_of(d.id)), default=0),
         "words": sum(count_words(s.text) for s in corpus.segments_of(d.id)), "path": d.path,
     } for d in corpus.documents.values()]
     columns = ["doc", "territory", "kind", "atelier", "date", "title", "language", "synthetic",
-               "participants", "segments", "words", "path"]
+               "participants", "turns", "segments", "words", "path"]
     return pd.DataFrame(rows, columns=columns).sort_values("doc", ignore_index=True)
 
 
 def segments_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per segment (tidy): id, document, offsets, speaker, role, text, words."""
-    columns = ["segment", "doc", "n", "territory", "atelier", "kind", "speaker", "speaker_label",
+    columns = ["segment", "doc", "n", "turn", "territory", "atelier", "kind", "speaker", "speaker_label",
                "role", "start", "end", "line", "words", "text"]
     rows = [{
-        "segment": s.id, "doc": s.doc, "n": s.n, "territory": s.territory, "atelier": s.atelier,
+        "segment": s.id, "doc": s.doc, "n": s.n, "turn": s.turn, "territory": s.territory, "atelier": s.atelier,
         "kind": s.kind, "speaker": s.speaker, "speaker_label": s.speaker_label, "role": s.role,
         "start": s.start, "end": s.end, "line": s.line, "words": count_words(s.text), "text": s.text,
     } for s in corpus.segments]
