@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .corpus import TERRITORY_SLUG, load_corpus
 from .errors import UsageError
+from .plots import territory_label
 from .pseudonymise import Pseudonymiser
 from .report import AUDIENCES
 
@@ -30,6 +31,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
+AGREEMENT_NOTEBOOK = "accord.ipynb"
+REPORT_LABELS = {"synthese": "Synthèse transversale", "accord": "Accord entre codeurs"}
 
 
 @dataclass
@@ -91,10 +94,10 @@ def render_html(ipynb: Path, html_path: Path) -> None:
     exporter = HTMLExporter(
         extra_template_basedirs=[str(TEMPLATES)], template_name="balises",
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-        embed_images=True,
+        embed_images=True, language_code="fr",
     )
     nb = nbformat.read(str(ipynb), as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "fr"})
+    body, _ = exporter.from_notebook_node(nb)
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -154,6 +157,16 @@ def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
     return cells, max(total - cells, 0.0)
 
 
+def _warm_nlp_cache(corpus, progress: bool) -> None:
+    """Parse the corpus once, here, so parallel notebooks all read the DocBin cache
+    instead of each loading spaCy and parsing the same documents."""
+    from . import nlp
+
+    layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=progress)
+    for _ in layer.parse_units(nlp.corpus_units(corpus.segments), docs=False):
+        pass
+
+
 def write_index(result: BatchResult, territories: list[str], audience: str, title: str) -> Path:
     """The run's index page (French), linking reports, tables and figures."""
     out = result.out_dir
@@ -162,7 +175,8 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
     for job in result.jobs:
         rel = Path(job.html).name if job.html else ""
         status = "✅ réussi" if job.ok else "❌ échec"
-        link = f"<a href='{esc(rel)}'>{esc(job.name)}</a>" if job.ok and rel else esc(job.name)
+        label = REPORT_LABELS.get(job.name) or territory_label(job.name)
+        link = f"<a href='{esc(rel)}'>{esc(label)}</a>" if job.ok and rel else esc(label)
         error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
         rows.append(f"<tr><td>{link}</td><td>{status}{error}</td>"
                     f"<td>{job.execution_s:.1f} s</td></tr>")
@@ -205,7 +219,7 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
               jobs: int | None = None, audience: str = "chercheurs", coders: list[str] | None = None,
               corpus_dir: str | Path | None = None, codebook: str | Path | None = None,
               codings_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
-              progress: bool = True) -> BatchResult:
+              progress: bool = True, agreement_coders: list[str] | None = ("A", "B")) -> BatchResult:
     """Run the territory reports in parallel, then the synthesis; write the index.
 
     Parameters
@@ -221,6 +235,9 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
     audience : {"chercheurs", "groupe-miroir"}
     coders : list of str, optional
         Coders whose codings the reports use (default ``["A"]``).
+    agreement_coders : list of str, optional
+        For researchers, an agreement report between these coders is added
+        when all of them have a codings file (default A and B).
 
     Examples
     --------
@@ -261,27 +278,29 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
         "coders": list(coders or ["A"]), "out_dir": str(out_dir), "audience": audience,
         "pseudonyms_path": str(pseudonyms),
     }
+    _warm_nlp_cache(corpus, progress)
     kernel = kernel_name()
-    bar = tqdm(total=len(names) + 1, desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
+    # Territories first, then the synthesis (and, for researchers, the agreement
+    # report) in the same pool: none reads another's output, so they overlap.
+    jobs_spec = [(name, TERRITORY_NOTEBOOK, {**common, "territory": name}) for name in names]
+    jobs_spec.append(("synthese", SYNTHESIS_NOTEBOOK, {**common, "territories": names}))
+    pair = list(agreement_coders or [])
+    if audience == "chercheurs" and len(pair) >= 2 and (notebooks_dir / AGREEMENT_NOTEBOOK).exists() \
+            and all((codings_dir / f"{c}.jsonl").exists() for c in pair):
+        jobs_spec.append(("accord", AGREEMENT_NOTEBOOK, {**common, "coders": pair}))
+    bar = tqdm(total=len(jobs_spec), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=ctx) as pool:
-        futures = {
-            pool.submit(run_notebook, name, str(notebooks_dir / TERRITORY_NOTEBOOK), str(out_dir),
-                        {**common, "territory": name}, kernel): name
-            for name in names
-        }
-        by_name = {}
+    by_name = {}
+    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(jobs_spec)), mp_context=ctx) as pool:
+        futures = [pool.submit(run_notebook, name, str(notebooks_dir / nb), str(out_dir), params, kernel)
+                   for name, nb, params in jobs_spec]
         for fut in cf.as_completed(futures):
             job = fut.result()
             by_name[job.name] = job
             bar.set_postfix_str(f"{job.name}: {'ok' if job.ok else 'échec'}")
             bar.update()
-    result.jobs = [by_name[n] for n in names]
-    synth = run_notebook("synthese", str(notebooks_dir / SYNTHESIS_NOTEBOOK), str(out_dir),
-                         {**common, "territories": names}, kernel)
-    result.jobs.append(synth)
-    bar.update()
     bar.close()
+    result.jobs = [by_name[name] for name, _, _ in jobs_spec]
     (out_dir / "timings.json").write_text(
         json.dumps([asdict(j) | {"html": Path(j.html).name, "ipynb": Path(j.ipynb).name} for j in result.jobs],
                    ensure_ascii=False, indent=2), encoding="utf-8")
@@ -300,6 +319,8 @@ def add_commands(sub, common) -> None:
     p.add_argument("--audience", choices=AUDIENCES, default="chercheurs",
                    help="chercheurs (everything) or groupe-miroir (pseudonymised, masked verbatims)")
     p.add_argument("--coders", nargs="+", default=["A"], help="coders whose codings are used (default: A)")
+    p.add_argument("--agreement-coders", nargs="+", default=["A", "B"], metavar="CODER",
+                   help="coders compared in the agreement report (researchers only; default: A B)")
     p.add_argument("--notebooks", default="notebooks", help="folder of the report notebooks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_batch)
@@ -312,7 +333,8 @@ def _cmd_batch(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     result = run_batch(".", args.territories, args.out, args.jobs, args.audience, args.coders,
-                       corpus_dir, codebook, codings_dir, args.notebooks, progress=not args.quiet)
+                       corpus_dir, codebook, codings_dir, args.notebooks, progress=not args.quiet,
+                       agreement_coders=args.agreement_coders)
     for job in result.jobs:
         state = "ok" if job.ok else f"FAILED: {job.error}"
         print(f"{job.name:<18} {state}  (noyau {job.kernel_start_s:.1f} s, exécution {job.execution_s:.1f} s, "

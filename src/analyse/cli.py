@@ -26,6 +26,8 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # --corpus/--codebook/--codings). Imported only when the parser is built.
 COMMAND_MODULES: tuple[str, ...] = (
     "analyse.batch",
+    "analyse.agreement", "analyse.reconcile",
+    "analyse.invariants",
 )
 
 

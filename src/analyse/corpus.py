@@ -160,6 +160,12 @@ class Corpus:
     def territories(self) -> list[str]:
         return sorted({d.territory for d in self.documents.values()})
 
+    def subset(self, territories: list[str]) -> "Corpus":
+        """The same corpus restricted to some territories (problems are kept)."""
+        keep = set(territories)
+        docs = {k: d for k, d in self.documents.items() if d.territory in keep}
+        return Corpus(self.root, docs, [s for s in self.segments if s.territory in keep], self.problems)
+
 
 def read_text(path: str | Path) -> str:
     """Read a UTF-8 file (BOM allowed) and normalise line ends to LF.

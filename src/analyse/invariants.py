@@ -51,7 +51,6 @@ Examples
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
@@ -324,7 +323,7 @@ def code_territory_table(material: Material, level: str = "code",
     counts = (coded.groupby([*by, "code"], as_index=False, sort=True)
               .agg(segments=("segment", "size"), words=("words", "sum")))
     code_list = list(codes) if codes is not None else sorted(coded["code"].unique())
-    grid = totals.merge(pd.DataFrame({"code": code_list}), how="cross")
+    grid = totals.merge(pd.DataFrame({"code": pd.Series(code_list, dtype=object)}), how="cross")
     table = grid.merge(counts, on=[*by, "code"], how="left")
     table[["segments", "words"]] = table[["segments", "words"]].fillna(0).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -375,8 +374,15 @@ def juilland_d(rates: np.ndarray, axis: int = -1) -> np.ndarray:
     sd = rates.std(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = 1.0 - (sd / mean) / np.sqrt(n - 1)
-    d = np.where(mean > 0, np.clip(d, 0.0, 1.0), np.nan)
+    d = np.where(mean > 0, _snap(d), np.nan)
     return d[()]
+
+
+def _snap(x: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] and round float noise at the bounds (1 − 1e-16 → 1), for stable tables."""
+    x = np.clip(x, 0.0, 1.0)
+    x = np.where(x < 1e-12, 0.0, x)
+    return np.where(x > 1.0 - 1e-12, 1.0, x)
 
 
 def shannon_evenness(rates: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -398,7 +404,7 @@ def shannon_evenness(rates: np.ndarray, axis: int = -1) -> np.ndarray:
         q = rates / total
         terms = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
         h = -terms.sum(axis=axis) / np.log(n)
-    h = np.where(np.squeeze(total, axis=axis) > 0, np.clip(h, 0.0, 1.0) + 0.0, np.nan)  # + 0.0: no -0.0
+    h = np.where(np.squeeze(total, axis=axis) > 0, _snap(h), np.nan)
     return h[()]
 
 
@@ -413,18 +419,19 @@ class Thresholds:
        territory's share by 20 % or more, and no pattern can be read.
     2. **invariant**: present in *every* territory with at least
        ``min_per_territory`` coded segments each, and ``D ≥ d_inv``. Default
-       2 segments (one occurrence may be incidental) and ``d_inv = 0.6``: with
-       four territories, rates in proportions 5:2:2:1 give D ≈ 0.65 while
-       6:2:1:1 give D ≈ 0.55, so 0.6 admits unequal but comparable presence
-       and rejects codes carried by one territory (whose share of the
-       normalised frequency then exceeds about one half).
+       2 segments (one occurrence may be incidental) and ``d_inv = 0.7``: with
+       four territories, rates in proportions 4:3:2:1 give D ≈ 0.74 (the
+       busiest territory holds 40 % of the normalised frequency: unequal but
+       comparable), while 5:2:2:1 give D ≈ 0.65 (one territory as heavy as
+       the three others together: not an invariant).
     3. **singulier**: the top territory holds at least ``s_sing`` of the
-       size-normalised frequency (default 0.6: more than twice its even share
-       of 0.25 with four territories, and more than the three others
-       together would need to be balanced), or ``D < d_sing`` (default 0.3:
+       size-normalised frequency (default 0.6: more than the three other
+       territories together, 2.4 times its even share of 0.25 with four
+       territories; e.g. 7:1:1:1, share 0.7), or ``D < d_sing`` (default 0.3:
        e.g. 8:1:1:0 gives D ≈ 0.26).
     4. **partagé**: everything else — present in several territories without
-       being invariant (e.g. two territories out of four, 5:5:0:0, D ≈ 0.42).
+       being invariant nor dominated by one (e.g. two territories out of four,
+       5:5:0:0, D ≈ 0.42; or 5:2:2:1, D ≈ 0.65).
 
     The defaults are calibrated for about four territories; with many more,
     ``s_sing`` should be lowered (the even share is ``1/n``).
@@ -432,7 +439,7 @@ class Thresholds:
 
     min_segments: int = 5
     min_per_territory: int = 2
-    d_inv: float = 0.6
+    d_inv: float = 0.7
     s_sing: float = 0.6
     d_sing: float = 0.3
 
@@ -564,11 +571,23 @@ def bootstrap_dispersion(cm: CountMatrix, n_boot: int = 500, seed: int = 0) -> t
 
 
 def _interval(replicates: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of each column of ``replicates`` (NaN replicates ignored).
+
+    Why plain percentiles: a resampled territory is noisier than the observed
+    one, and noise only makes rates less even, so replicates of D (and of the
+    entropy) lean *below* the estimate. The percentile interval keeps that
+    lean: for a near-even code it may lie a little below D, which makes
+    ``D_low`` a conservative reading of invariance (``D_low ≥ d_inv`` means
+    robustly invariant). A bias-corrected interval was tried and rejected:
+    for D near 1 almost every replicate is below the estimate and the
+    correction squeezes the interval to a misleading sliver.
+    """
     alpha = (1.0 - ci) / 2.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)         # all-NaN columns: code never drawn
-        low = np.nanquantile(replicates, alpha, axis=0)
-        high = np.nanquantile(replicates, 1.0 - alpha, axis=0)
+    low = np.full(replicates.shape[1], np.nan)
+    high = np.full(replicates.shape[1], np.nan)
+    valid = ~np.isnan(replicates)
+    for j in np.flatnonzero(valid.any(axis=0)):
+        low[j], high[j] = np.quantile(replicates[valid[:, j], j], [alpha, 1.0 - alpha])
     return low, high
 
 
@@ -596,7 +615,8 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
     seed : int
         Seed of the resampling, for reproducible intervals.
     ci : float
-        Coverage of the percentile interval (default 0.95).
+        Coverage of the percentile interval (default 0.95); see
+        :func:`_interval` for why it may sit slightly below D for even codes.
     thresholds : Thresholds, optional
         Classification rules; see :class:`Thresholds` for the defaults.
     codes : list of str, optional
@@ -663,7 +683,15 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
 
 
 def codebook_labels(codebook, level: str = "code") -> dict[str, str]:
-    """``{id: label}`` of a codebook's codes or dimensions (for ``labels=``)."""
+    """``{id: label}`` of a codebook's codes or dimensions (for ``labels=``).
+
+    Examples
+    --------
+    >>> codebook_labels(None)
+    {}
+    >>> codebook_labels(load_codebook("codebook/balises.yaml"))["MGT"]   # doctest: +SKIP
+    'Management coopératif et réagencement des rôles'
+    """
     if codebook is None:
         return {}
     if level == "dimension":
@@ -733,7 +761,8 @@ def cmd_specificities(args) -> int:
     from . import nlp  # wired here only: the library functions take token frames as input
 
     corpus, _, _ = _load_project(args)
-    tokens, entities = nlp.corpus_tokens(corpus), nlp.corpus_entities(corpus)
+    layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root))
+    tokens, entities = nlp.token_frame(corpus, layer), nlp.entity_frame(corpus, layer)
     segs = segments_frame(corpus)
     spec = specificities(tokens, segs)
     flesh = territory_flesh(spec, n=args.top)

@@ -86,6 +86,10 @@ class Pseudonymiser:
             alternatives = sorted(self._lookup, key=len, reverse=True)
             self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
 
+    def is_name(self, word: str) -> bool:
+        """Whether ``word`` is a participant's name or part of one (any case)."""
+        return isinstance(word, str) and _fold(word.strip()) in self._lookup
+
     def alias(self, name: str) -> str:
         return self.mapping.get(name.strip(), PERSON_PLACEHOLDER)
 

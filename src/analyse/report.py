@@ -17,7 +17,6 @@ import io
 import re
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
 
 from .errors import UsageError
@@ -82,31 +81,48 @@ class Report:
         return out
 
     def table(self, df: pd.DataFrame, name: str, caption: str = "", text_columns: tuple[str, ...] = (),
-              float_format: str = "{:.2f}", index: bool = False):
-        """Save ``df`` as CSV and return an escaped HTML table for display."""
+              float_format: str = "{:.2f}", index: bool = False, percent: tuple[str, ...] = ()):
+        """Save ``df`` as CSV and return an escaped HTML table for display.
+
+        ``percent`` columns hold shares (0–1) shown as « 12,5 % » (the CSV
+        keeps the numbers).
+        """
         from IPython.display import HTML
 
         shown = self.frame(df, text_columns)
         path = self._file("tables", name, ".csv")
         if path is not None:
             shown.to_csv(path, index=index, lineterminator="\n")
+        for col in percent:
+            if col in shown:
+                shown[col] = shown[col].map(_percent)
         body = shown.to_html(index=index, escape=True, border=0, classes="balises-table", na_rep="—",
                              float_format=lambda x: float_format.format(x).replace(".", ","))
         head = f"<p class='caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
         return HTML(head + body)
 
-    def figure(self, fig, name: str, dpi: int = 150):
-        """Save a matplotlib figure as PNG and return it as an image for display."""
+    def figure(self, fig, name: str, dpi: int = 150, alt: str | None = None):
+        """Save a matplotlib figure as PNG and return it as an image for display.
+
+        ``alt`` (default: the figure's title) is the text read by screen
+        readers and shown when the image cannot be.
+        """
         from IPython.display import Image
+
+        import matplotlib.pyplot as plt
 
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-        matplotlib.pyplot.close(fig)
+        plt.close(fig)  # figures made with pyplot would otherwise be shown a second time
         data = buf.getvalue()
         path = self._file("figures", name, ".png")
         if path is not None:
             path.write_bytes(data)
-        return Image(data=data, format="png")
+        if alt is None:
+            titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+            titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+            alt = titles[0] if titles else name
+        return Image(data=data, format="png", alt=alt)
 
     def verbatims(self, df: pd.DataFrame, text_column: str = "text",
                   meta_columns: tuple[str, ...] = ("territory", "role")):
@@ -119,6 +135,12 @@ class Report:
             quote = html.escape(self.text(str(row[text_column]))).replace("\n", "<br>")
             parts.append(f"<blockquote class='verbatim'>« {quote} »<br><small>{meta}</small></blockquote>")
         return HTML("\n".join(parts) if parts else "<p><em>Aucun extrait.</em></p>")
+
+
+def _percent(value) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{100 * float(value):.1f} %".replace(".", ",")
 
 
 def escape(text: str) -> str:

