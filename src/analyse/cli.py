@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analyse.batch",
     "analyse.agreement", "analyse.reconcile",
     "analyse.invariants",
+    "analyse.sheet",
     "analyse.refi",
 )
 

@@ -1,0 +1,547 @@
+"""Coding in a spreadsheet: export a coder's sheet, import it back after validation.
+
+``analyse sheet export --coder B --territory le-mene --out sheet.xlsx`` writes
+one row per segment (segment id, territory, document, speaker, role, text,
+``codes``, ``memo``) with the coder's existing codes prefilled, a ``codebook``
+sheet (id, label, dimension, kind, definition) and a hidden ``meta`` sheet
+naming the coder and the exported documents.
+
+In the ``codes`` column several codes are typed separated by ``;`` (for
+example ``ENG.1; COOP.3``). The cell offers a drop-down of the codebook ids,
+but a drop-down holds one value only: it helps to pick a single code, and
+typing is how several go in (the drop-down therefore does not reject typed
+text; the import checks every id).
+
+``analyse sheet import sheet.xlsx --coder B`` reads the sheet back (also a
+``.csv`` export). Every row is checked before anything is written: unknown
+code ids, unknown, duplicated or missing segment ids, edited segment text,
+renamed or missing columns, an empty file, a CSV that is not UTF-8. Any
+problem: each is reported with file, row (and column), nothing is written and
+the command exits 1.
+
+A valid import makes the coder's codings of the exported documents equal to
+the sheet (whole-segment codings, origin ``human``, memo from the ``memo``
+column) and records the coder's coverage of each document: a row left with no
+code then means "no code applies". For a CSV, the exported documents are the
+ones present in the file. Codings whose (segment, code) pair is unchanged are
+kept as they were (their span, date and origin), so an unchanged sheet writes
+nothing but coverage.
+
+Writing goes through :class:`~analyse.codings.CodingStore`: the new lines are
+appended first, then the replaced ones are removed (:func:`replace_records`),
+each step atomic and locked. A crash between the two steps leaves old and new
+lines side by side (duplicates, never a loss); running the import again
+cleans it up. Other coders' files are never opened for writing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .codebook import Codebook, load_codebook
+from .codings import CodingStore, check_coder_id, coding_record, coverage_record, load_codings, now_iso
+from .corpus import Corpus, Segment, load_corpus
+from .errors import Problems, UsageError
+
+COLUMNS = ["segment", "territory", "document", "speaker", "role", "text", "codes", "memo"]
+CODEBOOK_COLUMNS = ["id", "label", "dimension", "kind", "definition"]
+SHEET_FORMAT = "balises-sheet-1"
+WIDTHS = {"segment": 26, "territory": 16, "document": 26, "speaker": 10, "role": 14, "text": 80,
+          "codes": 22, "memo": 40}
+CODEBOOK_WIDTHS = {"id": 10, "label": 45, "dimension": 11, "kind": 11, "definition": 90}
+CODE_SEPARATOR = ";"
+
+
+# --------------------------------------------------------------------------- shared with the panel
+
+def replace_records(store: CodingStore, coder: str, old: list[dict], new: list[dict]) -> None:
+    """Replace the lines ``old`` of a coder's file by the records ``new``.
+
+    ``new`` is appended first, then the lines equal to a record of ``old`` are
+    removed: a crash between the two atomic steps leaves duplicates, never a
+    loss, and lines written meanwhile by someone else are kept. Records present
+    in both lists are left alone.
+
+    Examples
+    --------
+    >>> store = CodingStore("corpus/codings")                       # doctest: +SKIP
+    >>> replace_records(store, "B", [old_line], [dict(old_line, memo="vu")])  # doctest: +SKIP
+    """
+    key = lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False)  # noqa: E731
+    new_keys = {key(r) for r in new}
+    gone = {key(r) for r in old} - new_keys
+    old_keys = {key(r) for r in old}
+    store.append(coder, [r for r in new if key(r) not in old_keys])
+    if gone:
+        store.rewrite(coder, lambda rec: key(rec) not in gone)
+
+
+def coder_records(store: CodingStore, coder: str) -> list[dict]:
+    """The JSON records of a coder's file (unreadable lines are skipped: they are never rewritten)."""
+    out = []
+    for line in store.read_lines(coder):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
+def segment_of_record(rec: dict, corpus: Corpus) -> Segment | None:
+    """The segment a coding record belongs to (by offsets, else by its quote)."""
+    from .codings import _reanchor, segment_for
+    doc = corpus.documents.get(rec.get("doc"))
+    if doc is None or not isinstance(rec.get("start"), int) or not isinstance(rec.get("end"), int):
+        return None
+    start, end = rec["start"], rec["end"]
+    if doc.body[start:end] != rec.get("quote"):
+        moved = _reanchor(doc.body, rec.get("quote") or "", start)
+        if moved is None:
+            return None
+        start, end = moved, moved + len(rec["quote"])
+    return segment_for(corpus.segments_of(doc.id), start, end)
+
+
+# --------------------------------------------------------------------------- export
+
+def _ordered_codes(codes, book: Codebook) -> list[str]:
+    order = {cid: i for i, cid in enumerate(book.codes)}
+    return sorted(codes, key=lambda c: (order.get(c, len(order)), c))
+
+
+def select_documents(corpus: Corpus, docs: list[str] | None = None, territory: str | None = None) -> list[str]:
+    """Document ids to export: the given ones, a territory's, or all (sorted)."""
+    if docs:
+        unknown = [d for d in docs if d not in corpus.documents]
+        if unknown:
+            raise UsageError(f"unknown document(s): {', '.join(unknown)}",
+                             hint="use ids from the documents' front matter (analyse stats)")
+        return list(dict.fromkeys(docs))
+    if territory:
+        found = sorted(d.id for d in corpus.documents.values() if d.territory == territory)
+        if not found:
+            raise UsageError(f"no document in territory '{territory}'",
+                             hint=f"territories: {', '.join(corpus.territories)}")
+        return found
+    return sorted(corpus.documents)
+
+
+def sheet_rows(corpus: Corpus, book: Codebook, store: CodingStore, coder: str, docs: list[str]) -> list[dict]:
+    """One row per segment of ``docs`` with the coder's current codes and memo prefilled.
+
+    A segment with several codings whose memos differ gets the distinct memos
+    joined by `` | ``.
+    """
+    codes: dict[str, list[str]] = {}
+    memos: dict[str, list[str]] = {}
+    wanted = set(docs)
+    for rec in coder_records(store, coder):
+        if rec.get("type") == "coverage" or rec.get("doc") not in wanted:
+            continue
+        seg = segment_of_record(rec, corpus)
+        if seg is None:
+            continue
+        codes.setdefault(seg.id, []).append(rec.get("code"))
+        memo = (rec.get("memo") or "").strip()
+        if memo and memo not in memos.setdefault(seg.id, []):
+            memos[seg.id].append(memo)
+    rows = []
+    for doc in docs:
+        for s in corpus.segments_of(doc):
+            rows.append({"segment": s.id, "territory": s.territory, "document": s.doc,
+                         "speaker": s.speaker_label or s.speaker or "", "role": s.role or "", "text": s.text,
+                         "codes": f"{CODE_SEPARATOR} ".join(_ordered_codes(set(codes.get(s.id, [])), book)),
+                         "memo": " | ".join(memos.get(s.id, []))})
+    return rows
+
+
+def _set(ws, row: int, col: int, value):
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"   # a memo starting with '=' is text, not a formula
+    return cell
+
+
+def export_sheet(corpus: Corpus, book: Codebook, store: CodingStore, coder: str, out: str | Path,
+                 docs: list[str] | None = None, territory: str | None = None) -> int:
+    """Write the coding sheet of ``coder`` to ``out`` (``.xlsx`` or ``.csv``); return the number of rows.
+
+    Examples
+    --------
+    >>> export_sheet(load_corpus("corpus"), load_codebook(), CodingStore("corpus/codings"),
+    ...              "B", "b-le-mene.xlsx", territory="le-mene")           # doctest: +SKIP
+    96
+    """
+    check_coder_id(coder)
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UsageError(f"cannot write '{out.name}'", hint="the output must end in .xlsx or .csv")
+    chosen = select_documents(corpus, docs, territory)
+    rows = sheet_rows(corpus, book, store, coder, chosen)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        # utf-8-sig: Excel recognises the encoding of the accents by the BOM
+        with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        return len(rows)
+    _write_xlsx(out, rows, book, coder, chosen)
+    return len(rows)
+
+
+def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: list[str]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "segments"
+    bold = Font(bold=True)
+    for j, name in enumerate(COLUMNS, start=1):
+        _set(ws, 1, j, name).font = bold
+        ws.column_dimensions[chr(64 + j)].width = WIDTHS[name]
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    for i, row in enumerate(rows, start=2):
+        for j, name in enumerate(COLUMNS, start=1):
+            cell = _set(ws, i, j, row[name])
+            cell.alignment = wrap if name in ("text", "memo") else top
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{chr(64 + len(COLUMNS))}{max(len(rows) + 1, 2)}"
+    codes_col = chr(64 + COLUMNS.index("codes") + 1)
+    ws[f"{codes_col}1"].comment = Comment(
+        "Plusieurs codes : les taper séparés par « ; » (ex. ENG.1; COOP.3). "
+        "La liste déroulante aide à en choisir un seul. Une ligne sans code = aucun code ne s'applique.",
+        "Balises")
+
+    cb = wb.create_sheet("codebook")
+    for j, name in enumerate(CODEBOOK_COLUMNS, start=1):
+        _set(cb, 1, j, name).font = bold
+        cb.column_dimensions[chr(64 + j)].width = CODEBOOK_WIDTHS[name]
+    for i, code in enumerate(book.codes.values(), start=2):
+        values = {"id": code.id, "label": code.label, "dimension": code.dimension, "kind": code.kind,
+                  "definition": code.definition}
+        for j, name in enumerate(CODEBOOK_COLUMNS, start=1):
+            _set(cb, i, j, values[name]).alignment = wrap if name == "definition" else top
+    cb.freeze_panes = "A2"
+    # The list of ids, too long for an inline formula, sits in a hidden column
+    # of the codebook sheet; the drop-down points at that range.
+    hidden = chr(64 + len(CODEBOOK_COLUMNS) + 2)
+    for i, cid in enumerate(book.codes, start=1):
+        _set(cb, i, len(CODEBOOK_COLUMNS) + 2, cid)
+    cb.column_dimensions[hidden].hidden = True
+    n = max(len(book.codes), 1)
+    dv = DataValidation(type="list", formula1=f"codebook!${hidden}$1:${hidden}${n}", allow_blank=True,
+                        showErrorMessage=False, showInputMessage=True,
+                        promptTitle="Codes", prompt="Un code de la liste, ou plusieurs ids tapés séparés par « ; »")
+    ws.add_data_validation(dv)
+    if rows:
+        dv.add(f"{codes_col}2:{codes_col}{len(rows) + 1}")
+
+    meta = wb.create_sheet("meta")
+    meta.append(["format", SHEET_FORMAT])
+    meta.append(["coder", coder])
+    meta.append(["exported", now_iso()])
+    meta.append(["codebook", book.version])
+    for doc in docs:
+        meta.append(["document", doc])
+    meta.sheet_state = "hidden"
+    wb.save(out)
+
+
+# --------------------------------------------------------------------------- import
+
+@dataclass
+class SheetImport:
+    """What a sheet holds once read and checked."""
+
+    path: Path
+    coder: str
+    docs: list[str] = field(default_factory=list)
+    codes: dict[str, list[str]] = field(default_factory=dict)   # segment id -> codes, sheet order
+    memos: dict[str, str] = field(default_factory=dict)
+    problems: Problems = field(default_factory=Problems)
+
+
+def _norm(text: str) -> str:
+    # spreadsheets turn \n into \r\n and may trim; NFC since some editors recompose accents
+    return unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n").strip())
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _read_xlsx(path: Path, problems: Problems) -> tuple[list[list[str]], dict | None]:
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        problems.add(path, f"cannot read the workbook: {exc}", hint="save it again as .xlsx")
+        return [], None
+    ws = wb["segments"] if "segments" in wb.sheetnames else wb.worksheets[0]
+    table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    meta = None
+    if "meta" in wb.sheetnames:
+        meta = {"document": []}
+        for row in wb["meta"].iter_rows(values_only=True):
+            if not row or row[0] is None:
+                continue
+            key, value = _cell(row[0]), _cell(row[1] if len(row) > 1 else None)
+            if key == "document":
+                meta["document"].append(value)
+            else:
+                meta[key] = value
+    return table, meta
+
+
+def _read_csv(path: Path, problems: Problems) -> list[list[str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        problems.add(path, "not valid UTF-8", line,
+                     hint="save the file as 'CSV UTF-8' in your spreadsheet program")
+        return []
+    first = text.splitlines()[0] if text.strip() else ""
+    # French-locale spreadsheets save CSV with ';' (codes inside are quoted)
+    delimiter = max(",;\t", key=first.count) if first else ","
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> SheetImport:
+    """Read and check a coding sheet; every problem is collected (nothing is written).
+
+    Row numbers are those the spreadsheet shows (the header is row 1).
+
+    Examples
+    --------
+    >>> result = read_sheet("b-le-mene.xlsx", "B", corpus, book)   # doctest: +SKIP
+    >>> [str(p) for p in result.problems]                           # doctest: +SKIP
+    ['b-le-mene.xlsx:5: error: column 'codes': unknown code 'ENG.9' ...']
+    """
+    check_coder_id(coder)
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UsageError(f"cannot read '{path.name}'", hint="import a .xlsx or .csv coding sheet")
+    result = SheetImport(path=path, coder=coder)
+    problems = result.problems
+    meta = None
+    if suffix == ".xlsx":
+        table, meta = _read_xlsx(path, problems)
+    else:
+        table = _read_csv(path, problems)
+    if problems:
+        return result
+    if not any(any(v.strip() for v in row) for row in table):
+        problems.add(path, "the file is empty", hint="export a sheet with `analyse sheet export`")
+        return result
+    # the header is the first non-blank row; row numbers stay those of the file
+    first = next(i for i, row in enumerate(table) if any(v.strip() for v in row))
+    header = [h.strip() for h in table[first]]
+    while header and not header[-1]:
+        header.pop()
+    missing = [c for c in COLUMNS if c not in header]
+    extra = [h for h in header if h not in COLUMNS]
+    for c in missing:
+        problems.add(path, f"column '{c}' is missing" + (f" (found {', '.join(repr(e) for e in extra)})" if extra else ""),
+                     first + 1, hint=f"the header row must be: {', '.join(COLUMNS)}")
+    if missing:
+        return result
+    if meta is not None and meta.get("coder") and meta["coder"] != coder:
+        problems.add(path, f"this sheet was exported for coder '{meta['coder']}', not '{coder}'",
+                     hint=f"use --coder {meta['coder']}, or export a sheet for {coder}")
+    col = {c: header.index(c) for c in COLUMNS}
+    segments = {s.id: s for s in corpus.segments}
+    exported = list(meta["document"]) if meta and meta.get("document") else None
+    if exported:
+        for doc in exported:
+            if doc not in corpus.documents:
+                problems.add(path, f"the sheet names document '{doc}', which is not in the corpus")
+    seen: dict[str, int] = {}
+    docs_in_file: list[str] = []
+    for rowno, row in enumerate(table[first + 1:], start=first + 2):
+        if not any(v.strip() for v in row):
+            continue
+        get = lambda name: row[col[name]] if col[name] < len(row) else ""  # noqa: E731
+        sid = get("segment").strip()
+        seg = segments.get(sid)
+        if seg is None:
+            problems.add(path, f"column 'segment': unknown segment id '{sid}'", rowno,
+                         hint="do not edit the segment column; export the sheet again")
+            continue
+        if sid in seen:
+            problems.add(path, f"column 'segment': segment '{sid}' already on row {seen[sid]}", rowno,
+                         hint="keep one row per segment and put its codes together, separated by ';'")
+            continue
+        seen[sid] = rowno
+        if exported is not None and seg.doc not in exported:
+            problems.add(path, f"column 'segment': '{sid}' is not from a document of this export", rowno)
+            continue
+        if seg.doc not in docs_in_file:
+            docs_in_file.append(seg.doc)
+        if _norm(get("text")) != _norm(seg.text):
+            problems.add(path, f"column 'text': the text of '{sid}' differs from the corpus", rowno,
+                         hint="do not edit the text; write remarks in the memo column")
+        codes = []
+        for cid in (c.strip() for c in get("codes").split(CODE_SEPARATOR)):
+            if not cid:
+                continue
+            if cid not in book:
+                close = [k for k in book.codes if k.lower() == cid.lower()]
+                problems.add(path, f"column 'codes': unknown code '{cid}'", rowno,
+                             hint=f"did you mean {close[0]}?" if close else
+                             "use ids of the codebook sheet, separated by ';'")
+            elif cid not in codes:
+                codes.append(cid)
+        result.codes[sid] = codes
+        result.memos[sid] = get("memo").strip()
+        if result.memos[sid] and not codes:
+            problems.add(path, f"column 'memo': the memo of '{sid}' is not kept, since the row has no code",
+                         rowno, hint="a memo belongs to a coding: add a code or keep the note elsewhere",
+                         severity="warning")
+    result.docs = [d for d in exported if d in corpus.documents] if exported is not None else docs_in_file
+    for doc in result.docs:
+        for s in corpus.segments_of(doc):
+            if s.id not in seen:
+                problems.add(path, f"segment '{s.id}' of document '{doc}' is missing",
+                             hint="do not delete rows; leave the codes cell empty when no code applies")
+    return result
+
+
+def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, store: CodingStore,
+                 dry_run: bool = False) -> tuple[SheetImport, dict]:
+    """Check a sheet and, if it has no problem, make the coder's codings of its documents equal to it.
+
+    Returns the :class:`SheetImport` and counts ``{"added", "removed", "kept", "documents"}``;
+    when ``result.problems.errors`` is not empty nothing was written (warnings, such as a memo on
+    a row without code, do not stop the import).
+
+    Examples
+    --------
+    >>> result, counts = import_sheet("b-le-mene.xlsx", "B", corpus, book,
+    ...                               CodingStore("corpus/codings"))  # doctest: +SKIP
+    >>> counts                                                         # doctest: +SKIP
+    {'added': 3, 'removed': 1, 'kept': 40, 'documents': 7}
+    """
+    result = read_sheet(path, coder, corpus, book)
+    counts = {"added": 0, "removed": 0, "kept": 0, "documents": len(result.docs)}
+    if store.path(coder).exists() and not result.problems.errors:
+        # a line the store cannot check would be silently replaced: refuse instead
+        errors = load_codings(corpus, book, store.folder, coders=[coder]).problems.errors
+        for p in errors:
+            result.problems.add(path, f"the codings file has a problem: {p}",
+                                hint="fix it first (analyse validate)")
+    if result.problems.errors:
+        return result, counts
+    docs = set(result.docs)
+    old_by_pair: dict[tuple[str, str], list[dict]] = {}
+    old: list[dict] = []
+    for rec in coder_records(store, coder):
+        if rec.get("doc") not in docs:
+            continue
+        if rec.get("type") == "coverage":
+            old.append(rec)
+            continue
+        seg = segment_of_record(rec, corpus)
+        old.append(rec)
+        if seg is not None:
+            old_by_pair.setdefault((seg.id, rec.get("code")), []).append(rec)
+    current_memo = {}
+    for (sid, _), recs in old_by_pair.items():
+        for r in recs:
+            memo = (r.get("memo") or "").strip()
+            if memo and memo not in current_memo.setdefault(sid, []):
+                current_memo[sid].append(memo)
+    segments = {s.id: s for s in corpus.segments}
+    at = now_iso()
+    new: list[dict] = []
+    for sid, codes in result.codes.items():
+        memo = result.memos.get(sid, "")
+        memo_changed = memo != " | ".join(current_memo.get(sid, []))
+        for code in codes:
+            recs = old_by_pair.get((sid, code))
+            if recs:
+                counts["kept"] += 1
+                new.extend(dict(r, memo=memo) if memo_changed else r for r in recs)
+            else:
+                counts["added"] += 1
+                new.append(coding_record(segments[sid], code, coder, memo=memo, at=at))
+    kept_pairs = {(sid, c) for sid, codes in result.codes.items() for c in codes}
+    counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
+    new += [coverage_record(doc, coder, at=at) for doc in result.docs]
+    if not dry_run:
+        replace_records(store, coder, old, new)
+    return result, counts
+
+
+# --------------------------------------------------------------------------- CLI
+
+def cmd_export(args) -> int:
+    from .cli import project_paths
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
+    corpus = load_corpus(corpus_dir)
+    book = load_codebook(codebook_path)
+    n = export_sheet(corpus, book, CodingStore(codings_dir), args.coder, args.out,
+                     docs=args.docs, territory=args.territory)
+    print(f"{n} segments written to {args.out} for coder {args.coder}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .cli import project_paths
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
+    corpus = load_corpus(corpus_dir)
+    book = load_codebook(codebook_path)
+    store = CodingStore(codings_dir)
+    result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run)
+    for p in result.problems:
+        print(p, file=sys.stderr)
+    if result.problems.errors:
+        print(f"analyse: {len(result.problems.errors)} problem(s) in {args.file}: nothing was imported",
+              file=sys.stderr)
+        return 1
+    verb = "would be" if args.dry_run else "were"
+    print(f"{args.file}: {counts['documents']} document(s) for coder {args.coder}: {counts['added']} coding(s) "
+          f"added, {counts['removed']} removed, {counts['kept']} unchanged {verb} written to {store.path(args.coder)}"
+          + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 0
+
+
+def add_commands(sub, common) -> None:
+    p = sub.add_parser("sheet", help="code in a spreadsheet: export a coder's sheet, import it back")
+    inner = p.add_subparsers(dest="sheet_command", metavar="ACTION")
+    inner.required = True
+    e = inner.add_parser("export", parents=[common], help="write a coding sheet (.xlsx or .csv)")
+    e.add_argument("--coder", required=True, help="coder id (its codes are prefilled)")
+    which = e.add_mutually_exclusive_group()
+    which.add_argument("--docs", nargs="+", metavar="ID", help="document ids to export (default: all)")
+    which.add_argument("--territory", metavar="SLUG", help="export the documents of one territory")
+    e.add_argument("--out", required=True, help="output file, .xlsx or .csv")
+    e.set_defaults(func=cmd_export)
+    i = inner.add_parser("import", parents=[common],
+                         help="check a coding sheet and replace the coder's codings of its documents")
+    i.add_argument("file", help="a sheet written by `analyse sheet export` (.xlsx or .csv)")
+    i.add_argument("--coder", required=True, help="coder id whose file receives the codings")
+    i.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    i.set_defaults(func=cmd_import)
