@@ -72,7 +72,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from .codebook import Codebook
-from .codings import CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, segment_for, segment_codes
+from .codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, json_lines, segment_codes,
+                      segment_for)
 from .corpus import Corpus
 from .errors import Problems, UsageError
 
@@ -599,17 +600,7 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
     for s in corpus.segments:
         by_doc.setdefault(s.doc, []).append(s)
     rows = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.add(rel, f"not valid JSON: {exc.msg}", lineno)
-            continue
-        if not isinstance(rec, dict):
-            problems.add(rel, "a line must be a JSON object", lineno)
-            continue
+    for lineno, rec in json_lines(lines, rel, problems):
         if rec.get("type", "coding") != "coding":
             continue
         missing = [f for f in ("doc", "start", "end", "code", "origin") if f not in rec]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .corpus import yaml_line
 from .errors import CodebookError, Problems
 
 CANONICAL_IDS: tuple[str, ...] = (
@@ -90,19 +91,6 @@ class Codebook:
         return pd.DataFrame(rows)
 
 
-def _line(node: yaml.Node | None, *path) -> int | None:
-    for key in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            node = None
-        if node is None:
-            return None
-    return None if node is None else node.start_mark.line + 1
-
-
 def _as_list(value) -> list:
     if value is None:
         return []
@@ -163,7 +151,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
     codes: dict[str, Code] = {}
     lines: dict[str, int | None] = {}
     for i, raw in enumerate(data["codes"]):
-        line = _line(node, "codes", i)
+        line = yaml_line(node, ["codes", i])
         if not isinstance(raw, dict) or not raw.get("id"):
             problems.add(rel, f"code #{i + 1} has no id", line)
             continue

@@ -173,6 +173,22 @@ class Codings:
         return self.frame[self.frame["coder"].isin(coders)]
 
 
+def json_lines(lines: list[str], rel: str, problems: Problems):
+    """Yield ``(line number, object)`` for each JSON object line; report the others."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.add(rel, f"not valid JSON: {exc.msg}", lineno)
+            continue
+        if not isinstance(rec, dict):
+            problems.add(rel, "a line must be a JSON object", lineno)
+            continue
+        yield lineno, rec
+
+
 def _reanchor(body: str, quote: str, start: int) -> int | None:
     """New start of ``quote`` in ``body``: the occurrence nearest the old start."""
     if not quote:
@@ -269,17 +285,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
         except UnicodeDecodeError:
             problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
             continue
-        for lineno, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.add(rel, f"not valid JSON: {exc.msg}", lineno)
-                continue
-            if not isinstance(rec, dict):
-                problems.add(rel, "a line must be a JSON object", lineno)
-                continue
+        for lineno, rec in json_lines(lines, rel, problems):
             if rec.get("type") == "coverage":
                 if rec.get("doc") not in corpus.documents:
                     problems.add(rel, f"coverage of unknown document '{rec.get('doc')}'", lineno)

@@ -206,7 +206,7 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
                       hint="add a line '---' after the metadata")
 
 
-def _yaml_line(node: yaml.Node | None, path: list) -> int | None:
+def yaml_line(node: yaml.Node | None, path: list) -> int | None:
     """1-based line of the YAML node reached by ``path`` (keys and indices)."""
     if node is None:
         return None
@@ -232,7 +232,7 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
     validator = jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
     for err in sorted(validator.iter_errors(meta), key=lambda e: list(map(str, e.path))):
         where = ".".join(str(p) for p in err.path) or "front matter"
-        line = _yaml_line(node, list(err.path))
+        line = yaml_line(node, list(err.path))
         problems.add(rel, f"{where}: {err.message}", None if line is None else line + first_line - 1,
                      hint=_schema_hint(err))
         ok = False
@@ -240,25 +240,25 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
         return False
     if meta["territory"] != folder:
         problems.add(rel, f"territory '{meta['territory']}' differs from its folder '{folder}'",
-                     _yaml_line(node, ["territory"]) + first_line - 1,
+                     yaml_line(node, ["territory"]) + first_line - 1,
                      hint=f"set territory: {folder} or move the file to corpus/{meta['territory']}/")
         ok = False
     if meta["id"] != stem:
         problems.add(rel, f"id '{meta['id']}' differs from the file name '{stem}.md'",
-                     _yaml_line(node, ["id"]) + first_line - 1,
+                     yaml_line(node, ["id"]) + first_line - 1,
                      hint="rename the file or the id: segment ids are built from it")
         ok = False
     try:
         _dt.date.fromisoformat(meta["date"])
     except ValueError:
         problems.add(rel, f"date '{meta['date']}' is not a real calendar date",
-                     _yaml_line(node, ["date"]) + first_line - 1, hint="use YYYY-MM-DD")
+                     yaml_line(node, ["date"]) + first_line - 1, hint="use YYYY-MM-DD")
         ok = False
     seen: set[str] = set()
     for i, p in enumerate(meta["participants"]):
         if p["id"] in seen:
             problems.add(rel, f"participant id '{p['id']}' is declared twice",
-                         _yaml_line(node, ["participants", i]) + first_line - 1,
+                         yaml_line(node, ["participants", i]) + first_line - 1,
                          hint="give each participant its own id")
             ok = False
         seen.add(p["id"])
