@@ -25,6 +25,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # ``add_commands(sub, common)`` (``common`` is the parent parser holding
 # --corpus/--codebook/--codings). Imported only when the parser is built.
 COMMAND_MODULES: tuple[str, ...] = (
+    "analyse.suggestions", "analyse.evaluate",
     "analyse.batch",
     "analyse.agreement", "analyse.reconcile",
     "analyse.invariants",

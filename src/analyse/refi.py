@@ -50,9 +50,7 @@ import bisect
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -64,6 +62,7 @@ from . import __version__
 from .codebook import Codebook, Code, load_codebook
 from .codings import CodingStore, check_coder_id, load_codings, now_iso
 from .corpus import Corpus, load_corpus
+from .fileio import atomic_write
 from .errors import AnalyseError, Problems, UsageError
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -198,16 +197,7 @@ def export_codebook(book: Codebook, out: str | Path, fmt: str = "qdc") -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)
 
 
 def _variable_values(parent, values: dict[str, str]) -> None:

@@ -1,0 +1,523 @@
+"""Honest evaluation of the machine coders against a human coder.
+
+Two cross-validation schemes, both grouped so that no test segment has a
+sibling from the same document in training (segments of one document share
+speakers, topic and vocabulary: mixing them would flatter the model):
+
+* ``group_kfold``: :class:`~sklearn.model_selection.GroupKFold` on documents;
+* ``leave_one_territory_out``: train on all territories but one, test on it
+  (the question a researcher meeting a *new* territory asks).
+
+The learned coder (:class:`~analyse.autocode.SegmentCoder`) is re-fitted in
+every training fold, including its per-code thresholds (chosen by an inner
+grouped CV on that fold's training data only): the test folds are never used
+to tune anything. The rule-based suggester is scored the same way as a
+baseline; it learns nothing, so its figures are the same in both schemes.
+
+Metrics, per code: precision, recall, F1, support and Cohen's kappa between
+the machine and the human coder. Summaries: micro and macro F1 at *balise*
+level (codes of kind balise) and at *dimension* level (a segment is positive
+for ENG/SYS/COOP/VAL/MGT/ECH if any of its codes belongs to it). Macro F1
+averages the codes (or dimensions) that occur in the human coding.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+
+from .autocode import BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, dimension_map, training_data
+from .codebook import Codebook
+from .codings import Codings
+from .corpus import Corpus
+from .errors import UsageError
+
+DIMENSIONS = BALISE_DIMENSIONS
+SCHEMES = {
+    "group_kfold": "validation croisée groupée par document",
+    "leave_one_territory_out": "un territoire laissé de côté",
+}
+METHODS = {"model": "modèle appris", "rules": "règles (mots-clés et motifs)"}
+LEVELS = ("balise", "dimension")
+TARGETS = {("leave_one_territory_out", "dimension"): 0.75, ("leave_one_territory_out", "balise"): 0.5}
+# Candidates compared by grouped CV to choose SegmentCoder's defaults (see `analyse evaluate --compare`).
+CANDIDATES = {
+    "logreg C=10, lemmes 1-2 + caractères 3-5 + métadonnées, têtes de dimension, F1 interne ≥ 0,2 (défaut)": {},
+    "sans seuil de fiabilité (F1 interne ≥ 0)": {"min_cv_f1": 0.0},
+    "F1 interne ≥ 0,3": {"min_cv_f1": 0.3},
+    "sans têtes de dimension (dimensions déduites des codes)": {"dimensions": None},
+    "sans métadonnées (atelier, rôle, type)": {"metadata": ()},
+    "sans n-grammes de caractères": {"char_ngrams": None},
+    "lemmes en unigrammes seulement": {"word_ngrams": (1, 1)},
+    "logreg C=1": {"C": 1.0},
+    "svm linéaire calibré C=1": {"classifier": "svm", "C": 1.0},
+}
+PER_CODE_COLUMNS = ["scheme", "method", "code", "label", "kind", "dimension", "support", "predicted",
+                    "precision", "recall", "f1", "kappa"]
+SUMMARY_COLUMNS = ["scheme", "method", "level", "micro_precision", "micro_recall", "micro_f1", "macro_f1",
+                   "mean_kappa", "segments"]
+
+
+# --------------------------------------------------------------------------- splits
+
+def document_splits(docs: Sequence[str], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """GroupKFold on documents: ``[(train indices, test indices), …]``; a document is never on both sides.
+
+    Examples
+    --------
+    >>> docs = ["a", "a", "b", "c"]
+    >>> [sorted({docs[i] for i in test}) for train, test in document_splits(docs, n_splits=2)]
+    [['a'], ['b', 'c']]
+    """
+    docs = np.asarray(list(docs))
+    n = min(n_splits, len(set(docs)))
+    if n < 2:
+        raise UsageError("grouped cross-validation needs at least two coded documents")
+    return list(GroupKFold(n_splits=n).split(np.zeros(len(docs)), groups=docs))
+
+
+def territory_splits(territories: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave one territory out: one split per territory, tested on that territory alone."""
+    territories = np.asarray(list(territories))
+    if len(set(territories)) < 2:
+        raise UsageError("leave-one-territory-out needs at least two territories")
+    return list(LeaveOneGroupOut().split(np.zeros(len(territories)), groups=territories))
+
+
+# --------------------------------------------------------------------------- predictions
+
+def indicator(label_sets: Sequence[set[str]], codes: Sequence[str]) -> np.ndarray:
+    """0/1 matrix (segments × codes) from sets of codes."""
+    index = {c: j for j, c in enumerate(codes)}
+    Y = np.zeros((len(label_sets), len(codes)), dtype=int)
+    for i, labels in enumerate(label_sets):
+        for c in labels:
+            if c in index:
+                Y[i, index[c]] = 1
+    return Y
+
+
+def dimension_indicator(Y: np.ndarray, codes: Sequence[str], codebook: Codebook) -> np.ndarray:
+    """Segments × DIMENSIONS: positive if any code of the segment belongs to the dimension."""
+    out = np.zeros((Y.shape[0], len(DIMENSIONS)), dtype=int)
+    for k, dim in enumerate(DIMENSIONS):
+        cols = [j for j, c in enumerate(codes) if codebook.dimension_of(c) == dim]
+        if cols:
+            out[:, k] = Y[:, cols].max(axis=1)
+    return out
+
+
+def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SegmentCoder(**params)
+        model.fit(X.iloc[train], [y[i] for i in train], groups=X["doc"].iloc[train])
+        pred = model.predict(X.iloc[test])
+        dims = model.predict_dimensions(X.iloc[test]) if len(model.dimension_classes_) else None
+    return (test, [str(c) for c in model.classes_], pred, [str(d) for d in model.dimension_classes_], dims,
+            dict(model.skipped_), {k: round(float(v), 4) for k, v in model.unreliable_.items()})
+
+
+def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, params: dict | None = None,
+                n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+    """Predictions of a freshly fitted :class:`SegmentCoder` for each test fold.
+
+    The model gets every codebook code as ``labels`` and, unless ``params``
+    says ``dimensions=None``, dimension heads.
+
+    Returns
+    -------
+    Y_pred : ndarray (segments × codebook codes)
+        Every segment predicted once, by the model that did not see its fold.
+    D_pred : ndarray (segments × DIMENSIONS) or None
+        The dimension heads' predictions (None without dimension heads).
+    folds : list of dict
+        Per fold: test documents, the codes skipped for lack of examples and
+        those dropped for an internal F1 below ``min_cv_f1``.
+    """
+    from joblib import Parallel, delayed
+
+    codes = list(codebook.codes)
+    params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(params, X, y, train, test) for train, test in splits)
+    Y_pred = np.zeros((len(X), len(codes)), dtype=int)
+    D_pred = np.zeros((len(X), len(DIMENSIONS)), dtype=int) if params["dimensions"] else None
+    index = {c: j for j, c in enumerate(codes)}
+    folds = []
+    for test, classes, pred, dim_classes, dims, skipped, unreliable in results:
+        Y_pred[np.ix_(test, [index[c] for c in classes])] = pred
+        if D_pred is not None and dims is not None:
+            D_pred[np.ix_(test, [DIMENSIONS.index(d) for d in dim_classes])] = dims
+        folds.append({"test_documents": sorted(set(X["doc"].iloc[test])), "skipped": skipped,
+                      "unreliable": unreliable})
+    return Y_pred, D_pred, folds
+
+
+# --------------------------------------------------------------------------- metrics
+
+def _kappa(a: np.ndarray, b: np.ndarray) -> float:
+    if len(np.unique(np.concatenate([a, b]))) < 2:
+        return float("nan")          # both coders constant: kappa undefined
+    return float(cohen_kappa_score(a, b))
+
+
+def _counts(Y_true: np.ndarray, Y_pred: np.ndarray):
+    # Counted by hand rather than with precision_recall_fscore_support: scikit-learn
+    # reads a one-column indicator matrix as a binary vector, not as one label.
+    tp = ((Y_true == 1) & (Y_pred == 1)).sum(axis=0)
+    fp = ((Y_true == 0) & (Y_pred == 1)).sum(axis=0)
+    fn = ((Y_true == 1) & (Y_pred == 0)).sum(axis=0)
+    return tp, fp, fn
+
+
+def _prf(tp, fp, fn):
+    tp, fp, fn = (np.asarray(a, dtype=float) for a in (tp, fp, fn))
+    p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    f = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)
+    return p, r, f
+
+
+def code_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str], codebook: Codebook) -> pd.DataFrame:
+    """Per code: support, predicted, precision, recall, F1, Cohen's kappa (codes seen on either side)."""
+    tp, fp, fn = _counts(Y_true, Y_pred)
+    p, r, f = _prf(tp, fp, fn)
+    rows = []
+    for j, c in enumerate(codes):
+        support, predicted = int(tp[j] + fn[j]), int(tp[j] + fp[j])
+        if support == 0 and predicted == 0:
+            continue
+        code = codebook[c]
+        rows.append({"code": c, "label": code.label, "kind": code.kind, "dimension": code.dimension,
+                     "support": support, "predicted": predicted, "precision": float(p[j]),
+                     "recall": float(r[j]), "f1": float(f[j]), "kappa": _kappa(Y_true[:, j], Y_pred[:, j])})
+    return pd.DataFrame(rows, columns=PER_CODE_COLUMNS[2:])
+
+
+def level_metrics(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict:
+    """Micro precision/recall/F1, macro F1 and mean kappa over the columns the human used.
+
+    Examples
+    --------
+    >>> level_metrics(np.array([[1, 0], [0, 1]]), np.array([[1, 1], [0, 0]]))["micro_f1"]
+    0.5
+    """
+    tp, fp, fn = _counts(Y_true, Y_pred)
+    p, r, f = _prf(tp.sum(), fp.sum(), fn.sum())
+    per_f1 = _prf(tp, fp, fn)[2]
+    support = (tp + fn) > 0
+    kappas = np.array([_kappa(Y_true[:, j], Y_pred[:, j]) for j in np.flatnonzero(support)])
+    return {"micro_precision": float(p), "micro_recall": float(r), "micro_f1": float(f),
+            "macro_f1": float(per_f1[support].mean()) if support.any() else 0.0,
+            "mean_kappa": float(np.nanmean(kappas)) if kappas.size and not np.isnan(kappas).all() else float("nan"),
+            "segments": int(Y_true.shape[0])}
+
+
+def summarise(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str], codebook: Codebook,
+              D_pred: np.ndarray | None = None) -> dict:
+    """``{"balise": metrics, "dimension": metrics}`` (see :func:`level_metrics`).
+
+    The predicted dimensions are ``D_pred`` when given (a model's dimension
+    heads), else derived from the predicted codes like the human ones.
+    """
+    balise = [j for j, c in enumerate(codes) if codebook[c].kind == "balise"]
+    return {
+        "balise": level_metrics(Y_true[:, balise], Y_pred[:, balise]),
+        "dimension": level_metrics(dimension_indicator(Y_true, codes, codebook),
+                                   dimension_indicator(Y_pred, codes, codebook) if D_pred is None else D_pred),
+    }
+
+
+# --------------------------------------------------------------------------- the evaluation
+
+@dataclass
+class Evaluation:
+    """Everything ``analyse evaluate`` reports."""
+
+    coder: str
+    per_code: pd.DataFrame
+    summary: pd.DataFrame
+    splits: dict
+    folds: dict
+    skipped: dict
+    comparison: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+    def targets(self) -> list[dict]:
+        """The project's targets with the measured value, met or missed, and by how much."""
+        out = []
+        for (scheme, level), target in TARGETS.items():
+            row = self.summary[(self.summary.scheme == scheme) & (self.summary.method == "model")
+                               & (self.summary.level == level)]
+            value = float(row["micro_f1"].iloc[0])
+            out.append({"scheme": scheme, "level": level, "metric": "micro_f1", "target": target,
+                        "value": round(value, 4), "met": value >= target,
+                        "gap": round(max(0.0, target - value), 4)})
+        return out
+
+    def as_dict(self) -> dict:
+        def clean(v):
+            return None if isinstance(v, float) and np.isnan(v) else (round(v, 4) if isinstance(v, float) else v)
+
+        schemes: dict = {}
+        for r in self.summary.to_dict(orient="records"):
+            schemes.setdefault(r["scheme"], {}).setdefault(r["method"], {})[r["level"]] = {
+                k: clean(r[k]) for k in SUMMARY_COLUMNS[3:]}
+        return {
+            **self.info, "coder": self.coder, "schemes": schemes, "targets": self.targets(),
+            "not_learned": self.skipped,
+            "folds": self.folds,
+            "comparison": None if self.comparison is None else [
+                {k: clean(v) for k, v in r.items()} for r in self.comparison.to_dict(orient="records")],
+        }
+
+
+def evaluation_data(corpus: Corpus, codings: Codings, coder: str, layer) -> tuple[pd.DataFrame, list, list]:
+    """The coder's covered segments (model input), their codes, and their parsed Docs (for the rules)."""
+    from .nlp import lemma_text, parse_segments
+
+    covered = set(codings.coverage.loc[codings.coverage["coder"] == coder, "doc"])
+    segments = [s for s in corpus.segments if s.doc in covered]
+    docs, lemmas = [], {}
+    for seg, doc in parse_segments(segments, layer):
+        docs.append(doc)
+        lemmas[seg.id] = lemma_text(doc)
+    X, y = training_data(corpus, codings, coder, lemmas)
+    return X, y, docs
+
+
+def compare_models(X: pd.DataFrame, y: list, codes: Sequence[str], codebook: Codebook, splits,
+                   candidates: dict | None = None, n_jobs: int = 1) -> pd.DataFrame:
+    """Grouped-CV figures of several :class:`SegmentCoder` settings (how the defaults were chosen)."""
+    Y = indicator(y, codes)
+    rows = []
+    for name, params in (candidates or CANDIDATES).items():
+        t0 = time.perf_counter()
+        Y_pred, D_pred, _ = out_of_fold(X, y, splits, codebook, params, n_jobs)
+        s = summarise(Y, Y_pred, codes, codebook, D_pred)
+        rows.append({"candidate": name, "params": json.dumps(params), "balise_micro_f1": s["balise"]["micro_f1"],
+                     "balise_macro_f1": s["balise"]["macro_f1"], "dimension_micro_f1": s["dimension"]["micro_f1"],
+                     "dimension_macro_f1": s["dimension"]["macro_f1"], "seconds": time.perf_counter() - t0})
+    return pd.DataFrame(rows)
+
+
+def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A", layer=None,
+             n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1) -> Evaluation:
+    """Cross-validate the learned coder and the rules against a human coder.
+
+    Parameters
+    ----------
+    corpus, codebook, codings
+    coder : str
+        The human reference (default A); only the documents it covered are used.
+    layer : analyse.nlp.NLPLayer, optional
+    n_splits : int
+        Folds of the document-grouped CV.
+    params : dict, optional
+        :class:`SegmentCoder` parameters (default: its defaults).
+    compare : bool
+        Also compare the candidate settings of ``CANDIDATES`` (grouped CV only).
+    n_jobs : int
+        Folds fitted in parallel.
+
+    Examples
+    --------
+    >>> ev = evaluate(corpus, book, codings, "A")                       # doctest: +SKIP
+    >>> ev.summary.query("scheme == 'leave_one_territory_out'")         # doctest: +SKIP
+    """
+    from .nlp import NLPLayer, default_cache_dir
+
+    if coder not in set(codings.coverage["coder"]):
+        raise UsageError(f"coder '{coder}' has covered no document",
+                         hint=f"coders with coverage: {', '.join(sorted(set(codings.coverage['coder']))) or 'none'}")
+    layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
+    X, y, docs = evaluation_data(corpus, codings, coder, layer)
+    codes = list(codebook.codes)
+    Y = indicator(y, codes)
+    splits = {"group_kfold": document_splits(X["doc"], n_splits),
+              "leave_one_territory_out": territory_splits(X["territory"])}
+    rules = RuleSuggester(codebook, layer.nlp)
+    Y_rules = indicator(rules.predict_codes(docs), codes)
+    per_code, summary, folds = [], [], {}
+    for scheme, scheme_splits in splits.items():
+        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs)
+        for method, Y_pred, D_pred in (("model", Y_model, D_model), ("rules", Y_rules, None)):
+            frame = code_metrics(Y, Y_pred, codes, codebook)
+            frame.insert(0, "method", method)
+            frame.insert(0, "scheme", scheme)
+            per_code.append(frame)
+            for level, m in summarise(Y, Y_pred, codes, codebook, D_pred).items():
+                summary.append({"scheme": scheme, "method": method, "level": level, **m})
+    min_positives = SegmentCoder(**(params or {})).min_positives
+    skipped = {c: int(Y[:, j].sum()) for j, c in enumerate(codes) if Y[:, j].sum() < min_positives}
+    comparison = compare_models(X, y, codes, codebook, splits["group_kfold"], n_jobs=n_jobs) if compare else None
+    info = {"segments": int(len(X)), "documents": int(X["doc"].nunique()),
+            "territories": sorted(set(X["territory"])), "n_splits": len(splits["group_kfold"]),
+            "params": {k: v for k, v in SegmentCoder(**(params or {})).get_params().items()
+                       if k not in ("labels", "dimensions")},
+            "spacy_pipeline": layer.key}
+    return Evaluation(coder=coder, per_code=pd.concat(per_code, ignore_index=True),
+                      summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
+                      splits={k: [(X["doc"].iloc[tr].unique().tolist(), X["doc"].iloc[te].unique().tolist())
+                                  for tr, te in v] for k, v in splits.items()},
+                      folds=folds, skipped=skipped, comparison=comparison, info=info)
+
+
+# --------------------------------------------------------------------------- outputs
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "—" if np.isnan(v) else f"{v:.3f}".replace(".", ",")
+    return str(v)
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
+    lines += ["| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |"
+              for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def render_markdown(ev: Evaluation) -> str:
+    """The evaluation as a French Markdown report."""
+    s = ev.summary.copy()
+    s["scheme"] = s["scheme"].map(SCHEMES)
+    s["method"] = s["method"].map(METHODS)
+    s = s.rename(columns={"scheme": "schéma", "method": "méthode", "level": "niveau",
+                          "micro_precision": "précision (micro)", "micro_recall": "rappel (micro)",
+                          "micro_f1": "F1 micro", "macro_f1": "F1 macro", "mean_kappa": "kappa moyen"})
+    out = [f"# Évaluation des suggestions automatiques (référence : codeur {ev.coder})", "",
+           f"{ev.info.get('segments')} segments de {ev.info.get('documents')} documents couverts par le codeur "
+           f"{ev.coder}, territoires : {', '.join(ev.info.get('territories', []))}. Le modèle est ré-entraîné "
+           "dans chaque pli, seuils compris (validation croisée interne au pli) : les plis de test ne servent "
+           "jamais à régler quoi que ce soit. Les règles n'apprennent rien : leurs chiffres sont les mêmes dans "
+           "les deux schémas.", "", "## Résumé", "", _md_table(s), "", "## Objectifs", ""]
+    for t in ev.targets():
+        verdict = "atteint" if t["met"] else f"manqué de {_fmt(t['gap'])}"
+        out.append(f"- {SCHEMES[t['scheme']]}, niveau {t['level']} : F1 micro {_fmt(t['value'])} "
+                   f"(objectif {_fmt(t['target'])}) — {verdict}")
+    if ev.skipped:
+        out += ["", "## Codes non appris (moins de 5 segments codés)", "",
+                ", ".join(f"{c} ({n})" for c, n in ev.skipped.items())]
+    if ev.comparison is not None:
+        c = ev.comparison.drop(columns=["params"]).rename(columns={
+            "candidate": "candidat", "balise_micro_f1": "F1 micro balises", "balise_macro_f1": "F1 macro balises",
+            "dimension_micro_f1": "F1 micro dimensions", "dimension_macro_f1": "F1 macro dimensions",
+            "seconds": "secondes"})
+        out += ["", "## Modèles comparés (validation croisée groupée par document)", "", _md_table(c)]
+    pc = ev.per_code[ev.per_code["scheme"] == "leave_one_territory_out"]
+    wide = pc.pivot_table(index="code", columns="method", values=["f1", "kappa"], aggfunc="first")
+    short = {"model": "modèle", "rules": "règles"}
+    wide.columns = [f"{'F1' if v == 'f1' else 'kappa'} {short[m]}" for v, m in wide.columns]
+    support = pc.drop_duplicates("code").set_index("code")["support"]
+    wide.insert(0, "support", support)
+    wide = wide.reset_index()
+    out += ["", "## Par code (un territoire laissé de côté)", "", _md_table(wide), ""]
+    return "\n".join(out)
+
+
+def plot_f1(ev: Evaluation, path: str | Path, codebook: Codebook | None = None) -> Path:
+    """Bar chart of F1 per code, model under both schemes, rules as a reference (French labels)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pc = ev.per_code[ev.per_code["support"] > 0]
+    order = list(dict.fromkeys(pc["code"]))
+    if codebook is not None:
+        order = [c for c in codebook.codes if c in set(order)]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.22 * len(order)))
+    ypos = np.arange(len(order))
+    height = 0.38
+    for k, scheme in enumerate(SCHEMES):
+        f1 = (pc[(pc.scheme == scheme) & (pc.method == "model")].set_index("code")["f1"]
+              .reindex(order).fillna(0.0))
+        ax.barh(ypos + (k - 0.5) * height, f1.values, height=height, label=f"modèle — {SCHEMES[scheme]}")
+    rules = pc[(pc.scheme == "group_kfold") & (pc.method == "rules")].set_index("code")["f1"].reindex(order)
+    ax.plot(rules.values, ypos, "k|", markersize=9, label="règles (référence)")
+    ax.set_yticks(ypos, order, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1 (par code)")
+    ax.set_title(f"F1 par code des suggestions automatiques (référence : codeur {ev.coder})", fontsize=10)
+    ax.legend(loc="lower right", fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def write_outputs(ev: Evaluation, out_dir: str | Path, codebook: Codebook | None = None) -> list[Path]:
+    """CSV tables, the Markdown report and the F1 plot under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "per_code.csv", out_dir / "summary.csv", out_dir / "evaluation.md",
+             out_dir / "evaluation.json"]
+    ev.per_code.round(4).to_csv(paths[0], index=False, lineterminator="\n")
+    ev.summary.round(4).to_csv(paths[1], index=False, lineterminator="\n")
+    paths[2].write_text(render_markdown(ev), encoding="utf-8")
+    paths[3].write_text(json.dumps(ev.as_dict(), ensure_ascii=False, indent=2, default=str) + "\n",
+                        encoding="utf-8")
+    if ev.comparison is not None:
+        paths.append(out_dir / "model_comparison.csv")
+        ev.comparison.round(4).to_csv(paths[-1], index=False, lineterminator="\n")
+    paths.append(plot_f1(ev, out_dir / "f1_par_code.png", codebook))
+    return paths
+
+
+def cmd_evaluate(args) -> int:
+    from .suggestions import _layer, _load_project, _project_root
+
+    corpus, book, codings, _ = _load_project(args)
+    layer = _layer(args, corpus.root)
+    ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
+                  n_jobs=args.jobs)
+    out_dir = Path(args.out_dir) if args.out_dir else _project_root(args) / "outputs" / "evaluation"
+    paths = write_outputs(ev, out_dir, book)
+    if args.json:
+        data = ev.as_dict()
+        data["outputs"] = [str(p) for p in paths]
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(ev.summary.round(3).to_string(index=False))
+        for t in ev.targets():
+            state = "met" if t["met"] else f"MISSED by {t['gap']:.3f}"
+            print(f"target {t['scheme']} {t['level']} micro-F1 ≥ {t['target']}: {t['value']:.3f} ({state})")
+        if ev.comparison is not None:
+            print(ev.comparison.drop(columns=["params"]).round(3).to_string(index=False))
+        print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def add_commands(sub, common) -> None:
+    """Register ``analyse evaluate``."""
+    from .suggestions import _add_nlp_options
+
+    p = sub.add_parser("evaluate", parents=[common],
+                       help="cross-validate the machine coders against a human coder (grouped by document "
+                            "and leave-one-territory-out)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--coder", default="A", help="human reference coder (default A)")
+    p.add_argument("--folds", type=int, default=5, help="folds of the document-grouped CV (default 5)")
+    p.add_argument("--compare", action="store_true",
+                   help="also compare candidate model settings by grouped CV (slower)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="folds fitted in parallel (default -1: one per CPU; results do not depend on it)")
+    p.add_argument("--out-dir", default=None, help="output folder (default outputs/evaluation)")
+    _add_nlp_options(p)
+    p.set_defaults(func=cmd_evaluate)

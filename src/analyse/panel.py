@@ -1,0 +1,366 @@
+"""A coding panel for Jupyter: code one document segment by segment.
+
+``coding_panel("le-mene-valeur", "B")`` returns an ipywidgets ``VBox``: the
+current segment (speaker, role, text), navigation (previous, next, next
+uncoded), the codebook as check boxes grouped by dimension with a search box
+and the definition of the last code touched, one memo box per code of the
+segment, the machine suggestions for the segment (accept / reject) and a
+« document terminé » button that records the coder's coverage.
+
+Every change is written at once to ``<codings>/<coder>.jsonl`` through
+:class:`~analyse.codings.CodingStore` (atomic, locked); nothing is held in
+the panel that is not already on disk. The state and the actions live in
+:class:`CodingPanel`, whose methods (``toggle``, ``set_memo``, ``next_uncoded``,
+``accept``, ``reject``, ``finish``) the widgets call, so the panel can be
+driven and tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from pathlib import Path
+
+from .codebook import Codebook, load_codebook
+from .codings import CodingStore, check_coder_id, coding_record, coverage_record
+from .corpus import Corpus, Segment, load_corpus
+from .errors import AnalyseError, UsageError
+from .sheet import coder_records, replace_records, segment_of_record
+
+ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for the search box."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+
+
+class CodingPanel:
+    """State and actions of the coding panel for one document and one coder.
+
+    Parameters
+    ----------
+    doc_id : str
+    coder : str
+        A human coder id; its file receives the codings.
+    corpus : Corpus or path
+    codebook : Codebook or path
+    store : CodingStore or path, optional
+        Defaults to ``<corpus root>/codings``.
+    suggestions : SuggestionFile or path, optional
+        A suggestions file written by ``analyse suggest``; its pending
+        suggestions for the document are shown as proposals.
+
+    Examples
+    --------
+    >>> panel = CodingPanel("le-mene-valeur", "B", corpus="corpus",
+    ...                     codebook="codebook/balises.yaml")          # doctest: +SKIP
+    >>> panel.toggle("VAL.6")          # writes a coding of the current segment   # doctest: +SKIP
+    >>> panel.next_uncoded()                                            # doctest: +SKIP
+    """
+
+    def __init__(self, doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
+                 codebook: Codebook | str | Path = "codebook/balises.yaml",
+                 store: CodingStore | str | Path | None = None, suggestions=None):
+        self.coder = check_coder_id(coder)
+        if coder in ("rule", "model"):
+            raise UsageError(f"'{coder}' is a machine coder", hint="code by hand as a human coder")
+        self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
+        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        if store is None:
+            store = Path(self.corpus.root) / "codings"
+        self.store = store if isinstance(store, CodingStore) else CodingStore(store)
+        if doc_id not in self.corpus.documents:
+            raise UsageError(f"unknown document '{doc_id}'",
+                             hint=f"documents: {', '.join(sorted(self.corpus.documents)[:6])}…")
+        self.doc = self.corpus.documents[doc_id]
+        self.segments: list[Segment] = self.corpus.segments_of(doc_id)
+        if not self.segments:
+            raise UsageError(f"document '{doc_id}' has no segment to code")
+        if suggestions is not None and not hasattr(suggestions, "pending"):
+            from .suggestions import SuggestionFile
+            suggestions = SuggestionFile(suggestions)
+        self.suggestion_file = suggestions
+        self.index = 0
+        self.reload()
+
+    # ------------------------------------------------------------------ state read from disk
+    def reload(self) -> None:
+        """Read the coder's records of this document again (``self.records``: segment id -> records)."""
+        self.records: dict[str, list[dict]] = {s.id: [] for s in self.segments}
+        self.covered = False
+        for rec in coder_records(self.store, self.coder):
+            if rec.get("doc") != self.doc.id:
+                continue
+            if rec.get("type") == "coverage":
+                self.covered = True
+                continue
+            seg = segment_of_record(rec, self.corpus)
+            if seg is not None:
+                self.records[seg.id].append(rec)
+
+    @property
+    def segment(self) -> Segment:
+        return self.segments[self.index]
+
+    def codes(self, segment: Segment | None = None) -> list[str]:
+        """Codes of a segment (default: the current one), in codebook order."""
+        seg = segment or self.segment
+        present = {r["code"] for r in self.records[seg.id]}
+        return [c for c in self.codebook.codes if c in present] + sorted(present - set(self.codebook.codes))
+
+    def memo(self, code: str, segment: Segment | None = None) -> str:
+        recs = [r for r in self.records[(segment or self.segment).id] if r["code"] == code]
+        return recs[0].get("memo") or "" if recs else ""
+
+    # ------------------------------------------------------------------ actions (each one writes)
+    def toggle(self, code: str, on: bool | None = None) -> bool:
+        """Put ``code`` on the current segment or take it off; return whether it is now on."""
+        if code not in self.codebook:
+            raise UsageError(f"unknown code '{code}'", hint="use an id of the codebook")
+        present = code in self.codes()
+        on = (not present) if on is None else on
+        if on and not present:
+            rec = coding_record(self.segment, code, self.coder)
+            self.store.append(self.coder, [rec])
+            self.records[self.segment.id].append(rec)
+        elif not on and present:
+            old = [r for r in self.records[self.segment.id] if r["code"] == code]
+            replace_records(self.store, self.coder, old, [])
+            self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code]
+        self.refresh()
+        return on
+
+    def set_memo(self, code: str, memo: str) -> None:
+        """Save the memo of the coding ``code`` of the current segment."""
+        old = [r for r in self.records[self.segment.id] if r["code"] == code]
+        if not old:
+            raise UsageError(f"code '{code}' is not on segment {self.segment.id}",
+                             hint="tick the code before writing its memo")
+        new = [dict(r, memo=memo) for r in old]
+        replace_records(self.store, self.coder, old, new)
+        self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
+        self.refresh()
+
+    def go(self, index: int) -> Segment:
+        self.index = max(0, min(index, len(self.segments) - 1))
+        self.refresh()
+        return self.segment
+
+    def previous(self) -> Segment:
+        return self.go(self.index - 1)
+
+    def next(self) -> Segment:
+        return self.go(self.index + 1)
+
+    def next_uncoded(self) -> Segment | None:
+        """Move to the next segment without any code (wrapping to the start); None if all are coded."""
+        n = len(self.segments)
+        for step in range(1, n + 1):
+            i = (self.index + step) % n
+            if not self.records[self.segments[i].id]:
+                self.index = i
+                self.refresh()
+                return self.segment
+        return None
+
+    def pending_suggestions(self) -> list[dict]:
+        """Undecided suggestions for the current segment, minus codes already on it (best score first)."""
+        if self.suggestion_file is None:
+            return []
+        frame = self.suggestion_file.pending()
+        frame = frame[(frame["segment"] == self.segment.id) & ~frame["code"].isin(self.codes())]
+        frame = frame.sort_values(["score", "code"], ascending=[False, True]).drop_duplicates("code")
+        return frame.to_dict("records")
+
+    def accept(self, code: str) -> None:
+        """Accept the suggestion ``code`` of the current segment: a human coding is written."""
+        self.suggestion_file.accept([(self.segment.id, code)], self.coder, self.corpus, self.store.folder)
+        self.reload()
+        self.refresh()
+
+    def reject(self, code: str, reason: str = "") -> None:
+        """Reject the suggestion ``code`` of the current segment (logged, never proposed again)."""
+        self.suggestion_file.reject([(self.segment.id, code)], self.coder, reason)
+        self.refresh()
+
+    def finish(self) -> None:
+        """Record that the coder has coded the whole document (uncoded segments: no code applies)."""
+        self.store.append(self.coder, [coverage_record(self.doc.id, self.coder)])
+        self.covered = True
+        self.refresh()
+
+    # ------------------------------------------------------------------ widgets
+    def widget(self):
+        """Build the ipywidgets view (a ``VBox``) bound to this panel."""
+        if getattr(self, "_box", None) is None:
+            self._build()
+        return self._box
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        self._syncing = False
+        self.w = w
+        self.header = w.HTML()
+        self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="16em",
+                                           overflow="auto"))
+        self.b_prev = w.Button(description="◀ Précédent", tooltip="Segment précédent")
+        self.b_next = w.Button(description="Suivant ▶", tooltip="Segment suivant")
+        self.b_uncoded = w.Button(description="Suivant non codé ⏭", tooltip="Prochain segment sans code",
+                                  layout=w.Layout(width="auto"))
+        self.b_finish = w.Button(description="Document terminé", button_style="success",
+                                 tooltip="Tout le document est codé : un segment sans code = aucun code ne s'applique",
+                                 layout=w.Layout(width="auto"))
+        self.b_prev.on_click(lambda _: self._safe(self.previous))
+        self.b_next.on_click(lambda _: self._safe(self.next))
+        self.b_uncoded.on_click(lambda _: self._safe(self._next_uncoded_clicked))
+        self.b_finish.on_click(lambda _: self._safe(self.finish))
+        self.search = w.Text(placeholder="Rechercher un code (id, libellé, définition)…",
+                             description="Recherche", continuous_update=True)
+        self.search.observe(lambda ch: self.filter_codes(ch["new"]), names="value")
+        self.definition = w.HTML(value="<i>Cochez ou survolez un code pour voir sa définition.</i>")
+        self.checkboxes: dict[str, object] = {}
+        groups, titles = [], []
+        for dim, label in self.codebook.dimensions.items():
+            codes = [c for c in self.codebook.codes.values() if c.dimension == dim]
+            if not codes:
+                continue
+            boxes = []
+            for c in codes:
+                depth = 0
+                parent = c.parent
+                while parent and parent in self.codebook.codes and depth < 4:
+                    depth += 1
+                    parent = self.codebook.codes[parent].parent
+                cb = w.Checkbox(value=False, description=f"{c.id} — {c.label}", indent=False,
+                                tooltip=c.definition,
+                                layout=w.Layout(margin=f"0 0 0 {1.5 * depth}em", width="auto"))
+                cb.observe(lambda ch, cid=c.id: self._box_changed(cid, ch["new"]), names="value")
+                self.checkboxes[c.id] = cb
+                boxes.append(cb)
+            groups.append(w.VBox(boxes))
+            titles.append(f"{dim} — {label}")
+        self.tree = w.Accordion(children=groups, titles=tuple(titles))
+        self.memos = w.VBox()
+        self.suggestions = w.VBox()
+        self.status = w.HTML()
+        self._box = w.VBox([
+            w.HTML(f"<h3>{html.escape(self.doc.title)}</h3><p>{html.escape(self.doc.id)} · "
+                   f"{html.escape(self.doc.territory)} · codeur <b>{html.escape(self.coder)}</b></p>"),
+            self.header, self.text,
+            w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_finish]),
+            w.HTML("<b>Suggestions (non confirmées)</b>"), self.suggestions,
+            w.HTML("<b>Codes</b>"), self.search, self.tree, self.definition,
+            w.HTML("<b>Mémos</b>"), self.memos,
+            self.status,
+        ])
+        self._box.panel = self
+        self.refresh()
+
+    def _safe(self, action) -> None:
+        # a widget callback's exception would vanish into the browser log: show it instead
+        try:
+            action()
+        except AnalyseError as exc:
+            self.refresh()   # put the check boxes back as they are on disk
+            self.status.value = f"<span style='color:#b00'>Erreur : {html.escape(str(exc))}</span>"
+
+    def _next_uncoded_clicked(self) -> None:
+        if self.next_uncoded() is None:
+            raise UsageError("every segment of this document has a code")
+
+    def _box_changed(self, code: str, value: bool) -> None:
+        if self._syncing:
+            return
+        self.show_definition(code)
+        self._safe(lambda: self.toggle(code, value))
+
+    def show_definition(self, code: str) -> None:
+        """Show a code's definition, inclusion and exclusion criteria in the definition area."""
+        if getattr(self, "_box", None) is None:
+            return
+        c = self.codebook[code]
+        parts = [f"<b>{html.escape(c.id)} — {html.escape(c.label)}</b> ({html.escape(c.kind)})",
+                 f"<p>{html.escape(c.definition)}</p>"]
+        if c.include:
+            parts.append("<p><i>Inclure :</i> " + html.escape(" ; ".join(c.include)) + "</p>")
+        if c.exclude:
+            parts.append("<p><i>Exclure :</i> " + html.escape(" ; ".join(c.exclude)) + "</p>")
+        self.definition.value = "".join(parts)
+
+    def filter_codes(self, query: str) -> list[str]:
+        """Show only the codes matching ``query`` (accents and case ignored); return their ids."""
+        q = _fold(query.strip())
+        shown = []
+        for cid, cb in getattr(self, "checkboxes", {}).items():
+            c = self.codebook[cid]
+            hay = _fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
+            visible = not q or q in hay
+            cb.layout.display = None if visible else "none"
+            if visible:
+                shown.append(cid)
+        if q and shown and getattr(self, "tree", None) is not None:
+            dims = [d for d in self.codebook.dimensions
+                    if any(self.codebook[c].dimension == d for c in self.codebook.codes)]
+            self.tree.selected_index = dims.index(self.codebook[shown[0]].dimension)
+        return shown
+
+    def refresh(self) -> None:
+        """Bring the widgets in line with the state (the current segment and its codes)."""
+        if getattr(self, "_box", None) is None:
+            return
+        w, s = self.w, self.segment
+        ncoded = sum(1 for recs in self.records.values() if recs)
+        self.header.value = (f"<b>Segment {self.index + 1} / {len(self.segments)}</b> · {html.escape(s.id)} · "
+                             f"{ncoded} segment(s) codé(s)"
+                             + (" · <span style='color:#070'>document terminé</span>" if self.covered else ""))
+        who = html.escape(s.speaker or "narration")
+        if s.speaker_label:
+            who += f" ({html.escape(s.speaker_label)})"
+        role = f" · rôle : {html.escape(s.role)}" if s.role else ""
+        self.text.value = f"<p><b>{who}</b>{role}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p>"
+        present = set(self.codes())
+        self._syncing = True
+        try:
+            for cid, cb in self.checkboxes.items():
+                cb.value = cid in present
+        finally:
+            self._syncing = False
+        memo_boxes = []
+        for code in self.codes():
+            box = w.Textarea(value=self.memo(code), description=code, placeholder="Mémo de ce codage…",
+                             continuous_update=False, layout=w.Layout(width="95%"))
+            box.observe(lambda ch, c=code: self._safe(lambda: self.set_memo(c, ch["new"])), names="value")
+            memo_boxes.append(box)
+        self.memos.children = memo_boxes or [w.HTML("<i>Aucun code sur ce segment.</i>")]
+        rows = []
+        for sug in self.pending_suggestions():
+            code = sug["code"]
+            label = self.codebook[code].label if code in self.codebook else ""
+            info = w.HTML(f"{html.escape(code)} — {html.escape(label)} "
+                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, score "
+                          f"{float(sug['score'] or 0):.2f})</small>")
+            ok = w.Button(description="Accepter", button_style="info", layout=w.Layout(width="auto"))
+            no = w.Button(description="Rejeter", layout=w.Layout(width="auto"))
+            ok.on_click(lambda _, c=code: self._safe(lambda: self.accept(c)))
+            no.on_click(lambda _, c=code: self._safe(lambda: self.reject(c)))
+            rows.append(w.HBox([ok, no, info]))
+        self.suggestions.children = rows or [w.HTML("<i>Aucune suggestion pour ce segment.</i>")]
+        self.status.value = f"<small>Enregistré au fur et à mesure dans {html.escape(str(self.store.path(self.coder)))}</small>"
+
+
+def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
+                 codebook: Codebook | str | Path = "codebook/balises.yaml",
+                 store: CodingStore | str | Path | None = None, suggestions=None):
+    """The coding panel widget (an ipywidgets ``VBox``) for one document and one coder.
+
+    The :class:`CodingPanel` behind it is ``widget.panel``.
+
+    Examples
+    --------
+    >>> coding_panel("le-mene-valeur", "B", corpus="../corpus",
+    ...              codebook="../codebook/balises.yaml")        # doctest: +SKIP
+    """
+    return CodingPanel(doc_id, coder, corpus=corpus, codebook=codebook, store=store,
+                       suggestions=suggestions).widget()

@@ -1,0 +1,559 @@
+"""Suggestion files: machine codings kept apart from human ones, and their review.
+
+Suggestions are never mixed with human codings. ``analyse suggest`` writes
+them under ``outputs/suggestions/<territory>.jsonl``, one JSON object a line,
+shaped like a human coding plus the segment id::
+
+    {"doc": "malaunay-valeur", "start": 812, "end": 830, "quote": "coût de l'inaction",
+     "code": "VAL.M3", "coder": "rule", "at": "…", "origin": "rule", "score": 0.5,
+     "memo": "règles : « coût de l'inaction »", "segment": "malaunay-valeur#14"}
+
+A researcher then accepts or rejects them (:meth:`SuggestionFile.accept`,
+:meth:`SuggestionFile.reject`, e.g. from a notebook). Accepting writes a
+*human* coding of the whole segment into that coder's file through
+:class:`~analyse.codings.CodingStore` (origin ``human``, a memo saying which
+suggestion it came from); every decision goes to the side log
+``<territory>.decisions.jsonl`` so that a rejected or accepted suggestion is
+not proposed again by the next run.
+
+This module also holds the ``analyse suggest`` and ``analyse train`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from filelock import FileLock
+
+from .codings import CodingStore, check_coder_id, coding_record, now_iso
+from .corpus import Corpus, Segment
+from .fileio import atomic_write
+from .errors import CodingsError, UsageError
+
+SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
+DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
+SUGGESTIONS_DIR = Path("outputs") / "suggestions"
+MACHINE_CODERS = ("rule", "model")
+TEXT_UNIT = 1000   # input lines per NLP cache unit for `suggest --texts`
+
+
+# --------------------------------------------------------------------------- making suggestions
+
+def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]:
+    """Suggestion records from :meth:`analyse.autocode.RuleSuggester.suggest` rows."""
+    at = at or now_iso()
+    return [{"doc": r.doc, "start": int(r.start), "end": int(r.end), "quote": r.quote, "code": r.code,
+             "coder": "rule", "at": at, "origin": "rule", "score": round(float(r.score), 4),
+             "memo": f"règles : {r.terms}", "segment": r.segment}
+            for r in rules_frame.itertuples(index=False)]
+
+
+def model_records(segments: Sequence[Segment], proba: np.ndarray, classes: Sequence[str],
+                  thresholds: Sequence[float], at: str | None = None) -> list[dict]:
+    """Suggestion records for every (segment, code) whose probability reaches the code's threshold.
+
+    A model suggestion covers the whole segment: the model reads the segment
+    as a whole and has no span to point at.
+    """
+    at = at or now_iso()
+    out = []
+    rows, cols = np.nonzero(proba >= np.asarray(thresholds))
+    for i, j in zip(rows, cols):
+        seg, p, t = segments[i], float(proba[i, j]), float(thresholds[j])
+        out.append({"doc": seg.doc, "start": seg.start, "end": seg.end, "quote": seg.text,
+                    "code": str(classes[j]), "coder": "model", "at": at, "origin": "model",
+                    "score": round(p, 4), "memo": f"modèle : probabilité {p:.2f} ≥ seuil {t:.2f}",
+                    "segment": seg.id})
+    return out
+
+
+def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=None,
+                     exclude: set[tuple[str, str]] = frozenset(), at: str | None = None) -> list[dict]:
+    """Rule and model suggestions for segments, minus the excluded (segment, code) pairs.
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+    layer : analyse.nlp.NLPLayer
+    rules : RuleSuggester, optional
+    model : SegmentCoder, optional
+    exclude : set of (segment id, code)
+        Pairs already coded by the coder or already decided on.
+
+    Returns
+    -------
+    list of dict
+        Suggestion records sorted by document, segment number, code, origin.
+
+    Examples
+    --------
+    >>> records = suggest_segments(corpus.segments_of("malaunay-valeur"), layer=layer,
+    ...                            rules=rules, model=model)        # doctest: +SKIP
+    """
+    from .nlp import lemma_text, parse_segments
+
+    segments = list(segments)
+    at = at or now_iso()
+    records: list[dict] = []
+    if rules is not None:
+        lemmas = []
+
+        def tee():
+            for seg, doc in parse_segments(segments, layer):
+                lemmas.append(lemma_text(doc))
+                yield seg, doc
+
+        records += rule_records(rules.suggest(tee()), at)
+    else:
+        from .nlp import segment_lemmas
+        by_id = segment_lemmas(segments, layer)
+        lemmas = [by_id[s.id] for s in segments]
+    if model is not None and segments:
+        from .autocode import segments_frame_for_model
+        X = segments_frame_for_model(segments, lemmas)
+        records += model_records(segments, model.predict_proba(X), model.classes_, model.thresholds_, at)
+    records = [r for r in records if (r["segment"], r["code"]) not in exclude]
+    order = {s.id: (s.doc, s.n) for s in segments}
+    return sorted(records, key=lambda r: (order[r["segment"]], r["code"], r["origin"]))
+
+
+# --------------------------------------------------------------------------- suggestion files
+
+def _atomic_write_lines(path: Path, lines: Iterable[str]) -> None:
+    atomic_write(path, "".join(line + "\n" for line in lines))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    out = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise CodingsError(f"not valid JSON: {exc.msg}", path, lineno,
+                               hint="this file is generated: delete it and run `analyse suggest` again") from None
+    return out
+
+
+class SuggestionFile:
+    """A suggestions file and its decisions log.
+
+    Parameters
+    ----------
+    path : path
+        e.g. ``outputs/suggestions/malaunay.jsonl``; decisions go to
+        ``outputs/suggestions/malaunay.decisions.jsonl``.
+
+    Examples
+    --------
+    >>> sf = SuggestionFile("outputs/suggestions/malaunay.jsonl")          # doctest: +SKIP
+    >>> todo = sf.pending()                                                # doctest: +SKIP
+    >>> sf.accept(todo[todo.score > 0.8], coder="B", corpus=corpus,
+    ...           codings_folder="corpus/codings")                         # doctest: +SKIP
+    >>> sf.reject(todo[todo.code == "ECH"], coder="B", reason="hors sujet") # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.log_path = self.path.with_name(self.path.name.removesuffix(".jsonl") + ".decisions.jsonl")
+
+    def _lock(self) -> FileLock:
+        return FileLock(str(self.path) + ".lock", timeout=60)
+
+    def write(self, records: Iterable[dict]) -> int:
+        """Replace the suggestions (not the decisions log) by ``records``; pairs decided on are dropped."""
+        decided = self.decided_pairs()
+        kept = [r for r in records if (r["segment"], r["code"]) not in decided]
+        for r in kept:
+            if r.get("coder") not in MACHINE_CODERS or r.get("origin") not in MACHINE_CODERS:
+                raise CodingsError(f"suggestion with coder '{r.get('coder')}' / origin '{r.get('origin')}'",
+                                   self.path, hint="suggestions come from 'rule' or 'model' only")
+        with self._lock():
+            _atomic_write_lines(self.path, (json.dumps({k: r.get(k) for k in SUGGESTION_FIELDS},
+                                                       ensure_ascii=False) for r in kept))
+        return len(kept)
+
+    def read(self) -> pd.DataFrame:
+        """Every suggestion, with a ``status`` column: pending, accepted or rejected."""
+        frame = pd.DataFrame(_read_jsonl(self.path), columns=SUGGESTION_FIELDS)
+        status = {}
+        for d in _read_jsonl(self.log_path):
+            status[(d.get("segment"), d.get("code"))] = d.get("decision")
+        frame["status"] = [status.get((s, c), "pending") for s, c in zip(frame["segment"], frame["code"])]
+        return frame
+
+    def pending(self) -> pd.DataFrame:
+        """The suggestions nobody has decided on yet."""
+        frame = self.read()
+        return frame[frame["status"] == "pending"].reset_index(drop=True)
+
+    def decisions(self) -> pd.DataFrame:
+        return pd.DataFrame(_read_jsonl(self.log_path), columns=DECISION_FIELDS)
+
+    def decided_pairs(self) -> set[tuple[str, str]]:
+        """``(segment, code)`` pairs accepted or rejected: never proposed again."""
+        return {(d.get("segment"), d.get("code")) for d in _read_jsonl(self.log_path)}
+
+    def _select(self, selection) -> list[dict]:
+        """Suggestions named by a DataFrame of rows or by ``(segment, code[, origin])`` tuples."""
+        if isinstance(selection, pd.DataFrame):
+            wanted = [(s, c, o) for s, c, o in zip(selection["segment"], selection["code"], selection["origin"])]
+        else:
+            wanted = [tuple(x) + (None,) * (3 - len(x)) for x in selection]
+        records = _read_jsonl(self.path)
+        out = []
+        for seg, code, origin in wanted:
+            match = [r for r in records if r["segment"] == seg and r["code"] == code
+                     and (origin is None or r["origin"] == origin)]
+            if not match:
+                raise UsageError(f"no suggestion {code} for segment {seg}" + (f" from {origin}" if origin else ""),
+                                 self.path, hint="pick rows from SuggestionFile.pending()")
+            # prefer the best-scored one when rules and model agree on the pair
+            out.append(max(match, key=lambda r: (r.get("score") or 0)))
+        return out
+
+    def _log(self, decision: str, records: list[dict], coder: str, reason: str) -> None:
+        if not records:
+            return
+        at = now_iso()
+        lines = [json.dumps({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
+                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason},
+                            ensure_ascii=False) for r in records]
+        with self._lock():
+            old = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.is_file() else []
+            _atomic_write_lines(self.log_path, [line for line in old if line.strip()] + lines)
+
+    def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
+               span: str = "segment") -> int:
+        """Turn suggestions into human codings of ``coder``; return how many were written.
+
+        Parameters
+        ----------
+        selection : DataFrame or list of (segment, code[, origin])
+        coder : str
+            A human coder id (its file ``<codings_folder>/<coder>.jsonl`` gets the codings).
+        corpus : Corpus
+            Used to check that the text has not changed since the suggestion.
+        codings_folder : path
+        span : {"segment", "match"}
+            Code the whole segment (the coding unit, default) or only the
+            matched span of a rule suggestion.
+        """
+        check_coder_id(coder)
+        if coder in MACHINE_CODERS:
+            raise UsageError(f"'{coder}' is a machine coder", hint="accept suggestions into a human coder's file")
+        if span not in ("segment", "match"):
+            raise UsageError(f"span '{span}' is not 'segment' or 'match'")
+        chosen = self._select(selection)
+        decided = self.decided_pairs()
+        segments = {s.id: s for s in corpus.segments}
+        codings, done = [], []
+        for r in chosen:
+            if (r["segment"], r["code"]) in decided:
+                continue
+            seg = segments.get(r["segment"])
+            body = corpus.documents[r["doc"]].body if r["doc"] in corpus.documents else None
+            if seg is None or body is None or body[r["start"]:r["end"]] != r["quote"]:
+                raise CodingsError(f"suggestion {r['code']} for {r['segment']} no longer matches the text",
+                                   self.path, hint="the document changed: run `analyse suggest` again")
+            memo = (f"acceptée depuis une suggestion {'des règles' if r['origin'] == 'rule' else 'du modèle'} "
+                    f"(score {r['score']:.2f}) ; {r['memo']}")
+            if span == "match":
+                codings.append(coding_record(seg, r["code"], coder, memo=memo, start=r["start"], end=r["end"],
+                                             body=body))
+            else:
+                codings.append(coding_record(seg, r["code"], coder, memo=memo))
+            done.append(r)
+            decided.add((r["segment"], r["code"]))
+        # the coder's file first: if that fails, nothing is logged as accepted
+        CodingStore(codings_folder).append(coder, codings)
+        self._log("accepted", done, coder, "")
+        return len(codings)
+
+    def reject(self, selection, coder: str, reason: str = "") -> int:
+        """Record that ``coder`` rejected these suggestions; they will not be proposed again."""
+        check_coder_id(coder)
+        chosen = self._select(selection)
+        decided = self.decided_pairs()
+        fresh = []
+        for r in chosen:
+            if (r["segment"], r["code"]) not in decided:
+                fresh.append(r)
+                decided.add((r["segment"], r["code"]))
+        self._log("rejected", fresh, coder, reason)
+        return len(fresh)
+
+
+# --------------------------------------------------------------------------- input of `suggest --texts`
+
+def read_texts(path: str | Path) -> list[tuple[object, str]]:
+    """Read ``{"id": …, "text": …}`` lines; any bad line raises :class:`UsageError` naming it.
+
+    Ids are strings or integers, unique; ``text`` is a string. Empty lines,
+    invalid JSON, missing fields, duplicate ids and non-UTF-8 bytes are errors.
+
+    Examples
+    --------
+    >>> read_texts("in.jsonl")                       # doctest: +SKIP
+    [('a', 'Les habitants du quartier…'), ('b', '…')]
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the input ({exc.strerror})", path) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", path, raw[:exc.start].count(b"\n") + 1,
+                         hint="re-save the file as UTF-8") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()           # the final newline does not make an empty line
+    if not lines:
+        raise UsageError("the input is empty", path, hint='write one {"id": …, "text": …} object per line')
+    seen: dict[object, int] = {}
+    out = []
+    for lineno, line in enumerate(lines, start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            raise UsageError("empty line", path, lineno, hint="remove it: every line must be a JSON object")
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"not valid JSON: {exc.msg}", path, lineno) from None
+        if not isinstance(rec, dict):
+            raise UsageError("a line must be a JSON object", path, lineno, hint='e.g. {"id": "a1", "text": "…"}')
+        if "id" not in rec or rec["id"] is None or rec["id"] == "":
+            raise UsageError("missing 'id'", path, lineno, hint="give every line a unique id")
+        rid = rec["id"]
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise UsageError(f"'id' must be a string or an integer, not {type(rid).__name__}", path, lineno)
+        if rid in seen:
+            raise UsageError(f"duplicate id {rid!r} (first on line {seen[rid]})", path, lineno,
+                             hint="ids must be unique")
+        seen[rid] = lineno
+        if "text" not in rec:
+            raise UsageError("missing 'text'", path, lineno, hint='add "text": "…"')
+        if not isinstance(rec["text"], str):
+            raise UsageError(f"'text' must be a string, not {type(rec['text']).__name__}", path, lineno)
+        out.append((rid, rec["text"]))
+    return out
+
+
+def score_texts(texts: Sequence[str], model, layer, unit: int = TEXT_UNIT) -> np.ndarray:
+    """Model probabilities for free texts (parsed through the NLP cache in units of ``unit`` texts)."""
+    units = [(f"texts-{i // unit:06d}", list(texts[i:i + unit])) for i in range(0, len(texts), unit)]
+    lemmas = [lem for u in layer.parse_units(units, docs=False) for lem in u.lemmas]
+    return model.predict_proba(pd.DataFrame({"text": list(texts), "lemmas": lemmas}))
+
+
+def text_results(ids: Sequence, proba: np.ndarray, classes: Sequence[str], thresholds: Sequence[float]) -> list[dict]:
+    """``{"id", "codes", "scores"}`` per input text: codes at or above threshold, every probability."""
+    classes = [str(c) for c in classes]
+    above = proba >= np.asarray(thresholds)
+    rounded = np.round(proba, 4).tolist()
+    return [{"id": rid, "codes": [c for c, a in zip(classes, row_above) if a],
+             "scores": dict(zip(classes, row))}
+            for rid, row_above, row in zip(ids, above.tolist(), rounded)]
+
+
+# --------------------------------------------------------------------------- commands
+
+def _project_root(args) -> Path:
+    return Path(args.corpus).resolve().parent
+
+
+def _layer(args, corpus_root):
+    from .nlp import NLPLayer, default_cache_dir
+
+    return NLPLayer(cache_dir=default_cache_dir(corpus_root), n_process=args.n_process,
+                    progress=False if args.no_progress else None)
+
+
+def _load_project(args, coders=None):
+    from .cli import project_paths
+    from .codebook import load_codebook
+    from .codings import load_codings
+    from .corpus import load_corpus
+
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
+    book = load_codebook(codebook_path)
+    corpus = load_corpus(corpus_dir)
+    codings = load_codings(corpus, book, codings_dir)
+    bad = len(corpus.problems.errors) + len(codings.problems.errors)
+    if bad:
+        print(f"analyse: {bad} problem(s) in the input were skipped: run `analyse validate`", file=sys.stderr)
+    return corpus, book, codings, codings_dir
+
+
+def _current_hash(corpus, codings, coder) -> str:
+    from .autocode import training_data, training_hash
+
+    X, y = training_data(corpus, codings, coder, _NoLemmas())
+    return training_hash(X, y)
+
+
+class _NoLemmas(dict):
+    # training_hash does not read lemmas: avoid parsing just to check freshness
+    def __missing__(self, key):
+        return ""
+
+
+def obtain_model(args, corpus, book, codings, layer):
+    """Load the model at ``--model``, or train and save it if absent (saying so on stderr)."""
+    from .autocode import load_model, save_model, train_model
+
+    path = Path(args.model) if args.model else _project_root(args) / "outputs" / "models" / "model.joblib"
+    if path.is_file():
+        model, meta = load_model(path, book, layer.key)
+        if meta.get("training_hash") != _current_hash(corpus, codings, meta.get("coder", "A")):
+            print(f"analyse: note: {path} was trained on other codings than the current ones; "
+                  f"run `analyse train` to refresh it", file=sys.stderr)
+        return model, meta, path
+    coder = getattr(args, "train_coder", "A")
+    print(f"analyse: no model at {path}: training one on coder {coder}'s codings (this takes a minute)…",
+          file=sys.stderr)
+    model, meta = train_model(corpus, book, codings, coder, layer)
+    save_model(model, meta, path)
+    print(f"analyse: model saved to {path} ({len(model.classes_)} codes learned; "
+          f"{len(model.skipped_)} with fewer than {model.min_positives} examples and "
+          f"{len(model.unreliable_)} below an internal F1 of {model.min_cv_f1} left out)", file=sys.stderr)
+    return model, meta, path
+
+
+def cmd_train(args) -> int:
+    from .autocode import save_model, train_model
+
+    corpus, book, codings, _ = _load_project(args)
+    if args.coder not in codings.coders:
+        raise UsageError(f"unknown coder '{args.coder}'", hint=f"available: {', '.join(codings.coders) or 'none'}")
+    layer = _layer(args, corpus.root)
+    model, meta = train_model(corpus, book, codings, args.coder, layer)
+    path = Path(args.model) if args.model else _project_root(args) / "outputs" / "models" / "model.joblib"
+    save_model(model, meta, path)
+    print(f"model trained on {meta['segments']} segments of coder {args.coder} "
+          f"(codebook {meta['codebook_version']}): {len(model.classes_)} codes learned → {path}")
+    if model.skipped_:
+        rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
+        print(f"not learned (fewer than {model.min_positives} coded segments): {rare}")
+    if model.unreliable_:
+        weak = ", ".join(f"{c} ({f:.2f})" for c, f in model.unreliable_.items())
+        print(f"dropped (internal cross-validated F1 below {model.min_cv_f1}): {weak}")
+    print("code\tthreshold\tinternal CV F1")
+    for c, t, f in zip(model.classes_, model.thresholds_, model.cv_f1_):
+        print(f"{c}\t{t:.3f}\t{f:.3f}")
+    return 0
+
+
+def _guard_output(out: Path, codings_dir: Path) -> None:
+    out_r, cod_r = out.resolve(), Path(codings_dir).resolve()
+    if out_r == cod_r or cod_r in out_r.parents:
+        raise UsageError(f"refusing to write suggestions into the codings folder {codings_dir}",
+                         str(out), hint="suggestions go under outputs/suggestions/")
+
+
+def cmd_suggest(args) -> int:
+    if args.texts:
+        return _suggest_texts(args)
+    return _suggest_territory(args)
+
+
+def _suggest_texts(args) -> int:
+    if not args.out:
+        raise UsageError("--texts needs --out OUT.jsonl")
+    items = read_texts(args.texts)            # every input error surfaces before any work
+    out = Path(args.out)
+    if out.resolve() == Path(args.texts).resolve():
+        raise UsageError("--out must not be the input file", str(out))
+    corpus, book, codings, codings_dir = _load_project(args)
+    _guard_output(out, codings_dir)
+    layer = _layer(args, corpus.root)
+    model, meta, _ = obtain_model(args, corpus, book, codings, layer)
+    proba = score_texts([t for _, t in items], model, layer)
+    results = text_results([i for i, _ in items], proba, model.classes_, model.thresholds_)
+    _atomic_write_lines(out, (json.dumps(r, ensure_ascii=False) for r in results))
+    coded = sum(1 for r in results if r["codes"])
+    print(f"analyse: {len(results)} text(s) scored, {coded} with at least one code → {out}", file=sys.stderr)
+    return 0
+
+
+def _suggest_territory(args) -> int:
+    from .autocode import RuleSuggester
+
+    check_coder_id(args.coder)
+    corpus, book, codings, codings_dir = _load_project(args)
+    if args.territory not in corpus.territories:
+        raise UsageError(f"unknown territory '{args.territory}'",
+                         hint=f"available: {', '.join(corpus.territories)}")
+    covered = set(codings.coverage.loc[codings.coverage["coder"] == args.coder, "doc"])
+    segments = [s for s in corpus.segments if s.territory == args.territory and s.doc not in covered]
+    out = Path(args.out) if args.out else _project_root(args) / SUGGESTIONS_DIR / f"{args.territory}.jsonl"
+    _guard_output(out, codings_dir)
+    sfile = SuggestionFile(out)
+    layer = _layer(args, corpus.root)
+    rules = None if args.no_rules else RuleSuggester(book, layer.nlp)
+    model = None
+    if not args.no_model:
+        model, _, _ = obtain_model(args, corpus, book, codings, layer)
+    already = codings.frame[codings.frame["coder"] == args.coder]
+    exclude = set(zip(already["segment"], already["code"])) | sfile.decided_pairs()
+    records = suggest_segments(segments, layer=layer, rules=rules, model=model, exclude=exclude)
+    n = sfile.write(records)
+    frame = pd.DataFrame(records, columns=SUGGESTION_FIELDS)
+    docs = len({s.doc for s in segments})
+    print(f"{args.territory}: {len(segments)} segment(s) in {docs} document(s) not covered by coder "
+          f"{args.coder}; {n} suggestion(s) for {frame['segment'].nunique()} segment(s) "
+          f"(rules: {int((frame['origin'] == 'rule').sum())}, model: {int((frame['origin'] == 'model').sum())}) "
+          f"→ {out}")
+    if not segments:
+        print(f"(coder {args.coder} has covered every document of {args.territory}: nothing to suggest)")
+    elif n:
+        table = (frame.groupby(["code", "origin"]).size().unstack(fill_value=0)
+                 .reindex(columns=["rule", "model"], fill_value=0))
+        table = table.reindex([c for c in book.codes if c in table.index])
+        print(table.to_string())
+    return 0
+
+
+def _add_nlp_options(p) -> None:
+    p.add_argument("--n-process", type=int, default=1, metavar="N", help="spaCy processes (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def add_commands(sub, common) -> None:
+    """Register ``analyse suggest`` and ``analyse train``."""
+    p = sub.add_parser(
+        "suggest", parents=[common],
+        help="machine-suggested codings (rules + learned model), written apart from human codings",
+        description="Suggest codes for free texts (--texts) or for the segments of a territory that a coder "
+                    "has not covered (--territory). Nothing is ever written to the codings folder.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--texts", metavar="IN.jsonl", help='lines {"id": ..., "text": ...} to score')
+    what.add_argument("--territory", metavar="SLUG", help="suggest for this territory's uncovered segments")
+    p.add_argument("--out", metavar="OUT.jsonl",
+                   help="output file (required with --texts; default outputs/suggestions/<SLUG>.jsonl)")
+    p.add_argument("--coder", default="A", help="coder whose uncovered segments get suggestions (default A)")
+    p.add_argument("--model", default=None,
+                   help="model file (default outputs/models/model.joblib; trained on coder A if absent)")
+    p.add_argument("--no-rules", action="store_true", help="no rule-based suggestions")
+    p.add_argument("--no-model", action="store_true", help="no learned suggestions")
+    _add_nlp_options(p)
+    p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("train", parents=[common],
+                       help="train the learned coder on a coder's codings and save it")
+    p.add_argument("--coder", default="A", help="coder whose codings are learned (default A)")
+    p.add_argument("--model", default=None, help="output file (default outputs/models/model.joblib)")
+    _add_nlp_options(p)
+    p.set_defaults(func=cmd_train)
