@@ -174,7 +174,8 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
     rows = []
     for job in result.jobs:
         rel = Path(job.html).name if job.html else ""
-        status = "✅ réussi" if job.ok else "❌ échec"
+        # Plain words, not emoji: they must read on any machine and in print.
+        status = "<span class='ok'>réussi</span>" if job.ok else "<strong class='fail'>échec</strong>"
         label = REPORT_LABELS.get(job.name) or territory_label(job.name)
         link = f"<a href='{esc(rel)}'>{esc(label)}</a>" if job.ok and rel else esc(label)
         error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
@@ -195,11 +196,12 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
 <style>
 body {{ font-family: "DejaVu Sans", Arial, sans-serif; max-width: 960px; margin: 2em auto; line-height: 1.45; }}
 table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ccc; padding: 4px 10px; text-align: left; vertical-align: top; }}
+.ok {{ color: #006b3c; }} .fail {{ color: #a00; }}
 pre.err {{ white-space: pre-wrap; color: #a00; font-size: 0.85em; margin: 0.3em 0 0; }}
 ul.files {{ columns: 2; font-size: 0.9em; }}
 </style></head><body>
 <h1>{esc(title)}</h1>
-<p>Public : {esc(audience_label)}. Territoires : {esc(', '.join(territories))}.
+<p>Public : {esc(audience_label)}. Territoires : {esc(', '.join(territory_label(t) for t in territories))}.
 Généré le {_dt.date.today().isoformat()} à partir du corpus illustratif de Balises (corpus écrit pour la
 boîte à outils, pas des transcriptions réelles).</p>
 <h2>Rapports</h2>
