@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -74,3 +75,16 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "codebook").mkdir()
     make_codebook(tmp_path / "codebook" / "balises.yaml")
     return tmp_path
+
+
+def run_cli(project: Path, *args: str, capsys=None):
+    """Run ``analyse ARGS`` in ``project``; return the exit code and captured output."""
+    from analyse.cli import main
+
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        code = main(list(args))
+    finally:
+        os.chdir(cwd)
+    return code, (capsys.readouterr() if capsys else None)

@@ -5,27 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from analyse.cli import main
 from analyse.codings import CodingStore, coding_record, coverage_record
 from analyse.corpus import load_corpus
 
-from conftest import ROOT, write_doc
+from conftest import ROOT, run_cli, write_doc
 
 
 def run(project: Path, *args: str, capsys=None):
-    cwd = os.getcwd()
-    os.chdir(project)
-    try:
-        code = main(list(args))
-    finally:
-        os.chdir(cwd)
-    out = capsys.readouterr() if capsys else None
-    return code, out
+    return run_cli(project, *args, capsys=capsys)
 
 
 def test_validate_ok_then_broken_inputs(project: Path, capsys):

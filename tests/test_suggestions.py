@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from analyse.cli import main
 from analyse.codebook import load_codebook
 from analyse.codings import load_codings
 from analyse.corpus import load_corpus
 from analyse.errors import UsageError
 from analyse.suggestions import SuggestionFile, read_texts
 
+from conftest import run_cli
 from test_autocode import build_synthetic_project
 
 
@@ -27,14 +26,7 @@ def blank_env(monkeypatch, tmp_path: Path):
 
 
 def run(project: Path, *args: str, capsys=None):
-    cwd = os.getcwd()
-    os.chdir(project)
-    try:
-        code = main(list(args))
-    finally:
-        os.chdir(cwd)
-    out = capsys.readouterr() if capsys else None
-    return code, out
+    return run_cli(project, *args, capsys=capsys)
 
 
 def digest(folder: Path) -> dict:

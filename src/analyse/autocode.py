@@ -48,6 +48,7 @@ from sklearn.svm import LinearSVC
 from .codebook import Codebook
 from .codings import Codings, segment_codes
 from .corpus import Corpus, Segment
+from .fileio import atomic_write
 from .errors import AnalyseError
 
 MIN_POSITIVES = 5
@@ -619,22 +620,13 @@ def model_metadata(model: SegmentCoder, codebook: Codebook, data_hash: str, pipe
 
 def save_model(model: SegmentCoder, meta: dict, path: str | Path = DEFAULT_MODEL_PATH) -> Path:
     """Write a model and its metadata with joblib (atomic rename)."""
-    import joblib
-    import os
-    import tempfile
+    import io
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        joblib.dump({"meta": meta, "model": model}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump({"meta": meta, "model": model}, buffer)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None = None,
