@@ -84,6 +84,9 @@ def test_groupe_miroir_reports_contain_no_participant_name(small_project: Path):
         text = path.read_text(encoding="utf-8", errors="ignore")
         for word in words:
             assert not re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text), (word, path.name)
+    # masks are whole words, never glued to leftover letters of a name (« [PERSONNE]NE »)
+    for path in out.glob("*.html"):
+        assert not re.search(r"\[(PERSONNE|LIEU|ORGANISATION|PROJET)\]\w", path.read_text(encoding="utf-8")), path.name
     # the reports are still readable: pseudonyms stand where the names were
     page = (out / "le-mene.html").read_text(encoding="utf-8")
     assert "Habitant·e 1" in page and "Animateur·rice 1" in page   # « Merci Philomène », « Gontran Lebasque »

@@ -74,17 +74,20 @@ class Context:
         nlp, layer = self._nlp
         return nlp.entity_frame(self.corpus, layer)
 
-    def person_spans(self, segment: str) -> list[tuple[int, int]]:
+    def person_spans(self, segment: str, text: str | None = None) -> list[tuple[int, int]]:
+        """Person entity spans of a segment; with ``text``, only those that still
+        match it (spans computed on the original must not cut into a masked text)."""
         ents = self.entities
         rows = ents[(ents["segment"] == segment) & (ents["label"] == "PER")]
-        return list(zip(rows["start_char"].astype(int), rows["end_char"].astype(int)))
+        spans = zip(rows["start_char"].astype(int), rows["end_char"].astype(int), rows["text"])
+        return [(s, e) for s, e, t in spans if text is None or text[s:e] == t]
 
     def shown_text(self, segment: str, text: str) -> str:
         """A segment's text as the audience may see it: participants' names and
         person entities replaced for the groupe miroir, untouched for researchers."""
         if not self.report.public:
             return text
-        return self.pseudonymiser.apply(text, self.person_spans(segment))
+        return self.pseudonymiser.apply(text, self.person_spans(segment, text))
 
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
