@@ -34,7 +34,7 @@ def make_codebook(path: Path, extra: list[dict] | None = None, drop: tuple[str, 
     return path
 
 
-DOC = textwrap.dedent("""\
+FRONT_MATTER = textwrap.dedent("""\
     ---
     id: {id}
     title: "Atelier test"
@@ -48,6 +48,9 @@ DOC = textwrap.dedent("""\
       - {{id: P1, name: "Nadine Testu", role: elu}}
       - {{id: P2, name: "Hervé Essai", role: services}}
     ---
+    """)
+
+DOC = FRONT_MATTER + textwrap.dedent("""\
     **P1 (élue)** : Bonjour à tous, on commence.
 
     Deuxième paragraphe de l'élue, avec des accents : été, œuvre.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from analyse.corpus import load_corpus
 from analyse.errors import AnalyseError
 from analyse.nlp import NLPLayer, load_pipeline, parse_segments
 
-from conftest import make_codebook
+from conftest import FRONT_MATTER, make_codebook
 
 # --------------------------------------------------------------------------- a synthetic project
 # Vocabulary that reliably signals three codes, and small talk that signals none:
@@ -37,21 +36,7 @@ SMALL_TALK = ["Le café est au fond de la salle.", "On reprend à quinze heures.
               "Le projecteur ne marche toujours pas.", "Bonjour à toutes et à tous."]
 TERRITORIES = ("le-mene", "malaunay", "grande-synthe", "loos-en-gohelle")
 
-HEADER = textwrap.dedent("""\
-    ---
-    id: {id}
-    title: "Atelier synthétique"
-    territory: {territory}
-    kind: transcript
-    atelier: engagement
-    date: 2018-03-01
-    language: fr
-    synthetic: true
-    participants:
-      - {{id: P1, name: "Nadine Testu", role: elu}}
-      - {{id: P2, name: "Hervé Essai", role: services}}
-    ---
-    """)
+HEADER = FRONT_MATTER
 
 
 def build_synthetic_project(root: Path, docs_per_territory: int = 3, segments_per_doc: int = 10,

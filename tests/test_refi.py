@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -183,7 +182,7 @@ def test_export_project_is_valid_checked_and_deterministic(coded):
               for vv in root.findall(f".//q:TextSource[@guid='{sguid}']/q:VariableValue", ns)}
     assert values[guid_for("variable", "atelier")] == "valeur"
     assert values[guid_for("variable", "roles")] == "citoyen, elu"
-    case = root.find(f".//q:Case[@name='le-mene']", ns)
+    case = root.find(".//q:Case[@name='le-mene']", ns)
     assert {r.get("targetGUID") for r in case.findall("q:SourceRef", ns)} == \
         {guid_for("source", "le-mene-test"), sguid}
     cov = root.find(".//q:Set[@name='coverage:A']", ns)

@@ -29,7 +29,7 @@ def _document(doc_id: str, territory: str) -> str:
     participants = "\n".join(f'  - {{id: {pid}, name: "{name}", role: {role}}}'
                              for pid, (name, role) in PEOPLE.items())
     turns = [
-        ("ANIM", f"Bonjour à tous. Zéphirine, tu veux commencer ? Anselme prend les notes."),
+        ("ANIM", "Bonjour à tous. Zéphirine, tu veux commencer ? Anselme prend les notes."),
         ("P1", "Oui. Dans le quartier, les voisins se sont mis à réparer les bancs eux-mêmes, au pied des "
                "immeubles. On leur a fait confiance et ils sont restés, même quand la mairie traînait. "
                f"Quelqu'un a écrit sur le panneau : {MARKUP}, on en rit encore."),

@@ -46,6 +46,15 @@ def _print_problems(problems, stream=sys.stderr) -> None:
         print(p, file=stream)
 
 
+def load_project(args):
+    """``(corpus, codebook, codings folder)`` from the common options, for sub-commands
+    that need a valid codebook (a bad one stops them with a one-line error)."""
+    from .codebook import load_codebook
+
+    corpus_dir, codebook_path, codings_dir = project_paths(args)
+    return load_corpus(corpus_dir), load_codebook(codebook_path), codings_dir
+
+
 def cmd_validate(args) -> int:
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     book, book_problems = validate_codebook(codebook_path)

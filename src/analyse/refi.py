@@ -51,6 +51,7 @@ import csv
 import io
 import json
 import re
+import sys
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ from lxml import etree
 from . import __version__
 from .codebook import Codebook, Code, load_codebook
 from .codings import CodingStore, check_coder_id, load_codings, now_iso
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus
 from .fileio import atomic_write
 from .errors import AnalyseError, Problems, UsageError
 
@@ -1040,25 +1041,21 @@ def cmd_export_codebook(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .cli import project_paths
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    corpus = load_corpus(corpus_dir)
-    book = load_codebook(codebook_path)
+    from .cli import load_project
+    corpus, book, codings_dir = load_project(args)
     result = export_project(corpus, book, args.out, codings_dir)
     skipped = len(result["problems"].errors)
     print(f"{result['sources']} sources, {result['codings']} codings by {result['users']} user(s) "
           f"written to {result['path']}")
     if skipped:
         print(f"analyse: {skipped} problem(s) in the codings were skipped: run `analyse validate`",
-              file=__import__("sys").stderr)
+              file=sys.stderr)
     return 0
 
 
 def cmd_import(args) -> int:
-    from .cli import project_paths
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    corpus = load_corpus(corpus_dir)
-    book = load_codebook(codebook_path)
+    from .cli import load_project
+    corpus, book, codings_dir = load_project(args)
     report = import_project(args.file, corpus, book, codings_dir, parse_coder_map(args.coder_map),
                             dry_run=args.dry_run, offsets=args.offsets)
     for p in report.problems.warnings:

@@ -44,9 +44,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook
 from .codings import CodingStore, check_coder_id, coding_record, coverage_record, load_codings, now_iso
-from .corpus import Corpus, Segment, load_corpus
+from .corpus import Corpus, Segment
 from .errors import Problems, UsageError
 
 COLUMNS = ["segment", "territory", "document", "speaker", "role", "text", "codes", "memo"]
@@ -498,10 +498,8 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
 # --------------------------------------------------------------------------- CLI
 
 def cmd_export(args) -> int:
-    from .cli import project_paths
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    corpus = load_corpus(corpus_dir)
-    book = load_codebook(codebook_path)
+    from .cli import load_project
+    corpus, book, codings_dir = load_project(args)
     n = export_sheet(corpus, book, CodingStore(codings_dir), args.coder, args.out,
                      docs=args.docs, territory=args.territory)
     print(f"{n} segments written to {args.out} for coder {args.coder}")
@@ -509,10 +507,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .cli import project_paths
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    corpus = load_corpus(corpus_dir)
-    book = load_codebook(codebook_path)
+    from .cli import load_project
+    corpus, book, codings_dir = load_project(args)
     store = CodingStore(codings_dir)
     result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run)
     for p in result.problems:
