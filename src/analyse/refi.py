@@ -65,6 +65,8 @@ from .codings import CodingStore, check_coder_id, load_codings, now_iso
 from .corpus import Corpus
 from .fileio import atomic_write
 from .errors import AnalyseError, Problems, UsageError
+from .taguette import TAGUETTE_USER, is_taguette_export
+from .taguette import read_export as read_taguette_export
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -482,7 +484,7 @@ class RefiProject:
     codes: dict[str, RefiCode]
     sources: list[RefiSource]
     sets: dict[str, list[str]]  # set name -> member source GUIDs
-    unit: str  # how the positions were counted: "codepoints" or "utf16"
+    unit: str  # how the positions were counted: "codepoints", "utf16" or "utf8" (Taguette)
     problems: Problems = field(default_factory=Problems)
 
     @property
@@ -627,6 +629,9 @@ def _detect_unit(origin: str, unit: str) -> str:
 def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     """Read a REFI-QDA project (``.qdpx``) or codebook (``.qdc``) from any tool.
 
+    A Taguette project export (``.sqlite3``, recognised by its content) is
+    read by :func:`analyse.taguette.read_export` into the same structure.
+
     Parameters
     ----------
     path : path
@@ -656,6 +661,10 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     label = str(path)
     if not path.is_file():
         raise UsageError("no such file", label)
+    _detect_unit("", offsets)
+    if is_taguette_export(path):
+        # Taguette has no .qdpx export; its project export (SQLite) holds the highlights.
+        return read_taguette_export(path)
     with open(path, "rb") as fh:
         is_zip = fh.read(4) == b"PK\x03\x04"
     zf = None
@@ -1015,6 +1024,9 @@ def import_project(path: str | Path, corpus: Corpus, book: Codebook, codings_fol
     ['A2']
     """
     project = read_project(path, offsets)
+    if project.origin == "Taguette" and not coder_map:
+        raise UsageError("a Taguette export does not record who made each highlight", str(path),
+                         hint=f"name the coder they belong to: --coder-map {TAGUETTE_USER}=B")
     store = CodingStore(codings_folder)
     report = plan_import(project, corpus, book, coder_map, store)
     errors = report.problems.errors
@@ -1053,6 +1065,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_export_taguette(args) -> int:
+    from .cli import load_project
+    from .sheet import select_documents
+    from .taguette import export_documents
+    corpus, book, _ = load_project(args)
+    docs = select_documents(corpus, args.docs, args.territory)
+    written = export_documents(corpus, book, args.out, docs)
+    print(f"{len(written) - 1} document(s) and codebook.csv written to {args.out}")
+    print("Dans Taguette : importer chaque .html comme document (garder son nom), puis codebook.csv "
+          "(Importer un codebook). Retour : Exporter le projet (.sqlite3), puis "
+          f"`analyse refi import FICHIER.sqlite3 --coder-map {TAGUETTE_USER}=CODEUR`.")
+    return 0
+
+
 def cmd_import(args) -> int:
     from .cli import load_project
     corpus, book, codings_dir = load_project(args)
@@ -1082,9 +1108,16 @@ def add_commands(sub, common) -> None:
     p = rsub.add_parser("export", parents=[common], help="write corpus, codebook and codings as a .qdpx project")
     p.add_argument("--out", required=True, metavar="FILE.qdpx")
     p.set_defaults(func=cmd_export)
+    p = rsub.add_parser("export-taguette", parents=[common],
+                        help="write documents as HTML and the codebook as CSV, ready to import into Taguette")
+    p.add_argument("--out", required=True, metavar="DIR")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--docs", nargs="+", metavar="ID", help="document ids to export (default: all)")
+    which.add_argument("--territory", metavar="SLUG", help="export the documents of one territory")
+    p.set_defaults(func=cmd_export_taguette)
     p = rsub.add_parser("import", parents=[common],
                         help="read codings from a .qdpx (or codes from a .qdc) made by another tool")
-    p.add_argument("file", help="the .qdpx project or .qdc codebook")
+    p.add_argument("file", help="the .qdpx project, .qdc codebook or Taguette project export (.sqlite3)")
     p.add_argument("--coder-map", nargs="+", metavar="OTHER=CODER",
                    help="import user OTHER (name, id or GUID) as coder CODER; only mapped users are imported")
     p.add_argument("--dry-run", action="store_true", help="report what would be written, write nothing")
