@@ -127,6 +127,49 @@ def test_rewrite_keeps_unreadable_lines(project: Path):
     assert store.path("A").read_text(encoding="utf-8") == "{broken\n"
 
 
+def test_append_many_writes_every_coder_or_none(project: Path, monkeypatch):
+    import analyse.fileio
+
+    corpus, _, store = _setup(project)
+    seg = corpus.segments[0]
+    store.append("A", [coding_record(seg, "ENG.1", "A")])
+    before = store.path("A").read_bytes()
+    batch = {"A": [coding_record(seg, "ENG.2", "A")], "B": [coding_record(seg, "ENG.2", "B")], "C": []}
+    # A record filed under the wrong coder stops the whole batch before any write.
+    with pytest.raises(CodingsError):
+        store.append_many({**batch, "B": [coding_record(seg, "ENG.2", "A")]})
+    # The disk failing on the second file leaves the first one unchanged too.
+    real, calls = analyse.fileio._write_temp, []
+
+    def failing(path, data, fsync):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(path, data, fsync)
+
+    monkeypatch.setattr(analyse.fileio, "_write_temp", failing)
+    with pytest.raises(OSError):
+        store.append_many(batch)
+    assert calls == ["A.jsonl", "B.jsonl"]
+    assert store.path("A").read_bytes() == before and not store.path("B").exists()
+    assert not [p for p in store.folder.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    assert store.append_many(batch) == {"A": 1, "B": 1}
+    assert [r["code"] for r in store.records("A")] == ["ENG.1", "ENG.2"]
+    assert [r["code"] for r in store.records("B")] == ["ENG.2"]
+
+
+def test_replace_swaps_records_and_keeps_the_rest(project: Path):
+    corpus, _, store = _setup(project)
+    seg = corpus.segments[0]
+    keep, old = coding_record(seg, "ENG.1", "A"), coding_record(seg, "ENG.2", "A")
+    store.append("A", [keep, old])
+    store.replace("A", [old], [dict(old, memo="relu")])
+    assert [(r["code"], r["memo"]) for r in store.records("A")] == [("ENG.1", ""), ("ENG.2", "relu")]
+    store.replace("A", [keep], [])
+    assert [r["code"] for r in store.records("A")] == ["ENG.2"]
+
+
 def _append_many(folder: str, worker: int, n: int) -> None:
     store = CodingStore(folder)
     for i in range(n):

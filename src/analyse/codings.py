@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from filelock import FileLock
 
 from .codebook import Codebook
 from .corpus import Corpus, Segment
-from .fileio import atomic_write
+from .fileio import atomic_write, atomic_write_many
 from .errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -118,6 +119,65 @@ class CodingStore:
             lines += [json.dumps(r, ensure_ascii=False, sort_keys=False) for r in records]
             self._write(coder, lines)
         return len(records)
+
+    def append_many(self, records: dict[str, list[dict]]) -> dict[str, int]:
+        """Add records to several coders' files together; return how many each got.
+
+        Every file is locked (in a fixed order, so two importers cannot
+        deadlock) and its new content written to a temporary file before any is
+        renamed into place: a failure while preparing (disk full, a bad record)
+        leaves every coder's file as it was.
+        """
+        todo = {c: recs for c, recs in sorted(records.items()) if recs}
+        for coder, recs in todo.items():
+            for rec in recs:
+                if rec.get("coder") != coder:
+                    raise CodingsError(f"record for coder '{rec.get('coder')}' cannot go to {coder}'s file",
+                                       self.path(coder))
+        if not todo:
+            return {}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as locks:
+            for coder in todo:
+                locks.enter_context(self._lock(coder))
+            contents = {}
+            for coder, recs in todo.items():
+                lines = self.read_lines(coder) + [json.dumps(r, ensure_ascii=False) for r in recs]
+                contents[self.path(coder)] = "".join(line + "\n" for line in lines if line.strip())
+            atomic_write_many(contents)
+        return {coder: len(recs) for coder, recs in todo.items()}
+
+    def records(self, coder: str) -> list[dict]:
+        """The JSON records of a coder's file (unreadable lines are skipped here, and never rewritten)."""
+        out = []
+        for line in self.read_lines(coder):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    def replace(self, coder: str, old: list[dict], new: list[dict]) -> None:
+        """Replace the records ``old`` of a coder's file by the records ``new``.
+
+        ``new`` is appended first, then the lines equal to a record of ``old``
+        are removed: a crash between the two atomic steps leaves duplicates,
+        never a loss, and lines written meanwhile by someone else are kept.
+        Records present in both lists are left alone.
+
+        Examples
+        --------
+        >>> store = CodingStore("corpus/codings")                 # doctest: +SKIP
+        >>> store.replace("B", [old_line], [dict(old_line, memo="vu")])  # doctest: +SKIP
+        """
+        key = lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False)  # noqa: E731
+        old_keys = {key(r) for r in old}
+        gone = old_keys - {key(r) for r in new}
+        self.append(coder, [r for r in new if key(r) not in old_keys])
+        if gone:
+            self.rewrite(coder, lambda rec: key(rec) not in gone)
 
     def rewrite(self, coder: str, keep) -> int:
         """Rewrite a coder's file keeping the records for which ``keep(record)`` is true.

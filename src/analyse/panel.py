@@ -25,7 +25,7 @@ from .codebook import Codebook, load_codebook
 from .codings import CodingStore, check_coder_id, coding_record, coverage_record
 from .corpus import Corpus, Segment, load_corpus
 from .errors import AnalyseError, UsageError
-from .sheet import coder_records, replace_records, segment_of_record
+from .sheet import segment_of_record
 
 ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
 
@@ -89,7 +89,7 @@ class CodingPanel:
         """Read the coder's records of this document again (``self.records``: segment id -> records)."""
         self.records: dict[str, list[dict]] = {s.id: [] for s in self.segments}
         self.covered = False
-        for rec in coder_records(self.store, self.coder):
+        for rec in self.store.records(self.coder):
             if rec.get("doc") != self.doc.id:
                 continue
             if rec.get("type") == "coverage":
@@ -126,7 +126,7 @@ class CodingPanel:
             self.records[self.segment.id].append(rec)
         elif not on and present:
             old = [r for r in self.records[self.segment.id] if r["code"] == code]
-            replace_records(self.store, self.coder, old, [])
+            self.store.replace(self.coder, old, [])
             self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code]
         self.refresh()
         return on
@@ -138,7 +138,7 @@ class CodingPanel:
             raise UsageError(f"code '{code}' is not on segment {self.segment.id}",
                              hint="tick the code before writing its memo")
         new = [dict(r, memo=memo) for r in old]
-        replace_records(self.store, self.coder, old, new)
+        self.store.replace(self.coder, old, new)
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import bisect
 import csv
 import io
-import json
 import re
 import sys
 import uuid
@@ -978,16 +977,10 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
 
 def _existing_keys(store: CodingStore | None, coder: str) -> set:
     keys: set = set()
-    if store is None:
-        return keys
-    for line in store.read_lines(coder):
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and rec.get("type") == "coverage":
+    for rec in store.records(coder) if store is not None else []:
+        if rec.get("type") == "coverage":
             keys.add(("coverage", rec.get("doc")))
-        elif isinstance(rec, dict):
+        else:
             keys.add((rec.get("doc"), rec.get("start"), rec.get("end"), rec.get("code")))
     return keys
 
@@ -1036,8 +1029,8 @@ def import_project(path: str | Path, corpus: Corpus, book: Codebook, codings_fol
         raise AnalyseError(first.message, first.path, first.line,
                            hint=(first.hint + "; " if first.hint else "") + f"nothing was imported{more}")
     if not dry_run:
-        for coder in sorted(report.records):
-            report.written[coder] = store.append(coder, report.records[coder])
+        # All coders' files together: a failure leaves every one of them unchanged.
+        report.written = store.append_many(report.records)
     return report
 
 

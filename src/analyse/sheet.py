@@ -28,7 +28,7 @@ kept as they were (their span, date and origin), so an unchanged sheet writes
 nothing but coverage.
 
 Writing goes through :class:`~analyse.codings.CodingStore`: the new lines are
-appended first, then the replaced ones are removed (:func:`replace_records`),
+appended first, then the replaced ones are removed (:meth:`~analyse.codings.CodingStore.replace`),
 each step atomic and locked. A crash between the two steps leaves old and new
 lines side by side (duplicates, never a loss); running the import again
 cleans it up. Other coders' files are never opened for writing.
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -59,41 +58,6 @@ CODE_SEPARATOR = ";"
 
 
 # --------------------------------------------------------------------------- shared with the panel
-
-def replace_records(store: CodingStore, coder: str, old: list[dict], new: list[dict]) -> None:
-    """Replace the lines ``old`` of a coder's file by the records ``new``.
-
-    ``new`` is appended first, then the lines equal to a record of ``old`` are
-    removed: a crash between the two atomic steps leaves duplicates, never a
-    loss, and lines written meanwhile by someone else are kept. Records present
-    in both lists are left alone.
-
-    Examples
-    --------
-    >>> store = CodingStore("corpus/codings")                       # doctest: +SKIP
-    >>> replace_records(store, "B", [old_line], [dict(old_line, memo="vu")])  # doctest: +SKIP
-    """
-    key = lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False)  # noqa: E731
-    new_keys = {key(r) for r in new}
-    gone = {key(r) for r in old} - new_keys
-    old_keys = {key(r) for r in old}
-    store.append(coder, [r for r in new if key(r) not in old_keys])
-    if gone:
-        store.rewrite(coder, lambda rec: key(rec) not in gone)
-
-
-def coder_records(store: CodingStore, coder: str) -> list[dict]:
-    """The JSON records of a coder's file (unreadable lines are skipped: they are never rewritten)."""
-    out = []
-    for line in store.read_lines(coder):
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
-
 
 def segment_of_record(rec: dict, corpus: Corpus) -> Segment | None:
     """The segment a coding record belongs to (by offsets, else by its quote)."""
@@ -143,7 +107,7 @@ def sheet_rows(corpus: Corpus, book: Codebook, store: CodingStore, coder: str, d
     codes: dict[str, list[str]] = {}
     memos: dict[str, list[str]] = {}
     wanted = set(docs)
-    for rec in coder_records(store, coder):
+    for rec in store.records(coder):
         if rec.get("type") == "coverage" or rec.get("doc") not in wanted:
             continue
         seg = segment_of_record(rec, corpus)
@@ -457,7 +421,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
     docs = set(result.docs)
     old_by_pair: dict[tuple[str, str], list[dict]] = {}
     old: list[dict] = []
-    for rec in coder_records(store, coder):
+    for rec in store.records(coder):
         if rec.get("doc") not in docs:
             continue
         if rec.get("type") == "coverage":
@@ -491,7 +455,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
     counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
     new += [coverage_record(doc, coder, at=at) for doc in result.docs]
     if not dry_run:
-        replace_records(store, coder, old, new)
+        store.replace(coder, old, new)
     return result, counts
 
 
