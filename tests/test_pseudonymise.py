@@ -45,6 +45,21 @@ def test_person_entities_are_masked_and_mapping_round_trips(tmp_path: Path):
     assert Pseudonymiser.read_mapping(path).apply("Claire Dumas") == "Élu·e 1"
 
 
+def test_people_mentioned_but_not_participants_are_masked():
+    p = Pseudonymiser({"Claire Dumas": "Élu·e 1"})
+    text = ("Claire a appelé Patrick, puis Jean-Pierre et madame Le Goff ; M. de Villiers aussi. "
+            "Avec Kevin d'Hervé, on a vu monsieur Caron.")
+    assert p.apply(text) == ("Élu·e 1 a appelé [PERSONNE], puis [PERSONNE] et madame [PERSONNE] ; "
+                             "M. [PERSONNE] aussi. Avec [PERSONNE] d'[PERSONNE], on a vu monsieur [PERSONNE].")
+
+
+def test_words_that_only_look_like_names_are_kept():
+    p = Pseudonymiser({})
+    text = ("Monsieur le Maire l'a dit à Noël, grâce à la Saint-Valentin, rue Jean-Jaurès, "
+            "école Jules-Ferry : une idée claire, une pierre, Grâce à vous.")
+    assert p.apply(text) == text
+
+
 def test_counters_follow_roles(tmp_path: Path):
     corpus_dir = tmp_path / "corpus"
     text = DOC.format(id="le-mene-a", territory="le-mene").replace(

@@ -7,8 +7,12 @@ the mapping is written to a separate file that is never embedded in HTML.
 
 Names are replaced in free text by whole-word, case- and accent-insensitive
 matching of the full name, then of the first and last names alone (longest
-first), so that « Merci Nadine » becomes « Merci Élu·e 3 ». Person entities
-found by spaCy (PER) that are not participants are replaced by ``[PERSONNE]``.
+first), so that « Merci Nadine » becomes « Merci Élu·e 3 ». People who are
+mentioned but are not participants become ``[PERSONNE]``: person entities
+found by spaCy (PER), capitalised words that are common given names
+(``data/prenoms.txt``; a compound such as Jean-Pierre when every part is one,
+never after Saint-), and the capitalised name after a civility (« monsieur
+Caron »), which spaCy's small model often misses.
 Hand-written matching because no library maps names to *stable role-based*
 pseudonyms; the regex approach is deliberately simple and tested.
 """
@@ -19,6 +23,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .corpus import Corpus
@@ -32,6 +37,43 @@ ROLE_LABELS = {
     "autre": "Participant·e",
 }
 PERSON_PLACEHOLDER = "[PERSONNE]"
+FIRST_NAMES_FILE = Path(__file__).resolve().parent / "data" / "prenoms.txt"
+# A capitalised word, hyphenated parts included (Jean-Pierre, Saint-Valentin).
+CAPITALISED = re.compile(r"(?<![\w-])[^\W\d_a-z][\w]*(?:-[^\W\d_][\w]*)*(?![\w-])")
+# The name after a civility: « monsieur Caron », « Mme Le Goff », « M. de Villiers ». A lowercase
+# article is a title, not a name: « Monsieur le Maire ».
+CIVILITY = re.compile(r"\b(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|Mme|Mlle|M\.)\s+"
+                      r"((?:(?:Le|La|Van|De|Du|de|du) )?(?:d['’])?[^\W\d_a-z][\w'’-]*)")
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """The given names masked when capitalised (see ``data/prenoms.txt``)."""
+    words = []
+    for line in FIRST_NAMES_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            words += line.split()
+    return frozenset(words)
+
+
+def mentioned_people(text: str) -> list[tuple[int, int]]:
+    """Spans of people named in ``text`` who need not be participants.
+
+    Examples
+    --------
+    >>> t = "Patrick et Jean-Pierre, à la Saint-Valentin, chez monsieur Caron, rue Jean-Jaurès."
+    >>> [t[s:e] for s, e in mentioned_people(t)]
+    ['Patrick', 'Jean-Pierre', 'Caron']
+    """
+    names = first_names()
+    spans = []
+    for m in CAPITALISED.finditer(text):
+        parts = m.group(0).split("-")
+        if all(p in names for p in parts):
+            spans.append((m.start(), m.end()))
+    for m in CIVILITY.finditer(text):
+        spans.append((m.start(1), m.end(1)))
+    return sorted(set(spans))
 
 
 def _fold(text: str) -> str:
@@ -104,7 +146,7 @@ class Pseudonymiser:
                 if m.group(0) in self._partial and not text[m.start()].isupper():
                     continue
                 spans.append((m.start(), m.end(), self._lookup[m.group(0)]))
-        for start, end in person_spans or []:
+        for start, end in [*(person_spans or []), *mentioned_people(text)]:
             if not any(s < end and start < e for s, e, _ in spans):
                 spans.append((start, end, PERSON_PLACEHOLDER))
         out, pos = [], 0
