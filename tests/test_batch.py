@@ -33,10 +33,11 @@ def _notebook(path: Path, body: str) -> None:
     nbformat.write(nb, str(path))
 
 
-def test_a_failing_territory_does_not_stop_the_others(project: Path):
+def test_a_failing_territory_does_not_stop_the_others(project: Path, capfd):
     nbs = project / "notebooks"
     nbs.mkdir()
     _notebook(nbs / "territoire.ipynb",
+              "import os\nos.write(2, b'bruit du noyau\\n')\n"
               "if territory == 'malaunay':\n    raise ValueError('corpus vide pour ' + territory)\n"
               "print('rapport', territory)")
     _notebook(nbs / "synthese.ipynb", "print('synthèse de', len(territories), 'territoires')")
@@ -53,6 +54,9 @@ def test_a_failing_territory_does_not_stop_the_others(project: Path):
     assert "rapport le-mene" in page
     assert "print(" not in page                          # code cells hidden
     assert "<script src=" not in page                    # no external script: self-contained
+    # what the kernels write to their stderr goes to each job's log, not over the progress bar
+    assert "bruit du noyau" not in capfd.readouterr().err
+    assert "bruit du noyau" in (out / "notebooks" / "le-mene.kernel.log").read_text(encoding="utf-8")
     # the pseudonym mapping lives beside the run, not inside it
     assert result.pseudonyms.parent == out.parent and "Nadine Testu" in result.pseudonyms.read_text(encoding="utf-8")
     assert not any("Nadine Testu" in p.read_text(encoding="utf-8", errors="ignore")

@@ -16,8 +16,10 @@ import datetime as _dt
 import html
 import json
 import multiprocessing
+import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -115,8 +117,31 @@ def _first_error(ipynb: Path) -> str:
     return ""
 
 
+@contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 to ``path`` for a while.
+
+    The kernel papermill starts inherits it: its warnings (« Kernel is running
+    over TCP without encryption », library deprecations) go to the job's log
+    beside its notebook instead of interleaving with the progress bar.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_notebook(name: str, notebook: str, output_dir: str, parameters: dict, kernel: str) -> JobResult:
-    """Execute one notebook with papermill and render it; never raises."""
+    """Execute one notebook with papermill and render it; never raises.
+
+    The kernel's own messages go to ``notebooks/<name>.kernel.log`` in ``output_dir``.
+    """
     import papermill as pm
 
     result = JobResult(name=name, notebook=notebook)
@@ -127,8 +152,9 @@ def run_notebook(name: str, notebook: str, output_dir: str, parameters: dict, ke
     result.ipynb, result.html = str(ipynb), str(html_path)
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
-                            cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+        with _stderr_to(ipynb.with_suffix(".kernel.log")):
+            pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
+                                cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
         result.ok = True
     except Exception as exc:  # noqa: BLE001 - a failed territory must not stop the batch
         result.error = _first_error(ipynb) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
