@@ -107,18 +107,7 @@ class CodingStore:
         reader never sees a half-written line and a concurrent writer's lines
         are kept.
         """
-        if not records:
-            return 0
-        for rec in records:
-            if rec.get("coder") != coder:
-                raise CodingsError(f"record for coder '{rec.get('coder')}' cannot go to {coder}'s file",
-                                   self.path(coder))
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._lock(coder):
-            lines = self.read_lines(coder)
-            lines += [json.dumps(r, ensure_ascii=False, sort_keys=False) for r in records]
-            self._write(coder, lines)
-        return len(records)
+        return self.append_many({coder: records}).get(coder, 0)
 
     def append_many(self, records: dict[str, list[dict]]) -> dict[str, int]:
         """Add records to several coders' files together; return how many each got.

@@ -8,8 +8,8 @@ Three things:
 2. :func:`export_project` writes a REFI-QDA project (``.qdpx``: a zip holding
    ``project.qde``, valid against ``Project.xsd``, and ``Sources/``).
 3. :func:`read_project` and :func:`import_project` read projects (or
-   codebooks) exported by other tools and write their codings into the
-   codings store.
+   codebooks) exported by other tools, and Taguette's project export
+   (:mod:`analyse.taguette`), and write their codings into the codings store.
 
 Choices made on export
 ----------------------
@@ -660,7 +660,7 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     label = str(path)
     if not path.is_file():
         raise UsageError("no such file", label)
-    _detect_unit("", offsets)
+    _detect_unit("", offsets)  # a bad --offsets value is refused whatever the file
     if is_taguette_export(path):
         # Taguette has no .qdpx export; its project export (SQLite) holds the highlights.
         return read_taguette_export(path)
