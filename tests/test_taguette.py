@@ -19,28 +19,14 @@ from analyse.refi import import_project, plan_import, read_project
 from analyse.taguette import (ByteToChar, byte_offsets, document_html, export_documents, html_text,
                               is_taguette_export, read_export)
 
-from conftest import ROOT, make_codebook, run_cli, write_doc
+from conftest import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc
 from taguette_server import TaguetteServer, find_taguette
 
 # Accents, apostrophes and curly quotes (2-3 bytes each in UTF-8), emoji (4 bytes), and
 # characters HTML must escape, before and inside the coded spans.
-TRICKY_DOC = """---
-id: le-mene-octets
-title: "Atelier « octets » — été"
-territory: le-mene
-kind: transcript
-atelier: valeur
-date: 2018-03-02
-language: fr
-synthetic: true
-participants:
-  - {id: P1, name: "Nadine Testu", role: elu}
-  - {id: P3, name: "Jean Citoyen", role: citoyen}
----
-**P1 (élue)** : L’été dernier, « on a planté 🌱 des haies » avec l’école & les <parents>.
-
-**P3 (habitant)** : Les “communs” 🌍🌱 ça coûte 3 € — pas plus, c’est ça l’idée.
-"""
+TRICKY_DOC = FRONT_MATTER.format(id="le-mene-octets", territory="le-mene") + (
+    "**P1 (élue)** : L’été dernier, « on a planté 🌱 des haies » avec l’école & les <parents>.\n\n"
+    "**P2 (DGS)** : Les “communs” 🌍🌱 ça coûte 3 € — pas plus, c’est ça l’idée.\n")
 
 
 def body_of(project: Path, doc_id: str) -> str:
