@@ -33,12 +33,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyse.codings import Codings, load_codings
-from analyse.cooccurrence import cooccurrence
-from analyse.corpus import Corpus, load_corpus, segments_frame
+from analyse.model.codings import Codings, load_codings
+from analyse.analysis.cooccurrence import cooccurrence
+from analyse.model.corpus import Corpus, load_corpus, segments_frame
 from analyse.errors import AnalyseError, Problems
-from analyse.invariants import code_territory_table, coded_material, invariance_table
-from analyse.specificities import skeleton_candidates, specificities, territory_flesh
+from analyse.analysis.invariants import code_territory_table, coded_material, invariance_table
+from analyse.analysis.specificities import skeleton_candidates, specificities, territory_flesh
 
 SCALES = (1, 4, 16)
 MAX_RATIO = 20.0                # 16× corpus in at most 20× the time

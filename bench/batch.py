@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from analyse.batch import run_batch  # noqa: E402
+from analyse.reporting.batch import run_batch  # noqa: E402
 
 TARGET = 0.65
 

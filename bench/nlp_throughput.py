@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from analyse.corpus import count_words, load_corpus  # noqa: E402
+from analyse.model.corpus import count_words, load_corpus  # noqa: E402
 from analyse.nlp import DEFAULT_MODEL, NLPLayer, corpus_units, load_pipeline  # noqa: E402
 
 OVERHEAD_RATIO = 0.8

@@ -8,7 +8,7 @@ write, and the measured run goes through the layer's normal lookups (one hash
 and one file read per unit). The model is trained on coder A in a temporary
 folder (not timed).
 
-Measured, end to end: :func:`analyse.suggestions.suggest_segments` with the
+Measured, end to end: :func:`analyse.coding.suggestions.suggest_segments` with the
 model only (cache read → features → probabilities → suggestion records).
 Baseline in the same run: the same call on a cold cache for a sample of the
 segments (spaCy parsing included), to show what the cache buys.
@@ -31,12 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from analyse.autocode import train_model  # noqa: E402
-from analyse.codebook import load_codebook  # noqa: E402
-from analyse.codings import load_codings  # noqa: E402
-from analyse.corpus import load_corpus  # noqa: E402
+from analyse.coding.autocode import train_model  # noqa: E402
+from analyse.model.codebook import load_codebook  # noqa: E402
+from analyse.model.codings import load_codings  # noqa: E402
+from analyse.model.corpus import load_corpus  # noqa: E402
 from analyse.nlp import NLPLayer, content_hash, corpus_units  # noqa: E402
-from analyse.suggestions import suggest_segments  # noqa: E402
+from analyse.coding.suggestions import suggest_segments  # noqa: E402
 
 TARGET = 5000.0
 COLD_SAMPLE = 2000

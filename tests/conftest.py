@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyse.codebook import CANONICAL_IDS
+from analyse.model.codebook import CANONICAL_IDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyse.agreement import (agreement, agreement_json, agreement_table, cohen_kappa, krippendorff_alpha,
+from analyse.reliability.agreement import (agreement, agreement_json, agreement_table, cohen_kappa, krippendorff_alpha,
                                light_kappa, load_suggestions, percent_agreement, plot_agreement,
                                reliability_data, undefined_reason, with_suggestions)
 from analyse.cli import main
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, coverage_record, load_codings
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings
+from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
 
 from conftest import ROOT, write_doc
@@ -403,7 +403,7 @@ BUNDLED = ROOT / "corpus"
 def _independent_figures(corpus_dir: Path):
     """Kappa and alpha per code and pooled, computed straight from A.jsonl and B.jsonl.
 
-    Deliberately separate from analyse.agreement: segments are found by
+    Deliberately separate from analyse.reliability.agreement: segments are found by
     character overlap, the 2×2 counts a, b, c, d are tallied by hand, and
     kappa = (p_o - p_e) / (1 - p_e), alpha = 1 - (n - 1)(b + c) / (n_0 n_1)
     with n = 2N values (two coders, binary data, no missing value).

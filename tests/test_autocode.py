@@ -11,11 +11,11 @@ import spacy
 import yaml
 from sklearn.base import clone
 
-from analyse.autocode import (ModelCodebookError, ModelError, RuleSuggester, SegmentCoder, best_threshold,
+from analyse.coding.autocode import (ModelCodebookError, ModelError, RuleSuggester, SegmentCoder, best_threshold,
                               load_model, rule_score, save_model, train_model, training_data)
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, coverage_record, load_codings
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings
+from analyse.model.corpus import load_corpus
 from analyse.errors import AnalyseError
 from analyse.nlp import NLPLayer, load_pipeline, parse_segments
 
@@ -270,7 +270,7 @@ def test_segment_coder_with_a_single_learnable_code():
 def test_wordwise_char_tfidf_equals_sklearn_char_wb():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from analyse.autocode import WordwiseCharTfidf
+    from analyse.coding.autocode import WordwiseCharTfidf
 
     train = ["Les voisins du Quartier", "l'argent reste ici, l'argent circule", "a b  c\tdé", "été œuvre"]
     new = ["QUARTIER quartier voisins inconnus", "", "l'argent\u00a0reste", "x"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analyse.batch import check_territories, run_batch
+from analyse.reporting.batch import check_territories, run_batch
 from analyse.errors import UsageError
 
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from analyse.codebook import CANONICAL_IDS, load_codebook
-from analyse.codings import load_codings, segment_codes
-from analyse.corpus import documents_frame, load_corpus
+from analyse.model.codebook import CANONICAL_IDS, load_codebook
+from analyse.model.codings import load_codings, segment_codes
+from analyse.model.corpus import documents_frame, load_corpus
 
 from conftest import ROOT
 

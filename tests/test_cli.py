@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analyse.codings import CodingStore, coding_record, coverage_record
-from analyse.corpus import load_corpus
+from analyse.model.codings import CodingStore, coding_record, coverage_record
+from analyse.model.corpus import load_corpus
 
 from conftest import ROOT, run_cli, write_doc
 

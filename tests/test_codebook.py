@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyse.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
+from analyse.model.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
 from analyse.errors import CodebookError
 
 from conftest import ROOT, make_codebook

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from analyse.codebook import load_codebook
-from analyse.codings import (CodingStore, coding_record, coverage_record, load_codings,
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import (CodingStore, coding_record, coverage_record, load_codings,
                              segment_codes)
-from analyse.corpus import load_corpus
+from analyse.model.corpus import load_corpus
 from analyse.errors import CodingsError, UsageError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyse.codings import CodingStore, coverage_record
-from analyse.context import load_context
+from analyse.model.codings import CodingStore, coverage_record
+from analyse.reporting.context import load_context
 from analyse.errors import UsageError
 
 

@@ -1,14 +1,14 @@
-"""Co-occurrence counts, Jaccard and lift (analyse.cooccurrence)."""
+"""Co-occurrence counts, Jaccard and lift (analyse.analysis.cooccurrence)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analyse.cooccurrence import (code_frequencies, cooccurrence, incidence_matrix, pair_table,
+from analyse.analysis.cooccurrence import (code_frequencies, cooccurrence, incidence_matrix, pair_table,
                                   strongest_pairs)
 from analyse.errors import UsageError
-from analyse.invariants import material_from_frames
+from analyse.analysis.invariants import material_from_frames
 
 # Five units: A on 1-3, B on 1-2, C on 3-4, unit 5 uncoded.
 TINY = pd.DataFrame({"A": [1, 1, 1, 0, 0], "B": [1, 1, 0, 0, 0], "C": [0, 0, 1, 1, 0]})

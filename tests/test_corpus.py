@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analyse.corpus import (count_words, documents_frame, load_corpus, load_document,
+from analyse.model.corpus import (count_words, documents_frame, load_corpus, load_document,
                             read_text, segments_frame)
 from analyse.errors import CorpusError
 

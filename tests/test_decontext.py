@@ -1,16 +1,16 @@
-"""Masking of local context and choice of verbatims (analyse.decontext)."""
+"""Masking of local context and choice of verbatims (analyse.privacy.decontext)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analyse.corpus import load_corpus
-from analyse.decontext import (Gazetteer, build_gazetteer, decontextualised_verbatims, fold, load_gazetteer,
+from analyse.model.corpus import load_corpus
+from analyse.privacy.decontext import (Gazetteer, build_gazetteer, decontextualised_verbatims, fold, load_gazetteer,
                                mask_segments, mask_spans, mask_text, mirror_view, representative_verbatims,
                                researcher_view)
 from analyse.errors import AnalyseError
-from analyse.invariants import material_from_frames
+from analyse.analysis.invariants import material_from_frames
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 import analyse
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(analyse.__path__, "analyse."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(analyse.__path__, "analyse."))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import spacy
 
-import analyse.evaluate as evaluate_mod
-from analyse.autocode import SegmentCoder
+import analyse.coding.evaluate as evaluate_mod
+from analyse.coding.autocode import SegmentCoder
 from analyse.cli import main
-from analyse.codebook import load_codebook
-from analyse.codings import load_codings
-from analyse.corpus import load_corpus
-from analyse.evaluate import (DIMENSIONS, _kappa, dimension_indicator, document_splits, evaluate, indicator,
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import load_codings
+from analyse.model.corpus import load_corpus
+from analyse.coding.evaluate import (DIMENSIONS, _kappa, dimension_indicator, document_splits, evaluate, indicator,
                               level_metrics, summarise, territory_splits, write_outputs)
 from analyse.nlp import NLPLayer
 

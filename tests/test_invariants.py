@@ -1,4 +1,4 @@
-"""Code × territory tables, dispersion, bootstrap and classification (analyse.invariants)."""
+"""Code × territory tables, dispersion, bootstrap and classification (analyse.analysis.invariants)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from analyse.cli import main
-from analyse.codings import CodingStore, coding_record, coverage_record, load_codings
-from analyse.corpus import load_corpus
+from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings
+from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
-from analyse.invariants import (Thresholds, bootstrap_dispersion, classify, code_territory_table, coded_material, count_matrix,
+from analyse.analysis.invariants import (Thresholds, bootstrap_dispersion, classify, code_territory_table, coded_material, count_matrix,
                                 invariance_table, juilland_d, material_from_frames, shannon_evenness)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from analyse.corpus import load_corpus
+from analyse.model.corpus import load_corpus
 from analyse.nlp import (ENTITY_COLUMNS, TOKEN_COLUMNS, NLPError, NLPLayer, default_cache_dir, entity_frame,
                          lemma_text, load_pipeline, parse_segments, pipeline_key, segment_lemmas, token_frame)
 

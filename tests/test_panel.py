@@ -8,12 +8,12 @@ from pathlib import Path
 import ipywidgets as widgets
 import pytest
 
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, load_codings, segment_codes
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, load_codings, segment_codes
+from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
-from analyse.panel import CodingPanel, coding_panel
-from analyse.suggestions import SuggestionFile
+from analyse.ui.panel import CodingPanel, coding_panel
+from analyse.coding.suggestions import SuggestionFile
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Figures of the cross-territory analysis (analyse.plots)."""
+"""Figures of the cross-territory analysis (analyse.reporting.plots)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from analyse.cooccurrence import code_frequencies, cooccurrence, strongest_pairs  # noqa: E402
-from analyse.invariants import code_territory_table, invariance_table, material_from_frames  # noqa: E402
-from analyse.plots import (CLASS_STYLE, cooccurrence_network, dispersion_chart, heatmap_shares,  # noqa: E402
+from analyse.analysis.cooccurrence import code_frequencies, cooccurrence, strongest_pairs  # noqa: E402
+from analyse.analysis.invariants import code_territory_table, invariance_table, material_from_frames  # noqa: E402
+from analyse.reporting.plots import (CLASS_STYLE, cooccurrence_network, dispersion_chart, heatmap_shares,  # noqa: E402
                            specificity_bars)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analyse.corpus import load_corpus
-from analyse.pseudonymise import Pseudonymiser
+from analyse.model.corpus import load_corpus
+from analyse.privacy.pseudonymise import Pseudonymiser
 
 from conftest import DOC, write_doc
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyse.codings import CodingStore, load_codings, segment_codes
+from analyse.model.codings import CodingStore, load_codings, segment_codes
 from analyse.errors import UsageError
-from analyse.reconcile import (disagreements, export_disagreements, parse_decision, read_decisions,
+from analyse.reliability.reconcile import (disagreements, export_disagreements, parse_decision, read_decisions,
                                record_consensus, to_markdown)
 
 from test_agreement import add_doc, code, load, run

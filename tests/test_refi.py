@@ -12,11 +12,11 @@ import pytest
 from lxml import etree
 
 from analyse.cli import main
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, coverage_record, load_codings
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings
+from analyse.model.corpus import load_corpus
 from analyse.errors import AnalyseError, UsageError
-from analyse.refi import (ATLAS_PSEUDO_USER, OffsetConverter, RefiCode, _coder_for, check_qdpx,
+from analyse.exchange.refi import (ATLAS_PSEUDO_USER, OffsetConverter, RefiCode, _coder_for, check_qdpx,
                           codebook_qdc, codebook_taguette_csv, export_project, guid_for, import_project,
                           match_code, read_project)
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from analyse.errors import UsageError
-from analyse.pseudonymise import Pseudonymiser
-from analyse.report import Report
+from analyse.privacy.pseudonymise import Pseudonymiser
+from analyse.reporting.report import Report
 
 matplotlib.use("Agg")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from analyse.batch import run_batch
-from analyse.codings import CodingStore, coding_record, coverage_record
-from analyse.corpus import load_corpus
+from analyse.reporting.batch import run_batch
+from analyse.model.codings import CodingStore, coding_record, coverage_record
+from analyse.model.corpus import load_corpus
 
 from conftest import ROOT
 

@@ -9,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 
 from analyse.cli import main
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, coverage_record, load_codings, segment_codes
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings, segment_codes
+from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
-from analyse.sheet import COLUMNS, export_sheet, import_sheet, read_sheet
+from analyse.exchange.sheet import COLUMNS, export_sheet, import_sheet, read_sheet
 
 
 def _setup(project: Path):

@@ -1,4 +1,4 @@
-"""Vocabulary specificities: G², Lafon, flesh, skeleton, entities (analyse.specificities)."""
+"""Vocabulary specificities: G², Lafon, flesh, skeleton, entities (analyse.analysis.specificities)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import hypergeom
 
 from analyse.errors import UsageError
-from analyse.specificities import (content_lemmas, entities_by_territory, lafon_specificity, lemma_counts,
+from analyse.analysis.specificities import (content_lemmas, entities_by_territory, lafon_specificity, lemma_counts,
                                    log_likelihood, skeleton_candidates, specific_proper_nouns, specificities,
                                    territory_flesh)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analyse.codebook import load_codebook
-from analyse.codings import load_codings
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import load_codings
+from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
-from analyse.suggestions import SuggestionFile, read_texts
+from analyse.coding.suggestions import SuggestionFile, read_texts
 
 from conftest import run_cli
 from test_autocode import build_synthetic_project

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from analyse.codebook import load_codebook
-from analyse.codings import CodingStore, coding_record, coverage_record
-from analyse.corpus import load_corpus
+from analyse.model.codebook import load_codebook
+from analyse.model.codings import CodingStore, coding_record, coverage_record
+from analyse.model.corpus import load_corpus
 from analyse.errors import AnalyseError, UsageError
-from analyse.refi import import_project, plan_import, read_project
-from analyse.taguette import (ByteToChar, byte_offsets, document_html, export_documents, html_text,
+from analyse.exchange.refi import import_project, plan_import, read_project
+from analyse.exchange.taguette import (ByteToChar, byte_offsets, document_html, export_documents, html_text,
                               is_taguette_export, read_export)
 
 from conftest import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc

@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
-from .codebook import render_codebook, validate_codebook
-from .codings import load_codings
-from .corpus import load_corpus, load_document
-from .errors import AnalyseError
+from analyse import __version__
+from analyse.model.codebook import render_codebook, validate_codebook
+from analyse.model.codings import load_codings
+from analyse.model.corpus import load_corpus, load_document
+from analyse.errors import AnalyseError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -25,12 +25,12 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # ``add_commands(sub, common)`` (``common`` is the parent parser holding
 # --corpus/--codebook/--codings). Imported only when the parser is built.
 COMMAND_MODULES: tuple[str, ...] = (
-    "analyse.suggestions", "analyse.evaluate",
-    "analyse.batch",
-    "analyse.agreement", "analyse.reconcile",
-    "analyse.invariants",
-    "analyse.sheet",
-    "analyse.refi",
+    "analyse.coding.suggestions", "analyse.coding.evaluate",
+    "analyse.reporting.batch",
+    "analyse.reliability.agreement", "analyse.reliability.reconcile",
+    "analyse.analysis.invariants",
+    "analyse.exchange.sheet",
+    "analyse.exchange.refi",
 )
 
 
@@ -49,7 +49,7 @@ def _print_problems(problems, stream=sys.stderr) -> None:
 def load_project(args):
     """``(corpus, codebook, codings folder)`` from the common options, for sub-commands
     that need a valid codebook (a bad one stops them with a one-line error)."""
-    from .codebook import load_codebook
+    from analyse.model.codebook import load_codebook
 
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     return load_corpus(corpus_dir), load_codebook(codebook_path), codings_dir
@@ -72,7 +72,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .stats import (by_atelier, codings_by_coder_and_code, coder_overview, corpus_summary,
+    from analyse.analysis.stats import (by_atelier, codings_by_coder_and_code, coder_overview, corpus_summary,
                         overlap, stats_dict)
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     corpus = load_corpus(corpus_dir)
@@ -108,7 +108,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_codebook(args) -> int:
-    from .codebook import load_codebook
+    from analyse.model.codebook import load_codebook
     book = load_codebook(args.codebook)
     sys.stdout.write(render_codebook(book, args.format))
     return EXIT_OK

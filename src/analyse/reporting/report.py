@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import UsageError
-from .pseudonymise import Pseudonymiser
+from analyse.errors import UsageError
+from analyse.privacy.pseudonymise import Pseudonymiser
 
 AUDIENCES = ("chercheurs", "groupe-miroir")
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")

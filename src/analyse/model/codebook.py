@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .corpus import yaml_line
-from .errors import CodebookError, Problems
+from analyse.model.corpus import yaml_line
+from analyse.errors import CodebookError, Problems
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),

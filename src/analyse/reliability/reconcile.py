@@ -8,7 +8,7 @@
    with French column headers.
 3. :func:`record_consensus` reads the filled-in CSV back, checks every row,
    and writes the result as a *new* coder (``consensus`` by default) through
-   :class:`~analyse.codings.CodingStore`. The compared coders' files are
+   :class:`~analyse.model.codings.CodingStore`. The compared coders' files are
    never touched.
 
 The consensus of a document is written only when every disagreement in it has
@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .agreement import PSEUDO_CODERS, reliability_data
-from .codebook import Codebook
-from .codings import CodingStore, Codings, check_coder_id, coding_record, coverage_record
-from .corpus import Corpus
-from .errors import Problems, UsageError
+from analyse.reliability.agreement import PSEUDO_CODERS, reliability_data
+from analyse.model.codebook import Codebook
+from analyse.model.codings import CodingStore, Codings, check_coder_id, coding_record, coverage_record
+from analyse.model.corpus import Corpus
+from analyse.errors import Problems, UsageError
 
 # Internal column -> French header of the exported files. The coders' columns
 # are "codes <coder>" in both.
@@ -71,7 +71,7 @@ def disagreements(codings: Codings, corpus: Corpus, coders: list[str], *,
     ----------
     codings : Codings
         Human codings, possibly with machine suggestions merged in
-        (:func:`analyse.agreement.with_suggestions`).
+        (:func:`analyse.reliability.agreement.with_suggestions`).
     corpus : Corpus
     coders : list of str
         Two coders or more.
@@ -491,8 +491,8 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
 def cmd_reconcile(args) -> int:
     import sys
 
-    from .agreement import load_inputs
-    from .cli import EXIT_OK, EXIT_PROBLEMS, project_paths
+    from analyse.reliability.agreement import load_inputs
+    from analyse.cli import EXIT_OK, EXIT_PROBLEMS, project_paths
 
     if args.apply:
         if args.out:
@@ -540,7 +540,7 @@ def cmd_reconcile(args) -> int:
 
 def add_commands(sub, common) -> None:
     """Register ``analyse reconcile``."""
-    from .agreement import add_coder_options
+    from analyse.reliability.agreement import add_coder_options
 
     p = sub.add_parser("reconcile", parents=[common],
                        help="list the coders' disagreements (CSV/Markdown) and record the team's decisions")

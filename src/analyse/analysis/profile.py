@@ -11,8 +11,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .decontext import representative_verbatims
-from .invariants import Material
+from analyse.privacy.decontext import representative_verbatims
+from analyse.analysis.invariants import Material
 
 
 def territory_profile(table: pd.DataFrame, territory: str, labels: dict[str, str] | None = None,
@@ -22,12 +22,12 @@ def territory_profile(table: pd.DataFrame, territory: str, labels: dict[str, str
     Parameters
     ----------
     table : DataFrame
-        From :func:`analyse.invariants.code_territory_table` (all territories).
+        From :func:`analyse.analysis.invariants.code_territory_table` (all territories).
     territory : str
     labels : dict, optional
         ``{code: label}``.
     classes : DataFrame, optional
-        From :func:`analyse.invariants.invariance_table` (adds ``class`` and
+        From :func:`analyse.analysis.invariants.invariance_table` (adds ``class`` and
         ``top_territory``).
     value : {"segment_share", "word_share"}
 
@@ -83,7 +83,7 @@ def characteristic_codes(profile: pd.DataFrame, n: int = 6, min_segments: int = 
 def territory_verbatims(material: Material, territory: str, codes: Sequence[str], n: int = 2) -> pd.DataFrame:
     """A few representative segments of this territory for each code (fixed selection rule).
 
-    The rule is that of :func:`analyse.decontext.representative_verbatims`;
+    The rule is that of :func:`analyse.privacy.decontext.representative_verbatims`;
     rows come with the segment's role and document.
     """
     verbatims = representative_verbatims(material, list(codes), n=n)

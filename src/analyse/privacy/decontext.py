@@ -22,7 +22,7 @@ What is masked comes from two sources, merged:
   organisations, projects per territory), the territory names, the
   participants' names from the front matter (full names, and first and last
   names alone), and proper nouns specific to one territory
-  (:func:`analyse.specificities.specific_proper_nouns`).
+  (:func:`analyse.analysis.specificities.specific_proper_nouns`).
 
 Gazetteer matching is case-insensitive, accent-tolerant (``Mene`` finds
 ``Mené``), treats hyphens as spaces (``Loos en Gohelle`` finds
@@ -56,8 +56,8 @@ from typing import Iterable, Sequence
 import pandas as pd
 import yaml
 
-from .errors import AnalyseError, UsageError
-from .invariants import Material
+from analyse.errors import AnalyseError, UsageError
+from analyse.analysis.invariants import Material
 
 CATEGORIES = ("PERSONNE", "LIEU", "ORGANISATION", "PROJET")
 # Merge priority for equally long spans: a person's name is the most sensitive.
@@ -85,7 +85,7 @@ def fold(text: str) -> str:
     """Lower-case, strip accents, hyphens → spaces, curly → straight apostrophes.
 
     One character in, one character out, so offsets in the folded text are
-    offsets in the original. (``analyse.pseudonymise`` folds case and accents
+    offsets in the original. (``analyse.privacy.pseudonymise`` folds case and accents
     only; here separators fold too, so that place names match whatever their
     hyphenation.)
 
@@ -280,7 +280,7 @@ def build_gazetteer(corpus=None, path: str | Path | None = None,
         Extra territory slugs.
     specific : DataFrame, optional
         Proper-noun lemmas specific to one territory (``lemma`` column), from
-        :func:`analyse.specificities.specific_proper_nouns`; each becomes
+        :func:`analyse.analysis.specificities.specific_proper_nouns`; each becomes
         PROJET, or the category of its most frequent spaCy entity label in
         ``tokens`` (PER/LOC/ORG) when that is known.
     tokens : DataFrame, optional
@@ -488,7 +488,7 @@ def representative_verbatims(material: Material, codes: Sequence[str], n: int = 
     ----------
     material : Material
     codes : list of str
-        Usually the invariant codes of :func:`analyse.invariants.invariance_table`.
+        Usually the invariant codes of :func:`analyse.analysis.invariants.invariance_table`.
     n : int
         Verbatims per code and territory.
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .corpus import Corpus
+from analyse.model.corpus import Corpus
 
 ROLE_LABELS = {
     "elu": "Élu·e",
@@ -87,7 +87,7 @@ class Pseudonymiser:
 
     Examples
     --------
-    >>> from analyse.corpus import load_corpus            # doctest: +SKIP
+    >>> from analyse.model.corpus import load_corpus            # doctest: +SKIP
     >>> p = Pseudonymiser.from_corpus(load_corpus())    # doctest: +SKIP
     >>> p.apply("Merci Nadine, et bonjour Hervé Trémel.")  # doctest: +SKIP
     'Merci Élu·e 3, et bonjour Agent·e 7.'

@@ -8,7 +8,7 @@ segment, the machine suggestions for the segment (accept / reject) and a
 « document terminé » button that records the coder's coverage.
 
 Every change is written at once to ``<codings>/<coder>.jsonl`` through
-:class:`~analyse.codings.CodingStore` (atomic, locked); nothing is held in
+:class:`~analyse.model.codings.CodingStore` (atomic, locked); nothing is held in
 the panel that is not already on disk. The state and the actions live in
 :class:`CodingPanel`, whose methods (``toggle``, ``set_memo``, ``next_uncoded``,
 ``accept``, ``reject``, ``finish``) the widgets call, so the panel can be
@@ -21,11 +21,11 @@ import html
 import unicodedata
 from pathlib import Path
 
-from .codebook import Codebook, load_codebook
-from .codings import CodingStore, check_coder_id, coding_record, coverage_record
-from .corpus import Corpus, Segment, load_corpus
-from .errors import AnalyseError, UsageError
-from .sheet import segment_of_record
+from analyse.model.codebook import Codebook, load_codebook
+from analyse.model.codings import CodingStore, check_coder_id, coding_record, coverage_record
+from analyse.model.corpus import Corpus, Segment, load_corpus
+from analyse.errors import AnalyseError, UsageError
+from analyse.exchange.sheet import segment_of_record
 
 ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
 
@@ -78,7 +78,7 @@ class CodingPanel:
         if not self.segments:
             raise UsageError(f"document '{doc_id}' has no segment to code")
         if suggestions is not None and not hasattr(suggestions, "pending"):
-            from .suggestions import SuggestionFile
+            from analyse.coding.suggestions import SuggestionFile
             suggestions = SuggestionFile(suggestions)
         self.suggestion_file = suggestions
         self.index = 0

@@ -9,7 +9,7 @@ Three things:
    ``project.qde``, valid against ``Project.xsd``, and ``Sources/``).
 3. :func:`read_project` and :func:`import_project` read projects (or
    codebooks) exported by other tools, and Taguette's project export
-   (:mod:`analyse.taguette`), and write their codings into the codings store.
+   (:mod:`analyse.exchange.taguette`), and write their codings into the codings store.
 
 Choices made on export
 ----------------------
@@ -22,7 +22,7 @@ Choices made on export
   under their ``parent`` balise. A code is named ``"<id> <label>"`` and its
   ``<Description>`` holds the definition and the include/exclude criteria.
 - Each document is a ``TextSource`` whose plain text is the document *body*
-  exactly as :func:`analyse.corpus.load_corpus` exposes it (UTF-8, no BOM,
+  exactly as :func:`analyse.model.corpus.load_corpus` exposes it (UTF-8, no BOM,
   LF), so offsets need no conversion. Each coding is one
   ``PlainTextSelection`` (code-point offsets, start inclusive, end exclusive;
   ``name`` = the quote, as ATLAS.ti does; ``Description`` = the memo) holding
@@ -31,7 +31,7 @@ Choices made on export
   *Variables* with a value on every source (the roles value lists the roles
   present, since REFI-QDA has no per-paragraph attribute); each territory is
   also a *Case* grouping its sources, which NVivo and MAXQDA show as cases.
-- A coder's coverage (documents fully coded, see :mod:`analyse.codings`) is a
+- A coder's coverage (documents fully coded, see :mod:`analyse.model.codings`) is a
   ``Set`` named ``coverage:<coder>`` whose members are those sources; the
   import reads it back, so a round trip keeps "no code applies".
 
@@ -58,14 +58,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from . import __version__
-from .codebook import Codebook, Code, load_codebook
-from .codings import CodingStore, check_coder_id, load_codings, now_iso
-from .corpus import Corpus
-from .fileio import atomic_write
-from .errors import AnalyseError, Problems, UsageError
-from .taguette import TAGUETTE_USER, is_taguette_export
-from .taguette import read_export as read_taguette_export
+from analyse import __version__
+from analyse.model.codebook import Codebook, Code, load_codebook
+from analyse.model.codings import CodingStore, check_coder_id, load_codings, now_iso
+from analyse.model.corpus import Corpus
+from analyse.fileio import atomic_write
+from analyse.errors import AnalyseError, Problems, UsageError
+from analyse.exchange.taguette import TAGUETTE_USER, is_taguette_export
+from analyse.exchange.taguette import read_export as read_taguette_export
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -156,7 +156,7 @@ def codebook_qdc(book: Codebook) -> bytes:
 
     Examples
     --------
-    >>> from analyse.codebook import load_codebook
+    >>> from analyse.model.codebook import load_codebook
     >>> xml = codebook_qdc(load_codebook("codebook/balises.yaml"))  # doctest: +SKIP
     >>> xml.startswith(b"<?xml")  # doctest: +SKIP
     True
@@ -174,7 +174,7 @@ def codebook_taguette_csv(book: Codebook) -> str:
 
     Examples
     --------
-    >>> from analyse.codebook import load_codebook
+    >>> from analyse.model.codebook import load_codebook
     >>> codebook_taguette_csv(load_codebook("codebook/balises.yaml")).splitlines()[0]  # doctest: +SKIP
     'tag,description'
     """
@@ -220,7 +220,7 @@ VARIABLES = {
 def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes, dict[str, str]]:
     """Build ``project.qde`` bytes and the ``{zip entry: text}`` of the sources.
 
-    ``frame`` and ``coverage`` are :class:`~analyse.codings.Codings` tables.
+    ``frame`` and ``coverage`` are :class:`~analyse.model.codings.Codings` tables.
     """
     root = etree.Element(_p("Project"), nsmap={None: PROJECT_NS}, name=book.name or "Balises",
                          origin=ORIGIN)
@@ -629,7 +629,7 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     """Read a REFI-QDA project (``.qdpx``) or codebook (``.qdc``) from any tool.
 
     A Taguette project export (``.sqlite3``, recognised by its content) is
-    read by :func:`analyse.taguette.read_export` into the same structure.
+    read by :func:`analyse.exchange.taguette.read_export` into the same structure.
 
     Parameters
     ----------
@@ -1037,7 +1037,7 @@ def import_project(path: str | Path, corpus: Corpus, book: Codebook, codings_fol
 # ---------------------------------------------------------------- CLI
 
 def cmd_export_codebook(args) -> int:
-    from .cli import project_paths
+    from analyse.cli import project_paths
     _, codebook_path, _ = project_paths(args)
     book = load_codebook(codebook_path)
     path = export_codebook(book, args.out, args.format)
@@ -1046,7 +1046,7 @@ def cmd_export_codebook(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .cli import load_project
+    from analyse.cli import load_project
     corpus, book, codings_dir = load_project(args)
     result = export_project(corpus, book, args.out, codings_dir)
     skipped = len(result["problems"].errors)
@@ -1059,9 +1059,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_export_taguette(args) -> int:
-    from .cli import load_project
-    from .sheet import select_documents
-    from .taguette import export_documents
+    from analyse.cli import load_project
+    from analyse.exchange.sheet import select_documents
+    from analyse.exchange.taguette import export_documents
     corpus, book, _ = load_project(args)
     docs = select_documents(corpus, args.docs, args.territory)
     written = export_documents(corpus, book, args.out, docs)
@@ -1073,7 +1073,7 @@ def cmd_export_taguette(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .cli import load_project
+    from analyse.cli import load_project
     corpus, book, codings_dir = load_project(args)
     report = import_project(args.file, corpus, book, codings_dir, parse_coder_map(args.coder_map),
                             dry_run=args.dry_run, offsets=args.offsets)

@@ -8,7 +8,7 @@ speakers, topic and vocabulary: mixing them would flatter the model):
 * ``leave_one_territory_out``: train on all territories but one, test on it
   (the question a researcher meeting a *new* territory asks).
 
-The learned coder (:class:`~analyse.autocode.SegmentCoder`) is re-fitted in
+The learned coder (:class:`~analyse.coding.autocode.SegmentCoder`) is re-fitted in
 every training fold, including its per-code thresholds (chosen by an inner
 grouped CV on that fold's training data only): the test folds are never used
 to tune anything. The rule-based suggester is scored the same way as a
@@ -36,11 +36,11 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from .autocode import BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, dimension_map, training_data
-from .codebook import Codebook
-from .codings import Codings
-from .corpus import Corpus
-from .errors import UsageError
+from analyse.coding.autocode import BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, dimension_map, training_data
+from analyse.model.codebook import Codebook
+from analyse.model.codings import Codings
+from analyse.model.corpus import Corpus
+from analyse.errors import UsageError
 
 DIMENSIONS = BALISE_DIMENSIONS
 SCHEMES = {
@@ -285,7 +285,7 @@ class Evaluation:
 
 def evaluation_data(corpus: Corpus, codings: Codings, coder: str, layer) -> tuple[pd.DataFrame, list, list]:
     """The coder's covered segments (model input), their codes, and their parsed Docs (for the rules)."""
-    from .nlp import lemma_text, parse_segments
+    from analyse.nlp import lemma_text, parse_segments
 
     covered = set(codings.coverage.loc[codings.coverage["coder"] == coder, "doc"])
     segments = [s for s in corpus.segments if s.doc in covered]
@@ -336,7 +336,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     >>> ev = evaluate(corpus, book, codings, "A")                       # doctest: +SKIP
     >>> ev.summary.query("scheme == 'leave_one_territory_out'")         # doctest: +SKIP
     """
-    from .nlp import NLPLayer, default_cache_dir
+    from analyse.nlp import NLPLayer, default_cache_dir
 
     if coder not in set(codings.coverage["coder"]):
         raise UsageError(f"coder '{coder}' has covered no document",
@@ -480,7 +480,7 @@ def write_outputs(ev: Evaluation, out_dir: str | Path, codebook: Codebook | None
 
 
 def cmd_evaluate(args) -> int:
-    from .suggestions import _layer, _load_project, _project_root
+    from analyse.coding.suggestions import _layer, _load_project, _project_root
 
     corpus, book, codings, _ = _load_project(args)
     layer = _layer(args, corpus.root)
@@ -506,7 +506,7 @@ def cmd_evaluate(args) -> int:
 
 def add_commands(sub, common) -> None:
     """Register ``analyse evaluate``."""
-    from .suggestions import _add_nlp_options
+    from analyse.coding.suggestions import _add_nlp_options
 
     p = sub.add_parser("evaluate", parents=[common],
                        help="cross-validate the machine coders against a human coder (grouped by document "

@@ -25,7 +25,7 @@ import jsonschema
 import pandas as pd
 import yaml
 
-from .errors import CorpusError, Problems
+from analyse.errors import CorpusError, Problems
 
 TERRITORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("transcript", "recit", "entretien", "note")
@@ -448,7 +448,7 @@ def segments_frame(corpus: Corpus) -> pd.DataFrame:
 
 
 def _print_segments(path: str) -> int:
-    """Debug aid: ``python -m analyse.corpus FILE`` prints the numbered segments."""
+    """Debug aid: ``python -m analyse.model.corpus FILE`` prints the numbered segments."""
     doc, segments, problems = load_document(path)
     for p in problems:
         print(p, file=sys.stderr)

@@ -4,7 +4,7 @@ What is compared
 ----------------
 Agreement is measured on the material every compared coder has *covered*
 (coverage lines in ``corpus/codings/<coder>.jsonl``, read through
-:func:`analyse.codings.segment_codes` with ``covered_only=True``): inside a
+:func:`analyse.model.codings.segment_codes` with ``covered_only=True``): inside a
 covered document an uncoded segment means "no code applies", whereas outside
 it means "not looked at" and must not count as a disagreement.
 
@@ -71,11 +71,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from .codebook import Codebook
-from .codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, json_lines, segment_codes,
+from analyse.model.codebook import Codebook
+from analyse.model.codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, json_lines, segment_codes,
                       segment_for)
-from .corpus import Corpus
-from .errors import Problems, UsageError
+from analyse.model.corpus import Corpus
+from analyse.errors import Problems, UsageError
 
 PSEUDO_CODERS = ("model", "rule")
 LEVELS = ("segment", "document")
@@ -353,7 +353,7 @@ def reliability_data(codings: Codings, corpus: Corpus, coders: list[str], *,
     Parameters
     ----------
     codings : Codings
-        From :func:`analyse.codings.load_codings`, possibly with machine
+        From :func:`analyse.model.codings.load_codings`, possibly with machine
         suggestions merged in (:func:`with_suggestions`).
     corpus : Corpus
     coders : list of str
@@ -534,9 +534,9 @@ def agreement(codings: Codings, corpus: Corpus, coders: list[str], *, codebook: 
 
     Examples
     --------
-    >>> from analyse.corpus import load_corpus
-    >>> from analyse.codebook import load_codebook
-    >>> from analyse.codings import load_codings
+    >>> from analyse.model.corpus import load_corpus
+    >>> from analyse.model.codebook import load_codebook
+    >>> from analyse.model.codings import load_codings
     >>> corpus = load_corpus("corpus")                                        # doctest: +SKIP
     >>> book = load_codebook("codebook/balises.yaml")                         # doctest: +SKIP
     >>> table = agreement(load_codings(corpus, book), corpus, ["A", "B"],
@@ -575,7 +575,7 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
     Returns
     -------
     Codings
-        Frame and coverage like :func:`analyse.codings.load_codings`, with
+        Frame and coverage like :func:`analyse.model.codings.load_codings`, with
         every problem (file and line) in ``problems``.
 
     Examples
@@ -943,10 +943,10 @@ def load_inputs(args, coders: list[str]):
     """
     import sys
 
-    from .cli import EXIT_PROBLEMS, project_paths
-    from .codebook import validate_codebook
-    from .codings import load_codings
-    from .corpus import load_corpus
+    from analyse.cli import EXIT_PROBLEMS, project_paths
+    from analyse.model.codebook import validate_codebook
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
 
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     corpus = load_corpus(corpus_dir)
@@ -988,7 +988,7 @@ def load_inputs(args, coders: list[str]):
 def cmd_agreement(args) -> int:
     import sys
 
-    from .cli import EXIT_OK
+    from analyse.cli import EXIT_OK
     loaded = load_inputs(args, args.coders)
     if isinstance(loaded, int):
         return loaded

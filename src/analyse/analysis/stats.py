@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .codings import Codings, segment_codes
-from .corpus import Corpus, documents_frame
+from analyse.model.codings import Codings, segment_codes
+from analyse.model.corpus import Corpus, documents_frame
 
 
 def corpus_summary(corpus: Corpus) -> pd.DataFrame:

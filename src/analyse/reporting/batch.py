@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .corpus import TERRITORY_SLUG, load_corpus
-from .errors import UsageError
-from .plots import territory_label
-from .pseudonymise import Pseudonymiser
-from .report import AUDIENCES
+from analyse.model.corpus import TERRITORY_SLUG, load_corpus
+from analyse.errors import UsageError
+from analyse.reporting.plots import territory_label
+from analyse.privacy.pseudonymise import Pseudonymiser
+from analyse.reporting.report import AUDIENCES
 
 TEMPLATES = Path(__file__).parent / "templates"
 KERNEL_NAME = "balises"
@@ -186,7 +186,7 @@ def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
 def _warm_nlp_cache(corpus, progress: bool) -> None:
     """Parse the corpus once, here, so parallel notebooks all read the DocBin cache
     instead of each loading spaCy and parsing the same documents."""
-    from . import nlp
+    from analyse import nlp
 
     layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=progress)
     for _ in layer.parse_units(nlp.corpus_units(corpus.segments), docs=False):
@@ -355,7 +355,7 @@ def add_commands(sub, common) -> None:
 
 
 def _cmd_batch(args) -> int:
-    from .cli import project_paths
+    from analyse.cli import project_paths
 
     corpus_dir, codebook, codings_dir = project_paths(args)
     if args.jobs is not None and args.jobs < 1:

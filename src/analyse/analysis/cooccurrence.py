@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
-from .invariants import Material
+from analyse.errors import UsageError
+from analyse.analysis.invariants import Material
 
 UNITS = ("segment", "document")
 MEASURES = ("together", "jaccard", "lift")
@@ -111,7 +111,7 @@ def cooccurrence(material: Material, unit: str = "segment", level: str = "code",
     Parameters
     ----------
     material : Material
-        From :func:`analyse.invariants.coded_material`.
+        From :func:`analyse.analysis.invariants.coded_material`.
     unit : {"segment", "document"}
     level : {"code", "dimension"}
     min_together : int

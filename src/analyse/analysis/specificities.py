@@ -46,7 +46,7 @@ import pandas as pd
 from scipy.special import xlogy
 from scipy.stats import hypergeom
 
-from .errors import UsageError
+from analyse.errors import UsageError
 
 CONTENT_POS = ("NOUN", "PROPN", "VERB", "ADJ")
 SPEC_COLUMNS = ["territory", "lemma", "pos", "f", "f_total", "territory_size", "corpus_size",
@@ -184,7 +184,7 @@ def specificities(tokens: pd.DataFrame, segments: pd.DataFrame | dict, min_f: in
     tokens : DataFrame
         Token frame of :mod:`analyse.nlp` (``segment, lemma, pos, is_stop`` used).
     segments : DataFrame or dict
-        ``segment → territory`` (e.g. :func:`analyse.corpus.segments_frame`).
+        ``segment → territory`` (e.g. :func:`analyse.model.corpus.segments_frame`).
     min_f : int
         Lemmas with a corpus frequency below this are left out (default 1: all).
 
@@ -284,7 +284,7 @@ def skeleton_candidates(spec: pd.DataFrame, min_f_total: int = 10, max_abs: floa
 def specific_proper_nouns(spec: pd.DataFrame, threshold: float = SPECIFIC, min_f: int = 2) -> pd.DataFrame:
     """Proper-noun lemmas specific to one territory (local places, projects, people).
 
-    Only lemmas with a capital initial are kept. Used by :mod:`analyse.decontext` to extend its gazetteer.
+    Only lemmas with a capital initial are kept. Used by :mod:`analyse.privacy.decontext` to extend its gazetteer.
 
     Returns
     -------

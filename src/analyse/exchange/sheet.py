@@ -27,8 +27,8 @@ ones present in the file. Codings whose (segment, code) pair is unchanged are
 kept as they were (their span, date and origin), so an unchanged sheet writes
 nothing but coverage.
 
-Writing goes through :class:`~analyse.codings.CodingStore`: the new lines are
-appended first, then the replaced ones are removed (:meth:`~analyse.codings.CodingStore.replace`),
+Writing goes through :class:`~analyse.model.codings.CodingStore`: the new lines are
+appended first, then the replaced ones are removed (:meth:`~analyse.model.codings.CodingStore.replace`),
 each step atomic and locked. A crash between the two steps leaves old and new
 lines side by side (duplicates, never a loss); running the import again
 cleans it up. Other coders' files are never opened for writing.
@@ -43,10 +43,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .codebook import Codebook
-from .codings import CodingStore, check_coder_id, coding_record, coverage_record, load_codings, now_iso
-from .corpus import Corpus, Segment
-from .errors import Problems, UsageError
+from analyse.model.codebook import Codebook
+from analyse.model.codings import CodingStore, check_coder_id, coding_record, coverage_record, load_codings, now_iso
+from analyse.model.corpus import Corpus, Segment
+from analyse.errors import Problems, UsageError
 
 COLUMNS = ["segment", "territory", "document", "speaker", "role", "text", "codes", "memo"]
 CODEBOOK_COLUMNS = ["id", "label", "dimension", "kind", "definition"]
@@ -61,7 +61,7 @@ CODE_SEPARATOR = ";"
 
 def segment_of_record(rec: dict, corpus: Corpus) -> Segment | None:
     """The segment a coding record belongs to (by offsets, else by its quote)."""
-    from .codings import _reanchor, segment_for
+    from analyse.model.codings import _reanchor, segment_for
     doc = corpus.documents.get(rec.get("doc"))
     if doc is None or not isinstance(rec.get("start"), int) or not isinstance(rec.get("end"), int):
         return None
@@ -462,7 +462,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
 # --------------------------------------------------------------------------- CLI
 
 def cmd_export(args) -> int:
-    from .cli import load_project
+    from analyse.cli import load_project
     corpus, book, codings_dir = load_project(args)
     n = export_sheet(corpus, book, CodingStore(codings_dir), args.coder, args.out,
                      docs=args.docs, territory=args.territory)
@@ -471,7 +471,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .cli import load_project
+    from analyse.cli import load_project
     corpus, book, codings_dir = load_project(args)
     store = CodingStore(codings_dir)
     result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run)

@@ -28,10 +28,10 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
-from .codebook import Codebook
-from .corpus import Corpus, Segment
-from .fileio import atomic_write, atomic_write_many
-from .errors import CodingsError, Problems, UsageError
+from analyse.model.codebook import Codebook
+from analyse.model.corpus import Corpus, Segment
+from analyse.fileio import atomic_write, atomic_write_many
+from analyse.errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 ORIGINS = ("human", "rule", "model")

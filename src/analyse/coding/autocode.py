@@ -45,11 +45,11 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from .codebook import Codebook
-from .codings import Codings, segment_codes
-from .corpus import Corpus, Segment
-from .fileio import atomic_write
-from .errors import AnalyseError
+from analyse.model.codebook import Codebook
+from analyse.model.codings import Codings, segment_codes
+from analyse.model.corpus import Corpus, Segment
+from analyse.fileio import atomic_write
+from analyse.errors import AnalyseError
 
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
@@ -573,7 +573,7 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     >>> model, meta = train_model(corpus, book, codings, "A")     # doctest: +SKIP
     >>> save_model(model, meta, "outputs/models/model.joblib")   # doctest: +SKIP
     """
-    from .nlp import NLPLayer, default_cache_dir, segment_lemmas
+    from analyse.nlp import NLPLayer, default_cache_dir, segment_lemmas
 
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     covered = segment_codes(codings, corpus, coder, covered_only=True)

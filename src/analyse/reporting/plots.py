@@ -92,7 +92,7 @@ def heatmap_shares(table: pd.DataFrame, value: str = "segment_share", codes: Seq
     Parameters
     ----------
     table : DataFrame
-        From :func:`analyse.invariants.code_territory_table` (``territory,
+        From :func:`analyse.analysis.invariants.code_territory_table` (``territory,
         code`` and ``value``).
     value : {"segment_share", "word_share"}
     codes, territories : list of str, optional
@@ -144,7 +144,7 @@ def dispersion_chart(invariance: pd.DataFrame, thresholds: dict | None = None,
     Parameters
     ----------
     invariance : DataFrame
-        From :func:`analyse.invariants.invariance_table`.
+        From :func:`analyse.analysis.invariants.invariance_table`.
     thresholds : dict, optional
         ``d_inv`` and ``d_sing`` lines; default ``invariance.attrs["thresholds"]``.
     labels : dict, optional
@@ -205,7 +205,7 @@ def cooccurrence_network(pairs: pd.DataFrame, frequencies: pd.Series | dict | No
     Parameters
     ----------
     pairs : DataFrame
-        From :func:`analyse.cooccurrence.cooccurrence`.
+        From :func:`analyse.analysis.cooccurrence.cooccurrence`.
     frequencies : Series or dict, optional
         Units per code (node size); default the ``n_a``/``n_b`` of ``pairs``.
     weight : {"jaccard", "lift"}
@@ -224,7 +224,7 @@ def cooccurrence_network(pairs: pd.DataFrame, frequencies: pd.Series | dict | No
     """
     import networkx as nx
 
-    from .cooccurrence import strongest_pairs
+    from analyse.analysis.cooccurrence import strongest_pairs
 
     kept = strongest_pairs(pairs, by=weight, n=top, min_together=min_together)
     freq = dict(frequencies) if frequencies is not None else {}
@@ -279,8 +279,8 @@ def specificity_bars(spec: pd.DataFrame, n: int = 10, measure: str = "specificit
     Parameters
     ----------
     spec : DataFrame
-        From :func:`analyse.specificities.specificities` (or the rows kept by
-        :func:`analyse.specificities.territory_flesh`).
+        From :func:`analyse.analysis.specificities.specificities` (or the rows kept by
+        :func:`analyse.analysis.specificities.territory_flesh`).
     n : int
         Lemmas per territory.
     measure : {"specificity", "g2"}
@@ -325,7 +325,7 @@ def profile_bars(profile: pd.DataFrame, territory: str, n: int = 15, labels: dic
     Parameters
     ----------
     profile : DataFrame
-        From :func:`analyse.profile.territory_profile` (``code, share,
+        From :func:`analyse.analysis.profile.territory_profile` (``code, share,
         share_elsewhere``).
     territory : str
     n : int

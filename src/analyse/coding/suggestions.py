@@ -11,7 +11,7 @@ shaped like a human coding plus the segment id::
 A researcher then accepts or rejects them (:meth:`SuggestionFile.accept`,
 :meth:`SuggestionFile.reject`, e.g. from a notebook). Accepting writes a
 *human* coding of the whole segment into that coder's file through
-:class:`~analyse.codings.CodingStore` (origin ``human``, a memo saying which
+:class:`~analyse.model.codings.CodingStore` (origin ``human``, a memo saying which
 suggestion it came from); every decision goes to the side log
 ``<territory>.decisions.jsonl`` so that a rejected or accepted suggestion is
 not proposed again by the next run.
@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
-from .codings import CodingStore, check_coder_id, coding_record, now_iso
-from .corpus import Corpus, Segment
-from .fileio import atomic_write
-from .errors import CodingsError, UsageError
+from analyse.model.codings import CodingStore, check_coder_id, coding_record, now_iso
+from analyse.model.corpus import Corpus, Segment
+from analyse.fileio import atomic_write
+from analyse.errors import CodingsError, UsageError
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
 DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
@@ -45,7 +45,7 @@ TEXT_UNIT = 1000   # input lines per NLP cache unit for `suggest --texts`
 # --------------------------------------------------------------------------- making suggestions
 
 def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]:
-    """Suggestion records from :meth:`analyse.autocode.RuleSuggester.suggest` rows."""
+    """Suggestion records from :meth:`analyse.coding.autocode.RuleSuggester.suggest` rows."""
     at = at or now_iso()
     return [{"doc": r.doc, "start": int(r.start), "end": int(r.end), "quote": r.quote, "code": r.code,
              "coder": "rule", "at": at, "origin": "rule", "score": round(float(r.score), 4),
@@ -95,7 +95,7 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
     >>> records = suggest_segments(corpus.segments_of("malaunay-valeur"), layer=layer,
     ...                            rules=rules, model=model)        # doctest: +SKIP
     """
-    from .nlp import lemma_text, parse_segments
+    from analyse.nlp import lemma_text, parse_segments
 
     segments = list(segments)
     at = at or now_iso()
@@ -110,11 +110,11 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
 
         records += rule_records(rules.suggest(tee()), at)
     else:
-        from .nlp import segment_lemmas
+        from analyse.nlp import segment_lemmas
         by_id = segment_lemmas(segments, layer)
         lemmas = [by_id[s.id] for s in segments]
     if model is not None and segments:
-        from .autocode import segments_frame_for_model
+        from analyse.coding.autocode import segments_frame_for_model
         X = segments_frame_for_model(segments, lemmas)
         records += model_records(segments, model.predict_proba(X), model.classes_, model.thresholds_, at)
     records = [r for r in records if (r["segment"], r["code"]) not in exclude]
@@ -375,17 +375,17 @@ def _project_root(args) -> Path:
 
 
 def _layer(args, corpus_root):
-    from .nlp import NLPLayer, default_cache_dir
+    from analyse.nlp import NLPLayer, default_cache_dir
 
     return NLPLayer(cache_dir=default_cache_dir(corpus_root), n_process=args.n_process,
                     progress=False if args.no_progress else None)
 
 
 def _load_project(args, coders=None):
-    from .cli import project_paths
-    from .codebook import load_codebook
-    from .codings import load_codings
-    from .corpus import load_corpus
+    from analyse.cli import project_paths
+    from analyse.model.codebook import load_codebook
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
 
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     book = load_codebook(codebook_path)
@@ -398,7 +398,7 @@ def _load_project(args, coders=None):
 
 
 def _current_hash(corpus, codings, coder) -> str:
-    from .autocode import training_data, training_hash
+    from analyse.coding.autocode import training_data, training_hash
 
     X, y = training_data(corpus, codings, coder, _NoLemmas())
     return training_hash(X, y)
@@ -412,7 +412,7 @@ class _NoLemmas(dict):
 
 def obtain_model(args, corpus, book, codings, layer):
     """Load the model at ``--model``, or train and save it if absent (saying so on stderr)."""
-    from .autocode import load_model, save_model, train_model
+    from analyse.coding.autocode import load_model, save_model, train_model
 
     path = Path(args.model) if args.model else _project_root(args) / "outputs" / "models" / "model.joblib"
     if path.is_file():
@@ -433,7 +433,7 @@ def obtain_model(args, corpus, book, codings, layer):
 
 
 def cmd_train(args) -> int:
-    from .autocode import save_model, train_model
+    from analyse.coding.autocode import save_model, train_model
 
     corpus, book, codings, _ = _load_project(args)
     if args.coder not in codings.coders:
@@ -489,7 +489,7 @@ def _suggest_texts(args) -> int:
 
 
 def _suggest_territory(args) -> int:
-    from .autocode import RuleSuggester
+    from analyse.coding.autocode import RuleSuggester
 
     check_coder_id(args.coder)
     corpus, book, codings, codings_dir = _load_project(args)

@@ -4,7 +4,7 @@ Taguette (https://www.taguette.org) keeps each document as sanitised HTML and
 places a highlight by **UTF-8 byte offsets** into the concatenation of that
 HTML's text nodes (entities decoded, tags ignored). Its exports hold no
 REFI-QDA project: the codebook comes out as a ``.qdc`` (read by
-:func:`analyse.refi.read_project`), the highlights with their offsets only in
+:func:`analyse.exchange.refi.read_project`), the highlights with their offsets only in
 the project's SQLite export (``Export project`` → ``.sqlite3``), read here.
 
 Going to Taguette:
@@ -14,10 +14,10 @@ Going to Taguette:
    them), so a Taguette highlight lands on the same characters as ours.
 2. :func:`export_documents` writes those ``.html`` files (Taguette imports
    HTML without Calibre) and the codebook CSV of
-   :func:`analyse.refi.codebook_taguette_csv`.
+   :func:`analyse.exchange.refi.codebook_taguette_csv`.
 
 Coming back: :func:`read_export` reads the ``.sqlite3`` into the same
-:class:`~analyse.refi.RefiProject` a ``.qdpx`` gives, offsets turned into
+:class:`~analyse.exchange.refi.RefiProject` a ``.qdpx`` gives, offsets turned into
 code points, so ``analyse refi import projet.sqlite3 --coder-map admin=B``
 goes through the same mapping, duplicate check and all-or-nothing write.
 """
@@ -30,9 +30,9 @@ import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .corpus import Corpus
-from .errors import AnalyseError, Problems, UsageError
-from .fileio import atomic_write
+from analyse.model.corpus import Corpus
+from analyse.errors import AnalyseError, Problems, UsageError
+from analyse.fileio import atomic_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Taguette's single-user export names every member "admin": it does not keep
@@ -149,7 +149,7 @@ def _highlight_dates(db: sqlite3.Connection, label: str) -> dict[int, str]:
 
 
 def read_export(path: str | Path):
-    """Read a Taguette project export (``.sqlite3``) as a :class:`~analyse.refi.RefiProject`.
+    """Read a Taguette project export (``.sqlite3``) as a :class:`~analyse.exchange.refi.RefiProject`.
 
     Tags become codes (named by their path), documents become sources whose
     text is their HTML's text nodes, highlights become selections with
@@ -164,7 +164,7 @@ def read_export(path: str | Path):
     >>> p.origin, p.unit  # doctest: +SKIP
     ('Taguette', 'utf8')
     """
-    from .refi import RefiCode, RefiCoding, RefiProject, RefiSelection, RefiSource
+    from analyse.exchange.refi import RefiCode, RefiCoding, RefiProject, RefiSelection, RefiSource
 
     path = Path(path)
     label = str(path)
@@ -232,9 +232,9 @@ def export_documents(corpus: Corpus, book, out: str | Path, doc_ids: list[str] |
     document id the import matches on) and ``codebook.csv`` with *Import
     codebook*. Returns the files written.
     """
-    from .refi import codebook_taguette_csv
+    from analyse.exchange.refi import codebook_taguette_csv
 
-    from .sheet import select_documents
+    from analyse.exchange.sheet import select_documents
 
     ids = select_documents(corpus, doc_ids)
     too_long = [d for d in ids if len(d) > NAME_MAX]

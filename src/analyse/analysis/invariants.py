@@ -41,8 +41,8 @@ territories.
 
 Examples
 --------
->>> from analyse.corpus import load_corpus                      # doctest: +SKIP
->>> from analyse.codings import load_codings                    # doctest: +SKIP
+>>> from analyse.model.corpus import load_corpus                      # doctest: +SKIP
+>>> from analyse.model.codings import load_codings                    # doctest: +SKIP
 >>> corpus = load_corpus("corpus")                              # doctest: +SKIP
 >>> material = coded_material(corpus, load_codings(corpus), coders="A")  # doctest: +SKIP
 >>> invariance_table(material)[["code", "D", "class"]].head()   # doctest: +SKIP
@@ -57,9 +57,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .codings import Codings, segment_codes
-from .corpus import Corpus, segments_frame
-from .errors import UsageError
+from analyse.model.codings import Codings, segment_codes
+from analyse.model.corpus import Corpus, segments_frame
+from analyse.errors import UsageError
 
 LEVELS = ("code", "dimension")
 UNITS = ("segments", "words")
@@ -143,7 +143,7 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
     ----------
     corpus : Corpus
     codings : Codings
-        As returned by :func:`analyse.codings.load_codings`.
+        As returned by :func:`analyse.model.codings.load_codings`.
     coders : str or list of str, optional
         Coder ids (file names of ``corpus/codings``); ``"consensus"`` or any
         other name works the same way. Default: every coder in ``codings``.
@@ -704,10 +704,10 @@ def codebook_labels(codebook, level: str = "code") -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 def _load_project(args):
-    from .codebook import load_codebook
-    from .codings import load_codings
-    from .corpus import load_corpus
-    from .cli import project_paths
+    from analyse.model.codebook import load_codebook
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
+    from analyse.cli import project_paths
 
     corpus_dir, codebook_path, codings_dir = project_paths(args)
     corpus = load_corpus(corpus_dir)
@@ -752,13 +752,13 @@ def cmd_specificities(args) -> int:
     import importlib.util
     import sys
 
-    from .specificities import entities_by_territory, skeleton_candidates, specificities, territory_flesh
+    from analyse.analysis.specificities import entities_by_territory, skeleton_candidates, specificities, territory_flesh
 
     if importlib.util.find_spec("analyse.nlp") is None:
         print("analyse: specificities skipped: the NLP layer (analyse.nlp) is not installed",
               file=sys.stderr)
         return 0
-    from . import nlp  # wired here only: the library functions take token frames as input
+    from analyse import nlp# wired here only: the library functions take token frames as input
 
     corpus, _, _ = _load_project(args)
     layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root))

@@ -4,7 +4,7 @@ The notebooks stay thin: their parameters cell names the corpus, codebook,
 codings, coders, audience and output folder, and :func:`load_context` turns
 those into validated data (corpus, codebook, codings, coded material), the
 NLP frames (from the DocBin cache), the pseudonymiser and a
-:class:`~analyse.report.Report` that saves and shows tables and figures.
+:class:`~analyse.reporting.report.Report` that saves and shows tables and figures.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codebook import Codebook, load_codebook
-from .codings import Codings, load_codings
-from .corpus import Corpus, documents_frame, load_corpus
-from .errors import Problem, UsageError
-from .invariants import Material, codebook_labels, coded_material
-from .plots import territory_label  # noqa: F401 - re-exported for notebooks
-from .pseudonymise import Pseudonymiser
-from .report import Report
+from analyse.model.codebook import Codebook, load_codebook
+from analyse.model.codings import Codings, load_codings
+from analyse.model.corpus import Corpus, documents_frame, load_corpus
+from analyse.errors import Problem, UsageError
+from analyse.analysis.invariants import Material, codebook_labels, coded_material
+from analyse.reporting.plots import territory_label  # noqa: F401 - re-exported for notebooks
+from analyse.privacy.pseudonymise import Pseudonymiser
+from analyse.reporting.report import Report
 
 @dataclass
 class Context:
@@ -56,7 +56,7 @@ class Context:
 
     @cached_property
     def _nlp(self):
-        from . import nlp
+        from analyse import nlp
 
         layer = nlp.NLPLayer(cache_dir=self.nlp_cache or nlp.default_cache_dir(self.corpus.root),
                              progress=False)
