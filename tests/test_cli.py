@@ -22,7 +22,7 @@ def run(project: Path, *args: str, capsys=None):
 def test_validate_ok_then_broken_inputs(project: Path, capsys):
     code, out = run(project, "validate", capsys=capsys)
     assert code == 0, out.out
-    assert "2 documents, 6 segments" in out.out and "0 error(s)" in out.out
+    assert "2 documents, 6 segments" in out.out and "0 erreur(s)" in out.out
     write_doc(project / "corpus", "le-mene", "le-mene-bad",
               (project / "corpus/le-mene/le-mene-test.md").read_text(encoding="utf-8")
               .replace("le-mene-test", "le-mene-bad").replace("**P2 (DGS)**", "**P7 (DGS)**"))
@@ -66,7 +66,7 @@ def test_user_mistakes_give_one_line_not_a_traceback(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "analyse.cli", "codebook", "--codebook", str(tmp_path / "x.yaml")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("analyse: error:") and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("analyse : erreur :") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 

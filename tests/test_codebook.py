@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from analyse.model.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
-from analyse.errors import CodebookError
+from analyse.errors import CodebookError, UsageError
 
 from conftest import ROOT, make_codebook
 
@@ -76,7 +76,7 @@ def test_invalid_yaml_raises_one_clear_error(tmp_path: Path):
     path.write_text("version: 1\ncodes: [\n", encoding="utf-8")
     with pytest.raises(CodebookError, match="not valid YAML"):
         load_codebook(path)
-    with pytest.raises(CodebookError, match="not found"):
+    with pytest.raises(UsageError, match="introuvable"):
         load_codebook(tmp_path / "absent.yaml")
 
 

@@ -10,7 +10,8 @@ import pytest
 
 import analyse
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(analyse.__path__, "analyse."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(analyse.__path__, "analyse.")
+                 if not m.name.endswith("__main__"))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -345,7 +345,7 @@ def test_cli_invariants_table_and_errors(coded_project, capsys):
     assert "Seuils" in out and "ENG" in out and "class" in out
     assert main(["invariants", *args, "--coders", "Z"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("analyse: error:") and "unknown coder" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("analyse : erreur :") and "unknown coder" in err and len(err.strip().splitlines()) == 1
 
 
 # --- the bundled corpus against the intent of its README --------------------------------
@@ -402,21 +402,3 @@ def test_cli_specificities_wires_the_nlp_layer(project, monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert {(r["territory"], r["lemma"]) for r in out["flesh"]} == {("le-mene", "mené"), ("malaunay", "malaunay")}
     assert out["entities"] == [{"territory": "le-mene", "label": "PER", "count": 1, "distinct": 1}]
-
-
-def test_cli_specificities_skipped_without_nlp(project, monkeypatch, capsys):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "analyse.nlp" else real(name, *a))
-    assert main(["specificities", "--corpus", str(project / "corpus")]) == 0
-    assert "specificities skipped" in capsys.readouterr().err
-
-
-def test_material_without_codes_gives_empty_tables_or_zeros():
-    segs = pd.DataFrame({"segment": ["a#1", "b#1"], "doc": ["a", "b"], "territory": ["x", "y"], "words": [3, 4]})
-    m = material_from_frames(segs, pd.DataFrame(columns=["segment", "code"]))
-    assert code_territory_table(m).empty and invariance_table(m).empty
-    assert code_territory_table(m, codes=["ENG.1"])["segments"].tolist() == [0, 0]
-    row = invariance_table(m, codes=["ENG.1"]).iloc[0]
-    assert row["class"] == "rare" and row["segments"] == 0 and math.isnan(row["D"])

@@ -175,7 +175,7 @@ def test_consensus_name_and_coders_are_checked(project: Path):
 def test_cli_export_then_apply(project: Path, capsys):
     two_coders(project)
     assert run(project, "reconcile", "--coders", "A", "B", "--out", "d.csv") == 0
-    assert "4 disagreement(s) on 4 segment(s)" in capsys.readouterr().out
+    assert "4 désaccord(s) sur 4 segment(s)" in capsys.readouterr().out
     assert run(project, "reconcile", "--coders", "A", "B", "--out", "d.csv") == 2
     assert "--force" in capsys.readouterr().err
     assert run(project, "reconcile", "--coders", "A", "B") == 0
@@ -186,12 +186,12 @@ def test_cli_export_then_apply(project: Path, capsys):
                  ("VAL.1", "le-mene-r1#1"): "non", ("VAL.1", "malaunay-r2#4"): "bof"})
     assert run(project, "reconcile", "--apply", "d.csv") == 1
     err = capsys.readouterr().err
-    assert "d.csv:5: error: decision 'bof' not understood" in err and "nothing was recorded" in err
+    assert "d.csv:5: error: decision 'bof' not understood" in err and "rien n'a été enregistré" in err
     _fill(path, {("ENG.1", "le-mene-r1#2"): "oui", ("ENG.1", "malaunay-r2#1"): "non",
                  ("VAL.1", "le-mene-r1#1"): "non", ("VAL.1", "malaunay-r2#4"): "oui"})
     assert run(project, "reconcile", "--apply", "d.csv", "--as", "equipe") == 0
     out = capsys.readouterr().out
-    assert "4 decision(s) read; 2 document(s) recorded as 'equipe'" in out
+    assert "4 décision(s) lue(s) ; 2 document(s) enregistré(s) pour « equipe »" in out
     assert (project / "corpus/codings/equipe.jsonl").is_file()
     # The new coder is then compared like any other.
     assert run(project, "agreement", "--coders", "A", "equipe", "--json") == 0

@@ -151,7 +151,7 @@ def test_every_bad_row_is_reported_and_nothing_written(project: Path, tmp_path: 
     assert f"{out}:5: error: column 'segment': unknown segment id 'le-mene-test#42'" in err
     assert "segment 'malaunay-test#1' of document 'malaunay-test' is missing" in err  # its id was edited
     assert "segment 'malaunay-test#3' of document 'malaunay-test' is missing" in err
-    assert "nothing was imported" in err
+    assert "rien n'a été importé" in err
     assert store.path("B").read_bytes() == b_bytes
 
 
@@ -205,7 +205,7 @@ def test_dry_run_and_wrong_coder_write_nothing(project: Path, tmp_path: Path, ca
     wb.save(out)
     assert _cli(project, "sheet", "import", str(out), "--coder", "B", "--dry-run") == 0
     captured = capsys.readouterr()
-    assert "1 coding(s) added" in captured.out
+    assert "1 codage(s) ajouté(s)" in captured.out
     assert f"{out}:4: warning: column 'memo': the memo of 'le-mene-test#3' is not kept" in captured.err
     assert _cli(project, "sheet", "import", str(out), "--coder", "A") == 1
     assert "exported for coder 'B'" in capsys.readouterr().err

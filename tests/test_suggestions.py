@@ -55,7 +55,7 @@ def test_suggest_texts_rejects_bad_input_naming_the_line(project: Path, capsys, 
     (project / "in.jsonl").write_bytes(content)
     code, out = run(project, "suggest", "--texts", "in.jsonl", "--out", "out.jsonl", capsys=capsys)
     assert code == 2
-    assert out.err.startswith("analyse: error: in.jsonl") and message in out.err
+    assert out.err.startswith("analyse : erreur : in.jsonl") and message in out.err
     assert len(out.err.strip().splitlines()) == 1                       # one line, no traceback
     assert not (project / "out.jsonl").exists()                         # nothing written
     assert not (project / "outputs").exists()                           # not even a model
@@ -82,7 +82,7 @@ def test_suggest_texts_trains_if_absent_then_scores(tmp_path: Path, blank_env, c
                                    encoding="utf-8")
     code, out = run(root, "suggest", "--texts", "in.jsonl", "--out", "out.jsonl", "--no-progress", capsys=capsys)
     assert code == 0, out.err
-    assert "no model at" in out.err and "training one on coder A" in out.err
+    assert "pas de modèle dans" in out.err and "entraînement sur les codages du codeur A" in out.err
     assert (root / "outputs" / "models" / "model.joblib").is_file()
     result = [json.loads(x) for x in (root / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in result] == ["q", 7, "z"]
@@ -102,10 +102,10 @@ def test_suggest_refuses_to_write_into_the_codings_folder(tmp_path: Path, blank_
     (root / "in.jsonl").write_text('{"id": 1, "text": "quartier"}\n', encoding="utf-8")
     before = digest(root / "corpus" / "codings")
     code, out = run(root, "suggest", "--texts", "in.jsonl", "--out", "corpus/codings/A.jsonl", capsys=capsys)
-    assert code == 2 and "codings folder" in out.err
+    assert code == 2 and "dossier des codages" in out.err
     code, out = run(root, "suggest", "--territory", "malaunay", "--out", "corpus/codings/rule.jsonl",
                     capsys=capsys)
-    assert code == 2 and "codings folder" in out.err
+    assert code == 2 and "dossier des codages" in out.err
     assert digest(root / "corpus" / "codings") == before
 
 
@@ -116,11 +116,11 @@ def test_suggest_territory_then_accept_and_reject(tmp_path: Path, blank_env, cap
 
     # coder A covered everything: nothing to suggest
     code, out = run(root, "suggest", "--territory", "malaunay", "--no-progress", capsys=capsys)
-    assert code == 0 and "nothing to suggest" in out.out
+    assert code == 0 and "rien à proposer" in out.out
 
     code, out = run(root, "suggest", "--territory", "malaunay", "--coder", "B", "--no-progress", capsys=capsys)
     assert code == 0, out.err
-    assert out.out.startswith("malaunay: 30 segment(s) in 3 document(s) not covered by coder B")
+    assert out.out.startswith("malaunay : 30 segment(s) dans 3 document(s) non couverts par le codeur B")
     assert digest(codings_dir) == before                                 # suggest never writes coder files
     path = root / "outputs" / "suggestions" / "malaunay.jsonl"
     records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]

@@ -83,8 +83,17 @@ class Problems:
         return bool(self.items)
 
 
+# Exit codes of the ``analyse`` command (documented in the README).
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
 class AnalyseError(Exception):
-    """Base class of the errors the CLI reports as one line (no traceback)."""
+    """Base class of the errors the CLI reports as one line (no traceback).
+
+    ``exit_code`` says whether the data is at fault (1) or the way the command was used (2).
+    """
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, path: str | Path | None = None,
                  line: int | None = None, hint: str = ""):
@@ -105,13 +114,19 @@ class AnalyseError(Exception):
 class CorpusError(AnalyseError):
     """A document cannot be read or parsed."""
 
+    exit_code = EXIT_PROBLEMS
+
 
 class CodebookError(AnalyseError):
     """The codebook is missing, malformed or inconsistent."""
 
+    exit_code = EXIT_PROBLEMS
+
 
 class CodingsError(AnalyseError):
     """A codings file cannot be read or written."""
+
+    exit_code = EXIT_PROBLEMS
 
 
 class UsageError(AnalyseError):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analyse.errors import UsageError
-from analyse.analysis.invariants import Material
+from analyse.analysis.material import Material
 
 UNITS = ("segment", "document")
 MEASURES = ("together", "jaccard", "lift")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analyse.privacy.decontext import representative_verbatims
-from analyse.analysis.invariants import Material
+from analyse.analysis.material import Material
 
 
 def territory_profile(table: pd.DataFrame, territory: str, labels: dict[str, str] | None = None,

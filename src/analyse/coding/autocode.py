@@ -1,5 +1,8 @@
 """Machine-suggested codings: codebook rules and a model learned from human codings.
 
+Why this module is long: the rule suggester and the learned coder share the training data, the
+codebook-to-dimension map and the model file format; each half is about 300 lines with its docstrings.
+
 Two suggesters, both working on segments parsed by :mod:`analyse.nlp`:
 
 * :class:`RuleSuggester` matches each code's ``keywords`` (spaCy
@@ -677,3 +680,15 @@ def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None 
         raise ModelError(f"model trained with spaCy pipeline {meta.get('spacy_pipeline')}, "
                          f"this run uses {pipeline}", path, hint="retrain with `analyse train`")
     return model, meta
+
+
+class _NoLemmas(dict):
+    # training_hash does not read lemmas: avoid parsing just to check freshness
+    def __missing__(self, key):
+        return ""
+
+
+def current_training_hash(corpus: Corpus, codings: Codings, coder: str) -> str:
+    """The hash a model trained now on ``coder``'s codings would carry (no parsing needed)."""
+    X, y = training_data(corpus, codings, coder, _NoLemmas())
+    return training_hash(X, y)

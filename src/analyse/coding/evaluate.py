@@ -24,7 +24,6 @@ averages the codes (or dimensions) that occur in the human coding.
 from __future__ import annotations
 
 import json
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -477,47 +476,3 @@ def write_outputs(ev: Evaluation, out_dir: str | Path, codebook: Codebook | None
         ev.comparison.round(4).to_csv(paths[-1], index=False, lineterminator="\n")
     paths.append(plot_f1(ev, out_dir / "f1_par_code.png", codebook))
     return paths
-
-
-def cmd_evaluate(args) -> int:
-    from analyse.coding.suggestions import _layer, _load_project, _project_root
-
-    corpus, book, codings, _ = _load_project(args)
-    layer = _layer(args, corpus.root)
-    ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
-                  n_jobs=args.jobs)
-    out_dir = Path(args.out_dir) if args.out_dir else _project_root(args) / "outputs" / "evaluation"
-    paths = write_outputs(ev, out_dir, book)
-    if args.json:
-        data = ev.as_dict()
-        data["outputs"] = [str(p) for p in paths]
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(ev.summary.round(3).to_string(index=False))
-        for t in ev.targets():
-            state = "met" if t["met"] else f"MISSED by {t['gap']:.3f}"
-            print(f"target {t['scheme']} {t['level']} micro-F1 ≥ {t['target']}: {t['value']:.3f} ({state})")
-        if ev.comparison is not None:
-            print(ev.comparison.drop(columns=["params"]).round(3).to_string(index=False))
-        print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    return 0
-
-
-def add_commands(sub, common) -> None:
-    """Register ``analyse evaluate``."""
-    from analyse.coding.suggestions import _add_nlp_options
-
-    p = sub.add_parser("evaluate", parents=[common],
-                       help="cross-validate the machine coders against a human coder (grouped by document "
-                            "and leave-one-territory-out)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--coder", default="A", help="human reference coder (default A)")
-    p.add_argument("--folds", type=int, default=5, help="folds of the document-grouped CV (default 5)")
-    p.add_argument("--compare", action="store_true",
-                   help="also compare candidate model settings by grouped CV (slower)")
-    p.add_argument("--jobs", type=int, default=-1,
-                   help="folds fitted in parallel (default -1: one per CPU; results do not depend on it)")
-    p.add_argument("--out-dir", default=None, help="output folder (default outputs/evaluation)")
-    _add_nlp_options(p)
-    p.set_defaults(func=cmd_evaluate)

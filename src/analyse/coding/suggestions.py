@@ -22,7 +22,6 @@ This module also holds the ``analyse suggest`` and ``analyse train`` commands.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -124,7 +123,7 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
 
 # --------------------------------------------------------------------------- suggestion files
 
-def _atomic_write_lines(path: Path, lines: Iterable[str]) -> None:
+def write_lines(path: Path, lines: Iterable[str]) -> None:
     atomic_write(path, "".join(line + "\n" for line in lines))
 
 
@@ -177,7 +176,7 @@ class SuggestionFile:
                 raise CodingsError(f"suggestion with coder '{r.get('coder')}' / origin '{r.get('origin')}'",
                                    self.path, hint="suggestions come from 'rule' or 'model' only")
         with self._lock():
-            _atomic_write_lines(self.path, (json.dumps({k: r.get(k) for k in SUGGESTION_FIELDS},
+            write_lines(self.path, (json.dumps({k: r.get(k) for k in SUGGESTION_FIELDS},
                                                        ensure_ascii=False) for r in kept))
         return len(kept)
 
@@ -229,7 +228,7 @@ class SuggestionFile:
                             ensure_ascii=False) for r in records]
         with self._lock():
             old = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.is_file() else []
-            _atomic_write_lines(self.log_path, [line for line in old if line.strip()] + lines)
+            write_lines(self.log_path, [line for line in old if line.strip()] + lines)
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
                span: str = "segment") -> int:
@@ -366,194 +365,3 @@ def text_results(ids: Sequence, proba: np.ndarray, classes: Sequence[str], thres
     return [{"id": rid, "codes": [c for c, a in zip(classes, row_above) if a],
              "scores": dict(zip(classes, row))}
             for rid, row_above, row in zip(ids, above.tolist(), rounded)]
-
-
-# --------------------------------------------------------------------------- commands
-
-def _project_root(args) -> Path:
-    return Path(args.corpus).resolve().parent
-
-
-def _layer(args, corpus_root):
-    from analyse.nlp import NLPLayer, default_cache_dir
-
-    return NLPLayer(cache_dir=default_cache_dir(corpus_root), n_process=args.n_process,
-                    progress=False if args.no_progress else None)
-
-
-def _load_project(args, coders=None):
-    from analyse.cli import project_paths
-    from analyse.model.codebook import load_codebook
-    from analyse.model.codings import load_codings
-    from analyse.model.corpus import load_corpus
-
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    book = load_codebook(codebook_path)
-    corpus = load_corpus(corpus_dir)
-    codings = load_codings(corpus, book, codings_dir)
-    bad = len(corpus.problems.errors) + len(codings.problems.errors)
-    if bad:
-        print(f"analyse: {bad} problem(s) in the input were skipped: run `analyse validate`", file=sys.stderr)
-    return corpus, book, codings, codings_dir
-
-
-def _current_hash(corpus, codings, coder) -> str:
-    from analyse.coding.autocode import training_data, training_hash
-
-    X, y = training_data(corpus, codings, coder, _NoLemmas())
-    return training_hash(X, y)
-
-
-class _NoLemmas(dict):
-    # training_hash does not read lemmas: avoid parsing just to check freshness
-    def __missing__(self, key):
-        return ""
-
-
-def obtain_model(args, corpus, book, codings, layer):
-    """Load the model at ``--model``, or train and save it if absent (saying so on stderr)."""
-    from analyse.coding.autocode import load_model, save_model, train_model
-
-    path = Path(args.model) if args.model else _project_root(args) / "outputs" / "models" / "model.joblib"
-    if path.is_file():
-        model, meta = load_model(path, book, layer.key)
-        if meta.get("training_hash") != _current_hash(corpus, codings, meta.get("coder", "A")):
-            print(f"analyse: note: {path} was trained on other codings than the current ones; "
-                  f"run `analyse train` to refresh it", file=sys.stderr)
-        return model, meta, path
-    coder = getattr(args, "train_coder", "A")
-    print(f"analyse: no model at {path}: training one on coder {coder}'s codings (this takes a minute)…",
-          file=sys.stderr)
-    model, meta = train_model(corpus, book, codings, coder, layer)
-    save_model(model, meta, path)
-    print(f"analyse: model saved to {path} ({len(model.classes_)} codes learned; "
-          f"{len(model.skipped_)} with fewer than {model.min_positives} examples and "
-          f"{len(model.unreliable_)} below an internal F1 of {model.min_cv_f1} left out)", file=sys.stderr)
-    return model, meta, path
-
-
-def cmd_train(args) -> int:
-    from analyse.coding.autocode import save_model, train_model
-
-    corpus, book, codings, _ = _load_project(args)
-    if args.coder not in codings.coders:
-        raise UsageError(f"unknown coder '{args.coder}'", hint=f"available: {', '.join(codings.coders) or 'none'}")
-    layer = _layer(args, corpus.root)
-    model, meta = train_model(corpus, book, codings, args.coder, layer)
-    path = Path(args.model) if args.model else _project_root(args) / "outputs" / "models" / "model.joblib"
-    save_model(model, meta, path)
-    print(f"model trained on {meta['segments']} segments of coder {args.coder} "
-          f"(codebook {meta['codebook_version']}): {len(model.classes_)} codes learned → {path}")
-    if model.skipped_:
-        rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
-        print(f"not learned (fewer than {model.min_positives} coded segments): {rare}")
-    if model.unreliable_:
-        weak = ", ".join(f"{c} ({f:.2f})" for c, f in model.unreliable_.items())
-        print(f"dropped (internal cross-validated F1 below {model.min_cv_f1}): {weak}")
-    print("code\tthreshold\tinternal CV F1")
-    for c, t, f in zip(model.classes_, model.thresholds_, model.cv_f1_):
-        print(f"{c}\t{t:.3f}\t{f:.3f}")
-    return 0
-
-
-def _guard_output(out: Path, codings_dir: Path) -> None:
-    out_r, cod_r = out.resolve(), Path(codings_dir).resolve()
-    if out_r == cod_r or cod_r in out_r.parents:
-        raise UsageError(f"refusing to write suggestions into the codings folder {codings_dir}",
-                         str(out), hint="suggestions go under outputs/suggestions/")
-
-
-def cmd_suggest(args) -> int:
-    if args.texts:
-        return _suggest_texts(args)
-    return _suggest_territory(args)
-
-
-def _suggest_texts(args) -> int:
-    if not args.out:
-        raise UsageError("--texts needs --out OUT.jsonl")
-    items = read_texts(args.texts)            # every input error surfaces before any work
-    out = Path(args.out)
-    if out.resolve() == Path(args.texts).resolve():
-        raise UsageError("--out must not be the input file", str(out))
-    corpus, book, codings, codings_dir = _load_project(args)
-    _guard_output(out, codings_dir)
-    layer = _layer(args, corpus.root)
-    model, meta, _ = obtain_model(args, corpus, book, codings, layer)
-    proba = score_texts([t for _, t in items], model, layer)
-    results = text_results([i for i, _ in items], proba, model.classes_, model.thresholds_)
-    _atomic_write_lines(out, (json.dumps(r, ensure_ascii=False) for r in results))
-    coded = sum(1 for r in results if r["codes"])
-    print(f"analyse: {len(results)} text(s) scored, {coded} with at least one code → {out}", file=sys.stderr)
-    return 0
-
-
-def _suggest_territory(args) -> int:
-    from analyse.coding.autocode import RuleSuggester
-
-    check_coder_id(args.coder)
-    corpus, book, codings, codings_dir = _load_project(args)
-    if args.territory not in corpus.territories:
-        raise UsageError(f"unknown territory '{args.territory}'",
-                         hint=f"available: {', '.join(corpus.territories)}")
-    covered = set(codings.coverage.loc[codings.coverage["coder"] == args.coder, "doc"])
-    segments = [s for s in corpus.segments if s.territory == args.territory and s.doc not in covered]
-    out = Path(args.out) if args.out else _project_root(args) / SUGGESTIONS_DIR / f"{args.territory}.jsonl"
-    _guard_output(out, codings_dir)
-    sfile = SuggestionFile(out)
-    layer = _layer(args, corpus.root)
-    rules = None if args.no_rules else RuleSuggester(book, layer.nlp)
-    model = None
-    if not args.no_model:
-        model, _, _ = obtain_model(args, corpus, book, codings, layer)
-    already = codings.frame[codings.frame["coder"] == args.coder]
-    exclude = set(zip(already["segment"], already["code"])) | sfile.decided_pairs()
-    records = suggest_segments(segments, layer=layer, rules=rules, model=model, exclude=exclude)
-    n = sfile.write(records)
-    frame = pd.DataFrame(records, columns=SUGGESTION_FIELDS)
-    docs = len({s.doc for s in segments})
-    print(f"{args.territory}: {len(segments)} segment(s) in {docs} document(s) not covered by coder "
-          f"{args.coder}; {n} suggestion(s) for {frame['segment'].nunique()} segment(s) "
-          f"(rules: {int((frame['origin'] == 'rule').sum())}, model: {int((frame['origin'] == 'model').sum())}) "
-          f"→ {out}")
-    if not segments:
-        print(f"(coder {args.coder} has covered every document of {args.territory}: nothing to suggest)")
-    elif n:
-        table = (frame.groupby(["code", "origin"]).size().unstack(fill_value=0)
-                 .reindex(columns=["rule", "model"], fill_value=0))
-        table = table.reindex([c for c in book.codes if c in table.index])
-        print(table.to_string())
-    return 0
-
-
-def _add_nlp_options(p) -> None:
-    p.add_argument("--n-process", type=int, default=1, metavar="N", help="spaCy processes (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-
-
-def add_commands(sub, common) -> None:
-    """Register ``analyse suggest`` and ``analyse train``."""
-    p = sub.add_parser(
-        "suggest", parents=[common],
-        help="machine-suggested codings (rules + learned model), written apart from human codings",
-        description="Suggest codes for free texts (--texts) or for the segments of a territory that a coder "
-                    "has not covered (--territory). Nothing is ever written to the codings folder.")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--texts", metavar="IN.jsonl", help='lines {"id": ..., "text": ...} to score')
-    what.add_argument("--territory", metavar="SLUG", help="suggest for this territory's uncovered segments")
-    p.add_argument("--out", metavar="OUT.jsonl",
-                   help="output file (required with --texts; default outputs/suggestions/<SLUG>.jsonl)")
-    p.add_argument("--coder", default="A", help="coder whose uncovered segments get suggestions (default A)")
-    p.add_argument("--model", default=None,
-                   help="model file (default outputs/models/model.joblib; trained on coder A if absent)")
-    p.add_argument("--no-rules", action="store_true", help="no rule-based suggestions")
-    p.add_argument("--no-model", action="store_true", help="no learned suggestions")
-    _add_nlp_options(p)
-    p.set_defaults(func=cmd_suggest)
-
-    p = sub.add_parser("train", parents=[common],
-                       help="train the learned coder on a coder's codings and save it")
-    p.add_argument("--coder", default="A", help="coder whose codings are learned (default A)")
-    p.add_argument("--model", default=None, help="output file (default outputs/models/model.joblib)")
-    _add_nlp_options(p)
-    p.set_defaults(func=cmd_train)

@@ -1,5 +1,9 @@
 """REFI-QDA exchange: the standard read by NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette.
 
+Why this module is long: reading and writing REFI-QDA share one model (RefiProject and its
+sources, codes, selections), the GUID scheme and the offset conversions (UTF-16 for NVivo, code points
+elsewhere); splitting them would put that model in a third module both halves reach into.
+
 Three things:
 
 1. :func:`export_codebook` writes the codebook as a REFI-QDA codebook
@@ -50,7 +54,6 @@ import bisect
 import csv
 import io
 import re
-import sys
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -59,7 +62,7 @@ from pathlib import Path
 from lxml import etree
 
 from analyse import __version__
-from analyse.model.codebook import Codebook, Code, load_codebook
+from analyse.model.codebook import Codebook, Code
 from analyse.model.codings import CodingStore, check_coder_id, load_codings, now_iso
 from analyse.model.corpus import Corpus
 from analyse.fileio import atomic_write
@@ -1032,88 +1035,3 @@ def import_project(path: str | Path, corpus: Corpus, book: Codebook, codings_fol
         # All coders' files together: a failure leaves every one of them unchanged.
         report.written = store.append_many(report.records)
     return report
-
-
-# ---------------------------------------------------------------- CLI
-
-def cmd_export_codebook(args) -> int:
-    from analyse.cli import project_paths
-    _, codebook_path, _ = project_paths(args)
-    book = load_codebook(codebook_path)
-    path = export_codebook(book, args.out, args.format)
-    print(f"{len(book.codes)} codes written to {path} ({args.format})")
-    return 0
-
-
-def cmd_export(args) -> int:
-    from analyse.cli import load_project
-    corpus, book, codings_dir = load_project(args)
-    result = export_project(corpus, book, args.out, codings_dir)
-    skipped = len(result["problems"].errors)
-    print(f"{result['sources']} sources, {result['codings']} codings by {result['users']} user(s) "
-          f"written to {result['path']}")
-    if skipped:
-        print(f"analyse: {skipped} problem(s) in the codings were skipped: run `analyse validate`",
-              file=sys.stderr)
-    return 0
-
-
-def cmd_export_taguette(args) -> int:
-    from analyse.cli import load_project
-    from analyse.exchange.sheet import select_documents
-    from analyse.exchange.taguette import export_documents
-    corpus, book, _ = load_project(args)
-    docs = select_documents(corpus, args.docs, args.territory)
-    written = export_documents(corpus, book, args.out, docs)
-    print(f"{len(written) - 1} document(s) and codebook.csv written to {args.out}")
-    print("Dans Taguette : importer chaque .html comme document (garder son nom), puis codebook.csv "
-          "(Importer un codebook). Retour : Exporter le projet (.sqlite3), puis "
-          f"`analyse refi import FICHIER.sqlite3 --coder-map {TAGUETTE_USER}=CODEUR`.")
-    return 0
-
-
-def cmd_import(args) -> int:
-    from analyse.cli import load_project
-    corpus, book, codings_dir = load_project(args)
-    report = import_project(args.file, corpus, book, codings_dir, parse_coder_map(args.coder_map),
-                            dry_run=args.dry_run, offsets=args.offsets)
-    for p in report.problems.warnings:
-        print(p)
-    print(report.summary())
-    if args.dry_run:
-        print("dry run: nothing written")
-    else:
-        total = sum(report.written.values())
-        print(f"{total} line(s) written to {codings_dir}")
-    return 0
-
-
-def add_commands(sub, common) -> None:
-    """Register ``analyse refi export-codebook | export | import``."""
-    refi = sub.add_parser("refi", help="exchange codebook and codings with NVivo, ATLAS.ti, MAXQDA, "
-                                       "QualCoder, Taguette (REFI-QDA)")
-    rsub = refi.add_subparsers(dest="refi_command", metavar="ACTION")
-    rsub.required = True
-    p = rsub.add_parser("export-codebook", parents=[common], help="write the codebook (.qdc or Taguette CSV)")
-    p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--format", choices=["qdc", "taguette-csv"], default="qdc")
-    p.set_defaults(func=cmd_export_codebook)
-    p = rsub.add_parser("export", parents=[common], help="write corpus, codebook and codings as a .qdpx project")
-    p.add_argument("--out", required=True, metavar="FILE.qdpx")
-    p.set_defaults(func=cmd_export)
-    p = rsub.add_parser("export-taguette", parents=[common],
-                        help="write documents as HTML and the codebook as CSV, ready to import into Taguette")
-    p.add_argument("--out", required=True, metavar="DIR")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--docs", nargs="+", metavar="ID", help="document ids to export (default: all)")
-    which.add_argument("--territory", metavar="SLUG", help="export the documents of one territory")
-    p.set_defaults(func=cmd_export_taguette)
-    p = rsub.add_parser("import", parents=[common],
-                        help="read codings from a .qdpx (or codes from a .qdc) made by another tool")
-    p.add_argument("file", help="the .qdpx project, .qdc codebook or Taguette project export (.sqlite3)")
-    p.add_argument("--coder-map", nargs="+", metavar="OTHER=CODER",
-                   help="import user OTHER (name, id or GUID) as coder CODER; only mapped users are imported")
-    p.add_argument("--dry-run", action="store_true", help="report what would be written, write nothing")
-    p.add_argument("--offsets", choices=OFFSET_UNITS, default="auto",
-                   help="how positions are counted (default auto: UTF-16 for NVivo, code points otherwise)")
-    p.set_defaults(func=cmd_import)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -457,51 +456,3 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
     if not dry_run:
         store.replace(coder, old, new)
     return result, counts
-
-
-# --------------------------------------------------------------------------- CLI
-
-def cmd_export(args) -> int:
-    from analyse.cli import load_project
-    corpus, book, codings_dir = load_project(args)
-    n = export_sheet(corpus, book, CodingStore(codings_dir), args.coder, args.out,
-                     docs=args.docs, territory=args.territory)
-    print(f"{n} segments written to {args.out} for coder {args.coder}")
-    return 0
-
-
-def cmd_import(args) -> int:
-    from analyse.cli import load_project
-    corpus, book, codings_dir = load_project(args)
-    store = CodingStore(codings_dir)
-    result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run)
-    for p in result.problems:
-        print(p, file=sys.stderr)
-    if result.problems.errors:
-        print(f"analyse: {len(result.problems.errors)} problem(s) in {args.file}: nothing was imported",
-              file=sys.stderr)
-        return 1
-    verb = "would be" if args.dry_run else "were"
-    print(f"{args.file}: {counts['documents']} document(s) for coder {args.coder}: {counts['added']} coding(s) "
-          f"added, {counts['removed']} removed, {counts['kept']} unchanged {verb} written to {store.path(args.coder)}"
-          + (" (dry run: nothing written)" if args.dry_run else ""))
-    return 0
-
-
-def add_commands(sub, common) -> None:
-    p = sub.add_parser("sheet", help="code in a spreadsheet: export a coder's sheet, import it back")
-    inner = p.add_subparsers(dest="sheet_command", metavar="ACTION")
-    inner.required = True
-    e = inner.add_parser("export", parents=[common], help="write a coding sheet (.xlsx or .csv)")
-    e.add_argument("--coder", required=True, help="coder id (its codes are prefilled)")
-    which = e.add_mutually_exclusive_group()
-    which.add_argument("--docs", nargs="+", metavar="ID", help="document ids to export (default: all)")
-    which.add_argument("--territory", metavar="SLUG", help="export the documents of one territory")
-    e.add_argument("--out", required=True, help="output file, .xlsx or .csv")
-    e.set_defaults(func=cmd_export)
-    i = inner.add_parser("import", parents=[common],
-                         help="check a coding sheet and replace the coder's codings of its documents")
-    i.add_argument("file", help="a sheet written by `analyse sheet export` (.xlsx or .csv)")
-    i.add_argument("--coder", required=True, help="coder id whose file receives the codings")
-    i.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
-    i.set_defaults(func=cmd_import)

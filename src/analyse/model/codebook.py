@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from analyse.model.corpus import yaml_line
-from analyse.errors import CodebookError, Problems
+from analyse.errors import CodebookError, Problems, UsageError
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),
@@ -211,7 +211,12 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
 
 
 def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
-    """Load a codebook, raising :class:`CodebookError` on the first problem found."""
+    """Load a codebook, raising :class:`CodebookError` on the first problem found.
+
+    A path that does not exist is a wrong usage (:class:`UsageError`), not bad data.
+    """
+    if not Path(path).is_file():
+        raise UsageError("fichier de grille introuvable", str(path), hint="indiquer --codebook CHEMIN")
     book, problems = validate_codebook(path)
     if book is None:
         first = problems.errors[0]

@@ -1,5 +1,8 @@
 """Décontextualisation: representative verbatims of invariant codes, with local context masked.
 
+Why this module is long: choosing verbatims and masking them are one step (the mask decides
+which verbatims may be shown), and the gazetteer rules need their documentation beside them.
+
 A *groupe miroir* discusses the skeleton of the transition (the balises found
 everywhere), not the flesh of one town. For each invariant code this module
 picks a few representative verbatims per territory (:func:`representative_verbatims`)
@@ -57,7 +60,7 @@ import pandas as pd
 import yaml
 
 from analyse.errors import AnalyseError, UsageError
-from analyse.analysis.invariants import Material
+from analyse.analysis.material import Material
 
 CATEGORIES = ("PERSONNE", "LIEU", "ORGANISATION", "PROJET")
 # Merge priority for equally long spans: a person's name is the most sensitive.

@@ -1,5 +1,9 @@
 """Inter-coder agreement: percent agreement, Cohen's kappa, Krippendorff's alpha.
 
+Why this module is long: the statistics, the units they run on (Reliability) and the table and
+figure that present them change together whenever the definition of a unit changes; about half the
+lines are docstrings that state that definition.
+
 What is compared
 ----------------
 Agreement is measured on the material every compared coder has *covered*
@@ -60,7 +64,6 @@ when the suggestions were run on part of the corpus.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -72,7 +75,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from analyse.model.codebook import Codebook
-from analyse.model.codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, json_lines, segment_codes,
+from analyse.model.codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, CodingStore, json_lines, load_codings, segment_codes,
                       segment_for)
 from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
@@ -918,114 +921,42 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
     return fig
 
 
-# --------------------------------------------------------------------------- command line
+# --------------------------------------------------------------------------- loading
 
-def add_coder_options(parser, required: bool = True) -> None:
-    """Options shared by ``agreement`` and ``reconcile``: coders and machine suggestions."""
-    parser.add_argument("--coders", nargs="+", required=required, metavar="CODER",
-                        help="coders to compare (two or more); 'model' and 'rule' read --suggestions")
-    parser.add_argument("--suggestions", metavar="PATH",
-                        help="suggestions JSONL file: its lines are the codings of the pseudo-coders "
-                             "'model' and 'rule' (by their origin field)")
-    parser.add_argument("--machine-coverage", choices=MACHINE_COVERAGE, default="all",
-                        help="documents the machine counts as covered: all (default) or only those "
-                             "with a suggestion")
-    parser.add_argument("--min-score", type=float, default=None,
-                        help="drop suggestions scored below this (unscored lines are kept)")
+def load_reliability_codings(corpus: Corpus, book: Codebook, codings_dir: str | Path, coders: list[str],
+                             suggestions: str | Path | None = None, *, min_score: float | None = None,
+                             machine_coverage: str = "all") -> Codings:
+    """The compared coders' codings, with the pseudo-coders ``model`` / ``rule`` read from a suggestions file.
 
-
-def load_inputs(args, coders: list[str]):
-    """Corpus, codebook and codings (suggestions merged) for a command, or an exit code.
-
-    Problems in the compared coders' files or in the suggestions file are
-    printed (file:line) and make the command stop with exit code 1: a statistic
-    computed without the lines in error would be silently wrong.
+    Problems are left in ``.problems`` for the caller to report: an agreement
+    computed on partly read files would be wrong, so callers stop on errors.
     """
-    import sys
-
-    from analyse.cli import EXIT_PROBLEMS, project_paths
-    from analyse.model.codebook import validate_codebook
-    from analyse.model.codings import load_codings
-    from analyse.model.corpus import load_corpus
-
-    corpus_dir, codebook_path, codings_dir = project_paths(args)
-    corpus = load_corpus(corpus_dir)
-    book, book_problems = validate_codebook(codebook_path)
-    if book is None:
-        for p in book_problems:
-            print(p, file=sys.stderr)
-        print("analyse: error: the codebook has errors: fix them first (analyse validate)", file=sys.stderr)
-        return EXIT_PROBLEMS
-    # Without --suggestions, 'model' or 'rule' may still be an ordinary coder file.
-    from_file = CodingStore(codings_dir).coders() if not args.suggestions else []
+    # Without a suggestions file, 'model' or 'rule' may still be an ordinary coder file.
+    from_file = CodingStore(codings_dir).coders() if not suggestions else []
     humans = [c for c in coders if c not in PSEUDO_CODERS or c in from_file]
     pseudo = [c for c in coders if c not in humans]
-    if pseudo and not args.suggestions:
-        raise UsageError(f"coder(s) {', '.join(pseudo)} need a suggestions file",
-                         hint="pass --suggestions PATH (the JSONL file written by the suggester)")
+    if pseudo and not suggestions:
+        raise UsageError(f"le(s) codeur(s) {', '.join(pseudo)} demandent un fichier de propositions",
+                         hint="ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)")
     if humans:
         codings = load_codings(corpus, book, codings_dir, coders=humans)
     else:
         codings = Codings(pd.DataFrame(columns=CODINGS_COLUMNS), pd.DataFrame(columns=COVERAGE_COLUMNS))
-    if args.suggestions:
-        machine = load_suggestions(args.suggestions, corpus, book, min_score=args.min_score,
-                                   coverage=args.machine_coverage)
+    if suggestions:
+        machine = load_suggestions(suggestions, corpus, book, min_score=min_score, coverage=machine_coverage)
         codings = with_suggestions(codings, machine)
-    errors = codings.problems.errors
-    for p in codings.problems:
-        print(p, file=sys.stderr)
-    if errors:
-        files = sorted({p.path for p in errors})
-        print(f"analyse: error: {len(errors)} error(s) in {', '.join(files)}: fix them, then run again "
-              "(agreement on partly read files would be wrong)", file=sys.stderr)
-        return EXIT_PROBLEMS
-    if corpus.problems.errors:
-        print(f"analyse: warning: {len(corpus.problems.errors)} problem(s) in the corpus "
-              "(run `analyse validate`)", file=sys.stderr)
-    return corpus, book, codings
+    return codings
 
 
-def cmd_agreement(args) -> int:
-    import sys
-
-    from analyse.cli import EXIT_OK
-    loaded = load_inputs(args, args.coders)
-    if isinstance(loaded, int):
-        return loaded
-    corpus, book, codings = loaded
-    rel = reliability_data(codings, corpus, args.coders, codebook=book, level=args.level,
-                           overlap=args.overlap)
-    table = agreement_table(rel, by=args.by)
-    notes = [f"{coder} has no suggestion in {n} of the {len(rel.documents)} compared documents "
-             "(counted as 'no code applies'; see --machine-coverage)"
-             for coder, n in machine_gaps(codings, rel).items() if n]
-    if args.json:
-        print(json.dumps(agreement_json(rel, table, notes), ensure_ascii=False, indent=2))
-    else:
-        common = (f"{len(rel.documents)} documents" if rel.level == "document"
-                  else f"{len(rel.documents)} documents, {len(rel.units)} segments")
-        print(f"Agreement {' / '.join(rel.coders)}: {common} in common; units are (code, {rel.level}) pairs")
-        print("agreement = share of units where the coders agree; kappa = Cohen's"
-              + (" (mean of pairs)" if len(rel.coders) > 2 else "")
-              + "; alpha = Krippendorff's (nominal)")
-        print("group rows pool the codes applied at least once; *_mean = mean of the defined per-code values\n")
-        print(format_table(table))
-    for note in notes:
-        print(f"analyse: warning: {note}", file=sys.stderr)
-    return EXIT_OK
-
-
-def add_commands(sub, common) -> None:
-    """Register ``analyse agreement``."""
-    p = sub.add_parser("agreement", parents=[common],
-                       help="inter-coder agreement (percent, Cohen's kappa, Krippendorff's alpha)")
-    add_coder_options(p)
-    p.add_argument("--by", choices=BY, default="code",
-                   help="rows per code (default), dimension or territory, then overall")
-    p.add_argument("--level", choices=LEVELS, default="segment",
-                   help="unit: segment (default) or document (code present in the document or not)")
-    p.add_argument("--overlap", choices=OVERLAPS, default="all",
-                   help="units covered by all coders (default) or by at least two of them")
-    p.add_argument("--json", action="store_true", help="print JSON (undefined values are null)")
-    p.set_defaults(func=cmd_agreement)
-
+def agreement_summary(rel: Reliability) -> str:
+    """The French lines printed above the agreement table: what was compared, what the columns mean."""
+    common = (f"{len(rel.documents)} documents" if rel.level == "document"
+              else f"{len(rel.documents)} documents, {len(rel.units)} segments")
+    return "\n".join([
+        f"Accord {' / '.join(rel.coders)} : {common} en commun ; unités : paires (code, {rel.level})",
+        "agreement = part des unités où les codeurs sont d'accord ; kappa = kappa de Cohen"
+        + (" (moyenne des paires)" if len(rel.coders) > 2 else "")
+        + " ; alpha = alpha de Krippendorff (nominal)",
+        "les lignes de groupe réunissent les codes appliqués au moins une fois ; "
+        "*_mean = moyenne des valeurs définies par code\n",
+    ])

@@ -335,37 +335,3 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
     title = "Balises — analyses par territoire et synthèse"
     result.index = write_index(result, names, audience, title)
     return result
-
-
-def add_commands(sub, common) -> None:
-    p = sub.add_parser("batch", parents=[common],
-                       help="run the territory reports and the synthesis; write HTML and an index")
-    p.add_argument("--territories", nargs="+", default=["all"], metavar="SLUG",
-                   help="territory slugs, or 'all' (default)")
-    p.add_argument("--out", default="outputs/rapport", help="output folder (default: outputs/rapport)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: one per core)")
-    p.add_argument("--audience", choices=AUDIENCES, default="chercheurs",
-                   help="chercheurs (everything) or groupe-miroir (pseudonymised, masked verbatims)")
-    p.add_argument("--coders", nargs="+", default=["A"], help="coders whose codings are used (default: A)")
-    p.add_argument("--agreement-coders", nargs="+", default=["A", "B"], metavar="CODER",
-                   help="coders compared in the agreement report (researchers only; default: A B)")
-    p.add_argument("--notebooks", default="notebooks", help="folder of the report notebooks")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_batch)
-
-
-def _cmd_batch(args) -> int:
-    from analyse.cli import project_paths
-
-    corpus_dir, codebook, codings_dir = project_paths(args)
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    result = run_batch(".", args.territories, args.out, args.jobs, args.audience, args.coders,
-                       corpus_dir, codebook, codings_dir, args.notebooks, progress=not args.quiet,
-                       agreement_coders=args.agreement_coders)
-    for job in result.jobs:
-        state = "ok" if job.ok else f"FAILED: {job.error}"
-        print(f"{job.name:<18} {state}  (noyau {job.kernel_start_s:.1f} s, exécution {job.execution_s:.1f} s, "
-              f"rendu {job.rendering_s:.1f} s)")
-    print(f"index: {result.index}")
-    return 0 if result.ok else 1

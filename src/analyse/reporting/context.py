@@ -19,7 +19,8 @@ from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import Codings, load_codings
 from analyse.model.corpus import Corpus, documents_frame, load_corpus
 from analyse.errors import Problem, UsageError
-from analyse.analysis.invariants import Material, codebook_labels, coded_material
+from analyse.analysis.invariants import codebook_labels
+from analyse.analysis.material import Material, coded_material
 from analyse.reporting.plots import territory_label  # noqa: F401 - re-exported for notebooks
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import Report

@@ -1,0 +1,219 @@
+"""The coded material every cross-territory analysis reads: segments with their variables and codes.
+
+:func:`coded_material` aligns the corpus's segments with the chosen coders'
+codings once; invariants, co-occurrence, décontextualisation and profiles all
+start from the :class:`Material` it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from analyse.errors import UsageError
+from analyse.model.codings import Codings, segment_codes
+from analyse.model.corpus import Corpus, segments_frame
+
+HOWS = ("union", "majority")
+LEVELS = ("code", "dimension")
+# Value used for segments that belong to no speaker (narration in récits).
+NO_ROLE = "none"
+
+MATERIAL_SEGMENT_COLUMNS = ["segment", "doc", "n", "territory", "atelier", "kind", "role", "words"]
+MATERIAL_CODE_COLUMNS = ["segment", "code", "dimension", "coders", "coded_by"]
+
+
+# ---------------------------------------------------------------------------
+# 1. The material: covered segments and the codes retained on them
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Material:
+    """Segments analysed and the codes retained on them.
+
+    Attributes
+    ----------
+    segments : DataFrame
+        One row per segment in the material (covered by at least one chosen
+        coder): ``segment, doc, n, territory, atelier, kind, role, words``
+        (plus ``text``). Segments with no code are kept: they are part of each
+        territory's size.
+    codes : DataFrame
+        One row per (segment, code) retained: ``segment, code, dimension,
+        coders`` (how many chosen coders applied it), ``coded_by`` (their ids,
+        comma-separated).
+    coders : tuple of str
+    how : str
+        ``"union"`` or ``"majority"``.
+    notes : list of str
+        Things the user should know (e.g. a coder without coverage records).
+    """
+
+    segments: pd.DataFrame
+    codes: pd.DataFrame
+    coders: tuple[str, ...] = ()
+    how: str = "union"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def territories(self) -> list[str]:
+        return sorted(self.segments["territory"].unique())
+
+    def at_level(self, level: str = "code") -> pd.DataFrame:
+        """``segment, code, coders`` at the code level, or with dimension ids in ``code``.
+
+        At the dimension level a segment coded ENG.1 and ENG.M2 counts once for
+        ENG (with the larger number of coders of the two).
+        """
+        _check_choice("level", level, LEVELS)
+        if level == "code":
+            return self.codes[["segment", "code", "coders"]]
+        dim = self.codes[["segment", "dimension", "coders"]].rename(columns={"dimension": "code"})
+        return (dim.groupby(["segment", "code"], as_index=False, sort=True)["coders"].max())
+
+
+def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise UsageError(f"unknown {name} '{value}'", hint=f"use one of: {', '.join(allowed)}")
+
+
+def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
+    if coders is None:
+        return None
+    if isinstance(coders, str):
+        return [coders]
+    return list(coders)
+
+
+def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str] | None = None,
+                   how: str = "union") -> Material:
+    """The segments and codes to analyse, for one or several coders.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    codings : Codings
+        As returned by :func:`analyse.model.codings.load_codings`.
+    coders : str or list of str, optional
+        Coder ids (file names of ``corpus/codings``); ``"consensus"`` or any
+        other name works the same way. Default: every coder in ``codings``.
+    how : {"union", "majority"}
+        With several coders, ``"union"`` keeps a code on a segment when any
+        of them applied it; ``"majority"`` when strictly more than half of
+        the chosen coders *who covered that document* applied it (a segment
+        only one coder looked at keeps that coder's codes). With one coder
+        both are the same.
+
+    Returns
+    -------
+    Material
+        The material is the segments of the documents covered by at least one
+        chosen coder (coverage records; a coder with no coverage record at all
+        is taken to cover the documents they coded, with a note).
+
+    Raises
+    ------
+    UsageError
+        Unknown coder, unknown ``how``, or no material at all.
+
+    Examples
+    --------
+    >>> m = coded_material(corpus, codings, coders=["A", "B"], how="majority")  # doctest: +SKIP
+    >>> m.codes.head()                                                         # doctest: +SKIP
+    """
+    _check_choice("how", how, HOWS)
+    available = codings.coders
+    chosen = _as_list(coders) or list(available)
+    if not chosen:
+        raise UsageError("there are no codings to analyse",
+                         hint="code some documents first (corpus/codings/<coder>.jsonl)")
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
+                         hint=f"available: {', '.join(available) or 'none'}")
+    chosen = sorted(set(chosen))
+    notes: list[str] = []
+    covered_by: dict[str, set[str]] = {}          # doc -> coders who covered it
+    rows = []
+    for coder in chosen:
+        per_segment = segment_codes(codings, corpus, coder, covered_only=True)
+        if not per_segment:
+            # Imported codings may lack coverage lines: the documents the coder
+            # coded are then the best guess of what they read.
+            per_segment = segment_codes(codings, corpus, coder, covered_only=False)
+            docs = {seg.split("#")[0] for seg in per_segment}
+            if docs:
+                notes.append(f"coder {coder} has no coverage record: the {len(docs)} document(s) "
+                             f"they coded are taken as covered")
+            for s in corpus.segments:
+                if s.doc in docs:
+                    per_segment.setdefault(s.id, set())
+        for seg, codes in per_segment.items():
+            covered_by.setdefault(seg.split("#")[0], set()).add(coder)
+            rows.extend((seg, code, coder) for code in codes)
+    if not covered_by:
+        raise UsageError(f"coder(s) {', '.join(chosen)} covered no document",
+                         hint="record coverage of finished documents, or choose another coder")
+    segs = segments_frame(corpus)
+    segs = segs[segs["doc"].isin(covered_by)].copy()
+    segs["role"] = segs["role"].fillna(NO_ROLE)
+    segs = segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].sort_values(["doc", "n"], ignore_index=True)
+
+    raw = pd.DataFrame(rows, columns=["segment", "code", "coder"]).drop_duplicates()
+    if raw.empty:
+        codes = pd.DataFrame(columns=MATERIAL_CODE_COLUMNS)
+    else:
+        codes = (raw.sort_values("coder").groupby(["segment", "code"], as_index=False, sort=True)
+                 .agg(coders=("coder", "size"), coded_by=("coder", ",".join)))
+        if how == "majority":
+            looked = codes["segment"].str.split("#").str[0].map(lambda d: len(covered_by[d]))
+            codes = codes[codes["coders"] * 2 > looked]
+        dims = _dimension_map(codings)
+        codes["dimension"] = codes["code"].map(lambda c: dims.get(c, c.split(".")[0]))
+        codes = codes[MATERIAL_CODE_COLUMNS].reset_index(drop=True)
+    codes["coders"] = codes["coders"].astype(int)
+    return Material(segments=segs, codes=codes, coders=tuple(chosen), how=how, notes=notes)
+
+
+def _dimension_map(codings: Codings) -> dict[str, str]:
+    f = codings.frame
+    if f.empty:
+        return {}
+    return dict(zip(f["code"], f["dimension"]))
+
+
+def material_from_frames(segments: pd.DataFrame, codes: pd.DataFrame) -> Material:
+    """A :class:`Material` built from hand-made frames (tests, notebooks, imports).
+
+    ``segments`` needs ``segment, doc, territory`` and ``words``; ``atelier``,
+    ``role``, ``kind``, ``n`` default to ``"none"``/0. ``codes`` needs
+    ``segment, code``; ``dimension`` defaults to the part before the first
+    dot, ``coders`` to 1.
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment": ["d#1", "d#2"], "doc": "d", "territory": "t", "words": [10, 5]})
+    >>> m = material_from_frames(segs, pd.DataFrame({"segment": ["d#1"], "code": ["ENG.1"]}))
+    >>> m.codes[["segment", "code", "dimension", "coders"]].values.tolist()
+    [['d#1', 'ENG.1', 'ENG', 1]]
+    """
+    segs = segments.copy()
+    for col, default in (("atelier", "none"), ("kind", "none"), ("role", NO_ROLE), ("n", 0), ("text", "")):
+        if col not in segs:
+            segs[col] = default
+    segs["role"] = segs["role"].fillna(NO_ROLE)
+    codes = codes.copy()
+    if "dimension" not in codes:
+        codes["dimension"] = codes["code"].str.split(".").str[0]
+    if "coders" not in codes:
+        codes["coders"] = 1
+    if "coded_by" not in codes:
+        codes["coded_by"] = ""
+    unknown = set(codes["segment"]) - set(segs["segment"])
+    if unknown:
+        raise UsageError(f"{len(unknown)} coded segment(s) are not in the segments frame, e.g. {sorted(unknown)[0]}")
+    return Material(segments=segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].reset_index(drop=True),
+                    codes=codes[MATERIAL_CODE_COLUMNS].drop_duplicates(["segment", "code"])
+                    .reset_index(drop=True))

@@ -1,0 +1,31 @@
+"""``analyse validate``: corpus, codebook and codings checked together; every problem listed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analyse.cli.common import print_problems
+from analyse.errors import EXIT_OK, EXIT_PROBLEMS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyse.project import Project
+
+    project = Project.from_args(args)
+    book, book_problems = project.validate_codebook()
+    corpus = project.load_corpus()
+    codings = project.load_codings(corpus, book)
+    problems = list(book_problems) + list(corpus.problems) + list(codings.problems)
+    print_problems(problems, sys.stdout)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
+    print(f"{len(corpus.documents)} documents, {len(corpus.segments)} segments, "
+          f"{len(codings.frame)} codages par {len(codings.coders)} codeur(s), "
+          f"{0 if book is None else len(book.codes)} codes : "
+          f"{len(errors)} erreur(s), {warnings} avertissement(s)")
+    return EXIT_PROBLEMS if errors else EXIT_OK

@@ -1,0 +1,191 @@
+"""The project: where everything lives and the team's settings, read from one place.
+
+A research team configures its project in ``balises.toml`` at the project root
+(every key optional; the defaults below apply). The CLI, the batch and the
+notebooks all get their folders and defaults from :class:`Project`, so that a
+default path or the default coder is written once.
+
+Examples
+--------
+>>> p = Project.load(".")
+>>> p.corpus_dir.name, p.codebook_path.name
+('corpus', 'balises.yaml')
+>>> p.settings["coders"]["agreement"]
+['A', 'B']
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyse.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_NAME = "balises.toml"
+
+# Documented in README (« Le fichier balises.toml »); a key absent from the file keeps its default.
+DEFAULTS: dict = {
+    "project": {
+        "name": "Balises",
+        # True for the bundled illustrative corpus: reports say so. A real corpus sets false.
+        "illustrative": True,
+    },
+    "paths": {
+        "corpus": "corpus",
+        "codebook": "codebook/balises.yaml",
+        "codings": None,          # default: <corpus>/codings
+        "outputs": "outputs",
+        "private": ".balises-prive",
+    },
+    "coders": {
+        # Which coder the analyses use: "consensus" when that coder exists, else this one.
+        "primary": "A",
+        "prefer_consensus": True,
+        "agreement": ["A", "B"],
+    },
+    # Display names of territories (slug = name); the slug is the fallback.
+    "territories": {},
+}
+
+
+def _merge(base: dict, extra: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if key in out and isinstance(out[key], dict):
+            if not isinstance(value, dict):
+                raise UsageError(f"la clé « {key} » doit être une table", where,
+                                 hint=f"écrire [{key}] puis ses valeurs")
+            out[key] = {**out[key], **value} if key == "territories" else _merge(out[key], value, where)
+        elif key in out or not base:
+            out[key] = value
+        else:
+            raise UsageError(f"clé inconnue « {key} »", where,
+                             hint="clés possibles : " + ", ".join(sorted(base)))
+    return out
+
+
+def read_settings(path: Path) -> dict:
+    """Defaults overlaid with ``path`` (when it exists); a bad file is a one-line French error."""
+    if not path.is_file():
+        return copy.deepcopy(DEFAULTS)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError("le fichier n'est pas en UTF-8", str(path), hint="l'enregistrer en UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"TOML invalide : {exc}", str(path),
+                         hint="voir la section « Le fichier balises.toml » du README") from None
+    return _merge(DEFAULTS, data, str(path))
+
+
+@dataclass
+class Project:
+    """Folders and settings of one project (a folder holding ``corpus/`` and ``codebook/``)."""
+
+    root: Path
+    settings: dict = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+    corpus_dir: Path = None  # type: ignore[assignment]
+    codebook_path: Path = None  # type: ignore[assignment]
+    codings_dir: Path = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        paths = self.settings["paths"]
+        self.corpus_dir = Path(self.corpus_dir) if self.corpus_dir else self.root / paths["corpus"]
+        self.codebook_path = Path(self.codebook_path) if self.codebook_path else self.root / paths["codebook"]
+        if not self.codings_dir:
+            self.codings_dir = self.root / paths["codings"] if paths["codings"] else self.corpus_dir / "codings"
+        self.codings_dir = Path(self.codings_dir)
+
+    # -------------------------------------------------------------- construction
+    @classmethod
+    def load(cls, root: str | Path = ".", corpus: str | Path | None = None,
+             codebook: str | Path | None = None, codings: str | Path | None = None) -> "Project":
+        """The project at ``root`` with its ``balises.toml``; explicit folders override the file."""
+        root = Path(root)
+        return cls(root, read_settings(root / CONFIG_NAME), corpus, codebook, codings)
+
+    @classmethod
+    def from_args(cls, args) -> "Project":
+        """From the CLI's common options (``--project``, ``--corpus``, ``--codebook``, ``--codings``)."""
+        return cls.load(getattr(args, "project", None) or ".", getattr(args, "corpus", None),
+                        getattr(args, "codebook", None), getattr(args, "codings", None))
+
+    # -------------------------------------------------------------- folders
+    @property
+    def outputs_dir(self) -> Path:
+        return self.root / self.settings["paths"]["outputs"]
+
+    @property
+    def models_dir(self) -> Path:
+        return self.outputs_dir / "models"
+
+    @property
+    def model_path(self) -> Path:
+        return self.models_dir / "model.joblib"
+
+    @property
+    def suggestions_dir(self) -> Path:
+        return self.outputs_dir / "suggestions"
+
+    @property
+    def private_dir(self) -> Path:
+        """Never published (pseudonym tables, seeds): created readable by the owner only."""
+        return self.root / self.settings["paths"]["private"]
+
+    def ensure_private_dir(self) -> Path:
+        path = self.private_dir
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        return path
+
+    @property
+    def cache_dir(self) -> Path:
+        from analyse.nlp import default_cache_dir  # light: nlp imports spaCy lazily
+        return default_cache_dir(self.corpus_dir)
+
+    # -------------------------------------------------------------- settings
+    @property
+    def illustrative(self) -> bool:
+        return bool(self.settings["project"]["illustrative"])
+
+    @property
+    def agreement_coders(self) -> list[str]:
+        return list(self.settings["coders"]["agreement"])
+
+    def territory_names(self) -> dict[str, str]:
+        return dict(self.settings["territories"])
+
+    def analysed_coder(self, available) -> str:
+        """The one coder the analyses use: ``consensus`` where it exists (if preferred), else the primary."""
+        coders = self.settings["coders"]
+        if coders["prefer_consensus"] and "consensus" in set(available):
+            return "consensus"
+        return coders["primary"]
+
+    # -------------------------------------------------------------- loading
+    def load_corpus(self):
+        from analyse.model.corpus import load_corpus
+        return load_corpus(self.corpus_dir)
+
+    def load_codebook(self):
+        """The codebook, or a one-line error when it is invalid."""
+        from analyse.model.codebook import load_codebook
+        return load_codebook(self.codebook_path)
+
+    def validate_codebook(self):
+        """``(codebook or None, problems)``: for commands that go on with a broken codebook."""
+        from analyse.model.codebook import validate_codebook
+        return validate_codebook(self.codebook_path)
+
+    def load_codings(self, corpus, codebook, coders=None):
+        from analyse.model.codings import load_codings
+        return load_codings(corpus, codebook, self.codings_dir, coders=coders)
