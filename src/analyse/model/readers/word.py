@@ -62,12 +62,13 @@ def bold_speaker(paragraph) -> tuple[str | None, str]:
     if not head:
         return None, paragraph.text
     name = head.rstrip(" :\u00a0").strip()
-    if not looks_like_name(name):
+    rest = rest.strip()
+    # A bold name is a speaker when a colon follows it, or when it stands alone (a heading line);
+    # a bold word opening a sentence is not.
+    colon = head.endswith(":") or rest.startswith(":")
+    if not looks_like_name(name) or not (colon or not rest):
         return None, paragraph.text
-    rest = rest.lstrip()
-    if rest.startswith(":"):
-        rest = rest[1:]
-    return name, rest.strip()
+    return name, rest[1:].strip() if rest.startswith(":") else rest
 
 
 register_source_reader((".docx",), read)
