@@ -535,7 +535,20 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
             continue
         documents[doc.id] = doc
         segments.extend(segs)
+    _check_known_territories(root, documents, problems)
     return Corpus(root, documents, segments, problems)
+
+
+def _check_known_territories(root: Path, documents: dict[str, Document], problems: Problems) -> None:
+    """Warn when an inter-territory document names a territory that has no folder (a typo, often)."""
+    folders = {p.name for p in root.iterdir() if p.is_dir()} - {INTER_TERRITORIES}
+    for doc in documents.values():
+        if not doc.inter_territory:
+            continue
+        for t in doc.territories:
+            if t not in folders:
+                problems.add(doc.path, f"territoire inconnu '{t}' : aucun dossier corpus/{t}/", severity="warning",
+                             hint="vérifier l'orthographe du territoire (un nouveau territoire a son propre dossier)")
 
 
 def documents_frame(corpus: Corpus) -> pd.DataFrame:
