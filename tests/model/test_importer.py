@@ -337,3 +337,11 @@ def test_cli_one_line_per_bad_file_and_exit_1(tmp_path: Path, capsys):
     assert files_under(corpus) == ["le-mene/le-mene-noms.md"]
     with pytest.raises(UsageError, match="--id ne vaut que pour un seul fichier"):
         run_cli([str(empty), str(DATA / "noms.txt"), "--territory", "le-mene", "--id", "x"], corpus)
+
+
+def test_pseudonymise_warns_when_the_id_holds_a_name(tmp_path: Path):
+    src = tmp_path / "entretien-testu.txt"
+    src.write_text("Nadine Testu : Bonjour.\n", encoding="utf-8")
+    r = import_file(src, tmp_path / "corpus", "le-mene", date="2024-03-01", pseudonymise=True, dry_run=True)
+    assert any("contient un nom (testu)" in n for n in r.notes)
+    assert "source:" not in r.text and "Testu" not in r.text

@@ -517,8 +517,7 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
             what = ("une transcription à importer" if source_reader(path) is not None
                     else "un fichier que le corpus ne lit pas")
             problems.add(path.relative_to(root), f"fichier ignoré : {what}", severity="warning",
-                         hint=f"lancer `analyse import {path.relative_to(root.parent) if root.parent != root else path}"
-                              f" --territory {path.parent.name}` pour en faire un document, "
+                         hint=f"lancer `analyse import {path} --territory {path.parent.name}` pour en faire un document, "
                               "ou ranger ce fichier hors de corpus/")
             continue
         if not TERRITORY_SLUG.match(path.parent.name):

@@ -273,8 +273,9 @@ def import_file(path: str | Path, corpus_dir: str | Path, territory: str, *, kin
         for p in stored:
             p["name"] = p["id"]
     meta = {"id": doc_id, "title": title, "territory": territory, "kind": kind, "atelier": atelier,
-            "date": date, "language": "fr", "synthetic": False, "participants": stored,
-            "source": path.name}
+            "date": date, "language": "fr", "synthetic": False, "participants": stored}
+    if not pseudonymise:  # a file name often holds the interviewee's name: then it stays in the private table
+        meta["source"] = path.name
     text = render(meta, layout, name_to_id)
     if pseudonymise:
         text = pseudonymise_text(text, participants)
@@ -288,6 +289,12 @@ def import_file(path: str | Path, corpus_dir: str | Path, territory: str, *, kin
 
     result = ImportResult(path, source.format, target, text, document, segments, participants, layout,
                           date_note=date_note, notes=list(source.notes))
+    if pseudonymise:
+        parts = {slugify(w) for p in participants for w in p["name"].split() if len(w) >= 3}
+        named = sorted(w for w in parts if w and w in doc_id.split("-"))
+        if named:
+            result.notes.append(f"l'identifiant « {doc_id} » contient un nom ({', '.join(named)}) : "
+                                "choisir un autre identifiant avec --id")
     contents: dict[Path, str] = {target: text}
     if pseudonymise:
         private = Path(private_dir) if private_dir is not None else corpus_dir.resolve().parent / PRIVATE_DIR
