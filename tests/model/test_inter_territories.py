@@ -6,7 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from analyse.analysis.invariants import coded_material
+from analyse.analysis.invariants import coded_material, count_matrix
 from analyse.analysis.stats import corpus_summary
 from analyse.model.codebook import load_codebook
 from analyse.model.codings import load_codings
@@ -81,6 +81,10 @@ def test_segments_take_their_speakers_territory_downstream(tmp_path: Path):
     assert "inter-pairs#1" not in where and "inter-pairs#1" not in set(material.codes["segment"])
     assert any("sans territoire" in n for n in material.notes)
     assert material.territories == ["le-mene", "malaunay"]
+    cm = count_matrix(material)
+    rows = dict(zip(cm.docs, (cm.territories[i] for i in cm.territory)))
+    assert rows == {"inter-pairs@le-mene": "le-mene", "inter-pairs@malaunay": "malaunay", "le-mene-test": "le-mene"}
+    assert cm.by_territory(cm.counts)[:, cm.codes.index("ENG.1")].tolist() == [2.0, 1.0]
 
     summary = corpus_summary(corpus)
     assert set(summary["territory"]) == {"le-mene", "malaunay", "inter-territoires"}
