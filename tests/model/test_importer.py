@@ -227,6 +227,19 @@ def test_date_defaults_to_the_file_and_says_so(tmp_path: Path):
 
 # --- bad inputs: one French line, nothing written --------------------------------------------
 
+def _encrypted_odt() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("META-INF/manifest.xml", "<manifest:manifest><manifest:file-entry><manifest:encryption-data/>"
+                   "</manifest:file-entry></manifest:manifest>")
+        z.writestr("content.xml", b"\x8a\x01chiffre")
+    return buf.getvalue()
+
+
 BAD = {
     "vide.txt": (b"", "le fichier est vide"),
     "blancs.txt": (b"  \n\n \n", "ne contient aucun texte"),
@@ -237,6 +250,7 @@ BAD = {
     "abime.docx": (b"PK\x03\x04garbage", "document Word endommagé"),
     "secret.docx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "protégé par mot de passe"),
     "abime.odt": (b"garbage", "OpenDocument endommagé"),
+    "secret.odt": (_encrypted_odt(), "OpenDocument protégé par mot de passe"),
 }
 
 

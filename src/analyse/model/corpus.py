@@ -9,8 +9,18 @@ Offsets are Python ``str`` indices (Unicode code points) into the *body*, after
 the BOM is dropped and CRLF/CR line ends are normalised to LF: the body text
 that :func:`load_corpus` exposes is the reference every coding points into.
 
+A paragraph may open with a timecode mark, ``[00:03:12]`` or
+``[00:03:12-00:03:20]`` (written by ``analyse import``), read into
+``Segment.start_time``/``end_time``; the mark stays in the text.
+
+An inter-territory document (``territory: inter-territoires`` or a list of
+slugs, in ``corpus/inter-territoires/``) gives each participant a territory;
+a segment's territory is its speaker's (None for a facilitator without one).
+
 Loading never stops at the first bad file: problems are collected with the
-file and line, and every valid document is still returned.
+file and line, and every valid document is still returned. Files of a
+territory folder that no registered reader takes (:mod:`analyse.model.readers`)
+are reported as warnings.
 """
 
 from __future__ import annotations
