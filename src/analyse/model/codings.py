@@ -347,7 +347,8 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             seg = segment_for(by_doc.get(rec["doc"], []), start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
-                "territory": corpus.documents[rec["doc"]].territory, "start": start, "end": end,
+                "territory": seg.territory if seg else corpus.documents[rec["doc"]].territory,
+                "start": start, "end": end,
                 "code": rec["code"],
                 "dimension": codebook.dimension_of(rec["code"]) if codebook is not None else rec["code"].split(".")[0],
                 "origin": rec["origin"], "score": rec.get("score"), "memo": rec.get("memo") or "",
