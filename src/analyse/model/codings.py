@@ -34,7 +34,8 @@ from analyse.fileio import atomic_write, atomic_write_many
 from analyse.errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-ORIGINS = ("human", "rule", "model")
+# "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
+ORIGINS = ("human", "rule", "model", "llm")
 CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
 LOCK_TIMEOUT_S = 60
 
