@@ -95,7 +95,9 @@ def build_design(segments: pd.DataFrame, codes: pd.DataFrame, unit: str = "segme
     where known); ``codes`` needs ``segment, code``. Segments without a territory
     (a facilitator of an inter-territory workshop) are left out.
     """
-    segs = segments[segments["territory"].notna()].reset_index(drop=True)
+    # A fixed order (not the caller's) so that resampling, hence intervals, do not depend on row order.
+    keys = ["doc", "n", "segment"] if "n" in segments else ["doc", "segment"]
+    segs = segments[segments["territory"].notna()].sort_values(keys, kind="stable").reset_index(drop=True)
     part_key = segs["doc"].astype(str) + "@" + segs["territory"].astype(str)
     parts = pd.Index(pd.unique(part_key))
     segment_part = parts.get_indexer(part_key)
@@ -207,7 +209,10 @@ def bc_interval(estimate: np.ndarray, replicates: np.ndarray, ci: float = 0.95) 
         below = (np.sum(r < estimate[j]) + 0.5 * np.sum(r == estimate[j])) / b
         z0 = norm.ppf(np.clip(below, 1.0 / (b + 1), b / (b + 1.0)))
         lo_q, hi_q = norm.cdf(2 * z0 - z), norm.cdf(2 * z0 + z)
-        low[j], high[j] = np.quantile(r, [lo_q, hi_q])
+        lo, hi = np.quantile(r, [lo_q, hi_q])
+        # When (almost) every replicate lies on one side, the corrected interval can step past the
+        # estimate; it is then widened to reach it, so that an interval never excludes its own estimate.
+        low[j], high[j] = min(lo, estimate[j]), max(hi, estimate[j])
     return low, high
 
 

@@ -40,7 +40,10 @@ CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin"
 LOCK_TIMEOUT_S = 60
 
 CODINGS_COLUMNS = ["coder", "doc", "segment", "territory", "start", "end", "code", "dimension",
-                   "origin", "score", "memo", "at", "quote", "path", "line", "moved"]
+                   "origin", "score", "memo", "at", "quote", "path", "line", "moved", "valence"]
+# How a coding says the balise stands in that segment: at work (the default, field absent),
+# told as failing, or disputed by a speaker (see codebook/README.md, « Valence »).
+VALENCES = ("à l'œuvre", "mise en échec", "contestée")
 COVERAGE_COLUMNS = ["coder", "doc", "at"]
 
 
@@ -273,6 +276,10 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
     if rec["end"] <= rec["start"]:
         problems.add(rel, f"end ({rec['end']}) must be greater than start ({rec['start']})", lineno)
         ok = False
+    if rec.get("valence") not in (None, *VALENCES):
+        problems.add(rel, f"valence inconnue : {rec['valence']!r}", lineno,
+                     hint="« à l'œuvre » (ou rien), « mise en échec » ou « contestée »")
+        ok = False
     if rec["origin"] not in ORIGINS:
         problems.add(rel, f"origin '{rec['origin']}' is not one of {', '.join(ORIGINS)}", lineno)
         ok = False
@@ -354,6 +361,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 "dimension": codebook.dimension_of(rec["code"]) if codebook is not None else rec["code"].split(".")[0],
                 "origin": rec["origin"], "score": rec.get("score"), "memo": rec.get("memo") or "",
                 "at": rec["at"], "quote": rec["quote"], "path": rel, "line": lineno, "moved": moved,
+                "valence": rec.get("valence") or VALENCES[0],
             })
     frame = pd.DataFrame(rows, columns=CODINGS_COLUMNS)
     coverage = pd.DataFrame(cover, columns=COVERAGE_COLUMNS).drop_duplicates(["coder", "doc"], keep="last")

@@ -133,3 +133,19 @@ def reliability_status(table: pd.DataFrame | None) -> dict[str, str]:
     if table is None or table.empty:
         return {}
     return dict(zip(table["code"], table["status"]))
+
+
+def shared_sample_reliability(corpus, codebook, codings, coders, n_boot: int = 500, seed: int = 0,
+                              threshold: float = RELIABLE) -> pd.DataFrame | None:
+    """:func:`code_reliability` on the segments every one of ``coders`` covered; None without such a sample."""
+    from analyse.errors import UsageError
+    from analyse.reliability.agreement import reliability_data
+
+    present = [c for c in coders if c in codings.coders]
+    if len(present) < 2:
+        return None
+    try:
+        rel = reliability_data(codings, corpus, present, codebook=codebook)
+    except UsageError:            # the coders share no covered segment
+        return None
+    return code_reliability(rel, n_boot=n_boot, seed=seed, threshold=threshold)
