@@ -178,3 +178,24 @@ def test_bootstrap_is_seeded():
     b, _ = bootstrap_spread(design, 40, seed=5)
     c, _ = bootstrap_spread(design, 40, seed=6)
     assert np.array_equal(a, b, equal_nan=True) and not np.array_equal(a, c, equal_nan=True)
+
+
+def test_saturation_counts_first_appearances_in_date_order():
+    from analyse.analysis.invariants import saturation
+    from analyse.reporting.plots import saturation_curve
+
+    segs = pd.DataFrame({"segment": ["a#1", "b#1", "c#1", "c#2"], "doc": ["a", "b", "c", "c"],
+                         "territory": ["x", "y", "x", "x"], "words": 10})
+    codes = pd.DataFrame({"segment": ["a#1", "b#1", "c#1", "c#2"], "code": ["K", "K", "L", "K"],
+                          "valence": ["à l'œuvre", "à l'œuvre", "à l'œuvre", "mise en échec"]})
+    m = material_from_frames(segs, codes)
+    docs = pd.DataFrame({"doc": ["c", "a", "b"], "date": ["2019-01-01", "2018-01-01", "2018-06-01"]})
+    sat = saturation(m, docs)
+    whole = sat[sat["scope"] == "ensemble"]
+    assert whole["doc"].tolist() == ["a", "b", "c"] and whole["new"].tolist() == [1, 0, 1]
+    assert whole["cumulative_valences"].tolist() == [1, 1, 3]      # (L, œuvre) and (K, échec) are new in c
+    x = sat[sat["scope"] == "x"]
+    assert x["doc"].tolist() == ["a", "c"] and x["cumulative"].tolist() == [1, 2]
+    fig = saturation_curve(sat)
+    gids = {line.get_gid() for line in fig.axes[0].get_lines()}
+    assert {"scope:ensemble", "scope:x", "scope:y", "scope:valences"} <= gids

@@ -387,3 +387,46 @@ def codebook_labels(codebook, level: str = "code") -> dict[str, str]:
     if level == "dimension":
         return dict(codebook.dimensions)
     return {cid: c.label for cid, c in codebook.codes.items()}
+
+
+def saturation(material: Material, documents: pd.DataFrame, level: str = "code") -> pd.DataFrame:
+    """New codes (and new code × valence pairs) as documents are added in date order.
+
+    ``documents`` needs ``doc`` and ``date`` (e.g. :func:`analyse.model.corpus.documents_frame`).
+    One row per (scope, step): ``scope`` is a territory or ``"ensemble"``, ``step`` the number of that
+    scope's documents read so far, with the document, its date, the codes seen for the first time
+    (``new``) and the running total (``cumulative``); likewise ``new_valences``. A curve that flattens
+    tells a team that its corpus has stopped bringing new codes.
+
+    Examples
+    --------
+    >>> saturation(material, documents_frame(corpus)).query("scope == 'ensemble'").tail(1)  # doctest: +SKIP
+    """
+    coded = material.at_level(level).merge(material.segments[["segment", "doc", "territory"]], on="segment")
+    if "valence" in material.codes and level == "code":
+        coded = coded.merge(material.codes[["segment", "code", "valence"]], on=["segment", "code"], how="left")
+    else:
+        coded["valence"] = "à l'œuvre"
+    order = (documents[documents["doc"].isin(material.segments["doc"])][["doc", "date"]]
+             .assign(date=lambda f: f["date"].astype(str)).sort_values(["date", "doc"]))
+    scopes = [("ensemble", None)] + [(t, t) for t in material.territories]
+    rows = []
+    for scope, territory in scopes:
+        part = coded if territory is None else coded[coded["territory"] == territory]
+        docs = order
+        if territory is not None:   # documents where the territory speaks, coded or not
+            spoken = set(material.segments.loc[material.segments["territory"] == territory, "doc"])
+            docs = order[order["doc"].isin(spoken)]
+        seen: set[str] = set()
+        seen_val: set[tuple[str, str]] = set()
+        for step, (doc, date) in enumerate(docs.itertuples(index=False), start=1):
+            here = part[part["doc"] == doc]
+            codes = set(here["code"])
+            pairs = set(zip(here["code"], here["valence"].fillna("à l'œuvre")))
+            rows.append({"scope": scope, "step": step, "doc": doc, "date": date,
+                         "new": len(codes - seen), "cumulative": len(seen | codes),
+                         "new_valences": len(pairs - seen_val), "cumulative_valences": len(seen_val | pairs)})
+            seen |= codes
+            seen_val |= pairs
+    return pd.DataFrame(rows, columns=["scope", "step", "doc", "date", "new", "cumulative",
+                                       "new_valences", "cumulative_valences"])

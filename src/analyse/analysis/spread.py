@@ -238,9 +238,9 @@ def permutation_pvalues(design: Design, n_perm: int = 999, seed: int = 0) -> tup
         labels = design.part_territory.copy()
         for members in groups:
             labels[members] = labels[rng.permutation(members)]
-        onehot = np.zeros((n_t, design.n_parts))
-        onehot[labels, np.arange(design.n_parts)] = 1.0
-        d, top = _spread_from_territory_sums(onehot @ part_x, onehot @ part_size)
+        freq = np.zeros((n_t, len(design.codes)))
+        np.add.at(freq, labels, part_x)
+        d, top = _spread_from_territory_sums(freq, np.bincount(labels, weights=part_size, minlength=n_t))
         with np.errstate(invalid="ignore"):
             ge_d += d >= d_obs - 1e-12
             ge_top += top >= top_obs - 1e-12
