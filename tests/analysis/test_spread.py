@@ -199,3 +199,19 @@ def test_saturation_counts_first_appearances_in_date_order():
     fig = saturation_curve(sat)
     gids = {line.get_gid() for line in fig.axes[0].get_lines()}
     assert {"scope:ensemble", "scope:x", "scope:y", "scope:valences"} <= gids
+
+
+def test_sub_themes_roll_up_to_their_canonical_balise():
+    from analyse.analysis.material import rollup_parents
+    from analyse.model.codebook import load_codebook
+    from pathlib import Path
+
+    book = load_codebook(Path(__file__).resolve().parents[2] / "codebook" / "balises.yaml")
+    parents = rollup_parents(book)
+    assert parents["MGT.2"] == "MGT" and parents["ECH.3"] == "ECH" and "ECH.D1" not in parents
+    segs = pd.DataFrame({"segment": ["a#1", "a#2"], "doc": "a", "territory": "x", "words": 5})
+    codes = pd.DataFrame({"segment": ["a#1", "a#1", "a#2"], "code": ["MGT.2", "MGT", "MGT.1"],
+                          "valence": ["mise en échec", "à l'œuvre", "à l'œuvre"]})
+    up = material_from_frames(segs, codes).rolled_up(parents).codes
+    assert sorted(zip(up["segment"], up["code"])) == [("a#1", "MGT"), ("a#1", "MGT.2"), ("a#2", "MGT"),
+                                                     ("a#2", "MGT.1")]

@@ -74,6 +74,31 @@ class Material:
         dim = self.codes[["segment", "dimension", "coders"]].rename(columns={"dimension": "code"})
         return (dim.groupby(["segment", "code"], as_index=False, sort=True)["coders"].max())
 
+    def rolled_up(self, parents: dict[str, str]) -> "Material":
+        """The material where a coding of a sub-theme also counts for its parent (``{child: parent}``).
+
+        The codebook's sub-themes of MGT and ECH roll up this way, so that the canonical balises keep
+        every segment that speaks of them. A segment coded with both keeps one parent row.
+        """
+        if not parents or self.codes.empty:
+            return self
+        kids = self.codes[self.codes["code"].isin(parents)]
+        extra = kids.assign(code=kids["code"].map(parents))
+        codes = (pd.concat([self.codes, extra], ignore_index=True)
+                 .sort_values(["segment", "code", "valence"], ascending=[True, True, False])
+                 .drop_duplicates(["segment", "code"], keep="first").reset_index(drop=True))
+        return Material(segments=self.segments, codes=codes, coders=self.coders, how=self.how,
+                        notes=list(self.notes))
+
+
+def rollup_parents(codebook) -> dict[str, str]:
+    """``{sub-theme: canonical balise}`` for the codebook's balises whose parent is a canonical balise."""
+    if codebook is None:
+        return {}
+    from analyse.model.codebook import CANONICAL_IDS
+    return {c.id: c.parent for c in codebook.codes.values()
+            if c.kind == "balise" and c.parent in CANONICAL_IDS}
+
 
 def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
     if value not in allowed:

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analyse.analysis.invariants import codebook_labels, coded_material, invariance_table
+    from analyse.analysis.material import rollup_parents
     from analyse.reliability.per_code import shared_sample_reliability
 
     project, corpus, book, codings = load_material_inputs(args, args.coders)
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     n_boot = method["n_boot"] if args.n_boot is None else args.n_boot
     n_perm = method["n_perm"] if args.n_perm is None else args.n_perm
     material = coded_material(corpus, codings, coders=args.coders or None, how=args.how,
-                              facilitators=args.facilitators)
+                              facilitators=args.facilitators).rolled_up(rollup_parents(book))
     reliability = shared_sample_reliability(corpus, book, codings, project.agreement_coders, seed=args.seed,
                                             threshold=t.min_reliability)
     table = invariance_table(material, level=args.level, unit=args.unit, n_boot=n_boot, n_perm=n_perm,
