@@ -44,6 +44,50 @@ CODINGS_COLUMNS = ["coder", "doc", "segment", "territory", "start", "end", "code
 # How a coding says the balise stands in that segment: at work (the default, field absent),
 # told as failing, or disputed by a speaker (see codebook/README.md, « Valence »).
 VALENCES = ("à l'œuvre", "mise en échec", "contestée")
+# How a valence is typed after a code id in a sheet cell or a memo line: ENG.1!échec, ENG.1!contestée.
+VALENCE_MARKS = {"échec": "mise en échec", "echec": "mise en échec", "mise en échec": "mise en échec",
+                 "contestée": "contestée", "contestee": "contestée"}
+
+
+VALENCE_MEMO = re.compile(r"^\[valence\s*:\s*(?P<v>[^\]]+)\]\s*")
+
+
+def memo_with_valence(memo: str, valence: str | None) -> str:
+    """A memo carrying the valence for tools that have no field for it (REFI-QDA): ``[valence : …] memo``."""
+    if not valence or valence == VALENCES[0]:
+        return memo or ""
+    return f"[valence : {valence}] {memo or ''}".rstrip()
+
+
+def split_valence_memo(text: str | None) -> tuple[str, str]:
+    """``(memo, valence)`` from a memo written by :func:`memo_with_valence` (else the default valence).
+
+    >>> split_valence_memo("[valence : contestée] pas d'accord"), split_valence_memo("note")
+    (("pas d'accord", 'contestée'), ('note', "à l'œuvre"))
+    """
+    m = VALENCE_MEMO.match(text or "")
+    if not m or m.group("v").strip() not in VALENCES:
+        return text or "", VALENCES[0]
+    return (text or "")[m.end():], m.group("v").strip()
+
+
+def code_token(code: str, valence: str | None = None) -> str:
+    """``ENG.1`` or ``ENG.1!échec`` / ``ENG.1!contestée``: a coding's code as typed in a sheet."""
+    if not valence or valence == VALENCES[0]:
+        return code
+    return f"{code}!{'échec' if valence == 'mise en échec' else 'contestée'}"
+
+
+def parse_code_token(token: str) -> tuple[str, str | None]:
+    """``(code, valence)`` from ``ENG.1``, ``ENG.1!échec``, ``ENG.1 ! contestee``…; valence None if unknown.
+
+    >>> parse_code_token("VAL.2 !echec"), parse_code_token("MGT")
+    (('VAL.2', 'mise en échec'), ('MGT', "à l'œuvre"))
+    """
+    code, _, mark = token.partition("!")
+    if not mark.strip():
+        return code.strip(), VALENCES[0]
+    return code.strip(), VALENCE_MARKS.get(mark.strip().lower())
 COVERAGE_COLUMNS = ["coder", "doc", "at"]
 
 
@@ -61,14 +105,19 @@ def check_coder_id(coder: str) -> str:
 
 def coding_record(segment: Segment, code: str, coder: str, *, memo: str = "", origin: str = "human",
                   score: float | None = None, at: str | None = None,
-                  start: int | None = None, end: int | None = None, body: str | None = None) -> dict:
-    """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given)."""
+                  start: int | None = None, end: int | None = None, body: str | None = None,
+                  valence: str | None = None) -> dict:
+    """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given).
+
+    ``valence`` is written only when it is not the default (*à l'œuvre*).
+    """
     s = segment.start if start is None else start
     e = segment.end if end is None else end
     quote = segment.text if (start is None and end is None) else body[s:e]
     return {"doc": segment.doc, "start": s, "end": e, "quote": quote, "code": code,
             "coder": coder, "at": at or now_iso(), "origin": origin,
-            "score": None if origin == "human" else score, "memo": memo}
+            "score": None if origin == "human" else score, "memo": memo,
+            **({"valence": valence} if valence and valence != VALENCES[0] else {})}
 
 
 def coverage_record(doc: str, coder: str, at: str | None = None) -> dict:
