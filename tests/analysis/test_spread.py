@@ -215,3 +215,20 @@ def test_sub_themes_roll_up_to_their_canonical_balise():
     up = material_from_frames(segs, codes).rolled_up(parents).codes
     assert sorted(zip(up["segment"], up["code"])) == [("a#1", "MGT"), ("a#1", "MGT.2"), ("a#2", "MGT"),
                                                      ("a#2", "MGT.1")]
+
+
+def test_valence_table_and_verbatims():
+    from analyse.analysis.valence import valence_table, valence_verbatims
+
+    segs = pd.DataFrame({"segment": ["a#1", "a#2", "b#1", "b#2"], "doc": ["a", "a", "b", "b"],
+                         "territory": ["x", "x", "y", "y"], "words": 5,
+                         "role": ["elu", "animateur", "services", "elu"], "text": ["t1", "t2", "t3", "t4"]})
+    codes = pd.DataFrame({"segment": ["a#1", "a#2", "b#1", "b#2"], "code": "K",
+                          "valence": ["mise en échec", "contestée", "à l'œuvre", "à l'œuvre"]})
+    m = material_from_frames(segs, codes)
+    table = valence_table(m).set_index(["code", "territory"])
+    assert table.loc[("K", "x"), "mise en échec"] == 1 and table.loc[("K", "x"), "contestée"] == 1
+    assert table.loc[("K", "y"), "à l'œuvre"] == 2 and table.loc[("K", "y"), "total"] == 2
+    verb = valence_verbatims(m, "K")
+    assert "a#2" not in set(verb["segment"])                        # a facilitator turn is never a verbatim
+    assert set(verb["valence"]) == {"mise en échec", "à l'œuvre"}
