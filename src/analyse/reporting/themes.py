@@ -104,7 +104,7 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
 
         tree = class_tree(themes.classification.trees[0], [n[0] for n in themes.classification.class_nodes])
         words = {c: themes.top_words(c, 8) for c in range(1, themes.k + 1)}
-        label_of = {r["class"]: (r["label"] if r["label"] != "local" else f"local ({territory_label(r["territory"])})")
+        label_of = {r["class"]: (r["label"] if r["label"] != "local" else f"local ({territory_label(r['territory'])})")
                     for _, r in labels.iterrows()}
         rep.figures["dendrogramme"] = class_dendrogram(tree, themes.classes, words, label_of)
         rep.figures["territoires"] = territory_class_heatmap(table)
