@@ -14,15 +14,22 @@ The method, on a binary unit × form matrix ``X`` (a unit contains a form or not
    single units from one half to the other while a move raises that χ².
 2. **Descending classification.** Start from every unit that has a form;
    split the largest class that can still be split; repeat until there are
-   ``k`` leaves. The splits form a binary tree.
+   ``k`` leaves. The splits form a binary tree. Before a class is split
+   again, forms seen fewer than ``tsj`` (3) times in it are set aside, and a
+   form strongly tied to one side of the split that made the class
+   (contingency coefficient √(χ²/(χ²+n)) > ``cc_test`` = 0.3) is kept only on
+   the side where it is over-represented.
 3. **Double classification.** Run (2) twice, on *context units* of two
    sizes (consecutive units gathered to a minimum length, see
    :func:`analyse.analysis.units.context_units`); every unit inherits the
    class of its context in each run. Each pair (class of run 1, class of
    run 2), at every level of the two trees, gives a *crossed class*: the
-   units in both. Crossed classes that are mutually associated (at least
-   ``min_members`` units, more than expected, χ² of the 2 × 2 table ≥
-   ``min_chi2``) are candidates; the final partition is the set of ``k``
+   units in both. A crossed class is a candidate when it has at least
+   ``min_members`` units, more than expected, an association χ² (2 × 2 table
+   of the two memberships) ≥ ``min_chi2`` (rainette's "full" analysis, the
+   default); with ``full=False`` its two classes must also be *mutually* most
+   associated (each the other's best partner by that χ², the "classical"
+   analysis, which on short corpora leaves few classes). The final partition is the set of ``k``
    pairwise disjoint candidates with the largest total χ². Units in no
    chosen class stay unclassified: that is the method's guard against
    classes that depend on how the text was cut.
@@ -157,14 +164,15 @@ def _improve(x: sparse.csr_matrix, in_a: np.ndarray, colsum: np.ndarray, max_pas
     return chi
 
 
-def split_class(x: sparse.csr_matrix, seed: int = 0) -> tuple[np.ndarray, float] | None:
+def split_class(x: sparse.csr_matrix, seed: int = 0, tsj: int = 3) -> tuple[np.ndarray, float] | None:
     """Split the rows of a binary matrix in two (CA first axis, best cut, unit moves).
 
+    Forms seen fewer than ``tsj`` times in the class are left out of the split.
     Returns a boolean mask (True: the half holding row 0) and the split's χ²,
     or None when the class cannot be split (fewer than 2 usable rows or forms).
     """
     colsum = np.asarray(x.sum(axis=0)).ravel()
-    keep = colsum >= 2        # a form seen once in the class says nothing about a split
+    keep = colsum >= max(2, tsj)   # a rare form in the class says nothing about a split
     sub = x[:, keep].tocsr()
     rowsum = np.asarray(sub.sum(axis=1)).ravel()
     rows = np.flatnonzero(rowsum > 0)
@@ -243,18 +251,33 @@ class Hierarchy:
         return out
 
 
+def _side_forms(x: sparse.csr_matrix, mask: np.ndarray, forms: np.ndarray, cc_test: float):
+    """Forms each half keeps: a form with contingency coefficient > ``cc_test`` stays on its over-represented side."""
+    n = x.shape[0]
+    in_a = np.asarray(x[mask].sum(axis=0)).ravel()
+    total = np.asarray(x.sum(axis=0)).ravel()
+    n_a = mask.sum()
+    chi = chi2_2x2(in_a, total, n_a, n)
+    cc = np.sqrt(chi / (chi + n))
+    over_a = in_a > total * n_a / n
+    strong = cc > cc_test
+    return forms & ~(strong & ~over_a), forms & ~(strong & over_a)
+
+
 def descending_classification(x: sparse.spmatrix, k: int, min_split_members: int = 5,
-                              seed: int = 0) -> Hierarchy:
+                              seed: int = 0, tsj: int = 3, cc_test: float = 0.3) -> Hierarchy:
     """Reinert's descending hierarchical classification of the rows of ``x`` into ``k`` leaves.
 
     Rows with no form are left out (label −1). The largest leaf is split
     first (ties: the leaf created first); a leaf smaller than
     ``min_split_members`` or that cannot be split is kept as it is, so the
-    tree may end with fewer than ``k`` leaves.
+    tree may end with fewer than ``k`` leaves. ``tsj`` and ``cc_test``: form
+    selection between splits (module docstring).
     """
     x = _binary(x)
     tree = Hierarchy(n_rows=x.shape[0])
     tree._add(np.flatnonzero(np.diff(x.indptr) > 0), -1)
+    forms = {0: np.ones(x.shape[1], dtype=bool)}
     stuck: set[int] = set()
     while len(tree.leaves) < k:
         open_leaves = [n for n in tree.leaves if n not in stuck and len(tree.members[n]) >= max(2, min_split_members)]
@@ -262,13 +285,15 @@ def descending_classification(x: sparse.spmatrix, k: int, min_split_members: int
             break
         node = max(open_leaves, key=lambda n: (len(tree.members[n]), -n))
         rows = tree.members[node]
-        result = split_class(x[rows], seed)
+        sub = x[rows][:, forms[node]].tocsr()
+        result = split_class(sub, seed, tsj)
         if result is None:
             stuck.add(node)
             continue
         mask, chi = result
         left = tree._add(rows[mask], node)
         right = tree._add(rows[~mask], node)
+        forms[left], forms[right] = _side_forms(x[rows], mask, forms[node], cc_test)
         tree.children[node] = (left, right)
         tree.chi2[node] = chi
     return tree
@@ -360,7 +385,7 @@ def simple_classification(x: sparse.spmatrix, groups: np.ndarray, k: int, min_sp
 
 def double_classification(x: sparse.spmatrix, groups1: np.ndarray, groups2: np.ndarray, k: int,
                           min_members: int = 10, min_chi2: float = CHI2_05, min_split_members: int = 5,
-                          seed: int = 0) -> Classification:
+                          seed: int = 0, full: bool = True) -> Classification:
     """Reinert's double classification of the units (rows of ``x``) on two context sizes.
 
     Parameters
@@ -374,6 +399,8 @@ def double_classification(x: sparse.spmatrix, groups1: np.ndarray, groups2: np.n
         when no partition of ``k`` disjoint associated crossed classes exists).
     min_members, min_chi2 : int, float
         Smallest size and association χ² of a crossed class.
+    full : bool
+        Keep every associated crossed class (default), not only mutually most associated pairs.
     """
     x = _binary(x)
     trees = [descending_classification(group_rows(x, g), k, min_split_members, seed) for g in (groups1, groups2)]
@@ -387,7 +414,20 @@ def double_classification(x: sparse.spmatrix, groups1: np.ndarray, groups2: np.n
     chi = chi2_2x2(inter, n1[:, None], n2[None, :], n)
     expected = np.outer(n1, n2) / max(n, 1)
     ok = (inter >= min_members) & (inter > expected) & (chi >= min_chi2)
+    if not full:
+        # Mutually most associated: the pair's χ² is the best of its row and of its column.
+        ok &= (chi >= chi.max(axis=1, keepdims=True)) & (chi >= chi.max(axis=0, keepdims=True))
     pairs = np.argwhere(ok)               # row-major: deterministic order
+    if len(pairs):
+        # Two pairs holding exactly the same units are one crossed class: keep the first.
+        members = m1[pairs[:, 0]].multiply(m2[pairs[:, 1]]).tocsr()
+        seen, keep = set(), []
+        for j in range(len(pairs)):
+            key = members[j].indices.tobytes()
+            if key not in seen:
+                seen.add(key)
+                keep.append(j)
+        pairs = pairs[keep]
     labels = np.full(x.shape[0], -1, dtype=np.int64)
     if not len(pairs):
         return Classification(labels, trees, [groups1, groups2], [], np.zeros(0), 0, False)

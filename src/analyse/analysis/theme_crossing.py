@@ -8,8 +8,8 @@ Territories
 
     * « local » (to *t*): one territory holds at least half of the class
       (``share ≥ 0.5``) at at least twice its weight (``ratio ≥ 2``);
-    * « invariant inductif »: every territory has at least half its expected
-      share (``ratio ≥ 0.5`` everywhere);
+    * « invariant inductif »: every territory has between half and twice its
+      expected share (``0.5 ≤ ratio ≤ 2`` everywhere);
     * « partagé » otherwise.
 
     Documents, not units, are the independent draws: a bootstrap resamples
@@ -53,7 +53,7 @@ def _label(share: np.ndarray, ratio: np.ndarray) -> tuple[str, int]:
     top = int(np.argmax(share))
     if share[top] >= LOCAL_SHARE and ratio[top] >= LOCAL_RATIO:
         return LOCAL, top
-    if np.all(ratio >= INVARIANT_RATIO):
+    if np.all(ratio >= INVARIANT_RATIO) and np.all(ratio <= 1 / INVARIANT_RATIO):
         return INVARIANT, top
     return SHARED, top
 

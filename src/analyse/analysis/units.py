@@ -264,24 +264,33 @@ def speaker_names(corpus) -> frozenset[str]:
 
 
 def context_units(units: pd.DataFrame, min_words: int) -> np.ndarray:
-    """Consecutive units of a document gathered until each group has ``min_words`` words.
+    """Consecutive units of a speaker turn gathered until each group has ``min_words`` words.
 
     Reinert's double classification runs twice on such context units of two
-    sizes; every unit then inherits the class of its context. A short tail
-    joins the group before it. Returns the group number of each unit (``units``
-    must be in canonical order, as :func:`build_units` returns them).
+    sizes; every unit then inherits the class of its context. A context never
+    crosses a speaker turn (IRaMuTeQ's « unité de contexte initiale » in our
+    export, :mod:`analyse.exchange.iramuteq`): the turn is ``(doc, turn)`` when
+    ``units`` has a ``turn`` column and the turn is numbered, else the segment.
+    A short tail joins the group before it in the same turn. Returns the group
+    number of each unit (``units`` in canonical order, as :func:`build_units`
+    returns them).
 
     Examples
     --------
-    >>> u = pd.DataFrame({"doc": ["a", "a", "a", "b"], "words": [30, 30, 10, 5]})
+    >>> u = pd.DataFrame({"segment": ["a#1", "a#2", "a#2", "b#1"], "doc": ["a", "a", "a", "b"],
+    ...                   "turn": [1, 1, 1, 1], "words": [30, 30, 10, 5]})
     >>> context_units(u, 50).tolist()
     [0, 0, 0, 1]
     """
+    if "turn" in units.columns:
+        turn = pd.to_numeric(units["turn"], errors="coerce").fillna(0).astype(int)
+        key = np.where(turn > 0, units["doc"].astype(str) + "\x1f" + turn.astype(str), units["segment"].astype(str))
+    else:
+        key = units["segment"].astype(str).to_numpy()
     group = np.empty(len(units), dtype=np.int64)
-    docs = units["doc"].to_numpy()
     words = units["words"].to_numpy()
     current = -1
-    bounds = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+    bounds = np.flatnonzero(key[1:] != key[:-1]) + 1
     for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(units)]])):
         first, size = current + 1, min_words
         for j in range(a, b):
