@@ -385,7 +385,7 @@ def simple_classification(x: sparse.spmatrix, groups: np.ndarray, k: int, min_sp
 
 def double_classification(x: sparse.spmatrix, groups1: np.ndarray, groups2: np.ndarray, k: int,
                           min_members: int = 10, min_chi2: float = CHI2_05, min_split_members: int = 5,
-                          seed: int = 0, full: bool = True) -> Classification:
+                          seed: int = 0, full: bool = True, tree_k: int | None = None) -> Classification:
     """Reinert's double classification of the units (rows of ``x``) on two context sizes.
 
     Parameters
@@ -395,15 +395,19 @@ def double_classification(x: sparse.spmatrix, groups1: np.ndarray, groups2: np.n
     groups1, groups2 : ndarray
         Context unit of every unit in each run (:func:`analyse.analysis.units.context_units`).
     k : int
-        Leaves of each tree, and the number of final classes sought (fewer
-        when no partition of ``k`` disjoint associated crossed classes exists).
+        Number of final classes sought (fewer when no partition of ``k``
+        disjoint associated crossed classes exists).
+    tree_k : int, optional
+        Leaves of each of the two trees (default ``k``). Deeper trees (IRaMuTeQ
+        uses 10 terminal classes) give more crossed classes to choose from.
     min_members, min_chi2 : int, float
         Smallest size and association χ² of a crossed class.
     full : bool
         Keep every associated crossed class (default), not only mutually most associated pairs.
     """
     x = _binary(x)
-    trees = [descending_classification(group_rows(x, g), k, min_split_members, seed) for g in (groups1, groups2)]
+    trees = [descending_classification(group_rows(x, g), tree_k or k, min_split_members, seed)
+             for g in (groups1, groups2)]
     (nodes1, m1), (nodes2, m2) = (_node_membership(t, g) for t, g in zip(trees, (groups1, groups2)))
     classified = np.flatnonzero((np.asarray(m1.sum(axis=0)).ravel() > 0) & (np.asarray(m2.sum(axis=0)).ravel() > 0))
     m1, m2 = m1[:, classified].tocsr(), m2[:, classified].tocsr()

@@ -159,10 +159,11 @@ def typical_units(themes: Themes, n: int = 5) -> pd.DataFrame:
     return frame[cols].reset_index(drop=True)
 
 
-def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 6, seed: int = 0,
+def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 10, seed: int = 0,
                     unit_size: int = 40, min_freq: int = 3, exclude: frozenset[str] = frozenset(),
                     double: bool = True, second_size: int | None = None, min_members: int | None = None,
-                    min_split_members: int = 5, n_typical: int = 5, mutual: bool = False) -> Themes:
+                    min_split_members: int = 5, n_typical: int = 5, mutual: bool = False,
+                    tree_k: int | None = None) -> Themes:
     """Reinert classification of the text units of a corpus, described.
 
     Parameters
@@ -173,7 +174,8 @@ def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 6, se
         :func:`analyse.model.corpus.segments_frame` (or any frame with ``segment, doc, n``;
         ``territory, role, atelier, kind, text`` are used when present).
     k : int
-        Number of classes sought (each tree has ``k`` leaves).
+        Largest number of classes (each tree has ``k`` leaves; default 10, as IRaMuTeQ and rainette).
+        The double classification may keep fewer.
     seed : int
         Seed of the sparse SVD's start vector (results are deterministic for a seed).
     unit_size : int
@@ -187,6 +189,12 @@ def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 6, se
         Double classification (default) or a single one on the first context size.
     min_members : int, optional
         Smallest crossed class (default: 10, or 1 % of the units when fewer than 1000).
+    tree_k : int, optional
+        Leaves of each of the double classification's two trees (default
+        ``k``, as rainette). Deeper trees give more crossed classes to choose
+        from, but the total-χ² criterion then favours small tight sub-classes
+        (on planted worlds, ``tree_k = 10`` for 4 worlds classifies under a third
+        of the units), so ``k`` is best read as the *maximum* number of classes.
     mutual : bool
         Keep only crossed classes whose two classes are mutually most associated
         (rainette's "classical" analysis; default: every associated crossed class).
@@ -205,7 +213,8 @@ def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 6, se
     if double:
         g2 = context_units(units, second)
         result = double_classification(m.active, g1, g2, k, min_members=min_members,
-                                       min_split_members=min_split_members, seed=seed, full=not mutual)
+                                       min_split_members=min_split_members, seed=seed, full=not mutual,
+                                       tree_k=tree_k or k)
     else:
         result = simple_classification(m.active, g1, k, min_split_members=min_split_members, seed=seed)
     labels = result.labels
@@ -218,7 +227,7 @@ def classify_themes(tokens: pd.DataFrame, segments: pd.DataFrame, k: int = 6, se
     themes = Themes(units=units, matrices=m, classification=result,
                     params={"k": k, "seed": seed, "unit_size": unit_size, "second_size": second,
                             "min_freq": min_freq, "double": double, "min_members": min_members,
-                            "mutual": mutual})
+                            "mutual": mutual, "tree_k": tree_k or k})
     classified = np.flatnonzero(labels >= 0)
     ind = _class_indicator(labels, result.k)
     words = pd.concat([_profile(ind, m.active, m.terms, "active", classified),
@@ -250,6 +259,11 @@ class Topics:
     mean_stability: float
     by_class: pd.DataFrame        # class × topic: mean normalised weight of the class's units
 
+    def closest(self) -> pd.Series:
+        """Per class, the topic most over-represented in it (largest ratio to the topic's mean weight)."""
+        lift = self.by_class / self.by_class.mean(axis=0).replace(0, np.nan)
+        return lift.idxmax(axis=1)
+
 
 def _nmf(x, k: int, seed: int, init: str = "nndsvda"):
     from sklearn.decomposition import NMF
@@ -266,7 +280,8 @@ def _nmf(x, k: int, seed: int, init: str = "nndsvda"):
     return w, model.components_
 
 
-def topic_model(themes: Themes, k: int | None = None, seed: int = 0, n_seeds: int = 5, top: int = 10) -> Topics:
+def topic_model(themes: Themes, k: int | None = None, seed: int = 0, n_seeds: int = 5, top: int = 10,
+                max_df: float = 0.1) -> Topics:
     """NMF on the TF-IDF of the units' active forms, checked over ``n_seeds`` seeds.
 
     Stability of a topic: its cosine with the topic matched to it (Hungarian
@@ -279,8 +294,12 @@ def topic_model(themes: Themes, k: int | None = None, seed: int = 0, n_seeds: in
 
     k = k or max(themes.k, 2)
     m = themes.matrices
-    rows = np.flatnonzero(np.diff(m.counts.indptr) > 0)
-    x = TfidfTransformer(sublinear_tf=True).fit_transform(m.counts[rows])
+    # Forms in more than max_df of the units (faire, vouloir, chose…) would make every topic alike.
+    frequent = np.asarray((m.counts > 0).mean(axis=0)).ravel() > max_df
+    counts = m.counts[:, ~frequent].tocsr()
+    terms = m.terms[~frequent]
+    rows = np.flatnonzero(np.diff(counts.indptr) > 0)
+    x = TfidfTransformer(sublinear_tf=True).fit_transform(counts[rows])
     w, h = _nmf(x, k, seed)
     hn = h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
     matched = []
@@ -296,8 +315,8 @@ def topic_model(themes: Themes, k: int | None = None, seed: int = 0, n_seeds: in
     stab = np.mean(matched, axis=0) if matched else np.ones(k)
     word_rows = []
     for t in range(k):
-        best = np.lexsort((m.terms, -h[t]))[:top]
-        word_rows.extend((t + 1, j + 1, m.terms[i], float(h[t, i])) for j, i in enumerate(best) if h[t, i] > 0)
+        best = np.lexsort((terms, -h[t]))[:top]
+        word_rows.extend((t + 1, j + 1, terms[i], float(h[t, i])) for j, i in enumerate(best) if h[t, i] > 0)
     weights = np.zeros((len(themes.units), k))
     weights[rows] = w
     norm = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)

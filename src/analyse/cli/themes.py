@@ -14,7 +14,8 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=int, default=6, help="nombre de classes cherchées (défaut : 6)")
+    parser.add_argument("--k", type=int, default=10,
+                        help="nombre maximal de classes (feuilles de chaque arbre ; défaut : 10, comme IRaMuTeQ)")
     parser.add_argument("--seed", type=int, default=0, help="graine (défaut : 0) ; même graine, même résultat")
     parser.add_argument("--unit-size", type=int, default=40, metavar="N",
                         help="taille des unités de texte, en mots (défaut : 40)")

@@ -56,7 +56,7 @@ def _masker(corpus, mask):
     return lambda segment, text: mask_text(text, gazetteer)
 
 
-def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = "A", k: int = 6, seed: int = 0,
+def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = "A", k: int = 10, seed: int = 0,
                   unit_size: int = 40, min_freq: int = 3, n_boot: int = 200,
                   mask: bool | Callable[[str, str], str] = True, figures: bool = True) -> ThemesReport:
     """Classify, describe, cross and draw.
@@ -90,7 +90,7 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
     if "text" in typical.columns:
         typical["shown"] = [shown(s, t) for s, t in zip(typical["segment"], typical["text"])]
     coded, _ = coded_share(themes, seg_codes)
-    best_topic = topics.by_class.idxmax(axis=1) if len(topics.by_class) else pd.Series(dtype=str)
+    best_topic = topics.closest() if len(topics.by_class) else pd.Series(dtype=str)
     classes = themes.classes.merge(labels[["class", "label", "territory", "stability"]], on="class", how="left")
     classes["balises"] = [", ".join(class_balises(codes, c)["code"]) for c in classes["class"]]
     classes["coded_share"] = classes["class"].map(coded)
