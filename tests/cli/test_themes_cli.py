@@ -46,7 +46,7 @@ def test_help_is_instant_and_french():
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
     text = parser.format_help()
-    assert "nombre de classes" in text and "--promote" in text
+    assert "nombre maximal de classes" in text and "--promote" in text
 
 
 @pytest.mark.slow

@@ -104,8 +104,8 @@ def _chi2(q: np.ndarray | float, n_a: np.ndarray | float, total: float):
         return total * (q / n_a + (total - 2 * n_a + q) / (total - n_a) - 1.0)
 
 
-def _best_cut(x: sparse.csr_matrix, order: np.ndarray, colsum: np.ndarray) -> tuple[int, float]:
-    """Best prefix length of ``order`` (1 … n−1) and its χ²; vectorised over all cuts."""
+def _best_cut(x: sparse.csr_matrix, order: np.ndarray, colsum: np.ndarray, min_side: int = 1) -> tuple[int, float]:
+    """Best prefix length of ``order`` (``min_side`` … n − ``min_side``) and its χ²; vectorised over all cuts."""
     xo = x[order].tocoo()
     # a_j when a unit joins the prefix = how many earlier units of the order hold form j.
     by_col = np.lexsort((xo.row, xo.col))
@@ -118,11 +118,16 @@ def _best_cut(x: sparse.csr_matrix, order: np.ndarray, colsum: np.ndarray) -> tu
     n_a = np.cumsum(np.bincount(xo.row, minlength=x.shape[0]))
     chi = _chi2(q[:-1], n_a[:-1].astype(float), float(colsum.sum()))
     chi = np.nan_to_num(chi, nan=-np.inf)
+    n = x.shape[0]
+    if n - 2 * min_side >= 0:
+        chi[:min_side - 1] = -np.inf
+        chi[n - min_side:] = -np.inf
     best = int(np.argmax(chi))
     return best + 1, float(chi[best])
 
 
-def _improve(x: sparse.csr_matrix, in_a: np.ndarray, colsum: np.ndarray, max_passes: int = 25) -> float:
+def _improve(x: sparse.csr_matrix, in_a: np.ndarray, colsum: np.ndarray, max_passes: int = 25,
+             min_side: int = 1) -> float:
     """Move single units between the two halves while the χ² rises (in place); returns the χ²."""
     total = float(colsum.sum())
     a = np.asarray(x[in_a].sum(axis=0)).ravel()
@@ -139,12 +144,12 @@ def _improve(x: sparse.csr_matrix, in_a: np.ndarray, colsum: np.ndarray, max_pas
             if not len(cols):
                 continue
             if in_a[u]:
-                if sizes[0] == 1:
+                if sizes[0] <= min_side:
                     continue
                 dq = float(((1 - 2 * a[cols]) * inv_c[cols]).sum())
                 new_n = n_a - len(cols)
             else:
-                if sizes[1] == 1:
+                if sizes[1] <= min_side:
                     continue
                 dq = float(((2 * a[cols] + 1) * inv_c[cols]).sum())
                 new_n = n_a + len(cols)
@@ -164,10 +169,15 @@ def _improve(x: sparse.csr_matrix, in_a: np.ndarray, colsum: np.ndarray, max_pas
     return chi
 
 
-def split_class(x: sparse.csr_matrix, seed: int = 0, tsj: int = 3) -> tuple[np.ndarray, float] | None:
+def split_class(x: sparse.csr_matrix, seed: int = 0, tsj: int = 3,
+                min_share: float = 0.01) -> tuple[np.ndarray, float] | None:
     """Split the rows of a binary matrix in two (CA first axis, best cut, unit moves).
 
     Forms seen fewer than ``tsj`` times in the class are left out of the split.
+    Each half keeps at least ``min_share`` of the class's rows (and 2): without
+    it the χ² is often best served by peeling off a handful of atypical units
+    with forms of their own (a leaf of one unit), which says nothing of the
+    corpus's lexical worlds; IRaMuTeQ has a minimum class size for the same reason.
     Returns a boolean mask (True: the half holding row 0) and the split's χ²,
     or None when the class cannot be split (fewer than 2 usable rows or forms).
     """
@@ -182,10 +192,13 @@ def split_class(x: sparse.csr_matrix, seed: int = 0, tsj: int = 3) -> tuple[np.n
     colsum = colsum[keep]
     coords = ca_first_axis(sub, seed)
     order = np.lexsort((np.arange(len(rows)), np.round(coords, 10)))
-    cut, _ = _best_cut(sub, order, colsum)
+    min_side = max(2, int(np.ceil(min_share * len(rows))))
+    if len(rows) < 2 * min_side:
+        return None
+    cut, _ = _best_cut(sub, order, colsum, min_side)
     in_a = np.zeros(len(rows), dtype=bool)
     in_a[order[:cut]] = True
-    chi = _improve(sub, in_a, colsum)
+    chi = _improve(sub, in_a, colsum, min_side=min_side)
     mask = np.zeros(x.shape[0], dtype=bool)
     mask[rows[in_a]] = True
     # Rows with no usable form follow the larger half.
