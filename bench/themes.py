@@ -15,9 +15,10 @@ What is measured, each in its own child process (so that peak RSS, from
    copying the 1× cache files under the new names (same segment texts, same
    content hash), so the parse is not timed again; reading the cache is.
 
-Targets: 1× within 30 s; 16× within 20× the 1× time. Without ``--full`` the
-16× time is projected from the 1× → 4× growth (power law), and printed as a
-projection.
+Targets: 1× within 30 s; 16× within 20× the 1× time. Ratios use CPU time
+(user + system of the child), which a shared machine disturbs less than wall
+time; both are printed. Without ``--full`` the 16× time is projected from
+the 1× → 4× growth (power law), and printed as a projection.
 
 Usage::
 
@@ -134,6 +135,7 @@ def run_child(mode: str, project: Path, cache: Path) -> dict:
         raise SystemExit(f"bench: child {mode} failed ({proc.returncode})")
     result = json.loads(output.strip().splitlines()[-1])
     result["wall"] = wall
+    result["cpu"] = usage.ru_utime + usage.ru_stime    # less sensitive than wall time to a shared machine
     result["rss_mib"] = usage.ru_maxrss / 1024      # kilobytes on Linux
     return result
 
@@ -155,21 +157,25 @@ def main(argv=None) -> int:
         cache = tmp / "nlp-cache"
         base = replicate(Path(args.corpus), Path(args.codebook), tmp / "x1", 1)
         parse = run_child("parse", base, cache)
-        print(f"spaCy parse, 1×, cold cache: {parse['seconds']:.1f} s in process "
-              f"({parse['wall']:.1f} s with start-up), {parse['segments']} segments, {parse['tokens']} tokens, "
+        print(f"spaCy parse, 1×, cold cache: {parse['wall']:.1f} s wall with start-up ({parse['seconds']:.1f} s "
+              f"in process), {parse['cpu']:.1f} s CPU, {parse['segments']} segments, {parse['tokens']} tokens, "
               f"peak RSS {parse['rss_mib']:.0f} MiB")
-        print(f"{'scale':>5} {'time s':>8} {'÷ 1×':>6} {'÷ parse':>8} {'peak RSS MiB':>13}")
-        times = {}
+        print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times grow with it)")
+        print(f"{'scale':>5} {'wall s':>8} {'CPU s':>7} {'÷ 1×':>6} {'÷ parse':>8} {'peak RSS MiB':>13}")
+        times, walls = {}, {}
         for scale in scales:
             project = base if scale == 1 else replicate(Path(args.corpus), Path(args.codebook), tmp / f"x{scale}", scale)
             if scale > 1:
                 warm_cache(cache, scale)
             res = run_child("themes", project, cache)
-            times[scale] = res["wall"]
-            print(f"{scale:>4}× {res['wall']:>8.1f} {res['wall'] / times[1]:>6.1f} "
-                  f"{res['wall'] / parse['wall']:>8.2f} {res['rss_mib']:>13.0f}   {res['head'][1] if len(res['head']) > 1 else ''}")
-        ok1 = times[1] <= TARGET_1X_S
-        print(f"1×: {times[1]:.1f} s (target ≤ {TARGET_1X_S:g} s): {'ok' if ok1 else 'TOO SLOW'}")
+            times[scale] = res["cpu"]
+            walls[scale] = res["wall"]
+            print(f"{scale:>4}× {res['wall']:>8.1f} {res['cpu']:>7.1f} {res['cpu'] / times[1]:>6.1f} "
+                  f"{res['cpu'] / parse['cpu']:>8.2f} {res['rss_mib']:>13.0f}   {res['head'][1] if len(res['head']) > 1 else ''}")
+        print("(ratios on CPU time; at 4× and more every unit exists several times, so the classes differ from 1×:"
+              " duplicated rare forms pass the frequency thresholds)")
+        ok1 = walls[1] <= TARGET_1X_S
+        print(f"1×: {walls[1]:.1f} s wall, {times[1]:.1f} s CPU (target ≤ {TARGET_1X_S:g} s): {'ok' if ok1 else 'TOO SLOW'}")
         if 16 in times:
             ratio = times[16] / times[1]
             print(f"16×: {ratio:.1f}× the 1× time (limit {MAX_RATIO_16X:g}×): {'ok' if ratio <= MAX_RATIO_16X else 'TOO SLOW'}")

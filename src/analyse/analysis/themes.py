@@ -27,7 +27,7 @@ more about the optimiser than about the corpus.)
 
 Examples
 --------
->>> themes = classify_themes(tokens, segments_frame(corpus), k=6, exclude=speaker_names(corpus))  # doctest: +SKIP
+>>> themes = classify_themes(tokens, segments_frame(corpus), exclude=speaker_names(corpus))  # doctest: +SKIP
 >>> themes.classes                                                                                 # doctest: +SKIP
 """
 
@@ -42,7 +42,7 @@ from scipy.stats import chi2 as chi2_law
 
 from analyse.analysis.reinert import (CHI2_05, Classification, chi2_2x2, double_classification,
                                       simple_classification)
-from analyse.analysis.units import UnitMatrices, context_units, speaker_names, unit_matrices  # noqa: F401
+from analyse.analysis.units import UnitMatrices, context_units, unit_matrices
 from analyse.errors import UsageError
 
 VARIABLES = ("territory", "role", "atelier", "kind", "doc")
@@ -147,7 +147,10 @@ def typical_units(themes: Themes, n: int = 5) -> pd.DataFrame:
     pos = {t: j for j, t in enumerate(m.terms)}
     active = w[(w["type"] == "active") & (w["chi2"] >= CHI2_05)]
     weights[active["class"].to_numpy() - 1, active["lemma"].map(pos).to_numpy()] = active["chi2"].to_numpy()
-    scores = np.asarray((m.active.multiply(weights[np.maximum(labels, 0)])).sum(axis=1)).ravel()
+    scores = np.zeros(len(labels))
+    for c in range(themes.k):
+        rows = np.flatnonzero(labels == c)
+        scores[rows] = m.active[rows] @ weights[c]
     frame = themes.units[["unit", "segment"] + (["text"] if "text" in themes.units.columns else [])].copy()
     frame["class"] = themes.units["class"]
     frame["score"] = scores
@@ -272,9 +275,9 @@ def _nmf(x, k: int, seed: int, init: str = "nndsvda"):
 
     from sklearn.exceptions import ConvergenceWarning
 
-    model = NMF(n_components=k, init=init, random_state=seed, max_iter=500, tol=1e-4)
+    model = NMF(n_components=k, init=init, random_state=seed, max_iter=300, tol=1e-3)
     with warnings.catch_warnings():
-        # A topic that has not fully converged after 500 steps is still usable; stability says how far.
+        # A topic that has not fully converged after 300 steps is still usable; stability says how far.
         warnings.simplefilter("ignore", ConvergenceWarning)
         w = model.fit_transform(x)
     return w, model.components_

@@ -23,7 +23,8 @@ import pandas as pd
 from analyse.analysis.reinert import class_tree
 from analyse.analysis.theme_crossing import (class_balises, code_crossing, coded_share, territory_crossing,
                                              unseen_classes)
-from analyse.analysis.themes import Themes, Topics, classify_themes, speaker_names, topic_model
+from analyse.analysis.themes import Themes, Topics, classify_themes, topic_model
+from analyse.analysis.units import speaker_names
 
 
 @dataclass
