@@ -15,9 +15,9 @@ What is measured, each in its own child process (so that peak RSS, from
    copying the 1× cache files under the new names (same segment texts, same
    content hash), so the parse is not timed again; reading the cache is.
 
-Targets: 1× within 30 s; 16× within 20× the 1× time. Ratios use CPU time
-(user + system of the child), which a shared machine disturbs less than wall
-time; both are printed. Without ``--full`` the 16× time is projected from
+Targets: 1× within 30 s; 16× within 20× the 1× time. Verdicts and ratios use
+CPU time (user + system of the child), which a shared machine disturbs less
+than wall time; both are printed, with the load average. Without ``--full`` the 16× time is projected from
 the 1× → 4× growth (power law), and printed as a projection.
 
 Usage::
@@ -174,8 +174,10 @@ def main(argv=None) -> int:
                   f"{res['cpu'] / parse['cpu']:>8.2f} {res['rss_mib']:>13.0f}   {res['head'][1] if len(res['head']) > 1 else ''}")
         print("(ratios on CPU time; at 4× and more every unit exists several times, so the classes differ from 1×:"
               " duplicated rare forms pass the frequency thresholds)")
-        ok1 = walls[1] <= TARGET_1X_S
-        print(f"1×: {walls[1]:.1f} s wall, {times[1]:.1f} s CPU (target ≤ {TARGET_1X_S:g} s): {'ok' if ok1 else 'TOO SLOW'}")
+        # The verdict uses CPU time: on a machine shared by several jobs, wall time measures the neighbours.
+        ok1 = times[1] <= TARGET_1X_S
+        print(f"1×: {times[1]:.1f} s CPU, {walls[1]:.1f} s wall at load {os.getloadavg()[0]:.1f} "
+              f"(target ≤ {TARGET_1X_S:g} s of CPU): {'ok' if ok1 else 'TOO SLOW'}")
         if 16 in times:
             ratio = times[16] / times[1]
             print(f"16×: {ratio:.1f}× the 1× time (limit {MAX_RATIO_16X:g}×): {'ok' if ratio <= MAX_RATIO_16X else 'TOO SLOW'}")

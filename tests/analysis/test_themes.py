@@ -264,3 +264,9 @@ def test_report_on_bundled_corpus():
     assert len(rep.unseen) >= 1 and "séance" in rep.unseen["words"].iloc[0]
     assert set(rep.figures) == {"dendrogramme", "territoires"}
     assert rep.typical["shown"].str.contains(r"\[PERSONNE\]|\[LIEU\]|\[ORGANISATION\]|\[PROJET\]").any()
+
+
+def test_no_coverage_means_nothing_to_compare(planted):
+    _, _, _, themes = planted
+    codes = code_crossing(themes, {})
+    assert codes.empty and unseen_classes(themes, codes, {}).empty

@@ -177,7 +177,8 @@ def unseen_classes(themes: Themes, codes: pd.DataFrame, seg_codes: dict[str, set
     """
     shares, overall = coded_share(themes, seg_codes)
     rows = []
-    for cls in range(1, themes.k + 1):
+    covered = themes.units["segment"].isin(seg_codes).any()
+    for cls in range(1, themes.k + 1 if covered else 1):   # nothing coded: nothing to say
         over = codes[(codes["class"] == cls) & (codes["chi2"] >= CHI2_05)]
         share = float(shares.get(cls, np.nan))
         if len(over) and not share <= UNCOVERED_RATIO * overall:

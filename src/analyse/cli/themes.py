@@ -125,7 +125,10 @@ def _print(rep, coder: str) -> None:
         print(f"  balises ({coder}) : " + (", ".join(f"{c} ({_fr(x)})" for c, x in zip(codes["code"], codes["chi2"]))
                                            or "aucune sur-représentée"))
         print(f"  thème NMF le plus proche : {row.topic}\n")
-    if len(rep.unseen):
+    if rep.codes.empty:
+        print(f"Ce que la grille ne voit pas : le codeur {coder} n'a couvert aucun de ces documents "
+              "(lignes de couverture), rien à comparer.")
+    elif len(rep.unseen):
         print("Ce que la grille ne voit pas :")
         for row in rep.unseen.itertuples(index=False):
             print(f"  classe {row[0]} ({row.units} unités ; {_fr(100 * row.coded_share, 0)} % codées contre "
