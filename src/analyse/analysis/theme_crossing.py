@@ -15,7 +15,8 @@ Territories
     Documents, not units, are the independent draws: a bootstrap resamples
     documents with replacement inside each territory (``n_boot`` times) and
     gives a 90 % percentile interval of each ratio and the share of replicates
-    that give the class the same label (``stability``).
+    that give the class the same label (``stability``); a label that fewer
+    than half the replicates confirm is flagged ``fragile``.
 
 Balises
     The analysed coder's codes of each unit's segment (``segment_codes``, inside
@@ -75,7 +76,7 @@ def territory_crossing(themes: Themes, n_boot: int = 200, seed: int = 0) -> tupl
     table : DataFrame
         ``class, territory, units, share, expected, ratio, ratio_low, ratio_high``.
     summary : DataFrame
-        ``class, label, territory, top_share, stability, territories`` (``territory``: the
+        ``class, label, territory, top_share, stability, territories, fragile`` (``territory``: the
         territory of a local class, else the one where the class weighs most).
     """
     u = themes.units[themes.units["class"].notna()]
@@ -115,7 +116,8 @@ def territory_crossing(themes: Themes, n_boot: int = 200, seed: int = 0) -> tupl
             for c in range(k) for j, t in enumerate(territories)]
     summary = [{"class": c + 1, "label": labels[c][0], "territory": territories[labels[c][1]],
                 "top_share": share[labels[c][1], c], "stability": same[c] / max(n_boot, 1),
-                "territories": int((counts[:, c] > 0).sum())} for c in range(k)]
+                "territories": int((counts[:, c] > 0).sum()),
+                "fragile": bool(same[c] / max(n_boot, 1) < 0.5)} for c in range(k)]
     return pd.DataFrame(rows), pd.DataFrame(summary)
 
 

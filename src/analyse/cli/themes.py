@@ -86,7 +86,7 @@ def _payload(rep, coder: str) -> dict:
             "class": cls, "size": int(row.units), "share": round(float(row.share), 4),
             "words": [{"word": t, "chi2": round(float(c), 2)} for t, c in zip(top["lemma"], top["chi2"])],
             "territories": {"label": label["label"], "territory": label["territory"],
-                            "stability": round(float(label["stability"]), 3),
+                            "stability": round(float(label["stability"]), 3), "fragile": bool(label["fragile"]),
                             "shares": {t: round(float(s), 4) for t, s in zip(terr["territory"], terr["share"])},
                             "ratios": {t: round(float(r), 3) for t, r in zip(terr["territory"], terr["ratio"])}},
             "balises": [{"code": c, "chi2": round(float(x), 2), "units": int(n)}
@@ -114,8 +114,9 @@ def _print(rep, coder: str) -> None:
         cls = int(row[0])
         lab = labels.loc[cls]
         where = f"{lab['label']} ({territory_label(lab['territory'])})" if lab["label"] == "local" else lab["label"]
+        fragile = " (fragile : moins de la moitié des rééchantillonnages le confirment)" if lab["fragile"] else ""
         print(f"Classe {cls} — {row.units} unités ({_fr(100 * row.share, 0)} %) — {where}, "
-              f"stabilité {_fr(lab['stability'], 2)}")
+              f"stabilité {_fr(lab['stability'], 2)}{fragile}")
         w = t.words[(t.words["class"] == cls) & (t.words["type"] == "active") & (t.words["chi2"] >= 3.84)].head(10)
         print("  mots : " + ", ".join(f"{m} ({_fr(c)})" for m, c in zip(w["lemma"], w["chi2"])))
         terr = rep.territories[rep.territories["class"] == cls]

@@ -92,7 +92,8 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
         typical["shown"] = [shown(s, t) for s, t in zip(typical["segment"], typical["text"])]
     coded, _ = coded_share(themes, seg_codes)
     best_topic = topics.closest() if len(topics.by_class) else pd.Series(dtype=str)
-    classes = themes.classes.merge(labels[["class", "label", "territory", "stability"]], on="class", how="left")
+    classes = themes.classes.merge(labels[["class", "label", "territory", "stability", "fragile"]], on="class",
+                                   how="left")
     classes["balises"] = [", ".join(class_balises(codes, c)["code"]) for c in classes["class"]]
     classes["coded_share"] = classes["class"].map(coded)
     classes["unseen"] = classes["class"].isin(unseen["class"])
@@ -106,7 +107,7 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
         tree = class_tree(themes.classification.trees[0], [n[0] for n in themes.classification.class_nodes])
         words = {c: themes.top_words(c, 8) for c in range(1, themes.k + 1)}
         label_of = {r["class"]: (r["label"] if r["label"] != "local" else f"local ({territory_label(r['territory'])})")
-                    for _, r in labels.iterrows()}
+                    + (" (fragile)" if r["fragile"] else "") for _, r in labels.iterrows()}
         rep.figures["dendrogramme"] = class_dendrogram(tree, themes.classes, words, label_of)
         rep.figures["territoires"] = territory_class_heatmap(table)
     return rep
