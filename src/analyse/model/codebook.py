@@ -28,6 +28,9 @@ CANONICAL_IDS: tuple[str, ...] = (
     "ECH",
 )
 KINDS = ("balise", "mode", "dispositif", "concept", "contexte")
+# Optional `status` of a code: absent for the grid's own codes; "emergent" for a candidate
+# drawn from the data (analyse themes --promote), to be discussed before it is used.
+STATUSES = ("emergent",)
 REQUIRED_TEXT = ("label", "definition")
 REQUIRED_LISTS = ("include", "exclude")
 MIN_EXAMPLES = 2
@@ -47,6 +50,7 @@ class Code:
     examples: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     patterns: tuple = ()
+    status: str | None = None
 
     @property
     def is_balise(self) -> bool:
@@ -178,6 +182,12 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             problems.add(rel, f"{cid}: unknown dimension '{dim}'", line,
                          hint=f"declared: {', '.join(dims)}")
         _check_patterns(raw.get("patterns") or [], rel, line, cid, problems)
+        status = raw.get("status") or None
+        if status is not None and status not in STATUSES:
+            problems.add(rel, f"{cid}: status '{status}' is not one of {', '.join(STATUSES)}", line,
+                         hint="leave status out for a code of the grid")
+        if status is not None and cid in CANONICAL_IDS:
+            problems.add(rel, f"{cid}: a canonical code cannot have a status", line)
         codes[cid] = Code(
             id=cid, label=str(raw.get("label") or ""), dimension=str(dim), kind=str(kind),
             parent=raw.get("parent") or None, definition=str(raw.get("definition") or "").strip(),
@@ -186,6 +196,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             examples=tuple(map(str, _as_list(raw.get("examples")))),
             keywords=tuple(map(str, _as_list(raw.get("keywords")))),
             patterns=tuple(raw.get("patterns") or ()),
+            status=str(status) if status is not None else None,
         )
         lines[cid] = line
 
@@ -222,6 +233,57 @@ def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
         first = problems.errors[0]
         more = f" (and {len(problems.errors) - 1} more: run `analyse validate`)" if len(problems.errors) > 1 else ""
         raise CodebookError(first.message + more, first.path, first.line, first.hint)
+    return book
+
+
+def _bump_patch(version: str) -> str:
+    parts = version.split(".")
+    if parts and parts[-1].isdigit():
+        parts[-1] = str(int(parts[-1]) + 1)
+        return ".".join(parts)
+    return version + ".1"
+
+
+def append_code(path: str | Path, code: dict) -> Codebook:
+    """Append one code at the end of the codebook file and bump its patch version.
+
+    The file is edited as text (its comments and layout stay as they are),
+    the result is validated before anything is written, then written
+    atomically. Used to add emergent codes (``status: emergent``).
+
+    Raises
+    ------
+    CodebookError
+        If the codebook with the new code would not be valid.
+    """
+    import re
+    import tempfile
+
+    from analyse.fileio import atomic_write
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("codes"), list) or list(data)[-1] != "codes":
+        raise CodebookError("cannot append: 'codes' must be the last key of the codebook", str(path))
+    block = yaml.safe_dump([code], allow_unicode=True, sort_keys=False, width=110)
+    block = "\n".join(("  " + line) if line else line for line in block.rstrip("\n").split("\n"))
+    new = text.rstrip("\n") + "\n\n" + block + "\n"
+    old_version = str(data.get("version") or "")
+    if old_version:
+        new = re.sub(r'^(version:\s*)(["\']?)' + re.escape(old_version) + r'\2\s*$',
+                     lambda m: f"{m.group(1)}{m.group(2)}{_bump_patch(old_version)}{m.group(2)}",
+                     new, count=1, flags=re.M)
+    with tempfile.TemporaryDirectory() as tmp:
+        check = Path(tmp) / path.name
+        check.write_text(new, encoding="utf-8")
+        book, problems = validate_codebook(check)
+    if book is None:
+        first = problems.errors[0]
+        raise CodebookError(f"the new code would make the codebook invalid: {first.message}", str(path),
+                            hint=first.hint)
+    atomic_write(path, new)
+    book.path = str(path)
     return book
 
 
