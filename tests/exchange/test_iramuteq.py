@@ -24,7 +24,7 @@ def test_round_trip_keeps_variables_and_texts(corpus, tmp_path):
     assert write_iramuteq(corpus, path) == len(texts)
     back = read_iramuteq(path)
     assert [t.variables for t in back] == [t.variables for t in texts]
-    assert {t.variables["territoire"] for t in back} == set(corpus.territories)
+    assert {t.variables["territoire"] for t in back} == set(corpus.territories) | {"inter-territoires"}
     assert {t.variables["role"] for t in back} <= {"elu", "services", "acteur-economique", "citoyen", "animateur",
                                                    "autre", "narration"}
     # Texts come back as written (stars removed, spaces normalised), one line per segment.

@@ -1,9 +1,4 @@
-"""``analyse export iramuteq``: the corpus in other tools' formats.
-
-Table line for ``analyse/cli/__init__.py``::
-
-    "export": ("analyse.cli.export", "exporter le corpus pour d'autres logiciels (IRaMuTeQ)"),
-"""
+"""``analyse export iramuteq``: the corpus in other tools' formats."""
 
 from __future__ import annotations
 
@@ -11,15 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from analyse.cli.common import project_parent
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="export_format", metavar="FORMAT")
     sub.required = True
-    try:
-        from analyse.cli.common import project_parent
-        parents = [project_parent()]
-    except ImportError:   # until the lead's analyse.cli.common lands: the common options come from the caller
-        parents = []
+    parents = [project_parent()]
     p = sub.add_parser("iramuteq", parents=parents,
                        help="fichier texte IRaMuTeQ : un texte par tour de parole, variables étoilées "
                             "*territoire_ *role_ *atelier_ *type_ *doc_")
@@ -31,12 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyse.exchange.iramuteq import write_iramuteq
 
-    try:
-        from analyse.project import Project
-        corpus = Project.from_args(args).load_corpus()
-    except ImportError:   # until analyse.project lands
-        from analyse.model.corpus import load_corpus
-        corpus = load_corpus(getattr(args, "corpus", None) or "corpus")
+    from analyse.project import Project
+    corpus = Project.from_args(args).load_corpus()
     leave_out = ("animateur",) if args.without_facilitators else ()
     n = write_iramuteq(corpus, Path(args.out), leave_out_roles=leave_out)
     print(f"{n} textes écrits dans {args.out} (format IRaMuTeQ, UTF-8).", file=sys.stderr)

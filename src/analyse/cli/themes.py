@@ -1,16 +1,10 @@
-"""``analyse themes``: lexical classes (Reinert) crossed with territories and balises.
-
-Table line for ``analyse/cli/__init__.py``::
-
-    "themes": ("analyse.cli.themes", "classes lexicales (méthode Reinert) croisées avec territoires et balises"),
-"""
+"""``analyse themes``: lexical classes (Reinert) crossed with territories and balises."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,37 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="identifiant du code créé par --promote (ex. CON.20 ; le préfixe est sa dimension)")
 
 
-class _FallbackProject:
-    """The few Project attributes this command uses, from the common options.
-
-    Temporary: used only while ``analyse.project`` (being written by the lead) is absent.
-    """
-
-    def __init__(self, args):
-        self.corpus_dir = Path(getattr(args, "corpus", None) or "corpus")
-        self.codebook_path = Path(getattr(args, "codebook", None) or "codebook/balises.yaml")
-        codings = getattr(args, "codings", None)
-        self.codings_dir = Path(codings) if codings else self.corpus_dir / "codings"
-        self.settings: dict = {}
-
-    def load_corpus(self):
-        from analyse.model.corpus import load_corpus
-        return load_corpus(self.corpus_dir)
-
-    def load_codebook(self):
-        from analyse.model.codebook import load_codebook
-        return load_codebook(self.codebook_path)
-
-    def load_codings(self, corpus, book, coders=None):
-        from analyse.model.codings import load_codings
-        return load_codings(corpus, book, self.codings_dir, coders=coders)
-
-
 def _project(args):
-    try:
-        from analyse.project import Project
-    except ImportError:
-        return _FallbackProject(args)
+    from analyse.project import Project
     return Project.from_args(args)
 
 
@@ -152,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     project = _project(args)
     corpus = project.load_corpus()
     book = project.load_codebook()
-    coder = args.coder or project.settings.get("default_coder") or project.settings.get("coder") or "A"
+    coder = args.coder or project.settings["coders"]["primary"]
     codings = project.load_codings(corpus, book, [coder])
     layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=None)
     tokens = nlp.token_frame(corpus, layer, sentences=True)

@@ -66,7 +66,9 @@ def iramuteq_texts(corpus, leave_out_roles: tuple[str, ...] = ()) -> list[Iramut
             texts[-1].text += "\n" + s.text
             continue
         key = this
-        values = {"territory": s.territory, "role": s.role or "narration", "atelier": s.atelier,
+        # the facilitator of an inter-territory workshop speaks for no town: the document's territory
+        territory = s.territory or corpus.documents[s.doc].territory
+        values = {"territory": territory, "role": s.role or "narration", "atelier": s.atelier,
                   "kind": s.kind, "doc": s.doc}
         texts.append(IramuteqText({VARIABLES[k]: v for k, v in values.items()}, s.text))
     return texts
