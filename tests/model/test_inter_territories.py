@@ -6,7 +6,8 @@ import json
 import textwrap
 from pathlib import Path
 
-from analyse.analysis.invariants import coded_material, count_matrix
+from analyse.analysis.invariants import coded_material
+from analyse.analysis.spread import build_design, observed_spread
 from analyse.analysis.stats import corpus_summary
 from analyse.model.codebook import load_codebook
 from analyse.model.codings import load_codings
@@ -81,10 +82,11 @@ def test_segments_take_their_speakers_territory_downstream(tmp_path: Path):
     assert "inter-pairs#1" not in where and "inter-pairs#1" not in set(material.codes["segment"])
     assert any("sans territoire" in n for n in material.notes)
     assert material.territories == ["le-mene", "malaunay"]
-    cm = count_matrix(material)
-    rows = dict(zip(cm.docs, (cm.territories[i] for i in cm.territory)))
-    assert rows == {"inter-pairs@le-mene": "le-mene", "inter-pairs@malaunay": "malaunay", "le-mene-test": "le-mene"}
-    assert cm.by_territory(cm.counts)[:, cm.codes.index("ENG.1")].tolist() == [2.0, 1.0]
+    design = build_design(material.segments, material.codes)
+    assert design.n_parts == 3                      # inter-pairs@le-mene, inter-pairs@malaunay, le-mene-test
+    assert sorted(design.territories[t] for t in design.part_territory) == ["le-mene", "le-mene", "malaunay"]
+    freq = observed_spread(design).set_index("code")
+    assert freq.loc["ENG.1", "segments"] == 3 and freq.loc["ENG.1", "territories"] == 2
 
     summary = corpus_summary(corpus)
     assert set(summary["territory"]) == {"le-mene", "malaunay", "inter-territoires"}
@@ -126,7 +128,8 @@ def test_bundled_documents_keep_their_segments(tmp_path: Path):
     root = Path(__file__).resolve().parents[2] / "corpus"
     corpus = load_corpus(root)
     assert not corpus.problems.errors
-    assert all(s.start_time is None and s.territory == corpus.documents[s.doc].territory for s in corpus.segments)
+    own = [s for s in corpus.segments if corpus.documents[s.doc].territory != "inter-territoires"]
+    assert all(s.start_time is None and s.territory == corpus.documents[s.doc].territory for s in own)
     assert all(corpus.documents[s.doc].body[s.start:s.end] == s.text for s in corpus.segments)
 
 
