@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
                  "tous les segments codés avec un code (et ses enfants), avec leur contexte", True),
     "search": ("analyse.cli.search",
                "chercher des mots ou une expression : concordance et comptes par territoire, rôle, document", True),
+    "memo": ("analyse.cli.memo",
+             "mémos sur un segment, un codage, un document, un code, un territoire ou le projet", False),
     "agreement": ("analyse.cli.agreement",
                   "accord entre codeurs (pourcentage, kappa de Cohen, alpha de Krippendorff)", True),
     "reconcile": ("analyse.cli.reconcile",
