@@ -121,7 +121,7 @@ class CodingPanel:
         present = code in self.codes()
         on = (not present) if on is None else on
         if on and not present:
-            rec = coding_record(self.segment, code, self.coder)
+            rec = coding_record(self.segment, code, self.coder, codebook_version=self.codebook.version)
             self.store.append(self.coder, [rec])
             self.records[self.segment.id].append(rec)
         elif not on and present:
@@ -175,7 +175,8 @@ class CodingPanel:
 
     def accept(self, code: str) -> None:
         """Accept the suggestion ``code`` of the current segment: a human coding is written."""
-        self.suggestion_file.accept([(self.segment.id, code)], self.coder, self.corpus, self.store.folder)
+        self.suggestion_file.accept([(self.segment.id, code)], self.coder, self.corpus, self.store.folder,
+                                    codebook_version=self.codebook.version)
         self.reload()
         self.refresh()
 
