@@ -94,3 +94,24 @@ def test_new_coder_typed_in(bench):
     assert b.coder == "F" and b.coder_menu.value == "F" and b.panel.coder == "F"
     b.panel.toggle("SYS.2")
     assert [json.loads(line)["code"] for line in store.read_lines("F")] == ["SYS.2"]
+
+
+def test_memos_on_segment_document_and_project_are_shown_and_signed(bench, project: Path):
+    b, store = bench
+    with pytest.raises(UsageError, match="avant d'écrire un mémo"):
+        b.add_memo("trop tôt")
+    b.choose_document("le-mene-test")
+    b.choose_coder("C")
+    assert b.memo_box.layout.display is None and "Aucun mémo" in b.memo_list.value
+    b.memo_text.value = "Même récit qu'à Loos ?"
+    b.b_memo.click()                                           # on the current segment, signed C
+    b.memo_on.value = "project"
+    b.memo_text.value = "Réunion d'équipe : revoir ENG.2."
+    b.b_memo.click()
+    lines = [json.loads(line) for line in (project / "corpus" / "memos.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["target_type"], m["target"], m["author"]) for m in lines] == [
+        ("segment", "le-mene-test#1", "C"), ("project", "", "C")]
+    assert "Même récit" in b.memo_list.value and "Réunion" in b.memo_list.value
+    b.panel.b_next.click()                                     # another segment: its memos only, plus project
+    assert "Même récit" not in b.memo_list.value and "Réunion" in b.memo_list.value
+    assert b.memo_text.value == ""

@@ -11,9 +11,13 @@ registry records as a language model, a consensus or an import are not
 offered, and a new coder id can be typed. A coder the registry marks
 ``blind`` gets no machine suggestions.
 
+Below the panel, the memos (``corpus/memos.jsonl``) on the current segment,
+the document and the project are listed, and a new one can be written, signed
+by the coder.
+
 The choices are methods (:meth:`Workbench.choose_document`,
-:meth:`Workbench.choose_coder`) that the widgets call, so tests drive it
-without a browser.
+:meth:`Workbench.choose_coder`, :meth:`Workbench.add_memo`) that the widgets
+call, so tests drive it without a browser.
 """
 
 from __future__ import annotations
@@ -26,11 +30,24 @@ from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.coders import Registry, validate_registry, registry_path
 from analyse.model.codings import CodingStore, check_coder_id
 from analyse.model.corpus import Corpus, load_corpus
+from analyse.model.memos import MemoStore, memos_path
 from analyse.ui.panel import CodingPanel
 
 MACHINE_CODERS = ("rule", "model")
 NOT_BY_HAND = ("llm", "consensus", "imported")   # registry kinds whose files are not coded in the panel
 NEW_CODER = "__nouveau__"
+MEMO_TARGETS = (("ce segment", "segment"), ("ce document", "document"), ("le projet (journal)", "project"))
+
+
+class _BenchPanel(CodingPanel):
+    """The coding panel, telling the workbench when it shows another segment (to list its memos)."""
+
+    bench = None
+
+    def refresh(self) -> None:
+        super().refresh()
+        if self.bench is not None:
+            self.bench._show_memos()
 
 
 class Workbench:
@@ -55,6 +72,7 @@ class Workbench:
             store = Path(self.corpus.root) / "codings"
         self.store = store if isinstance(store, CodingStore) else CodingStore(store)
         self.suggestions = suggestions
+        self.memos = MemoStore(memos_path(self.corpus.root))
         self.registry: Registry | None = validate_registry(registry_path(self.store.folder))[0]
         self.doc_id: str | None = None
         self.coder: str | None = None
@@ -109,9 +127,33 @@ class Workbench:
         self.panel = None
         if self.doc_id and self.coder:
             suggestions = None if self.is_blind(self.coder) else self.suggestions
-            self.panel = CodingPanel(self.doc_id, self.coder, corpus=self.corpus, codebook=self.codebook,
+            self.panel = _BenchPanel(self.doc_id, self.coder, corpus=self.corpus, codebook=self.codebook,
                                      store=self.store, suggestions=suggestions)
+            self.panel.bench = self
         self._show()
+
+    # ------------------------------------------------------------------ memos
+    def memo_targets(self) -> dict[str, str]:
+        """``{target type: target}`` of the memos shown: current segment, document, project."""
+        if self.panel is None:
+            return {}
+        return {"segment": self.panel.segment.id, "document": self.panel.doc.id, "project": ""}
+
+    def current_memos(self) -> list[dict]:
+        """Memos on the current segment, its document and the project, oldest first."""
+        targets = self.memo_targets()
+        return [m for m in self.memos.records() if targets.get(m["target_type"], None) == m.get("target")]
+
+    def add_memo(self, text: str, on: str = "segment") -> dict:
+        """Write a memo on the current segment, document or the project, signed by the coder."""
+        if self.panel is None:
+            raise UsageError("choisir le document et le codeur avant d'écrire un mémo")
+        targets = self.memo_targets()
+        if on not in targets:
+            raise UsageError(f"cible de mémo « {on} » inconnue", hint=", ".join(targets))
+        rec = self.memos.add(on, targets[on], text, author=self.coder)
+        self._show_memos()
+        return rec
 
     def summary(self) -> str:
         """One line saying what there is to choose from (for the notebook)."""
@@ -138,11 +180,20 @@ class Workbench:
         self.b_new_coder = w.Button(description="Coder sous ce nom", layout=w.Layout(display="none", width="auto"))
         self.message = w.HTML()
         self.area = w.VBox()
+        self.memo_list = w.HTML()
+        self.memo_text = w.Textarea(placeholder="Un mémo (daté et signé par le codeur)…", layout=w.Layout(width="70%"))
+        self.memo_on = w.Dropdown(options=MEMO_TARGETS, value="segment", description="sur",
+                                  layout=w.Layout(width="auto"))
+        self.b_memo = w.Button(description="Ajouter le mémo", layout=w.Layout(width="auto"))
+        self.b_memo.on_click(lambda _: self._safe(self._memo_clicked))
+        self.memo_box = w.VBox([w.HTML("<b>Mémos (segment, document, projet)</b>"), self.memo_list,
+                                w.HBox([self.memo_text, w.VBox([self.memo_on, self.b_memo])])])
         self.doc_menu.observe(lambda ch: self._safe(lambda: self.choose_document(ch["new"])), names="value")
         self.coder_menu.observe(lambda ch: self._coder_menu_changed(ch["new"]), names="value")
         self.b_new_coder.on_click(lambda _: self._safe(lambda: self._new_coder_clicked()))
         self._box = w.VBox([w.HBox([self.doc_menu, self.coder_menu]),
-                            w.HBox([self.new_coder, self.b_new_coder]), self.message, self.area])
+                            w.HBox([self.new_coder, self.b_new_coder]), self.message, self.area,
+                            self.memo_box])
         self._box.bench = self
         self._show()
 
@@ -169,6 +220,19 @@ class Workbench:
         self.coder_menu.options = self._coder_options()
         self.coder_menu.value = coder
 
+    def _memo_clicked(self) -> None:
+        self.add_memo(self.memo_text.value, self.memo_on.value)
+        self.memo_text.value = ""
+
+    def _show_memos(self) -> None:
+        if self._box is None:
+            return
+        self.memo_box.layout.display = None if self.panel is not None else "none"
+        names = dict((kind, label) for label, kind in MEMO_TARGETS)
+        rows = [f"<li><small>{html.escape(m['at'][:16].replace('T', ' '))} · {html.escape(m['author'])} · "
+                f"{names[m['target_type']]}</small><br>{html.escape(m['text'])}</li>" for m in self.current_memos()]
+        self.memo_list.value = f"<ul>{''.join(rows)}</ul>" if rows else "<i>Aucun mémo ici.</i>"
+
     def _safe(self, action) -> None:
         try:
             action()
@@ -179,6 +243,7 @@ class Workbench:
     def _show(self) -> None:
         if self._box is None:
             return
+        self._show_memos()
         if self.panel is not None:
             self.area.children = [self.panel.widget()]
             blind = " · à l'aveugle : pas de suggestions" if self.is_blind(self.coder) else ""
