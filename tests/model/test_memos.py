@@ -98,3 +98,14 @@ def test_cli_memo_add_and_list(project: Path, capsys):
     assert "Réunion du 30." in out.out and "1 mémo(s)" in out.out
     code, out = run_cli(project, "validate", capsys=capsys)
     assert code == 0
+
+
+def test_validate_warns_about_memos_whose_target_is_gone(project: Path, capsys):
+    store = MemoStore(project / "corpus" / "memos.jsonl")
+    store.add("code", "ENG.1", "toujours là", "Claire")
+    store.add("code", "ENG.M1", "code disparu", "Claire")
+    store.add("document", "ancien-doc", "document disparu", "Claire")
+    code, out = run_cli(project, "validate", capsys=capsys)
+    assert code == 0 and "2 avertissement(s)" in out.out
+    assert "memos.jsonl:2: warning: mémo" in out.out and "code inconnu « ENG.M1 »" in out.out
+    assert "document inconnu « ancien-doc »" in out.out

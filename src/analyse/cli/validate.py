@@ -22,8 +22,9 @@ def run(args: argparse.Namespace) -> int:
     codings = project.load_codings(corpus, book)
     problems = list(book_problems) + list(corpus.problems) + list(codings.problems)
     problems += _registry_problems(project)
-    from analyse.model.memos import memos_path, validate_memos
+    from analyse.model.memos import dangling_memos, memos_path, validate_memos
     problems += list(validate_memos(memos_path(project.corpus_dir)))
+    problems += list(dangling_memos(memos_path(project.corpus_dir), corpus, book, codings))
     print_problems(problems, sys.stdout)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)

@@ -165,3 +165,27 @@ def validate_memos(path: str | Path) -> Problems:
             problems.add(path, f"type de cible inconnu « {rec.get('target_type')} »", lineno,
                          hint=", ".join(TARGET_TYPES))
     return problems
+
+
+def dangling_memos(path: str | Path, corpus=None, codebook=None, codings=None) -> Problems:
+    """A warning for each memo whose target no longer exists (a code renamed, a document removed…).
+
+    The memo is kept as it is (memos are never rewritten); the warning says where it hangs.
+    """
+    path = Path(path)
+    problems = Problems()
+    if not path.exists():
+        return problems
+    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict) or rec.get("target_type") not in TARGET_TYPES or rec["target_type"] == "project":
+            continue
+        try:
+            check_target(rec["target_type"], str(rec.get("target") or ""), corpus, codebook, codings)
+        except UsageError as exc:
+            problems.add(path, f"mémo {rec.get('id')} : {exc.message}", lineno, severity="warning",
+                         hint="la cible a peut-être été renommée (voir codebook/CHANGELOG.md)")
+    return problems
