@@ -28,3 +28,23 @@ def test_panel_writes_the_version_and_old_lines_still_load(project: Path):
     assert "codebook_version" not in lines[0] and lines[1]["codebook_version"] == book.version == "0.0.1"
     codings = load_codings(corpus, book, store.folder)
     assert codings.problems.errors == [] and len(codings.frame) == 2
+
+
+def test_sheet_import_records_the_version(project: Path, tmp_path: Path):
+    import csv
+
+    from analyse.exchange.sheet import COLUMNS, export_sheet, import_sheet
+
+    corpus = load_corpus(project / "corpus")
+    book = load_codebook(project / "codebook" / "balises.yaml")
+    store = CodingStore(project / "corpus" / "codings")
+    out = tmp_path / "b.csv"
+    export_sheet(corpus, book, store, "B", out, docs=["malaunay-test"])
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[2][COLUMNS.index("codes")] = "VAL.2"
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    import_sheet(out, "B", corpus, book, store)
+    (rec,) = [r for r in store.records("B") if r.get("type") != "coverage"]
+    assert rec["codebook_version"] == book.version
