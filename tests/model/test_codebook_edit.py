@@ -116,7 +116,9 @@ def test_merge_folds_duplicates_and_keeps_their_memos(proj):
 
 def test_retire_with_into_and_retire_unused(proj):
     project, corpus, store, editor = proj
-    editor.retire("ENG.D1", into="ENG.M2")
+    report = editor.retire("ENG.D1", into="ENG.M2")
+    assert report.action == "retire" and "retrait de ENG.D1" in report.summary
+    assert "retrait de ENG.D1 (ses codages" in (project / "codebook" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert _codes(store)[("A", "ENG.M2")] == 2 and sum(_codes(store).values()) == 7
     editor.add(_code("ENG.M5"))
     report = editor.retire("ENG.M5")

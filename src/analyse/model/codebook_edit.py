@@ -301,7 +301,8 @@ class CodebookEditor:
         return self._commit(book, text, "rename", f"renommage {old} → {new}", {old: new},
                             author=author, dry_run=dry_run, review=[old])
 
-    def merge(self, source: str, into: str, *, author: str = "", dry_run: bool = False) -> EditReport:
+    def merge(self, source: str, into: str, *, author: str = "", dry_run: bool = False,
+              _as: str = "merge") -> EditReport:
         """Fold ``source`` into ``into``: its codings and children go to ``into``; its id is retired."""
         book, text, data = self._load()
         self._exists(book, source)
@@ -318,8 +319,10 @@ class CodebookEditor:
         self._reparent(book, text, source, into)
         text.remove_block(text.item(source)[0])
         text.add_retired({"id": source, "merged_into": into, "date": _dt.date.today().isoformat()})
-        return self._commit(book, text, "merge", f"fusion de {source} dans {into}", {source: into},
-                            author=author, dry_run=dry_run, review=[source])
+        summary = (f"fusion de {source} dans {into}" if _as == "merge"
+                   else f"retrait de {source} (ses codages et sous-codes vont à {into})")
+        return self._commit(book, text, _as, summary, {source: into}, author=author, dry_run=dry_run,
+                            review=[source])
 
     def retire(self, code: str, *, into: str | None = None, author: str = "",
                dry_run: bool = False) -> EditReport:
@@ -328,9 +331,7 @@ class CodebookEditor:
         self._exists(book, code)
         self._not_canonical(code, "retirer")
         if into is not None:
-            report = self.merge(code, into, author=author, dry_run=dry_run)
-            report.action, report.summary = "retire", f"retrait de {code} (ses codages vont à {into})"
-            return report
+            return self.merge(code, into, author=author, dry_run=dry_run, _as="retire")
         used = self.usage({code}).get(code, {})
         if used:
             raise UsageError(f"{code} est utilisé par {sum(used.values())} codage(s) ("
