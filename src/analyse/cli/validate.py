@@ -21,6 +21,10 @@ def run(args: argparse.Namespace) -> int:
     corpus = project.load_corpus()
     codings = project.load_codings(corpus, book)
     problems = list(book_problems) + list(corpus.problems) + list(codings.problems)
+    problems += _registry_problems(project)
+    from analyse.model.memos import dangling_memos, memos_path, validate_memos
+    problems += list(validate_memos(memos_path(project.corpus_dir)))
+    problems += list(dangling_memos(memos_path(project.corpus_dir), corpus, book, codings))
     print_problems(problems, sys.stdout)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
@@ -29,3 +33,13 @@ def run(args: argparse.Namespace) -> int:
           f"{0 if book is None else len(book.codes)} codes : "
           f"{len(errors)} erreur(s), {warnings} avertissement(s)")
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _registry_problems(project) -> list:
+    """Problems of ``coders.yaml`` and a warning per coder file it does not describe."""
+    from analyse.model.coders import registry_path, unregistered, validate_registry
+    from analyse.model.codings import CodingStore
+
+    registry, problems = validate_registry(registry_path(project.codings_dir))
+    coders = CodingStore(project.codings_dir).coders()
+    return list(problems) + list(unregistered(project.codings_dir, coders, registry))

@@ -231,7 +231,7 @@ class SuggestionFile:
             write_lines(self.log_path, [line for line in old if line.strip()] + lines)
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
-               span: str = "segment") -> int:
+               span: str = "segment", codebook_version: str | None = None) -> int:
         """Turn suggestions into human codings of ``coder``; return how many were written.
 
         Parameters
@@ -245,6 +245,8 @@ class SuggestionFile:
         span : {"segment", "match"}
             Code the whole segment (the coding unit, default) or only the
             matched span of a rule suggestion.
+        codebook_version : str, optional
+            Recorded in each coding (the codebook the coder works with).
         """
         check_coder_id(coder)
         if coder in MACHINE_CODERS:
@@ -267,9 +269,9 @@ class SuggestionFile:
                     f"(score {r['score']:.2f}) ; {r['memo']}")
             if span == "match":
                 codings.append(coding_record(seg, r["code"], coder, memo=memo, start=r["start"], end=r["end"],
-                                             body=body))
+                                             body=body, codebook_version=codebook_version))
             else:
-                codings.append(coding_record(seg, r["code"], coder, memo=memo))
+                codings.append(coding_record(seg, r["code"], coder, memo=memo, codebook_version=codebook_version))
             done.append(r)
             decided.add((r["segment"], r["code"]))
         # the coder's file first: if that fails, nothing is logged as accepted

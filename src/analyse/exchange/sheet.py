@@ -475,7 +475,8 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
                 new.extend(_with_valence(dict(r, memo=memo) if memo_changed else r, valence) for r in recs)
             else:
                 counts["added"] += 1
-                new.append(coding_record(segments[sid], code, coder, memo=memo, at=at, valence=valence))
+                new.append(coding_record(segments[sid], code, coder, memo=memo, at=at, valence=valence,
+                                         codebook_version=book.version))
     kept_pairs = {(sid, c) for sid, codes in result.codes.items() for c in codes}
     counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
     new += [coverage_record(doc, coder, at=at) for doc in result.docs]

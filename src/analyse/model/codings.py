@@ -106,18 +106,23 @@ def check_coder_id(coder: str) -> str:
 def coding_record(segment: Segment, code: str, coder: str, *, memo: str = "", origin: str = "human",
                   score: float | None = None, at: str | None = None,
                   start: int | None = None, end: int | None = None, body: str | None = None,
-                  valence: str | None = None) -> dict:
+                  valence: str | None = None, codebook_version: str | None = None) -> dict:
     """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given).
 
-    ``valence`` is written only when it is not the default (*à l'œuvre*).
+    ``valence`` is written only when it is not the default (*à l'œuvre*); ``codebook_version`` (the
+    version of the codebook the coder worked with) when given — lines without either stay valid.
     """
     s = segment.start if start is None else start
     e = segment.end if end is None else end
     quote = segment.text if (start is None and end is None) else body[s:e]
-    return {"doc": segment.doc, "start": s, "end": e, "quote": quote, "code": code,
-            "coder": coder, "at": at or now_iso(), "origin": origin,
-            "score": None if origin == "human" else score, "memo": memo,
-            **({"valence": valence} if valence and valence != VALENCES[0] else {})}
+    rec = {"doc": segment.doc, "start": s, "end": e, "quote": quote, "code": code,
+           "coder": coder, "at": at or now_iso(), "origin": origin,
+           "score": None if origin == "human" else score, "memo": memo}
+    if valence and valence != VALENCES[0]:
+        rec["valence"] = valence
+    if codebook_version:
+        rec["codebook_version"] = str(codebook_version)
+    return rec
 
 
 def coverage_record(doc: str, coder: str, at: str | None = None) -> dict:

@@ -17,7 +17,7 @@ Examples
 >>> import numpy as np
 >>> values = np.array([[[1, 1, 0, 0, 1, 0], [1, 1, 0, 0, 0, 0]]], dtype=float)   # 1 code, 2 coders, 6 units
 >>> round(float(binary_alpha(values)[0]), 3)
-0.711
+0.686
 """
 
 from __future__ import annotations

@@ -477,7 +477,8 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
         for k, code in enumerate(rel.codes):
             key = (unit, code)
             if agreed[k, u] or decided.get(key):
-                records.append(coding_record(seg, code, as_coder, memo=memo.get(key, ""), at=at))
+                records.append(coding_record(seg, code, as_coder, memo=memo.get(key, ""), at=at,
+                                             codebook_version=codebook.version if codebook else None))
     records += [coverage_record(doc, as_coder, at=at) for doc in result.documents]
     if replace and chosen & already:
         store.rewrite(as_coder, keep=lambda rec: rec.get("doc") not in chosen)

@@ -121,7 +121,7 @@ class CodingPanel:
         present = code in self.codes()
         on = (not present) if on is None else on
         if on and not present:
-            rec = coding_record(self.segment, code, self.coder)
+            rec = coding_record(self.segment, code, self.coder, codebook_version=self.codebook.version)
             self.store.append(self.coder, [rec])
             self.records[self.segment.id].append(rec)
         elif not on and present:
@@ -194,7 +194,8 @@ class CodingPanel:
 
     def accept(self, code: str) -> None:
         """Accept the suggestion ``code`` of the current segment: a human coding is written."""
-        self.suggestion_file.accept([(self.segment.id, code)], self.coder, self.corpus, self.store.folder)
+        self.suggestion_file.accept([(self.segment.id, code)], self.coder, self.corpus, self.store.folder,
+                                    codebook_version=self.codebook.version)
         self.reload()
         self.refresh()
 
@@ -222,7 +223,7 @@ class CodingPanel:
         self._syncing = False
         self.w = w
         self.header = w.HTML()
-        self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="16em",
+        self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="24em",
                                            overflow="auto"))
         self.b_prev = w.Button(description="◀ Précédent", tooltip="Segment précédent")
         self.b_next = w.Button(description="Suivant ▶", tooltip="Segment suivant")
@@ -325,6 +326,32 @@ class CodingPanel:
             self.tree.selected_index = dims.index(self.codebook[shown[0]].dimension)
         return shown
 
+    @staticmethod
+    def _speaker_html(s: Segment) -> str:
+        who = html.escape(s.speaker or "narration")
+        if s.speaker_label:
+            who += f" ({html.escape(s.speaker_label)})"
+        role = f" · rôle : {html.escape(s.role)}" if s.role else ""
+        return f"<b>{who}</b>{role}"
+
+    def _context_html(self) -> str:
+        """The current segment, framed by the segment before and the one after (greyed, for context)."""
+        s = self.segment
+        parts = []
+        if self.index > 0:
+            before = self.segments[self.index - 1]
+            parts.append(f"<div class='balises-before' style='color:#777'><small>avant · "
+                         f"{self._speaker_html(before)}</small><p style='white-space:pre-wrap;margin:2px 0'>"
+                         f"{html.escape(before.text)}</p></div>")
+        parts.append(f"<div class='balises-current' style='border-left:3px solid #1a6;padding-left:6px'>"
+                     f"<p>{self._speaker_html(s)}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p></div>")
+        if self.index + 1 < len(self.segments):
+            after = self.segments[self.index + 1]
+            parts.append(f"<div class='balises-after' style='color:#777'><small>après · "
+                         f"{self._speaker_html(after)}</small><p style='white-space:pre-wrap;margin:2px 0'>"
+                         f"{html.escape(after.text)}</p></div>")
+        return "".join(parts)
+
     def refresh(self) -> None:
         """Bring the widgets in line with the state (the current segment and its codes)."""
         if getattr(self, "_box", None) is None:
@@ -334,11 +361,7 @@ class CodingPanel:
         self.header.value = (f"<b>Segment {self.index + 1} / {len(self.segments)}</b> · {html.escape(s.id)} · "
                              f"{ncoded} segment(s) codé(s)"
                              + (" · <span style='color:#070'>document terminé</span>" if self.covered else ""))
-        who = html.escape(s.speaker or "narration")
-        if s.speaker_label:
-            who += f" ({html.escape(s.speaker_label)})"
-        role = f" · rôle : {html.escape(s.role)}" if s.role else ""
-        self.text.value = f"<p><b>{who}</b>{role}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p>"
+        self.text.value = self._context_html()
         present = set(self.codes())
         self._syncing = True
         try:
