@@ -57,11 +57,14 @@ import numpy as np
 import pandas as pd
 
 from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATERIAL_SEGMENT_COLUMNS,  # noqa: F401
-                                       NO_ROLE, Material, _check_choice, coded_material, material_from_frames)
+                                       NO_ROLE, Material, _check_choice, coded_material, material_from_frames,
+                                       restrict_territories)
 
 UNITS = ("segments", "words")
 GROUPINGS = ("territory", "role", "atelier")
 CLASSES = ("invariant", "partagé", "singulier", "rare")
+# With fewer than two territories to compare, no code can be classed.
+UNCLASSIFIED = "non classé"
 
 # ---------------------------------------------------------------------------
 # 2. Code × territory tables
@@ -395,7 +398,7 @@ INVARIANCE_COLUMNS = ["code", "label", "segments", "territories", "min_territory
 def invariance_table(material: Material, level: str = "code", unit: str = "segments",
                      n_boot: int = 500, seed: int = 0, ci: float = 0.95,
                      thresholds: Thresholds | None = None, codes: Sequence[str] | None = None,
-                     labels: dict[str, str] | None = None) -> pd.DataFrame:
+                     labels: dict[str, str] | None = None, min_coded_segments: int = 0) -> pd.DataFrame:
     """Dispersion of every code over territories, with bootstrap intervals and a class.
 
     Parameters
@@ -419,6 +422,12 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
         Codes to report; default those present in the material.
     labels : dict, optional
         ``{id: label}`` for the ``label`` column (e.g. from the codebook).
+    min_coded_segments : int
+        Territories with fewer coded segments than this (balises.toml,
+        ``[analysis] min_coded_segments``) are left out of the computation, so
+        that one barely coded territory does not shift every class; they are
+        listed in ``df.attrs["excluded_territories"]``. With fewer than two
+        territories left, every code is « non classé ».
 
     Returns
     -------
@@ -436,6 +445,16 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
     >>> table.loc[table["class"] == "invariant", "code"].tolist()  # doctest: +SKIP
     """
     thresholds = thresholds or Thresholds()
+    sizes = material.segments.groupby("territory").size()
+    excluded = sorted(sizes[sizes < min_coded_segments].index)
+    if excluded:
+        material = restrict_territories(material, [t for t in sizes.index if t not in excluded])
+    attrs = {"thresholds": thresholds.as_dict(), "level": level, "unit": unit, "n_boot": n_boot, "seed": seed,
+             "ci": ci, "excluded_territories": excluded, "min_coded_segments": min_coded_segments}
+    if material.segments.empty:
+        table = pd.DataFrame(columns=INVARIANCE_COLUMNS)
+        table.attrs.update({**attrs, "territories": []})
+        return table
     cm = count_matrix(material, level=level, unit=unit, codes=codes)
     freq = cm.by_territory(cm.counts)                      # territories × codes
     seg_freq = cm.by_territory(cm.segment_counts)
@@ -468,13 +487,13 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
         "D": d, "D_low": d_low, "D_high": d_high,
         "entropy": h, "entropy_low": h_low, "entropy_high": h_high,
     })
-    table["class"] = classify(table, thresholds)
+    table["class"] = classify(table, thresholds) if len(cm.territories) >= 2 else UNCLASSIFIED
     rank = {c: i for i, c in enumerate(CLASSES)}
-    table = table.sort_values(["class", "D", "code"], key=lambda s: s.map(rank) if s.name == "class" else s,
+    table = table.sort_values(["class", "D", "code"],
+                              key=lambda s: s.map(lambda c: rank.get(c, len(rank))) if s.name == "class" else s,
                               ascending=[True, False, True], na_position="last", ignore_index=True)
     table = table[INVARIANCE_COLUMNS]
-    table.attrs.update({"thresholds": thresholds.as_dict(), "territories": cm.territories,
-                        "level": level, "unit": unit, "n_boot": n_boot, "seed": seed, "ci": ci})
+    table.attrs.update({**attrs, "territories": cm.territories})
     return table
 
 
