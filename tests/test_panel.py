@@ -163,3 +163,18 @@ def test_bad_arguments_are_usage_errors(setup):
     with pytest.raises(UsageError):
         panel.toggle("ENG.99")
     assert not store.path("B").exists()
+
+
+def test_chooser_never_defaults_to_a_real_coder(setup):
+    from analyse.errors import UsageError
+    from analyse.ui.panel import PanelChooser
+
+    corpus, book, store, _, _ = setup
+    chooser = PanelChooser(corpus=corpus, codebook=book, store=store)
+    doc_id = chooser.documents()[0][1]
+    with pytest.raises(UsageError, match="codeur"):
+        chooser.open(doc_id, "")
+    with pytest.raises(UsageError, match="document"):
+        chooser.open(None, "B")
+    assert chooser.open(doc_id, "Z").coder == "Z"
+    chooser.widget()   # builds without a browser
