@@ -205,9 +205,8 @@ class Project:
         """The rule of :meth:`analysed_coder`, in French, for reports."""
         coders = self.settings["coders"]
         if coders["prefer_consensus"]:
-            return (f"le codeur « consensus » s'il existe, sinon le codeur principal « {coders['primary']} » "
-                    "(balises.toml)")
-        return f"le codeur principal « {coders['primary']} » (balises.toml)"
+            return f"consensus s'il existe, sinon le codeur principal {coders['primary']}, selon balises.toml"
+        return f"le codeur principal {coders['primary']}, selon balises.toml"
 
     # -------------------------------------------------------------- loading
     def load_corpus(self):

@@ -16,6 +16,7 @@ how much is coded and show a sentence instead of code tables where nothing is.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -119,6 +120,15 @@ class Context:
     def territory_label(self, slug: str) -> str:
         return self.project.territory_label(slug) if self.project is not None else territory_label(slug)
 
+    def coverage_shown(self, territories: list[str] | None = None) -> pd.DataFrame:
+        """The coverage table with French headers and display names (for a report table)."""
+        cov = self.coverage if territories is None else self.coverage[self.coverage["territory"].isin(territories)]
+        out = cov.assign(territory=cov["territory"].map(self.territory_label),
+                         little_material=cov["little_material"].map({True: "oui", False: ""}))
+        return out.rename(columns={
+            "territory": "territoire", "documents_coded": "documents codés", "segments_coded": "segments codés",
+            "coded_share": "part codée", "little_material": "peu de matériau"})
+
     # ------------------------------------------------------------ codebook
     @cached_property
     def labels(self) -> dict[str, str]:
@@ -191,8 +201,13 @@ class Context:
         return spec[(spec["pos"] != "PROPN") & ~names]
 
     def problems_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([p.as_dict() for p in self.problems],
-                            columns=["path", "line", "severity", "message", "hint"])
+        """Problems found in the inputs, with paths relative to the project (no local path in reports)."""
+        frame = pd.DataFrame([p.as_dict() for p in self.problems],
+                             columns=["path", "line", "severity", "message", "hint"])
+        if self.project is not None and len(frame):
+            root = str(self.project.root.resolve()) + os.sep
+            frame["path"] = frame["path"].astype(str).str.replace(root, "", regex=False)
+        return frame
 
 
 def _pct(share: float) -> str:
@@ -223,21 +238,33 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     set_territory_labels(project.territory_names())
     available = CodingStore(project.codings_dir).coders()
     coders = list(coders or [project.analysed_coder(available)])
-    corpus = load_corpus(project.corpus_dir)
+    full = load_corpus(project.corpus_dir)
+    corpus = full
+    book = load_codebook(project.codebook_path)
+    # Codings are read against the whole corpus (a coder's lines about other territories are not
+    # problems), then kept for the territories of this report.
+    codings = load_codings(full, book, project.codings_dir)
     if territories:
-        unknown = sorted(set(territories) - set(corpus.territories))
+        unknown = sorted(set(territories) - set(full.territories))
         if unknown:
             raise UsageError(f"unknown territory: {', '.join(unknown)}",
-                             hint=f"available: {', '.join(corpus.territories)}")
-        corpus = corpus.subset(list(territories))
-    book = load_codebook(project.codebook_path)
-    codings = load_codings(corpus, book, project.codings_dir)
+                             hint=f"available: {', '.join(full.territories)}")
+        corpus = full.subset(list(territories))
+        docs = set(corpus.documents)
+        codings = Codings(frame=codings.frame[codings.frame["doc"].isin(docs)].reset_index(drop=True),
+                          coverage=codings.coverage[codings.coverage["doc"].isin(docs)].reset_index(drop=True),
+                          problems=codings.problems)
     if pseudonyms_path and Path(pseudonyms_path).exists():
         pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
     else:
         pseudonymiser = Pseudonymiser.from_corpus(corpus)
     segments = segments_frame(corpus)
     aligned = align(segments, coded_material(corpus, codings, coders, strict=False))
+    # Figures flag the territories with little coded material, wherever they show them.
+    cov = coverage_table(aligned.segments, aligned.material, project.min_coded_segments)
+    small = set(cov.loc[cov["little_material"] & (cov["segments_coded"] > 0), "territory"])
+    set_territory_labels({t: project.territory_label(t) + (" (peu de matériau)" if t in small else "")
+                          for t in corpus.territories})
     report = Report(out_dir or None, audience=audience, pseudonymiser=pseudonymiser, prefix=prefix)
     problems = [*corpus.problems.errors, *codings.problems.errors]
     return Context(corpus=corpus, codebook=book, codings=codings, coders=coders, material=aligned.material,
