@@ -42,8 +42,11 @@ demo: $(STAMP)
 test: $(STAMP) $(TAGUETTE_STAMP)
 	BALISES_TAGUETTE=$(TAGUETTE_VENV)/bin/taguette $(VENV)/bin/python -m pytest
 
+# Options for JupyterLab where it runs: as root in a container, on a remote machine…
+#   make lab LAB_ARGS="--allow-root --ip=0.0.0.0 --no-browser"
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # Re-execute the notebooks in place (after a library change that alters their tables), then commit them.
 notebooks: $(STAMP)

@@ -267,7 +267,8 @@ def test_unreliable_code_is_never_invariant():
 def test_cli_invariants_json(coded_project, capsys):
     p = coded_project
     code = main(["invariants", "--corpus", str(p / "corpus"), "--codebook", str(p / "codebook/balises.yaml"),
-                 "--coders", "A", "--json", "--n-boot", "20", "--min-segments", "1"])
+                 "--coders", "A", "--json", "--n-boot", "20", "--min-segments", "1",
+                 "--min-coded-segments", "0"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     rows = {r["code"]: r for r in out["rows"]}
@@ -282,9 +283,13 @@ def test_cli_invariants_json(coded_project, capsys):
 def test_cli_invariants_table_and_errors(coded_project, capsys):
     p = coded_project
     args = ["--corpus", str(p / "corpus"), "--codebook", str(p / "codebook/balises.yaml")]
-    assert main(["invariants", *args, "--level", "dimension", "--n-boot", "10"]) == 0
+    assert main(["invariants", *args, "--level", "dimension", "--n-boot", "10", "--min-coded-segments", "0"]) == 0
     out = capsys.readouterr().out
     assert "Règle" in out and "ENG" in out and "class" in out
+    # with the default threshold (20 coded segments) both small territories are flagged, nothing is classed
+    assert main(["invariants", *args, "--n-boot", "10"]) == 0
+    captured = capsys.readouterr()
+    assert "peu de matériau codé" in captured.err and "le-mene" in captured.err
     assert main(["invariants", *args, "--coders", "Z"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("analyse : erreur :") and "unknown coder" in err and len(err.strip().splitlines()) == 1

@@ -182,3 +182,18 @@ def test_valence_is_saved_reloaded_and_checked(setup):
     with pytest.raises(UsageError, match="cocher le code"):
         again.set_valence("SYS.1", "contestée")
     assert store.path("A").read_bytes() == a_bytes
+
+
+def test_chooser_never_defaults_to_a_real_coder(setup):
+    from analyse.errors import UsageError
+    from analyse.ui.panel import PanelChooser
+
+    corpus, book, store, _, _ = setup
+    chooser = PanelChooser(corpus=corpus, codebook=book, store=store)
+    doc_id = chooser.documents()[0][1]
+    with pytest.raises(UsageError, match="codeur"):
+        chooser.open(doc_id, "")
+    with pytest.raises(UsageError, match="document"):
+        chooser.open(None, "B")
+    assert chooser.open(doc_id, "Z").coder == "Z"
+    chooser.widget()   # builds without a browser

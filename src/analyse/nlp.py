@@ -46,6 +46,7 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from analyse.model.corpus import Corpus, Segment
+from analyse.model.conventions import blank as blank_conventions
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
 
@@ -179,6 +180,10 @@ class NLPLayer:
         Show a tqdm progress bar on stderr; ``None`` shows it only on a terminal.
     exclude : tuple of str
         Pipeline components not to load (e.g. ``("parser",)``).
+    conventions : sequence of str
+        Extra transcription conventions (regular expressions, from ``balises.toml``); with the
+        built-in ones of :mod:`analyse.model.conventions` they are blanked before parsing, so
+        « (rires) » or « [00:12:31] » never become tokens, lemmas or entities.
 
     Attributes
     ----------
@@ -195,7 +200,8 @@ class NLPLayer:
     """
 
     def __init__(self, model=None, cache_dir: str | Path | None = None, n_process: int = 1,
-                 batch_size: int = 128, progress: bool | None = None, exclude: tuple[str, ...] = ()):
+                 batch_size: int = 128, progress: bool | None = None, exclude: tuple[str, ...] = (),
+                 conventions: Sequence[str] = ()):
         if model is None:
             model = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
         self._model = model
@@ -204,6 +210,7 @@ class NLPLayer:
         self.n_process = max(1, int(n_process))
         self.batch_size = max(1, int(batch_size))
         self.progress = progress
+        self.conventions = tuple(conventions)
         self.stats: Counter = Counter()
 
     @property
@@ -249,7 +256,8 @@ class NLPLayer:
         plan = []
         to_parse = 0
         for name, texts in units:
-            texts = list(texts)
+            # Transcription marks are blanked (same length): not words, offsets unchanged.
+            texts = [blank_conventions(t, self.conventions) for t in texts]
             digest = content_hash(texts, key)
             doc_path, lemma_path = self._paths(name, digest)
             hit = doc_path.is_file() and lemma_path.is_file()

@@ -58,6 +58,16 @@ DEFAULTS: dict = {
         "min_segments": 5, "min_per_territory": 2, "d_inv": 0.7, "s_sing": 0.6, "d_sing": 0.3,
         "alpha": 0.05, "min_reliability": 0.667, "n_boot": 500, "n_perm": 999,
     },
+    "analysis": {
+        # A territory with fewer coded segments (analysed coder) is flagged « peu de matériau » in
+        # cross-territory tables and left out of the invariant / singular classification.
+        "min_coded_segments": 20,
+    },
+    "transcription": {
+        # Extra transcription conventions (Python regular expressions) added to the built-in list of
+        # analyse.model.conventions: kept in displayed text, left out of vocabulary, models and masking.
+        "conventions": [],
+    },
 }
 
 
@@ -175,12 +185,39 @@ class Project:
     def territory_names(self) -> dict[str, str]:
         return dict(self.settings["territories"])
 
-    def analysed_coder(self, available) -> str:
-        """The one coder the analyses use: ``consensus`` where it exists (if preferred), else the primary."""
+    def territory_label(self, slug: str) -> str:
+        """Display name of a territory (``[territories]`` of balises.toml), else its slug."""
+        return str(self.settings["territories"].get(slug, slug))
+
+    @property
+    def min_coded_segments(self) -> int:
+        return int(self.settings["analysis"]["min_coded_segments"])
+
+    @property
+    def conventions(self) -> list[str]:
+        """Extra transcription conventions (regular expressions) from balises.toml."""
+        return list(self.settings["transcription"]["conventions"])
+
+    def analysed_coder(self, available=None) -> str:
+        """The one coder the analyses use: ``consensus`` where it exists (if preferred), else the primary.
+
+        ``available`` defaults to the coders that have a file in the codings folder. The same rule
+        serves the CLI, the batch and the notebooks; every report prints it (:meth:`coder_rule`).
+        """
+        if available is None:
+            from analyse.model.codings import CodingStore
+            available = CodingStore(self.codings_dir).coders()
         coders = self.settings["coders"]
         if coders["prefer_consensus"] and "consensus" in set(available):
             return "consensus"
         return coders["primary"]
+
+    def coder_rule(self) -> str:
+        """The rule of :meth:`analysed_coder`, in French, for reports."""
+        coders = self.settings["coders"]
+        if coders["prefer_consensus"]:
+            return f"consensus s'il existe, sinon le codeur principal {coders['primary']}, selon balises.toml"
+        return f"le codeur principal {coders['primary']}, selon balises.toml"
 
     # -------------------------------------------------------------- loading
     def load_corpus(self):

@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 
 from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATERIAL_SEGMENT_COLUMNS,  # noqa: F401
-                                       NO_ROLE, Material, _check_choice, coded_material, material_from_frames)
+                                       NO_ROLE, Material, _check_choice, coded_material, material_from_frames,
+                                       restrict_territories)
 from analyse.analysis.dispersion import _snap, juilland_d, shannon_evenness  # noqa: F401
 from analyse.analysis.spread import bc_interval, bootstrap_spread, build_design, observed_spread, permutation_pvalues
 
@@ -65,6 +66,8 @@ UNITS = ("segments", "words")
 # Valences of a coding that count against a balise (see the codebook README).
 VALENCES_AGAINST = ("mise en échec", "contestée")
 GROUPINGS = ("territory", "role", "atelier")
+# With fewer than two territories to compare, no code can be classed.
+UNCLASSIFIED = "non classé"
 
 # ---------------------------------------------------------------------------
 # 2. Code × territory tables
@@ -299,7 +302,7 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
                      n_boot: int = 500, seed: int = 0, ci: float = 0.95,
                      thresholds: Thresholds | None = None, codes: Sequence[str] | None = None,
                      labels: dict[str, str] | None = None, n_perm: int = 999,
-                     reliability: pd.DataFrame | None = None) -> pd.DataFrame:
+                     reliability: pd.DataFrame | None = None, min_coded_segments: int = 0) -> pd.DataFrame:
     """Spread of every code over territories, with an interval, a permutation test and a class.
 
     Parameters
@@ -321,6 +324,12 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
     reliability : DataFrame, optional
         :func:`analyse.reliability.per_code.code_reliability` of the team's double-coded sample; without
         it every code's reliability is « non mesurée ».
+    min_coded_segments : int
+        Territories with fewer coded segments than this (balises.toml,
+        ``[analysis] min_coded_segments``) are left out of the computation, so
+        that one barely coded territory does not shift every class; they are
+        listed in ``df.attrs["excluded_territories"]``. With fewer than two
+        territories left, every code is « non classé ».
 
     Returns
     -------
@@ -330,6 +339,18 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
     """
     thresholds = thresholds or Thresholds()
     _check_choice("unit", unit, UNITS)
+    sizes = material.segments.groupby("territory").size()
+    excluded = sorted(sizes[sizes < min_coded_segments].index)
+    if excluded:
+        material = restrict_territories(material, [t for t in sizes.index if t not in excluded])
+    attrs = {"thresholds": thresholds.as_dict(), "rule": thresholds.describe(), "level": level, "unit": unit,
+             "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "ci": ci, "excluded_territories": excluded,
+             "min_coded_segments": min_coded_segments, "reliability_measured": reliability is not None
+             and not reliability.empty}
+    if material.segments.empty:
+        table = pd.DataFrame(columns=INVARIANCE_COLUMNS)
+        table.attrs.update({**attrs, "territories": []})
+        return table
     coded = material.at_level(level)
     design = build_design(material.segments, coded, unit=unit, code_list=codes)
     obs = observed_spread(design)
@@ -361,14 +382,14 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
         alpha=[(np.nan if len(rel) == 0 else rel["alpha"].get(c, np.nan)) for c in design.codes],
         failing=[failing.get(c, "") for c in design.codes])
     table = pd.concat([table, classify(table, thresholds)], axis=1)
+    if n_t < 2:
+        table["class"], table["reason"] = UNCLASSIFIED, "moins de deux territoires à comparer"
     rank = {c: i for i, c in enumerate(CLASSES)}
-    table = table.sort_values(["class", "D", "code"], key=lambda s: s.map(rank) if s.name == "class" else s,
+    table = table.sort_values(["class", "D", "code"],
+                              key=lambda s: s.map(lambda c: rank.get(c, len(rank))) if s.name == "class" else s,
                               ascending=[True, False, True], na_position="last", ignore_index=True)
     table = table[INVARIANCE_COLUMNS]
-    table.attrs.update({"thresholds": thresholds.as_dict(), "rule": thresholds.describe(),
-                        "territories": design.territories, "level": level, "unit": unit, "n_boot": n_boot,
-                        "n_perm": n_perm, "seed": seed, "ci": ci,
-                        "reliability_measured": bool(len(rel))})
+    table.attrs.update({**attrs, "territories": design.territories})
     return table
 
 

@@ -113,8 +113,15 @@ def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
     return list(coders)
 
 
+def empty_material(coders: Sequence[str] = (), how: str = "union", notes: list[str] | None = None) -> Material:
+    """A material with no segment (nothing coded yet), with the usual columns."""
+    return Material(segments=pd.DataFrame(columns=MATERIAL_SEGMENT_COLUMNS + ["text"]),
+                    codes=pd.DataFrame(columns=MATERIAL_CODE_COLUMNS).astype({"coders": int}),
+                    coders=tuple(coders), how=how, notes=list(notes or []))
+
+
 def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str] | None = None,
-                   how: str = "union", facilitators: bool = False) -> Material:
+                   how: str = "union", facilitators: bool = False, strict: bool = True) -> Material:
     """The segments and codes to analyse, for one or several coders.
 
     Parameters
@@ -134,6 +141,10 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
     facilitators : bool
         Keep the facilitators' turns (role ``animateur``)? Default no: a
         facilitator's question is not evidence of what a territory does.
+    strict : bool
+        With ``False`` (reports of a corpus still being coded), a coder who
+        coded nothing here gives an empty material with a French note
+        instead of an error.
 
     Returns
     -------
@@ -159,6 +170,9 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
         raise UsageError("there are no codings to analyse",
                          hint="code some documents first (corpus/codings/<coder>.jsonl)")
     unknown = [c for c in chosen if c not in available]
+    if unknown and not strict:
+        return empty_material(chosen, how, [f"Le codeur {', '.join(unknown)} n'a encore rien codé dans ce "
+                                            "matériau."])
     if unknown:
         raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
                          hint=f"available: {', '.join(available) or 'none'}")
@@ -182,6 +196,9 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
         for seg, codes in per_segment.items():
             covered_by.setdefault(seg.split("#")[0], set()).add(coder)
             rows.extend((seg, code, coder) for code in codes)
+    if not covered_by and not strict:
+        return empty_material(chosen, how, [*notes, f"Le codeur {', '.join(chosen)} n'a encore couvert "
+                                                   "aucun document de ce matériau."])
     if not covered_by:
         raise UsageError(f"coder(s) {', '.join(chosen)} covered no document",
                          hint="record coverage of finished documents, or choose another coder")
@@ -275,3 +292,101 @@ def material_from_frames(segments: pd.DataFrame, codes: pd.DataFrame) -> Materia
     return Material(segments=segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].reset_index(drop=True),
                     codes=codes[MATERIAL_CODE_COLUMNS].drop_duplicates(["segment", "code"])
                     .reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------
+# 2. Partial coding: one alignment of segments, coded material and NLP frames
+# ---------------------------------------------------------------------------
+
+COVERAGE_COLUMNS = ["territory", "documents", "documents_coded", "segments", "segments_coded", "coded_share",
+                    "little_material"]
+
+
+@dataclass
+class Aligned:
+    """Every frame a report reads, over the same segments.
+
+    ``segments`` is every segment of the corpus (coded or not) with a
+    ``coded`` flag (covered by the analysed coder); ``material`` the coded
+    part; ``tokens`` and ``entities`` are restricted to ``segments``.
+    Vocabulary reads ``segments`` (all the material), code tables read
+    ``material``: a document nobody has coded yet still has words.
+    """
+
+    segments: pd.DataFrame
+    material: Material
+    tokens: pd.DataFrame | None = None
+    entities: pd.DataFrame | None = None
+
+    @property
+    def coded_territories(self) -> list[str]:
+        return sorted(self.material.segments["territory"].unique())
+
+
+def align(segments: pd.DataFrame, material: Material, tokens: pd.DataFrame | None = None,
+          entities: pd.DataFrame | None = None) -> Aligned:
+    """Align the segments, the coded material and the token / entity frames, once.
+
+    The material keeps only segments present in ``segments``; tokens and
+    entities only those of ``segments`` (a token frame built on a larger
+    corpus, or a material of a coder who covered other documents, no longer
+    disagree with the rest).
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment": ["d#1", "d#2"], "doc": "d", "territory": "t", "words": [3, 4]})
+    >>> m = material_from_frames(segs.iloc[:1], pd.DataFrame({"segment": ["d#1"], "code": ["ENG.1"]}))
+    >>> a = align(segs, m, tokens=pd.DataFrame({"segment": ["d#1", "x#9"], "lemma": ["a", "b"]}))
+    >>> a.segments["coded"].tolist(), a.tokens["segment"].tolist()
+    ([True, False], ['d#1'])
+    """
+    known = set(segments["segment"])
+    m_segs = material.segments[material.segments["segment"].isin(known)].reset_index(drop=True)
+    m_codes = material.codes[material.codes["segment"].isin(set(m_segs["segment"]))].reset_index(drop=True)
+    aligned_material = Material(segments=m_segs, codes=m_codes, coders=material.coders, how=material.how,
+                                notes=list(material.notes))
+    segs = segments.copy()
+    segs["coded"] = segs["segment"].isin(set(m_segs["segment"]))
+
+    def restrict(frame):
+        return None if frame is None else frame[frame["segment"].isin(known)].reset_index(drop=True)
+
+    return Aligned(segments=segs, material=aligned_material, tokens=restrict(tokens), entities=restrict(entities))
+
+
+def coverage_table(segments: pd.DataFrame, material: Material, min_coded_segments: int = 0) -> pd.DataFrame:
+    """How much of each territory is coded: documents, segments, share; small territories flagged.
+
+    ``little_material`` is true when a territory has fewer than
+    ``min_coded_segments`` coded segments (balises.toml,
+    ``[analysis] min_coded_segments``): it is left out of the invariant /
+    singular classification.
+
+    Examples
+    --------
+    >>> segs = pd.DataFrame({"segment": ["a#1", "a#2", "b#1"], "doc": ["a", "a", "b"],
+    ...                      "territory": ["x", "x", "y"], "words": 1})
+    >>> m = material_from_frames(segs.iloc[:2], pd.DataFrame({"segment": ["a#1"], "code": ["C"]}))
+    >>> coverage_table(segs, m, 2)[["territory", "segments_coded", "coded_share", "little_material"]].values.tolist()
+    [['x', 2, 1.0, False], ['y', 0, 0.0, True]]
+    """
+    coded = set(material.segments["segment"])
+    segs = segments.assign(_coded=segments["segment"].isin(coded))
+    docs_coded = segs[segs["_coded"]].groupby("territory")["doc"].nunique()
+    out = (segs.groupby("territory", sort=True)
+           .agg(documents=("doc", "nunique"), segments=("segment", "size"), segments_coded=("_coded", "sum"))
+           .reset_index())
+    out["documents_coded"] = out["territory"].map(docs_coded).fillna(0).astype(int)
+    out["segments_coded"] = out["segments_coded"].astype(int)
+    out["coded_share"] = out["segments_coded"] / out["segments"].where(out["segments"] > 0)
+    out["little_material"] = out["segments_coded"] < min_coded_segments
+    return out[COVERAGE_COLUMNS]
+
+
+def restrict_territories(material: Material, territories: Iterable[str]) -> Material:
+    """The material of some territories only (e.g. without those with little material)."""
+    keep = set(territories)
+    segs = material.segments[material.segments["territory"].isin(keep)].reset_index(drop=True)
+    codes = material.codes[material.codes["segment"].isin(set(segs["segment"]))].reset_index(drop=True)
+    return Material(segments=segs, codes=codes, coders=material.coders, how=material.how,
+                    notes=list(material.notes))

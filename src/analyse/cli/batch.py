@@ -32,14 +32,14 @@ def run(args: argparse.Namespace) -> int:
     project = Project.from_args(args)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs doit valoir au moins 1")
-    coders = args.coders or [project.settings["coders"]["primary"]]
-    result = run_batch(project.root, args.territories, args.out or project.outputs_dir / "rapport", args.jobs,
-                       args.audience, coders, project.corpus_dir, project.codebook_path, project.codings_dir,
-                       args.notebooks, progress=not args.quiet,
+    # coders=None: the project's rule (consensus where it exists, else the primary coder).
+    result = run_batch(project, args.territories, args.out or project.outputs_dir / "rapport", args.jobs,
+                       args.audience, args.coders, notebooks_dir=args.notebooks, progress=not args.quiet,
                        agreement_coders=args.agreement_coders or project.agreement_coders)
     for job in result.jobs:
         state = "ok" if job.ok else f"ÉCHEC : {job.error}"
         print(f"{job.name:<18} {state}  (noyau {job.kernel_start_s:.1f} s, exécution {job.execution_s:.1f} s, "
               f"rendu {job.rendering_s:.1f} s)")
     print(f"index : {result.index}")
+    print(f"dossier de travail (notebooks exécutés, journaux ; à ne pas diffuser) : {result.work_dir}")
     return EXIT_OK if result.ok else EXIT_PROBLEMS

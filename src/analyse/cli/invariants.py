@@ -17,7 +17,8 @@ THRESHOLDS = ("min_segments", "min_per_territory", "d_inv", "s_sing", "d_sing", 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coders", nargs="+", metavar="CODEUR",
-                        help="codeur(s), par exemple A, ou A B, ou consensus (défaut : tous les codeurs)")
+                        help="codeur(s) analysé(s) (défaut : la règle du projet, balises.toml : consensus s'il "
+                             "existe, sinon le codeur principal)")
     parser.add_argument("--how", choices=HOWS, default="union",
                         help="réunir plusieurs codeurs par union (défaut) ou majorité")
     parser.add_argument("--level", choices=LEVELS, default="code", help="codes (défaut) ou dimensions")
@@ -41,10 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     seuils.add_argument("--alpha", type=float, help="seuil des tests de permutation")
     seuils.add_argument("--min-reliability", type=float,
                         help="alpha de Krippendorff minimal pour qu'un code puisse être invariant ou singulier")
+    seuils.add_argument("--min-coded-segments", type=int, default=None,
+                        help="un territoire qui a moins de segments codés est signalé et laissé hors du "
+                             "classement (défaut : [analysis] min_coded_segments de balises.toml)")
     parser.add_argument("--json", action="store_true", help="écrire du JSON plutôt qu'un tableau")
 
 
-def load_material_inputs(args, coders):
+def load_material_inputs(args):
     """Project, corpus, codebook (None when absent) and the codings of every coder."""
     from analyse.project import Project
 
@@ -60,37 +64,52 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analyse.analysis.invariants import codebook_labels, coded_material, invariance_table
-    from analyse.analysis.material import rollup_parents
+    from analyse.analysis.material import align, coverage_table, rollup_parents
+    from analyse.model.corpus import segments_frame
     from analyse.reliability.per_code import shared_sample_reliability
 
-    project, corpus, book, codings = load_material_inputs(args, args.coders)
+    project, corpus, book, codings = load_material_inputs(args)
+    coders = list(args.coders or [project.analysed_coder(codings.coders)])
     given = {k: getattr(args, k) for k in THRESHOLDS if getattr(args, k, None) is not None}
     t = dataclasses.replace(project.thresholds(), **given)
     method = project.settings["method"]
     n_boot = method["n_boot"] if args.n_boot is None else args.n_boot
     n_perm = method["n_perm"] if args.n_perm is None else args.n_perm
-    material = coded_material(corpus, codings, coders=args.coders or None, how=args.how,
+    minimum = args.min_coded_segments if args.min_coded_segments is not None else project.min_coded_segments
+    material = coded_material(corpus, codings, coders=coders, how=args.how,
                               facilitators=args.facilitators).rolled_up(rollup_parents(book))
+    material = align(segments_frame(corpus), material).material
     reliability = shared_sample_reliability(corpus, book, codings, project.agreement_coders, seed=args.seed,
                                             threshold=t.min_reliability)
     table = invariance_table(material, level=args.level, unit=args.unit, n_boot=n_boot, n_perm=n_perm,
                              seed=args.seed, thresholds=t, labels=codebook_labels(book, args.level),
-                             reliability=reliability if args.level == "code" else None)
+                             reliability=reliability if args.level == "code" else None,
+                             min_coded_segments=minimum)
     for n in material.notes:
         note(n)
     if reliability is None:
         note("pas d'échantillon double-codé : la fiabilité des codes n'est pas mesurée, les classes sont provisoires")
+    excluded = table.attrs["excluded_territories"]
+    if excluded:
+        note(f"peu de matériau codé (moins de {minimum} segments, balises.toml) : {', '.join(excluded)} — "
+             "hors du classement")
+    coverage = coverage_table(segments_frame(corpus), material, minimum)
+    partial = coverage[coverage["segments_coded"] < coverage["segments"]]
+    if len(partial) and not args.json:
+        note("codage partiel : " + ", ".join(f"{t} {round(100 * s)} % codé" for t, s in
+                                              zip(partial["territory"], partial["coded_share"].fillna(0))))
     if args.json:
-        out = {"coders": list(material.coders), "how": material.how, **table.attrs,
+        out = {"coders": list(material.coders), "how": material.how, "coder_rule": project.coder_rule(),
+               **table.attrs, "coverage": json.loads(coverage.to_json(orient="records", force_ascii=False)),
                "rows": json.loads(table.to_json(orient="records", force_ascii=False))}
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_OK
     shown = table.copy()
     shown["label"] = shown["label"].str.slice(0, 34)
     for col in ("top_share", "D", "D_low", "D_high", "p_even", "p_conc", "alpha"):
-        shown[col] = shown[col].round(3)
-    print(f"Codeur(s) : {', '.join(material.coders)} ({material.how}) ; niveau : {args.level} ; "
-          f"unité : {args.unit} ; {len(table.attrs['territories'])} territoires ; "
+        shown[col] = pd.to_numeric(shown[col]).round(3)
+    print(f"Codeur(s) analysé(s) : {', '.join(material.coders)} ({material.how} ; règle : {project.coder_rule()}) ; "
+          f"niveau : {args.level} ; unité : {args.unit} ; {len(table.attrs['territories'])} territoires ; "
           f"bootstrap : {n_boot} tirages, permutations : {n_perm}, graine {args.seed}")
     print("Règle :")
     for line in t.describe():

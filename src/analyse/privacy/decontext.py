@@ -504,7 +504,7 @@ def representative_verbatims(material: Material, codes: Sequence[str], n: int = 
     Examples
     --------
     >>> table = invariance_table(material)                                    # doctest: +SKIP
-    >>> inv = table.loc[table["class"] == "invariant", "code"].tolist()       # doctest: +SKIP
+    >>> inv = table.loc[is_invariant(table["class"]), "code"].tolist()       # doctest: +SKIP
     >>> representative_verbatims(material, inv, n=2)                          # doctest: +SKIP
     """
     coded = material.at_level(level)

@@ -20,12 +20,14 @@ pseudonyms; the regex approach is deliberately simple and tested.
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from analyse.fileio import atomic_write
 from analyse.model.corpus import Corpus
 
 ROLE_LABELS = {
@@ -42,6 +44,12 @@ FIRST_NAMES_FILE = Path(__file__).resolve().parent / "data" / "prenoms.txt"
 CAPITALISED = re.compile(r"(?<![\w-])[^\W\d_a-z][\w]*(?:-[^\W\d_][\w]*)*(?![\w-])")
 # The name after a civility: « monsieur Caron », « Mme Le Goff », « M. de Villiers ». A lowercase
 # article is a title, not a name: « Monsieur le Maire ».
+_CIVILITY_WORDS = r"(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|Mme|Mlle|M\.)"
+# A civility right before a participant's name: the pair becomes the participant's pseudonym.
+_CIVILITY_BEFORE = re.compile(r"(?<!\w)" + _CIVILITY_WORDS + r"\s+$")
+# What a previous pass already wrote: pseudonyms (« Élu·e 3 ») and placeholders (« [PERSONNE] »).
+_ALREADY_MASKED = re.compile(r"(?:" + "|".join(map(re.escape, ROLE_LABELS.values())) + r") \d+"
+                             r"|\[(?:PERSONNE|LIEU|ORGANISATION|PROJET)\]")
 CIVILITY = re.compile(r"\b(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|Mme|Mlle|M\.)\s+"
                       r"((?:(?:Le|La|Van|De|Du|de|du) )?(?:d['’])?[^\W\d_a-z][\w'’-]*)")
 
@@ -74,6 +82,20 @@ def mentioned_people(text: str) -> list[tuple[int, int]]:
     for m in CIVILITY.finditer(text):
         spans.append((m.start(1), m.end(1)))
     return sorted(set(spans))
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to whole hyphenated words: « Marc » inside « Jean-Marc » becomes « Jean-Marc »."""
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "-"):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] == "-"):
+        end += 1
+    return start, end
+
+
+def _convention_spans(text: str, extra: tuple[str, ...] = ()) -> list[tuple[int, int]]:
+    from analyse.model.conventions import spans
+    return spans(text, extra)
 
 
 def _fold(text: str) -> str:
@@ -126,7 +148,8 @@ class Pseudonymiser:
                         for v, a in variants.items()}
         if self._lookup:
             alternatives = sorted(self._lookup, key=len, reverse=True)
-            self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, alternatives)) + r")(?!\w)")
+            # A hyphen binds: « Marc » in « Jean-Marc » is not the participant Marc.
+            self._pattern = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![\w-])")
 
     def is_name(self, word: str) -> bool:
         """Whether ``word`` is a participant's name or part of one (any case)."""
@@ -135,35 +158,58 @@ class Pseudonymiser:
     def alias(self, name: str) -> str:
         return self.mapping.get(name.strip(), PERSON_PLACEHOLDER)
 
-    def apply(self, text: str, person_spans: list[tuple[int, int]] | None = None) -> str:
-        """Replace participants' names (and the given person entity spans) in ``text``."""
+    def apply(self, text: str, person_spans: list[tuple[int, int]] | None = None,
+              conventions: tuple[str, ...] = ()) -> str:
+        """Replace participants' names (and the given person entity spans) in ``text``.
+
+        Every replacement is planned on the original text as a non-overlapping span, then applied
+        once: a participant's name wins over a person mentioned in passing, a longer span over a
+        shorter one. A civility followed by a participant's name (« monsieur Muller ») becomes the
+        participant's pseudonym as a whole; a hyphenated given name (« Jean-Marc ») is masked
+        whole or not at all. Pseudonyms and placeholders already in the text, and transcription
+        marks (« [rires] »), are never touched, so applying twice changes nothing.
+        """
         if not text:
             return text
-        spans: list[tuple[int, int, str]] = []
+        protected = [m.span() for m in _ALREADY_MASKED.finditer(text)]
+        protected += _convention_spans(text, conventions)
+        # (priority, start, end, replacement): lower priority wins, then the longer span.
+        plan: list[tuple[int, int, int, str]] = []
         if self._pattern is not None:
             for m in self._pattern.finditer(_fold(text)):
+                start, end = m.span()
                 # A lone first name must be capitalised: « Claire » the person, not « une idée claire ».
-                if m.group(0) in self._partial and not text[m.start()].isupper():
+                if m.group(0) in self._partial and not text[start].isupper():
                     continue
-                spans.append((m.start(), m.end(), self._lookup[m.group(0)]))
+                civility = _CIVILITY_BEFORE.search(text, 0, start)
+                if civility is not None and civility.end() == start:
+                    start = civility.start()
+                plan.append((0, start, end, self._lookup[m.group(0)]))
         for start, end in [*(person_spans or []), *mentioned_people(text)]:
-            if not any(s < end and start < e for s, e, _ in spans):
-                spans.append((start, end, PERSON_PLACEHOLDER))
-        out, pos = [], 0
-        for start, end, alias in sorted(spans):
-            if start < pos:
+            start, end = _whole_words(text, start, end)
+            plan.append((1, start, end, PERSON_PLACEHOLDER))
+        chosen: list[tuple[int, int, str]] = []
+        taken = list(protected)
+        for _, start, end, alias in sorted(plan, key=lambda p: (p[0], p[1] - p[2], p[1])):
+            if start >= end or any(s < end and start < e for s, e in taken):
                 continue
+            chosen.append((start, end, alias))
+            taken.append((start, end))
+        out, pos = [], 0
+        for start, end, alias in sorted(chosen):
             out += [text[pos:start], alias]
             pos = end
         out.append(text[pos:])
         return "".join(out)
 
     def write_mapping(self, path: str | Path) -> Path:
-        """Write the name → pseudonym table (keep it out of anything published)."""
+        """Write the name → pseudonym table (it holds real names), readable by the owner only.
+
+        Keep it out of anything published: the batch writes it in the project's private folder.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.mapping, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                        encoding="utf-8")
+        atomic_write(path, json.dumps(self.mapping, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+        os.chmod(path, 0o600)
         return path
 
     @classmethod

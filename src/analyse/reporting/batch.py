@@ -1,32 +1,45 @@
 """The main job: one report per territory plus a synthesis, as self-contained HTML.
 
-``analyse batch`` runs ``notebooks/territoire.ipynb`` once per territory with
-papermill, in parallel (one process per job, each with its own kernel), then
-``notebooks/synthese.ipynb``; renders every executed notebook to HTML with
-nbconvert (code hidden, images embedded, no external script); and writes an
-``index.html`` linking reports, tables (CSV) and figures (PNG). A failing
-territory does not stop the others: the index marks it failed with its error
-and the command exits non-zero.
+Three steps, each replaceable:
+
+1. :func:`plan_batch` decides which notebooks run, with which parameters (a
+   :class:`BatchPlan`: one :class:`Job` per territory, the synthesis and, for
+   researchers, the agreement report);
+2. :func:`execute` runs the jobs with an executor passed in (default: a
+   process pool, one kernel per job); each job is :func:`run_notebook`
+   (papermill, then nbconvert), which never raises;
+3. :func:`publish` and :func:`write_index` fill the published folder and its
+   ``index.html`` through the Jinja templates of ``templates/pages``.
+
+Two folders: the published one (``--out``) holds only what a meeting may see —
+HTML reports, CSV tables, PNG figures and the index; the working folder beside
+it (``<out>-travail``, never published) holds the executed notebooks, the
+kernels' logs, the timings and each job's own tables before they are
+published. A report that fails publishes nothing: for the groupe miroir the
+index says « rapport indisponible »; for researchers a French summary page
+replaces it, with the technical detail folded away. The pseudonym table (real
+names) goes to the project's private folder, readable by its owner only.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as _dt
-import html
 import json
 import multiprocessing
 import os
+import re
+import shutil
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from analyse.model.corpus import TERRITORY_SLUG, load_corpus
 from analyse.errors import UsageError
-from analyse.reporting.plots import territory_label
+from analyse.model.corpus import TERRITORY_SLUG, Corpus, load_corpus
 from analyse.privacy.pseudonymise import Pseudonymiser
+from analyse.project import Project
 from analyse.reporting.report import AUDIENCES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,16 +48,45 @@ TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
 AGREEMENT_NOTEBOOK = "accord.ipynb"
 REPORT_LABELS = {"synthese": "Synthèse transversale", "accord": "Accord entre codeurs"}
+PSEUDONYMS_FILE = "pseudonymes.json"
+PUBLISHED_FOLDERS = ("tables", "figures")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass
+class Job:
+    """One notebook run: its name (file stem of the report), notebook and parameters."""
+
+    name: str
+    notebook: str
+    parameters: dict
+    label: str = ""
+
+
+@dataclass
+class BatchPlan:
+    """What :func:`execute` runs and where the results go."""
+
+    project: Project
+    corpus: Corpus
+    out_dir: Path
+    work_dir: Path
+    audience: str
+    territories: list[str]
+    coders: list[str]
+    jobs: list[Job]
+    pseudonyms: Path
 
 
 @dataclass
 class JobResult:
-    """Outcome of one notebook run."""
+    """Outcome of one notebook run (paths are in the working folder until published)."""
 
     name: str
     notebook: str
     ok: bool = False
-    error: str = ""
+    error: str = ""        # one French line, fit for the index
+    detail: str = ""       # the technical detail (traceback), for researchers only
     html: str = ""
     ipynb: str = ""
     kernel_start_s: float = 0.0
@@ -58,6 +100,7 @@ class BatchResult:
     jobs: list[JobResult] = field(default_factory=list)
     index: Path | None = None
     pseudonyms: Path | None = None
+    work_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,6 +131,80 @@ def kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in specs else "python3"
 
 
+def work_dir_for(out_dir: Path) -> Path:
+    """The working folder beside a published folder: ``outputs/rapport`` → ``outputs/rapport-travail``."""
+    return out_dir.parent / f"{out_dir.name}-travail"
+
+
+# ---------------------------------------------------------------------------
+# 1. Plan
+# ---------------------------------------------------------------------------
+
+def _as_project(project, corpus_dir=None, codebook=None, codings_dir=None) -> Project:
+    if isinstance(project, Project):
+        if corpus_dir is None and codebook is None and codings_dir is None:
+            return project
+        project = project.root
+    return Project.load(Path(project).resolve(), corpus_dir, codebook, codings_dir)
+
+
+def plan_batch(project: Project, territories: list[str] | None = None, out: str | Path | None = None,
+               audience: str = "chercheurs", coders: list[str] | None = None,
+               notebooks_dir: str | Path | None = None,
+               agreement_coders: list[str] | None = None) -> BatchPlan:
+    """Which reports to run, with which parameters; checks everything it can before any kernel starts.
+
+    The analysed coder follows the project's rule (:meth:`Project.analysed_coder`) unless
+    ``coders`` is given; the agreement report is planned for researchers when every coder
+    of ``agreement_coders`` (default: the project's) has a codings file.
+    """
+    from analyse.model.codings import CodingStore
+
+    if audience not in AUDIENCES:
+        raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+    root = project.root.resolve()
+    corpus_dir = project.corpus_dir.resolve()
+    codings_dir = project.codings_dir.resolve()
+    notebooks_dir = Path(notebooks_dir or root / "notebooks").resolve()
+    out_dir = Path(out or project.outputs_dir / "rapport").resolve()
+    if out_dir in (corpus_dir, root) or corpus_dir in out_dir.parents:
+        raise UsageError(f"refusing to write reports into {out_dir}", hint="choose a folder under outputs/")
+    corpus = load_corpus(corpus_dir)
+    names = check_territories(territories, corpus.territories)
+    if not names:
+        raise UsageError("the corpus has no territory", hint=f"add documents under {corpus_dir}")
+    for nb in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
+        if not (notebooks_dir / nb).exists():
+            raise UsageError(f"notebook not found: {notebooks_dir / nb}")
+    available = CodingStore(codings_dir).coders()
+    coders = list(coders or [project.analysed_coder(available)])
+    work_dir = work_dir_for(out_dir)
+    pseudonyms = project.ensure_private_dir() / PSEUDONYMS_FILE
+    common = {
+        "project_dir": str(root), "corpus_dir": str(corpus_dir), "codebook_path": str(project.codebook_path.resolve()),
+        "codings_dir": str(codings_dir), "coders": coders, "audience": audience,
+        "pseudonyms_path": str(pseudonyms),
+    }
+
+    def job(name: str, notebook: str, label: str, **extra) -> Job:
+        # Each job writes its tables and figures into its own working folder; publish() moves them.
+        return Job(name, str(notebooks_dir / notebook),
+                   {**common, "out_dir": str(work_dir / name), **extra}, label)
+
+    jobs = [job(t, TERRITORY_NOTEBOOK, project.territory_label(t), territory=t) for t in names]
+    jobs.append(job("synthese", SYNTHESIS_NOTEBOOK, REPORT_LABELS["synthese"], territories=names))
+    pair = list(agreement_coders if agreement_coders is not None else project.agreement_coders)
+    if audience == "chercheurs" and len(pair) >= 2 and (notebooks_dir / AGREEMENT_NOTEBOOK).exists() \
+            and all(c in available for c in pair):
+        jobs.append(job("accord", AGREEMENT_NOTEBOOK, REPORT_LABELS["accord"], coders=pair))
+    return BatchPlan(project=project, corpus=corpus, out_dir=out_dir, work_dir=work_dir, audience=audience,
+                     territories=names, coders=coders, jobs=jobs, pseudonyms=pseudonyms)
+
+
+# ---------------------------------------------------------------------------
+# 2. Execute
+# ---------------------------------------------------------------------------
+
 def render_html(ipynb: Path, html_path: Path) -> None:
     """Render an executed notebook to self-contained HTML, without code."""
     import nbformat
@@ -103,27 +220,13 @@ def render_html(ipynb: Path, html_path: Path) -> None:
     html_path.write_text(body, encoding="utf-8")
 
 
-def _first_error(ipynb: Path) -> str:
-    import nbformat
-
-    try:
-        nb = nbformat.read(str(ipynb), as_version=4)
-    except Exception:  # noqa: BLE001 - best effort to find a message
-        return ""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                return f"{out.get('ename')}: {out.get('evalue')}"
-    return ""
-
-
 @contextmanager
 def _stderr_to(path: Path):
     """Send this process's file descriptor 2 to ``path`` for a while.
 
     The kernel papermill starts inherits it: its warnings (« Kernel is running
     over TCP without encryption », library deprecations) go to the job's log
-    beside its notebook instead of interleaving with the progress bar.
+    in the working folder instead of interleaving with the progress bar.
     """
     sys.stderr.flush()
     saved = os.dup(2)
@@ -137,36 +240,50 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
-def run_notebook(name: str, notebook: str, output_dir: str, parameters: dict, kernel: str) -> JobResult:
-    """Execute one notebook with papermill and render it; never raises.
+def _summary(ename: str, evalue: str) -> str:
+    """One French line about a failed report (the user's error message when the library raised one)."""
+    first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
+    if ename in ("UsageError", "CorpusError", "CodebookError", "CodingsError", "AnalyseError"):
+        return f"Le rapport s'est arrêté sur un problème dans les données : {first}"
+    return f"Le rapport s'est arrêté sur une erreur ({ename}{' : ' + first if first else ''})."
 
-    The kernel's own messages go to ``notebooks/<name>.kernel.log`` in ``output_dir``.
+
+def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str) -> JobResult:
+    """Execute one notebook with papermill into ``work_dir`` and render it there; never raises.
+
+    The kernel's own messages go to ``<work_dir>/<name>.kernel.log``.
     """
     import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
 
     result = JobResult(name=name, notebook=notebook)
-    out = Path(output_dir)
-    ipynb = out / "notebooks" / f"{name}.ipynb"
-    html_path = out / f"{name}.html"
-    ipynb.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    ipynb = work / f"{name}.ipynb"
+    html_path = work / f"{name}.html"
     result.ipynb, result.html = str(ipynb), str(html_path)
     t0 = time.perf_counter()
     try:
-        with _stderr_to(ipynb.with_suffix(".kernel.log")):
+        with _stderr_to(work / f"{name}.kernel.log"):
             pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
                                 cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
         result.ok = True
-    except Exception as exc:  # noqa: BLE001 - a failed territory must not stop the batch
-        result.error = _first_error(ipynb) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    except PapermillExecutionError as exc:
+        result.error = _summary(exc.ename, exc.evalue)
+        result.detail = _ANSI.sub("", "\n".join(exc.traceback or [f"{exc.ename}: {exc.evalue}"]))
+    except Exception as exc:  # noqa: BLE001 - a failed report must not stop the batch
+        result.error = _summary(type(exc).__name__, str(exc))
+        result.detail = _ANSI.sub("", f"{type(exc).__name__}: {exc}")
     total = time.perf_counter() - t0
     result.execution_s, result.kernel_start_s = _split_timing(ipynb, total)
-    if ipynb.exists():
+    if result.ok:
         t1 = time.perf_counter()
         try:
             render_html(ipynb, html_path)
         except Exception as exc:  # noqa: BLE001
             result.ok = False
-            result.error = result.error or f"rendering failed: {exc}"
+            result.error = "La mise en page HTML du rapport a échoué."
+            result.detail = f"{type(exc).__name__}: {exc}"
         result.rendering_s = time.perf_counter() - t1
     return result
 
@@ -183,89 +300,157 @@ def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
     return cells, max(total - cells, 0.0)
 
 
-def _warm_nlp_cache(corpus, progress: bool) -> None:
-    """Parse the corpus once, here, so parallel notebooks all read the DocBin cache
-    instead of each loading spaCy and parsing the same documents."""
-    from analyse import nlp
+def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | None = None,
+            progress: bool = True, kernel: str | None = None) -> list[JobResult]:
+    """Run every job of ``plan`` with ``executor`` (anything with ``submit``); results in plan order.
 
-    layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=progress)
-    for _ in layer.parse_units(nlp.corpus_units(corpus.segments), docs=False):
-        pass
+    Without an executor, a process pool of ``jobs`` workers (default: one per core) is
+    started and shut down here: each job gets its own kernel, and none reads another's output.
+    """
+    from tqdm import tqdm
+
+    kernel = kernel or kernel_name()
+    plan.work_dir.mkdir(parents=True, exist_ok=True)
+    own = executor is None
+    if own:
+        workers = min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs))
+        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    bar = tqdm(total=len(plan.jobs), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
+    by_name = {}
+    try:
+        futures = [executor.submit(run_notebook, j.name, j.notebook, str(plan.work_dir), j.parameters, kernel)
+                   for j in plan.jobs]
+        for fut in cf.as_completed(futures):
+            res = fut.result()
+            by_name[res.name] = res
+            bar.set_postfix_str(f"{res.name} : {'ok' if res.ok else 'échec'}")
+            bar.update()
+    finally:
+        bar.close()
+        if own:
+            executor.shutdown()
+    return [by_name[j.name] for j in plan.jobs]
 
 
-def write_index(result: BatchResult, territories: list[str], audience: str, title: str) -> Path:
-    """The run's index page (French), linking reports, tables and figures."""
-    out = result.out_dir
-    esc = html.escape
+# ---------------------------------------------------------------------------
+# 3. Publish and index
+# ---------------------------------------------------------------------------
+
+def _env():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(str(TEMPLATES / "pages")),
+                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def publish(plan: BatchPlan, results: list[JobResult]) -> None:
+    """Fill the published folder from the working one: reports that succeeded, their tables and figures.
+
+    Files of an earlier run for the same report are removed first, so a report that
+    fails now leaves nothing stale behind; executed notebooks, logs and timings
+    (which carry local paths) never enter the published folder.
+    """
+    out = plan.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    # What earlier versions of the batch left in the published folder.
+    for stale in ("notebooks", "timings.json"):
+        _remove(out / stale)
+    labels = {j.name: j.label for j in plan.jobs}
+    for res in results:
+        _remove(out / f"{res.name}.html")
+        for folder in PUBLISHED_FOLDERS:
+            for old in (out / folder).glob(f"{res.name}-*"):
+                _remove(old)
+        if res.ok:
+            shutil.copyfile(res.html, out / f"{res.name}.html")
+            for folder in PUBLISHED_FOLDERS:
+                src = plan.work_dir / res.name / folder
+                if src.is_dir():
+                    (out / folder).mkdir(exist_ok=True)
+                    for f in sorted(src.iterdir()):
+                        shutil.copyfile(f, out / folder / f.name)
+        elif plan.audience == "chercheurs":
+            page = _env().get_template("unavailable.html.j2").render(
+                title=f"{labels.get(res.name, res.name)} — rapport indisponible", summary=res.error,
+                detail=res.detail or res.error, work_name=plan.work_dir.name)
+            (out / f"{res.name}.html").write_text(page, encoding="utf-8")
+    timings = [asdict(r) | {"html": Path(r.html).name, "ipynb": Path(r.ipynb).name} for r in results]
+    (plan.work_dir / "timings.json").write_text(json.dumps(timings, ensure_ascii=False, indent=2),
+                                                encoding="utf-8")
+
+
+def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
+    """The run's index page (French), through ``templates/pages/index.html.j2``."""
+    out = plan.out_dir
+    public = plan.audience == "groupe-miroir"
+    labels = {j.name: j.label for j in plan.jobs}
     rows = []
-    for job in result.jobs:
-        rel = Path(job.html).name if job.html else ""
-        # Plain words, not emoji: they must read on any machine and in print.
-        status = "<span class='ok'>réussi</span>" if job.ok else "<strong class='fail'>échec</strong>"
-        label = REPORT_LABELS.get(job.name) or territory_label(job.name)
-        link = f"<a href='{esc(rel)}'>{esc(label)}</a>" if job.ok and rel else esc(label)
-        error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
-        rows.append(f"<tr><td>{link}</td><td>{status}{error}</td>"
-                    f"<td>{job.execution_s:.1f} s</td></tr>")
-
-    def listing(folder: str, label: str) -> str:
-        files = sorted((out / folder).glob("*")) if (out / folder).is_dir() else []
-        if not files:
-            return ""
-        items = "".join(f"<li><a href='{esc(folder)}/{esc(f.name)}'>{esc(f.name)}</a></li>" for f in files)
-        return f"<h2>{label}</h2><ul class='files'>{items}</ul>"
-
-    audience_label = ("groupe miroir (participants pseudonymisés)" if audience == "groupe-miroir"
-                      else "chercheurs")
-    page = f"""<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; max-width: 960px; margin: 2em auto; line-height: 1.45; }}
-table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ccc; padding: 4px 10px; text-align: left; vertical-align: top; }}
-.ok {{ color: #006b3c; }} .fail {{ color: #a00; }}
-pre.err {{ white-space: pre-wrap; color: #a00; font-size: 0.85em; margin: 0.3em 0 0; }}
-ul.files {{ columns: 2; font-size: 0.9em; }}
-</style></head><body>
-<h1>{esc(title)}</h1>
-<p>Public : {esc(audience_label)}. Territoires : {esc(', '.join(territory_label(t) for t in territories))}.
-Généré le {_dt.date.today().isoformat()} à partir du corpus illustratif de Balises (corpus écrit pour la
-boîte à outils, pas des transcriptions réelles).</p>
-<h2>Rapports</h2>
-<table><tr><th>Rapport</th><th>État</th><th>Durée d'exécution</th></tr>
-{''.join(rows)}
-</table>
-{listing('tables', 'Tableaux (CSV)')}
-{listing('figures', 'Figures (PNG)')}
-</body></html>
-"""
+    for res in results:
+        href = f"{res.name}.html" if (out / f"{res.name}.html").exists() else ""
+        # For the groupe miroir an error message may quote the data: the index only says it is missing.
+        rows.append({"label": labels.get(res.name, res.name), "ok": res.ok, "href": href,
+                     "summary": "" if public else res.error, "seconds": res.execution_s})
+    listings = [{"folder": folder, "label": label,
+                 "files": sorted(f.name for f in (out / folder).glob("*")) if (out / folder).is_dir() else []}
+                for folder, label in (("tables", "Tableaux (CSV)"), ("figures", "Figures (PNG)"))]
+    audience_label = ("groupe miroir (participants pseudonymisés)" if public else "chercheurs")
+    coders = ", ".join(plan.coders)
+    coder_line = (f"Codeur analysé : {coders} (règle : {plan.project.coder_rule()})" if len(plan.coders) == 1
+                  else f"Codeurs analysés : {coders}")
+    page = _env().get_template("index.html.j2").render(
+        title=title, audience_label=audience_label, date=_dt.date.today().isoformat(),
+        territories=[plan.project.territory_label(t) for t in plan.territories],
+        illustrative=plan.project.illustrative, coder_line=coder_line, rows=rows, listings=listings,
+        show_timings=not public)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
 
 
-def run_batch(project: str | Path = ".", territories: list[str] | None = None, out: str | Path | None = None,
-              jobs: int | None = None, audience: str = "chercheurs", coders: list[str] | None = None,
-              corpus_dir: str | Path | None = None, codebook: str | Path | None = None,
-              codings_dir: str | Path | None = None, notebooks_dir: str | Path | None = None,
-              progress: bool = True, agreement_coders: list[str] | None = ("A", "B")) -> BatchResult:
-    """Run the territory reports in parallel, then the synthesis; write the index.
+def _warm_nlp_cache(corpus: Corpus, project: Project, progress: bool) -> None:
+    """Parse the corpus once, here, so parallel notebooks all read the DocBin cache
+    instead of each loading spaCy and parsing the same documents."""
+    from analyse import nlp
+
+    layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=progress,
+                         conventions=project.conventions)
+    for _ in layer.parse_units(nlp.corpus_units(corpus.segments), docs=False):
+        pass
+
+
+def run_batch(project: str | Path | Project = ".", territories: list[str] | None = None,
+              out: str | Path | None = None, jobs: int | None = None, audience: str = "chercheurs",
+              coders: list[str] | None = None, corpus_dir: str | Path | None = None,
+              codebook: str | Path | None = None, codings_dir: str | Path | None = None,
+              notebooks_dir: str | Path | None = None, progress: bool = True,
+              agreement_coders: list[str] | None = None, executor: cf.Executor | None = None) -> BatchResult:
+    """Plan, execute, publish, index: every territory report and the synthesis.
 
     Parameters
     ----------
-    project : path
-        Project root (holding corpus/, codebook/, notebooks/).
+    project : Project or path
+        The project (or its root, holding corpus/, codebook/, notebooks/, balises.toml).
     territories : list of str, optional
         Territory slugs, or None / ["all"] for every territory of the corpus.
     out : path, optional
-        Output folder (default ``outputs/rapport``).
+        Published folder (default ``outputs/rapport``); the working folder is ``<out>-travail``.
     jobs : int, optional
-        Parallel notebook runs (default: one per core).
+        Parallel notebook runs of the default executor (default: one per core).
     audience : {"chercheurs", "groupe-miroir"}
     coders : list of str, optional
-        Coders whose codings the reports use (default ``["A"]``).
+        Coders analysed (default: the project's rule, consensus else the primary coder).
     agreement_coders : list of str, optional
-        For researchers, an agreement report between these coders is added
-        when all of them have a codings file (default A and B).
+        For researchers, an agreement report between these coders (default: the project's)
+        when each has a codings file.
+    executor : concurrent.futures.Executor, optional
+        Runs the jobs (default: a process pool of ``jobs`` workers).
 
     Examples
     --------
@@ -273,65 +458,13 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
     >>> result.ok, result.index                                          # doctest: +SKIP
     (True, PosixPath('outputs/essai/index.html'))
     """
-    from tqdm import tqdm
-
-    if audience not in AUDIENCES:
-        raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
-    project = Path(project).resolve()
-    corpus_dir = Path(corpus_dir or project / "corpus").resolve()
-    codebook = Path(codebook or project / "codebook" / "balises.yaml").resolve()
-    codings_dir = Path(codings_dir or corpus_dir / "codings").resolve()
-    notebooks_dir = Path(notebooks_dir or project / "notebooks").resolve()
-    out_dir = Path(out or project / "outputs" / "rapport").resolve()
-    if out_dir in (corpus_dir, project) or corpus_dir in out_dir.parents:
-        raise UsageError(f"refusing to write reports into {out_dir}", hint="choose a folder under outputs/")
-    corpus = load_corpus(corpus_dir)
-    names = check_territories(territories, corpus.territories)
-    if not names:
-        raise UsageError("the corpus has no territory", hint=f"add documents under {corpus_dir}")
-    for nb in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
-        if not (notebooks_dir / nb).exists():
-            raise UsageError(f"notebook not found: {notebooks_dir / nb}")
-    jobs = max(1, jobs or multiprocessing.cpu_count())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = BatchResult(out_dir=out_dir)
-
-    # The mapping is written beside the run folder, never inside it, so that
-    # sharing the folder with a groupe miroir does not share the real names.
-    pseudonyms = out_dir.parent / f".{out_dir.name}-pseudonymes.json"
-    Pseudonymiser.from_corpus(corpus).write_mapping(pseudonyms)
-    result.pseudonyms = pseudonyms
-    common = {
-        "corpus_dir": str(corpus_dir), "codebook_path": str(codebook), "codings_dir": str(codings_dir),
-        "coders": list(coders or ["A"]), "out_dir": str(out_dir), "audience": audience,
-        "pseudonyms_path": str(pseudonyms),
-    }
-    _warm_nlp_cache(corpus, progress)
-    kernel = kernel_name()
-    # Territories first, then the synthesis (and, for researchers, the agreement
-    # report) in the same pool: none reads another's output, so they overlap.
-    jobs_spec = [(name, TERRITORY_NOTEBOOK, {**common, "territory": name}) for name in names]
-    jobs_spec.append(("synthese", SYNTHESIS_NOTEBOOK, {**common, "territories": names}))
-    pair = list(agreement_coders or [])
-    if audience == "chercheurs" and len(pair) >= 2 and (notebooks_dir / AGREEMENT_NOTEBOOK).exists() \
-            and all((codings_dir / f"{c}.jsonl").exists() for c in pair):
-        jobs_spec.append(("accord", AGREEMENT_NOTEBOOK, {**common, "coders": pair}))
-    bar = tqdm(total=len(jobs_spec), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
-    ctx = multiprocessing.get_context("spawn")
-    by_name = {}
-    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(jobs_spec)), mp_context=ctx) as pool:
-        futures = [pool.submit(run_notebook, name, str(notebooks_dir / nb), str(out_dir), params, kernel)
-                   for name, nb, params in jobs_spec]
-        for fut in cf.as_completed(futures):
-            job = fut.result()
-            by_name[job.name] = job
-            bar.set_postfix_str(f"{job.name}: {'ok' if job.ok else 'échec'}")
-            bar.update()
-    bar.close()
-    result.jobs = [by_name[name] for name, _, _ in jobs_spec]
-    (out_dir / "timings.json").write_text(
-        json.dumps([asdict(j) | {"html": Path(j.html).name, "ipynb": Path(j.ipynb).name} for j in result.jobs],
-                   ensure_ascii=False, indent=2), encoding="utf-8")
-    title = "Balises — analyses par territoire et synthèse"
-    result.index = write_index(result, names, audience, title)
-    return result
+    project = _as_project(project, corpus_dir, codebook, codings_dir)
+    plan = plan_batch(project, territories, out, audience, coders, notebooks_dir, agreement_coders)
+    # Stable pseudonyms for the whole corpus, in the private folder (never inside a run folder).
+    Pseudonymiser.from_corpus(plan.corpus).write_mapping(plan.pseudonyms)
+    _warm_nlp_cache(plan.corpus, project, progress)
+    results = execute(plan, executor=executor, jobs=jobs, progress=progress)
+    publish(plan, results)
+    index = write_index(plan, results, "Balises — analyses par territoire et synthèse")
+    return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,
+                       work_dir=plan.work_dir)

@@ -5,10 +5,18 @@ codings, coders, audience and output folder, and :func:`load_context` turns
 those into validated data (corpus, codebook, codings, coded material), the
 NLP frames (from the DocBin cache), the pseudonymiser and a
 :class:`~analyse.reporting.report.Report` that saves and shows tables and figures.
+
+A corpus is normally coded in part: the analysed coder (one rule,
+:meth:`analyse.project.Project.analysed_coder`) may have covered some documents
+only, or none of a territory. :func:`analyse.analysis.material.align` puts
+every segment (vocabulary, material of the territory) and the coded part
+(code tables) side by side, once; notebooks ask :attr:`Context.coverage`
+how much is coded and show a sentence instead of code tables where nothing is.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,12 +24,13 @@ from pathlib import Path
 import pandas as pd
 
 from analyse.model.codebook import Codebook, load_codebook
-from analyse.model.codings import Codings, load_codings
-from analyse.model.corpus import Corpus, documents_frame, load_corpus
+from analyse.model.codings import CodingStore, Codings, load_codings
+from analyse.model.corpus import Corpus, documents_frame, load_corpus, segments_frame
 from analyse.errors import Problem, UsageError
 from analyse.analysis.invariants import codebook_labels
-from analyse.analysis.material import Material, coded_material
-from analyse.reporting.plots import territory_label  # noqa: F401 - re-exported for notebooks
+from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table
+from analyse.project import Project
+from analyse.reporting.plots import set_territory_labels, territory_label  # noqa: F401 - re-exported
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import Report
 
@@ -38,11 +47,89 @@ class Context:
     pseudonymiser: Pseudonymiser
     nlp_cache: Path | None = None
     problems: list[Problem] = field(default_factory=list)
+    project: Project | None = None
+    segments: pd.DataFrame | None = None   # every segment, with a ``coded`` flag
+    min_coded_segments: int = 0
 
     @property
     def territories(self) -> list[str]:
         return self.corpus.territories
 
+    # ------------------------------------------------------------ partial coding
+    @cached_property
+    def coverage(self) -> pd.DataFrame:
+        """How much of each territory the analysed coder covered (documents, segments, share)."""
+        return coverage_table(self.segments, self.material, self.min_coded_segments)
+
+    @property
+    def coded_territories(self) -> list[str]:
+        return sorted(self.material.segments["territory"].unique())
+
+    @property
+    def small_territories(self) -> list[str]:
+        """Territories with too little coded material to be classed (balises.toml threshold)."""
+        cov = self.coverage
+        return cov.loc[cov["little_material"] & (cov["segments_coded"] > 0), "territory"].tolist()
+
+    def is_coded(self, territory: str) -> bool:
+        return territory in set(self.coded_territories)
+
+    def other_coders(self, territory: str) -> list[str]:
+        """Coders other than the analysed one(s) who coded documents of ``territory``."""
+        docs = {d for d, doc in self.corpus.documents.items() if doc.territory == territory}
+        f, cov = self.codings.frame, self.codings.coverage
+        who = set(f.loc[f["doc"].isin(docs), "coder"]) | set(cov.loc[cov["doc"].isin(docs), "coder"])
+        return sorted(who - set(self.coders))
+
+    def coder_line(self) -> str:
+        """« Codeur analysé : A (règle : …) », printed at the top of every report."""
+        rule = self.project.coder_rule() if self.project is not None else ""
+        who = ", ".join(self.coders)
+        label = "Codeur analysé" if len(self.coders) == 1 else "Codeurs analysés"
+        return f"{label} : {who}" + (f" (règle : {rule})" if rule else "")
+
+    def uncoded_sentence(self, territory: str) -> str:
+        """Why a territory has no code table yet, in one French sentence."""
+        others = self.other_coders(territory)
+        who = ", ".join(self.coders)
+        text = (f"{self.territory_label(territory)} n'a pas encore de codage retenu pour l'analyse "
+                f"(codeur analysé : {who}) : ce rapport présente son matériau (documents, intervenants, "
+                "vocabulaire), sans tableau de codes.")
+        if others:
+            text += (f" Des codages existent de la part de {', '.join(others)} ; ils entreront dans "
+                     "l'analyse une fois retenus (consensus, ou codeur principal dans balises.toml).")
+        return text
+
+    def coverage_note(self) -> str:
+        """A French note on what is not coded and on territories left out of the classification."""
+        cov = self.coverage
+        parts = []
+        partly = cov[cov["segments_coded"] < cov["segments"]]
+        if len(partly):
+            parts.append("Codage partiel : seuls les segments codés entrent dans les tableaux de codes ("
+                         + ", ".join(f"{self.territory_label(t)} {_pct(s)}"
+                                     for t, s in zip(partly["territory"], partly["coded_share"].fillna(0)))
+                         + " du territoire codé) ; le vocabulaire porte sur tout le matériau.")
+        if self.small_territories:
+            parts.append("Peu de matériau codé (moins de "
+                         f"{self.min_coded_segments} segments) : "
+                         + ", ".join(self.territory_label(t) for t in self.small_territories)
+                         + " — signalé dans les tableaux et laissé hors du classement invariant / singulier.")
+        return " ".join(parts)
+
+    def territory_label(self, slug: str) -> str:
+        return self.project.territory_label(slug) if self.project is not None else territory_label(slug)
+
+    def coverage_shown(self, territories: list[str] | None = None) -> pd.DataFrame:
+        """The coverage table with French headers and display names (for a report table)."""
+        cov = self.coverage if territories is None else self.coverage[self.coverage["territory"].isin(territories)]
+        out = cov.assign(territory=cov["territory"].map(self.territory_label),
+                         little_material=cov["little_material"].map({True: "oui", False: ""}))
+        return out.rename(columns={
+            "territory": "territoire", "documents_coded": "documents codés", "segments_coded": "segments codés",
+            "coded_share": "part codée", "little_material": "peu de matériau"})
+
+    # ------------------------------------------------------------ codebook
     @cached_property
     def labels(self) -> dict[str, str]:
         return codebook_labels(self.codebook)
@@ -55,25 +142,34 @@ class Context:
     def documents(self) -> pd.DataFrame:
         return documents_frame(self.corpus)
 
+    # ------------------------------------------------------------ NLP frames
     @cached_property
     def _nlp(self):
         from analyse import nlp
 
         layer = nlp.NLPLayer(cache_dir=self.nlp_cache or nlp.default_cache_dir(self.corpus.root),
-                             progress=False)
+                             progress=False, conventions=self.conventions)
         return nlp, layer
+
+    @property
+    def conventions(self) -> tuple[str, ...]:
+        return tuple(self.project.conventions) if self.project is not None else ()
+
+    @cached_property
+    def _aligned(self) -> Aligned:
+        nlp, layer = self._nlp
+        return align(self.segments, self.material, nlp.token_frame(self.corpus, layer),
+                     nlp.entity_frame(self.corpus, layer))
 
     @cached_property
     def tokens(self) -> pd.DataFrame:
-        """Token table (segment, i, text, lemma, pos, is_stop, ent_type) from the NLP cache."""
-        nlp, layer = self._nlp
-        return nlp.token_frame(self.corpus, layer)
+        """Token table (segment, i, text, lemma, pos, is_stop, ent_type) of every segment, from the NLP cache."""
+        return self._aligned.tokens
 
     @cached_property
     def entities(self) -> pd.DataFrame:
         """Entity table (segment, start_char, end_char, text, label) from the NLP cache."""
-        nlp, layer = self._nlp
-        return nlp.entity_frame(self.corpus, layer)
+        return self._aligned.entities
 
     def person_spans(self, segment: str, text: str | None = None) -> list[tuple[int, int]]:
         """Person entity spans of a segment; with ``text``, only those that still
@@ -88,7 +184,7 @@ class Context:
         person entities replaced for the groupe miroir, untouched for researchers."""
         if not self.report.public:
             return text
-        return self.pseudonymiser.apply(text, self.person_spans(segment, text))
+        return self.pseudonymiser.apply(text, self.person_spans(segment, text), self.conventions)
 
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
@@ -105,44 +201,73 @@ class Context:
         return spec[(spec["pos"] != "PROPN") & ~names]
 
     def problems_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([p.as_dict() for p in self.problems],
-                            columns=["path", "line", "severity", "message", "hint"])
+        """Problems found in the inputs, with paths relative to the project (no local path in reports)."""
+        frame = pd.DataFrame([p.as_dict() for p in self.problems],
+                             columns=["path", "line", "severity", "message", "hint"])
+        if self.project is not None and len(frame):
+            root = str(self.project.root.resolve()) + os.sep
+            frame["path"] = frame["path"].astype(str).str.replace(root, "", regex=False)
+        return frame
+
+
+def _pct(share: float) -> str:
+    return f"{100 * float(share):.0f} %"
 
 
 def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path = "../codebook/balises.yaml",
-                 codings_dir: str | Path | None = None, coders: list[str] | tuple[str, ...] = ("A",),
+                 codings_dir: str | Path | None = None, coders: list[str] | tuple[str, ...] | None = None,
                  audience: str = "chercheurs", out_dir: str | Path | None = None,
                  pseudonyms_path: str | Path | None = None, prefix: str = "",
-                 nlp_cache: str | Path | None = None, territories: list[str] | None = None) -> Context:
+                 nlp_cache: str | Path | None = None, territories: list[str] | None = None,
+                 project_dir: str | Path | None = None) -> Context:
     """Load and validate everything a report needs.
 
     Input problems (a bad document, a bad coding line) do not stop the
     report: they are kept in ``context.problems`` so the notebook can show
-    them, and the valid material is used.
+    them, and the valid material is used. With no ``coders``, the project's
+    rule chooses (:meth:`analyse.project.Project.analysed_coder`). A coder
+    who has coded nothing yet gives an empty material, not an error.
 
     Examples
     --------
-    >>> ctx = load_context("../corpus", "../codebook/balises.yaml", coders=["A"])  # doctest: +SKIP
-    >>> ctx.material.segments.shape                                              # doctest: +SKIP
+    >>> ctx = load_context("../corpus", "../codebook/balises.yaml")   # doctest: +SKIP
+    >>> ctx.coder_line(), ctx.coverage                                 # doctest: +SKIP
     """
-    if not list(coders):
-        raise UsageError("no coder given", hint="set coders, e.g. ['A']")
-    corpus = load_corpus(corpus_dir)
+    project = Project.load(project_dir if project_dir is not None else Path(corpus_dir).resolve().parent,
+                           corpus_dir, codebook_path, codings_dir)
+    set_territory_labels(project.territory_names())
+    available = CodingStore(project.codings_dir).coders()
+    coders = list(coders or [project.analysed_coder(available)])
+    full = load_corpus(project.corpus_dir)
+    corpus = full
+    book = load_codebook(project.codebook_path)
+    # Codings are read against the whole corpus (a coder's lines about other territories are not
+    # problems), then kept for the territories of this report.
+    codings = load_codings(full, book, project.codings_dir)
     if territories:
-        unknown = sorted(set(territories) - set(corpus.territories))
+        unknown = sorted(set(territories) - set(full.territories))
         if unknown:
             raise UsageError(f"unknown territory: {', '.join(unknown)}",
-                             hint=f"available: {', '.join(corpus.territories)}")
-        corpus = corpus.subset(list(territories))
-    book = load_codebook(codebook_path)
-    codings = load_codings(corpus, book, codings_dir, coders=list(coders))
+                             hint=f"available: {', '.join(full.territories)}")
+        corpus = full.subset(list(territories))
+        docs = set(corpus.documents)
+        codings = Codings(frame=codings.frame[codings.frame["doc"].isin(docs)].reset_index(drop=True),
+                          coverage=codings.coverage[codings.coverage["doc"].isin(docs)].reset_index(drop=True),
+                          problems=codings.problems)
     if pseudonyms_path and Path(pseudonyms_path).exists():
         pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
     else:
         pseudonymiser = Pseudonymiser.from_corpus(corpus)
-    material = coded_material(corpus, codings, list(coders))
+    segments = segments_frame(corpus)
+    aligned = align(segments, coded_material(corpus, codings, coders, strict=False))
+    # Figures flag the territories with little coded material, wherever they show them.
+    cov = coverage_table(aligned.segments, aligned.material, project.min_coded_segments)
+    small = set(cov.loc[cov["little_material"] & (cov["segments_coded"] > 0), "territory"])
+    set_territory_labels({t: project.territory_label(t) + (" (peu de matériau)" if t in small else "")
+                          for t in corpus.territories})
     report = Report(out_dir or None, audience=audience, pseudonymiser=pseudonymiser, prefix=prefix)
     problems = [*corpus.problems.errors, *codings.problems.errors]
-    return Context(corpus=corpus, codebook=book, codings=codings, coders=list(coders), material=material,
+    return Context(corpus=corpus, codebook=book, codings=codings, coders=coders, material=aligned.material,
                    report=report, pseudonymiser=pseudonymiser,
-                   nlp_cache=Path(nlp_cache) if nlp_cache else None, problems=problems)
+                   nlp_cache=Path(nlp_cache) if nlp_cache else None, problems=problems, project=project,
+                   segments=aligned.segments, min_coded_segments=project.min_coded_segments)

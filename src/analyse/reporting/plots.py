@@ -42,9 +42,9 @@ CLASS_STYLE = {  # class: (colour, marker, legend label) — the classes of anal
 DIMENSION_COLOURS = {"ENG": OKABE_ITO["orange"], "SYS": OKABE_ITO["sky"], "COOP": OKABE_ITO["green"],
                      "VAL": OKABE_ITO["yellow"], "MGT": OKABE_ITO["purple"], "ECH": OKABE_ITO["blue"],
                      "CON": OKABE_ITO["grey"]}
-# Readable names of the known territories; a new territory falls back on its slug.
-TERRITORY_LABELS = {"loos-en-gohelle": "Loos-en-Gohelle", "le-mene": "Le Mené",
-                    "malaunay": "Malaunay", "grande-synthe": "Grande-Synthe"}
+# Display names of territories, set from the project (balises.toml [territories]) by
+# analyse.reporting.context; a territory without one is shown by its slug.
+TERRITORY_LABELS: dict[str, str] = {}
 FONT = 10
 SMALL = 9
 
@@ -64,11 +64,18 @@ class Figure(_MatplotlibFigure):
         return buffer.getvalue()
 
 
+def set_territory_labels(names: dict[str, str]) -> None:
+    """Use these display names (``{slug: name}``, from the project) in every figure."""
+    TERRITORY_LABELS.clear()
+    TERRITORY_LABELS.update(names)
+
+
 def territory_label(slug: str) -> str:
-    """``le-mene`` → ``Le Mené`` for the known territories, else the slug itself.
+    """The territory's display name from the project (balises.toml), else the slug itself.
 
     Examples
     --------
+    >>> set_territory_labels({"le-mene": "Le Mené"})
     >>> territory_label("le-mene"), territory_label("pays-de-bray")
     ('Le Mené', 'pays-de-bray')
     """

@@ -125,14 +125,19 @@ class Report:
         return Image(data=data, format="png", alt=alt)
 
     def verbatims(self, df: pd.DataFrame, text_column: str = "text",
-                  meta_columns: tuple[str, ...] = ("territory", "role")):
-        """Escaped block quotes of segment texts, with a small caption of metadata."""
+                  meta_columns: tuple[str, ...] = ("territory", "role"), shown: bool = False):
+        """Escaped block quotes of segment texts, with a small caption of metadata.
+
+        ``shown=True`` when the texts are already made fit for the audience
+        (e.g. by ``Context.shown_text``): they are pseudonymised once, not twice.
+        """
         from IPython.display import HTML
 
         parts = []
         for _, row in df.iterrows():
             meta = " · ".join(html.escape(str(row[c])) for c in meta_columns if c in row and pd.notna(row[c]))
-            quote = html.escape(self.text(str(row[text_column]))).replace("\n", "<br>")
+            text = str(row[text_column])
+            quote = html.escape(text if shown else self.text(text)).replace("\n", "<br>")
             parts.append(f"<blockquote class='verbatim'>« {quote} »<br><small>{meta}</small></blockquote>")
         return HTML("\n".join(parts) if parts else "<p><em>Aucun extrait.</em></p>")
 

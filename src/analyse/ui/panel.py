@@ -406,3 +406,79 @@ def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus"
     """
     return CodingPanel(doc_id, coder, corpus=corpus, codebook=codebook, store=store,
                        suggestions=suggestions).widget()
+
+
+class PanelChooser:
+    """Choose the document and the coder in the notebook before anything is written.
+
+    A drop-down of the corpus's documents, a drop-down of the coders who already have a file (or
+    « nouveau codeur… ») and a text box for a new coder id; « Ouvrir » opens the
+    :class:`CodingPanel` below. No coder is preselected: nothing can be written to a real coder's
+    file by running the notebook as it is.
+
+    Examples
+    --------
+    >>> chooser = PanelChooser(corpus="../corpus", codebook="../codebook/balises.yaml")   # doctest: +SKIP
+    >>> chooser.widget()                                                                 # doctest: +SKIP
+    """
+
+    NEW = "— nouveau codeur —"
+
+    def __init__(self, corpus: Corpus | str | Path = "corpus", codebook: Codebook | str | Path = "codebook/balises.yaml",
+                 store: CodingStore | str | Path | None = None, suggestions=None):
+        self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
+        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        if store is None:
+            store = Path(self.corpus.root) / "codings"
+        self.store = store if isinstance(store, CodingStore) else CodingStore(store)
+        self.suggestions = suggestions
+        self.panel: CodingPanel | None = None
+        self._widget = None
+
+    def documents(self) -> list[tuple[str, str]]:
+        """``(label, doc id)`` of every document, sorted by territory then id."""
+        docs = sorted(self.corpus.documents.values(), key=lambda d: (d.territory, d.id))
+        return [(f"{d.territory} — {d.id} — {d.title}", d.id) for d in docs]
+
+    def coders(self) -> list[str]:
+        return [c for c in self.store.coders() if c not in ("rule", "model")]
+
+    def open(self, doc_id: str | None, coder: str | None) -> CodingPanel:
+        """The panel for ``doc_id`` and ``coder``; both must be chosen (a one-line French error otherwise)."""
+        if not doc_id:
+            raise UsageError("choisir un document avant d'ouvrir le panneau")
+        if not coder or not str(coder).strip():
+            raise UsageError("saisir l'identifiant du codeur avant de coder",
+                             hint="par exemple vos initiales ; chaque codeur écrit dans son propre fichier")
+        self.panel = CodingPanel(doc_id, str(coder).strip(), corpus=self.corpus, codebook=self.codebook,
+                                 store=self.store, suggestions=self.suggestions)
+        return self.panel
+
+    def widget(self):
+        import ipywidgets as w
+
+        doc = w.Dropdown(options=[("— choisir un document —", None), *self.documents()], value=None,
+                         description="Document", layout=w.Layout(width="95%"))
+        known = w.Dropdown(options=[("— choisir —", None), *[(c, c) for c in self.coders()], (self.NEW, self.NEW)],
+                           value=None, description="Codeur")
+        new = w.Text(placeholder="identifiant du nouveau codeur", description="Nouveau")
+        button = w.Button(description="Ouvrir", button_style="primary")
+        message = w.HTML()
+        area = w.Output()
+
+        def clicked(_):
+            coder = new.value if known.value == self.NEW else known.value
+            try:
+                panel = self.open(doc.value, coder)
+            except AnalyseError as exc:
+                message.value = f"<span style='color:#a00'>{html.escape(str(exc))}</span>"
+                return
+            message.value = ""
+            area.clear_output()
+            with area:
+                from IPython.display import display
+                display(panel.widget())
+
+        button.on_click(clicked)
+        self._widget = w.VBox([doc, w.HBox([known, new, button]), message, area])
+        return self._widget
