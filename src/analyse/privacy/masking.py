@@ -84,6 +84,10 @@ ADDRESS_PATTERN = re.compile(
 # Transcription marks are never names: « (rires) », « [inaudible] », « [00:24:30] ».
 _MARK = re.compile(r"\([^()\n]{1,40}\)|\[[^\[\]\n]{1,40}\]")
 _WORD = re.compile(r"\w[\w'’-]*")
+# A one-word "entity" tagged as a verb, adjective… (« Prenez », « Désolée ») is not a name; nor a short
+# code such as a school grade or an unknown acronym (« CM1 », « EPS », « A »): local acronyms go in a lexicon.
+_NOT_NAME_POS = {"VERB", "AUX", "ADJ", "ADV", "INTJ", "PRON", "DET", "NUM", "CCONJ", "SCONJ", "ADP"}
+_SHORT_CODE = re.compile(r"[A-Z0-9]{1,4}")
 _ARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(le|la|les)\s+|(l)['’])$")
 _CONTRACTION_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(au|aux|du|des))\s+$")
 _CONTRACTED = {"au": "à ", "aux": "à ", "du": "de ", "des": "de "}
@@ -246,6 +250,8 @@ class Masker:
             if any(s < end and start < e for s, e in marks + generic):
                 continue
             if self.lexicon.is_generic(text[start:end]):
+                continue
+            if len(ent) == 1 and (ent[0].pos_ in _NOT_NAME_POS or _SHORT_CODE.fullmatch(ent.text)):
                 continue
             kind, replacement = NER_KINDS[ent.label_]
             out.append(MaskSpan(start, end, kind, replacement, NER))
