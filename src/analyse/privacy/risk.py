@@ -154,3 +154,17 @@ def reidentification_risk(text: str, spans: Iterable, model: RiskModel,
     ordered = sorted(found.values(), key=lambda wt: -wt[0])
     score = round(sum(w for w, _ in ordered), 2)
     return score, [t for _, t in ordered]
+
+
+def corpus_risk_model(tokens: pd.DataFrame, segments: pd.DataFrame, lexicon: Lexicon | None = None,
+                      **options) -> RiskModel:
+    """A :class:`RiskModel` whose specific vocabulary comes from the corpus's own specificities.
+
+    ``segments`` needs ``segment, territory`` (e.g. ``material.segments``); segments
+    without a territory (a facilitator in an inter-territory workshop) are left out.
+    """
+    from analyse.analysis.specificities import specificities
+
+    segs = segments[segments["territory"].notna()]
+    tok = tokens[tokens["segment"].isin(set(segs["segment"]))]
+    return RiskModel.from_specificities(specificities(tok, segs), tok, lexicon, **options)
