@@ -3,6 +3,13 @@
 Why this module is long: choosing verbatims and masking them are one step (the mask decides
 which verbatims may be shown), and the gazetteer rules need their documentation beside them.
 
+Two maskings live here. The reports and ``analyse mask`` use masking *by category*
+(:class:`analyse.privacy.masking.Masker`: the project's lexicons, an EntityRuler before
+spaCy's NER, never-mask and guard lists, « [la commune] », « [un quartier] »…), passed to
+:func:`decontextualised_verbatims` with a re-identification risk model
+(:mod:`analyse.privacy.risk`). The gazetteer masking below (``[LIEU]``, ``[PERSONNE]``…) is
+the former one, kept for callers that pass a :class:`Gazetteer`.
+
 A *groupe miroir* discusses the skeleton of the transition (the balises found
 everywhere), not the flesh of one town. For each invariant code this module
 picks a few representative verbatims per territory (:func:`representative_verbatims`)

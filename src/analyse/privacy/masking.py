@@ -33,7 +33,7 @@ Examples
 >>> lex = Lexicon.from_data({"commune": ["Malaunay"], "quartiers": ["Tisserands"]}, "malaunay")
 >>> m = Masker(lex, participants={"Gérard Duval": "citoyen"})
 >>> m.mask("Gérard habite aux Tisserands, à Malaunay.", territory="malaunay")[0]
-'[un·e habitant·e] habite [un quartier], à [la commune].'
+'[un·e habitant·e] habite à [un quartier], à [la commune].'
 """
 
 from __future__ import annotations
