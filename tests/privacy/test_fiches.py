@@ -51,6 +51,14 @@ def test_prefill_writes_invariants_only_with_low_risk_verbatims(tmp_path, corpus
     assert validate_fiches(tmp_path, ["ENG.1", "ENG.2"], corpus).items == []
 
 
+def test_reliability_and_failing_territories_are_carried_when_the_table_has_them(tmp_path):
+    table = _table().assign(reliability=[0.81, None], failing=["malaunay", ""])
+    prefill_fiches(tmp_path, table, _verbatims())
+    fiche = yaml.safe_load((tmp_path / "ENG.1.yaml").read_text(encoding="utf-8"))
+    assert fiche["diffusion"]["fiabilite"] == 0.81
+    assert len(fiche["contre_exemples"]) == 1 and "malaunay" in fiche["contre_exemples"][0]
+
+
 def test_an_existing_fiche_is_never_overwritten(tmp_path):
     prefill_fiches(tmp_path, _table(), _verbatims())
     path = tmp_path / "ENG.1.yaml"

@@ -61,6 +61,14 @@ def prefill(code: str, row: pd.Series, verbatims: pd.DataFrame, per_fiche: int =
         value = row.get(col)
         if value is not None and pd.notna(value):
             spread[key] = round(float(value), 3)
+    # Columns of newer invariance tables, when present: per-code reliability and failing valences.
+    for key, col in (("fiabilite", "reliability"), ("alpha", "alpha")):
+        value = row.get(col)
+        if value is not None and not isinstance(value, str) and pd.notna(value):
+            spread[key] = round(float(value), 3)
+    failing = row.get("failing")
+    counter = ([f"la balise échoue ou est contestée à : {failing} (codages de valence « mise en échec » "
+                "ou « contestée » à relire)"] if isinstance(failing, str) and failing.strip() else [])
     terr = verbatims.loc[verbatims["code"] == code, "territory"]
     fiche = {
         "code": code,
@@ -70,7 +78,7 @@ def prefill(code: str, row: pd.Series, verbatims: pd.DataFrame, per_fiche: int =
         "diffusion": spread,
         "verbatims": _verbatim_entries(verbatims, code, per_fiche),
     }
-    fiche.update({"concept_operationnel": "", "methode": "", "conditions": "", "contre_exemples": [],
+    fiche.update({"concept_operationnel": "", "methode": "", "conditions": "", "contre_exemples": counter,
                   "questions": []})
     return fiche
 
