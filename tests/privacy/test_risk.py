@@ -95,3 +95,21 @@ def test_high_risk_verbatims_are_held_back_and_researchers_see_why():
     assert len(mirror) == 2 and not mirror["masked"].str.contains("Wilczek").any()
     # y's text names another territory's commune
     assert v.loc[v["territory"] == "y", "masked"].iloc[0].endswith("[une autre commune]")
+
+
+def test_no_facilitator_question_among_the_bundled_corpus_verbatims():
+    """Issue 17 found 14 % of the chosen verbatims were facilitator questions."""
+    from analyse.analysis.material import coded_material
+    from analyse.model.codebook import load_codebook
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
+    from tests.conftest import ROOT
+
+    corpus = load_corpus(ROOT / "corpus")
+    codings = load_codings(corpus, load_codebook(ROOT / "codebook" / "balises.yaml"), coders=["A"])
+    material = coded_material(corpus, codings, ["A"])
+    codes = sorted(material.codes["code"].unique())
+    v = representative_verbatims(material, codes, n=3)
+    roles = {s.id: s.role for s in corpus.segments}
+    assert len(v) > 50
+    assert not [s for s in v["segment"] if roles[s] == "animateur"]
