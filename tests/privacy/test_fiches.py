@@ -97,3 +97,28 @@ def test_cli_check_exits_1_on_a_broken_fiche(tmp_path, capsys):
     assert main(["fiches", "--check", "--project", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "fiches/ENG.1.yaml: error: champ manquant : « verbatims »" in err
+
+
+def test_markdown_handout_hides_territories_and_the_researchers_version_shows_them(tmp_path):
+    from analyse.privacy.fiches import fiche_markdown, load_fiches
+
+    prefill_fiches(tmp_path, _table(), _verbatims())
+    (fiche,) = load_fiches(tmp_path)
+    fiche["questions"] = ["Qui porte le risque chez vous ?"]
+    public = fiche_markdown(fiche)
+    assert "le-mene" not in public and "malaunay" not in public and "#" not in public.replace("### ", "")
+    assert "« de [une commune voisine] »" in public and "- Qui porte le risque chez vous ?" in public
+    assert "**Méthode.** *à écrire*" in public
+    researchers = fiche_markdown(fiche, public=False)
+    assert "le-mene, le-mene-engagement#16, risque 0.0" in researchers and "invariant robuste" in researchers
+
+
+def test_cli_export_writes_the_handout_after_checking(tmp_path, capsys):
+    for name in ("corpus", "codebook"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    prefill_fiches(tmp_path / "fiches", _table(), _verbatims())
+    out = tmp_path / "livret.md"
+    assert main(["fiches", "--check", "--project", str(tmp_path), "--export", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Fiches de décontextualisation") and "### ENG.1 — Proximité" in text
+    assert "le-mene-engagement#16" not in text

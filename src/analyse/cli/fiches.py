@@ -17,10 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coders", nargs="+", default=None,
                         help="codeurs analysés (défaut : consensus s'il existe, sinon le codeur principal)")
     parser.add_argument("--verbatims", type=int, default=4, metavar="N", help="extraits par fiche (défaut : 4)")
+    parser.add_argument("--export", metavar="FICHES.md",
+                        help="écrire aussi les fiches en Markdown (après vérification), pour un rapport ou un livret")
+    parser.add_argument("--audience", choices=["chercheurs", "groupe-miroir"], default="groupe-miroir",
+                        help="avec --export : groupe-miroir (défaut : ni territoire ni segment) ou chercheurs")
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyse.privacy.fiches import FICHES_DIR, prefill_fiches, validate_fiches
+    from analyse.privacy.fiches import FICHES_DIR, fiche_markdown, load_fiches, prefill_fiches, validate_fiches
     from analyse.project import Project
 
     project = Project.from_args(args)
@@ -51,4 +55,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     problems = validate_fiches(folder, list(book.codes), corpus, project.root)
     print_problems(problems.items)
-    return EXIT_PROBLEMS if problems.errors else EXIT_OK
+    if problems.errors:
+        return EXIT_PROBLEMS
+    if args.export:
+        from pathlib import Path
+
+        from analyse.fileio import atomic_write
+
+        public = args.audience == "groupe-miroir"
+        title = "# Fiches de décontextualisation\n\n"
+        atomic_write(Path(args.export), title + "\n".join(fiche_markdown(f, public) for f in load_fiches(folder)))
+        note(f"fiches écrites en Markdown ({args.audience}) → {args.export}")
+    return EXIT_OK

@@ -195,3 +195,76 @@ def validate_fiches(folder: str | Path, codes: Sequence[str], corpus, root: str 
             problems.add(shown, "les verbatims viennent d'un seul territoire", _line_of(text, "verbatims"),
                          hint="un invariant s'illustre par plusieurs territoires", severity="warning")
     return problems
+
+
+def load_fiches(folder: str | Path) -> list[dict]:
+    """The fiches of ``folder`` that read as YAML mappings, sorted by file name (check them first)."""
+    out = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict):
+            out.append(data)
+    return out
+
+
+def _items(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def fiche_markdown(fiche: dict, public: bool = True) -> str:
+    """A fiche as Markdown, for the synthesis report (``public=False``) or a groupe-miroir handout.
+
+    The handout shows neither territories nor segment ids (a document id names its
+    territory), only the masked verbatims; the researchers' version shows where each
+    verbatim comes from and its risk. Empty fields say « à écrire ».
+
+    Examples
+    --------
+    >>> print(fiche_markdown({"code": "ENG.1", "libelle": "Proximité", "concept_operationnel": "Partir du quotidien.",
+    ...                       "verbatims": [{"segment": "x#1", "territoire": "x", "texte": "À [la commune]…"}]}))
+    ### ENG.1 — Proximité
+    <BLANKLINE>
+    **Concept opérationnel.** Partir du quotidien.
+    <BLANKLINE>
+    **Méthode.** *à écrire*
+    <BLANKLINE>
+    **Conditions et contingences.** *à écrire*
+    <BLANKLINE>
+    **Contre-exemples.** *à écrire*
+    <BLANKLINE>
+    **Questions pour la re-contextualiser ailleurs.** *à écrire*
+    <BLANKLINE>
+    **Extraits.**
+    <BLANKLINE>
+    > « À [la commune]… »
+    """
+    todo = "*à écrire*"
+    lines = [f"### {fiche.get('code', '?')} — {fiche.get('libelle', '')}".rstrip(" —"), ""]
+    if not public:
+        spread = fiche.get("diffusion") or {}
+        if spread:
+            detail = ", ".join(f"{k} {v}" for k, v in spread.items())
+            lines += [f"*{fiche.get('classe', '')} · {', '.join(fiche.get('territoires') or [])} · {detail}*", ""]
+    for key, title in (("concept_operationnel", "Concept opérationnel"), ("methode", "Méthode"),
+                       ("conditions", "Conditions et contingences")):
+        value = str(fiche.get(key) or "").strip()
+        lines += [f"**{title}.** {value or todo}", ""]
+    for key, title in (("contre_exemples", "Contre-exemples"), ("questions", "Questions pour la re-contextualiser ailleurs")):
+        items = _items(fiche.get(key))
+        lines += [f"**{title}.**" + ("" if items else f" {todo}"), ""]
+        if items:
+            lines += [f"- {item}" for item in items] + [""]
+    lines += ["**Extraits.**", ""]
+    for v in fiche.get("verbatims") or []:
+        if not isinstance(v, dict):
+            continue
+        quote = f"> « {str(v.get('texte', '')).strip()} »"
+        if not public:
+            quote += f"  \n> — {v.get('territoire', '')}, {v.get('segment', '')}, risque {v.get('risque', '—')}"
+        lines += [quote, ""]
+    return "\n".join(lines).rstrip() + "\n"
