@@ -3,6 +3,13 @@
 Why this module is long: choosing verbatims and masking them are one step (the mask decides
 which verbatims may be shown), and the gazetteer rules need their documentation beside them.
 
+Two maskings live here. The reports and ``analyse mask`` use masking *by category*
+(:class:`analyse.privacy.masking.Masker`: the project's lexicons, an EntityRuler before
+spaCy's NER, never-mask and guard lists, « [la commune] », « [un quartier] »…), passed to
+:func:`decontextualised_verbatims` with a re-identification risk model
+(:mod:`analyse.privacy.risk`). The gazetteer masking below (``[LIEU]``, ``[PERSONNE]``…) is
+the former one, kept for callers that pass a :class:`Gazetteer`.
+
 A *groupe miroir* discusses the skeleton of the transition (the balises found
 everywhere), not the flesh of one town. For each invariant code this module
 picks a few representative verbatims per territory (:func:`representative_verbatims`)
@@ -69,7 +76,9 @@ SPACY_LABELS = {"PER": "PERSONNE", "PERSON": "PERSONNE", "LOC": "LIEU", "GPE": "
                 "ORG": "ORGANISATION"}
 DEFAULT_GAZETTEER = Path(__file__).resolve().parent / "data" / "gazetteer.yaml"
 VERBATIM_COLUMNS = ["code", "territory", "rank", "segment", "coders", "codes_on_segment", "words",
-                    "original", "masked"]
+                    "original", "masked", "risk", "risk_terms", "proposed"]
+# Facilitators ask the questions: their turns are never chosen as verbatims.
+FACILITATOR = "animateur"
 
 # « rue des Tisserands », « résidence du Moulin », « salle Jean Jaurès »: the
 # capitalised name after a street or building word is a place, even when
@@ -487,6 +496,8 @@ def representative_verbatims(material: Material, codes: Sequence[str], n: int = 
     4. a length closest to ``target_words``;
     5. the segment id (document, then position): the choice is deterministic.
 
+    A facilitator's turn (role ``animateur``) is never chosen: it is a question, not a verbatim.
+
     Parameters
     ----------
     material : Material
@@ -509,8 +520,11 @@ def representative_verbatims(material: Material, codes: Sequence[str], n: int = 
     """
     coded = material.at_level(level)
     per_segment = coded.groupby("segment").size().rename("codes_on_segment")
+    segs = material.segments
+    if "role" in segs.columns:
+        segs = segs[segs["role"] != FACILITATOR]
     cand = coded[coded["code"].isin(list(codes))].merge(
-        material.segments[["segment", "doc", "n", "territory", "words", "text"]], on="segment")
+        segs[["segment", "doc", "n", "territory", "words", "text"]], on="segment")
     cand = cand.merge(per_segment, left_on="segment", right_index=True)
     cand["codes_on_segment"] = cand["codes_on_segment"] - 1
     cand["outside"] = ~cand["words"].between(min_words, max_words)
@@ -523,42 +537,90 @@ def representative_verbatims(material: Material, codes: Sequence[str], n: int = 
     chosen = chosen.sort_values(["code", "territory", "rank"], key=lambda s: s.map(order) if s.name == "code" else s,
                                 ignore_index=True)
     chosen = chosen.rename(columns={"text": "original"})
-    return chosen[VERBATIM_COLUMNS[:-1]]
+    return chosen[VERBATIM_COLUMNS[:8]]
 
 
 def decontextualised_verbatims(material: Material, codes: Sequence[str], gazetteer: Gazetteer | None = None,
-                               entities: pd.DataFrame | None = None, **choice) -> pd.DataFrame:
-    """Representative verbatims (:func:`representative_verbatims`) with their masked text.
+                               entities: pd.DataFrame | None = None, masker=None, risk=None,
+                               n: int = 2, **choice) -> pd.DataFrame:
+    """Representative verbatims (:func:`representative_verbatims`) with their masked text and risk.
+
+    Parameters
+    ----------
+    gazetteer, entities
+        The former masking (``[LIEU]``, ``[PERSONNE]``…), used when no ``masker`` is given.
+    masker : analyse.privacy.masking.Masker, optional
+        Masking by category (the groupe-miroir reports' and ``analyse mask``'s).
+    risk : analyse.privacy.risk.RiskModel, optional
+        With a masker: each candidate's re-identification risk. For each code and
+        territory the ``n`` best-ranked candidates at or below the threshold are
+        proposed; better-ranked candidates held back for their risk are kept in the
+        table with ``proposed`` false, so that researchers see why.
 
     Returns
     -------
     DataFrame
         ``code, territory, rank, segment, coders, codes_on_segment, words,
-        original, masked``.
+        original, masked, risk, risk_terms, proposed`` (``rank``: the rank of the
+        rule of :func:`representative_verbatims`; ``risk_terms``: the terms that drive
+        the score, separated by « ; »).
 
     Examples
     --------
-    >>> g = build_gazetteer(corpus, specific=specific_proper_nouns(spec), tokens=tokens)  # doctest: +SKIP
-    >>> v = decontextualised_verbatims(material, inv, g, entities)                        # doctest: +SKIP
+    >>> masker = load_masker(project.root, corpus)                                        # doctest: +SKIP
+    >>> v = decontextualised_verbatims(material, inv, masker=masker, risk=risk_model)     # doctest: +SKIP
     >>> mirror_view(v)                                                                    # doctest: +SKIP
     """
-    verbatims = representative_verbatims(material, codes, **choice)
-    masked = mask_segments(verbatims.rename(columns={"original": "text"}), gazetteer, entities)
-    return verbatims.assign(masked=masked.to_numpy())
+    if masker is None:
+        verbatims = representative_verbatims(material, codes, n=n, **choice)
+        masked = mask_segments(verbatims.rename(columns={"original": "text"}), gazetteer, entities)
+        return verbatims.assign(masked=masked.to_numpy(), risk=float("nan"), risk_terms="", proposed=True)
+    from analyse.privacy.risk import reidentification_risk
+
+    ranked = representative_verbatims(material, codes, n=10**6, **choice)
+    cache: dict[str, tuple[str, float, str]] = {}
+
+    def assess(segment: str, text: str, territory: str) -> tuple[str, float, str]:
+        if segment not in cache:
+            masked, spans = masker.mask(text, territory)
+            score, terms = reidentification_risk(text, spans, risk) if risk is not None else (0.0, [])
+            cache[segment] = (masked, score, "; ".join(terms))
+        return cache[segment]
+
+    # Walk each code × territory's candidates in rank order until n of them are low-risk.
+    picked, counts = [], {}
+    for i, row in enumerate(ranked.itertuples(index=False)):
+        key = (row.code, row.territory)
+        if counts.get(key, 0) >= n:
+            continue
+        masked, score, terms = assess(row.segment, row.original, row.territory)
+        ok = risk is None or score <= risk.threshold
+        counts[key] = counts.get(key, 0) + int(ok)
+        picked.append((i, masked, score, terms, ok))
+    out = ranked.iloc[[p[0] for p in picked]].reset_index(drop=True)
+    return out.assign(masked=[p[1] for p in picked], risk=[p[2] for p in picked],
+                      risk_terms=[p[3] for p in picked], proposed=[p[4] for p in picked])[VERBATIM_COLUMNS]
 
 
 def researcher_view(verbatims: pd.DataFrame) -> pd.DataFrame:
     """Both texts, with where they come from: ``code, territory, segment, original, masked``.
 
+    With a risk score (masking by :class:`~analyse.privacy.masking.Masker` and a risk
+    model), also ``risk, risk_terms, proposed``: researchers see why a verbatim is
+    held back from the groupe miroir.
+
     Examples
     --------
     >>> researcher_view(decontextualised_verbatims(material, ["ENG.1"], gazetteer))   # doctest: +SKIP
     """
-    return verbatims[["code", "territory", "segment", "original", "masked"]].reset_index(drop=True)
+    columns = ["code", "territory", "segment", "original", "masked"]
+    if "risk" in verbatims.columns and verbatims["risk"].notna().any():
+        columns += ["risk", "risk_terms", "proposed"]
+    return verbatims[columns].reset_index(drop=True)
 
 
 def mirror_view(verbatims: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """What a groupe miroir sees: ``code, label, excerpt, masked`` only.
+    """What a groupe miroir sees: ``code, label, excerpt, masked`` only (proposed verbatims only).
 
     Neither territory nor segment id is shown (a document id names its
     territory); excerpts of one code alternate between territories (rank 1 of
@@ -573,6 +635,8 @@ def mirror_view(verbatims: pd.DataFrame, labels: dict[str, str] | None = None) -
     [['C', 'Libellé', 1, 'à [LIEU]'], ['C', 'Libellé', 2, 'au [LIEU]']]
     """
     labels = labels or {}
+    if "proposed" in verbatims.columns:
+        verbatims = verbatims[verbatims["proposed"].astype(bool)]
     order = {c: i for i, c in enumerate(dict.fromkeys(verbatims["code"]))}
     v = verbatims.sort_values(["code", "rank", "territory"], key=lambda s: s.map(order) if s.name == "code" else s)
     out = pd.DataFrame({"code": v["code"].to_numpy(), "label": [labels.get(c, "") for c in v["code"]],
