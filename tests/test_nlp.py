@@ -12,7 +12,7 @@ from analyse.model.corpus import load_corpus
 from analyse.nlp import (ENTITY_COLUMNS, TOKEN_COLUMNS, NLPError, NLPLayer, default_cache_dir, entity_frame,
                          lemma_text, load_pipeline, parse_segments, pipeline_key, segment_lemmas, token_frame)
 
-from conftest import write_doc
+from tests.helpers import write_doc
 
 SEEN: list[str] = []
 

@@ -17,7 +17,7 @@ from analyse.errors import UsageError
 from analyse.analysis.invariants import (Thresholds, bootstrap_dispersion, classify, code_territory_table, coded_material, count_matrix,
                                 invariance_table, juilland_d, material_from_frames, shannon_evenness)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- hand-made material ------------------------------------------------------

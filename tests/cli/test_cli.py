@@ -12,7 +12,7 @@ from pathlib import Path
 from analyse.model.codings import CodingStore, coding_record, coverage_record
 from analyse.model.corpus import load_corpus
 
-from conftest import ROOT, run_cli, write_doc
+from tests.helpers import ROOT, run_cli, write_doc
 
 
 def run(project: Path, *args: str, capsys=None):

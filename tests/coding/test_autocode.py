@@ -19,7 +19,7 @@ from analyse.model.corpus import load_corpus
 from analyse.errors import AnalyseError
 from analyse.nlp import NLPLayer, load_pipeline, parse_segments
 
-from conftest import FRONT_MATTER, make_codebook
+from tests.helpers import FRONT_MATTER, make_codebook
 
 # --------------------------------------------------------------------------- a synthetic project
 # Vocabulary that reliably signals three codes, and small talk that signals none:

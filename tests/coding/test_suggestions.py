@@ -14,7 +14,7 @@ from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
 from analyse.coding.suggestions import SuggestionFile, read_texts
 
-from conftest import run_cli
+from tests.helpers import run_cli
 from test_autocode import build_synthetic_project
 
 

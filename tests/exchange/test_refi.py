@@ -20,11 +20,11 @@ from analyse.exchange.refi import (ATLAS_PSEUDO_USER, OffsetConverter, RefiCode,
                           codebook_qdc, codebook_taguette_csv, export_project, guid_for, import_project,
                           match_code, read_project)
 
-from conftest import ROOT, make_codebook, write_doc
+from tests.helpers import REFI, ROOT, make_codebook, require_shared, write_doc
 
-REFI = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
 SAMPLES = REFI / "samples"
-needs_refi = pytest.mark.skipif(not REFI.is_dir(), reason=f"REFI-QDA schemas and samples not found in {REFI}")
+# skipped when ../shared/refi-qda is missing, failed if CI is set (fixture refi_qda in conftest)
+needs_refi = pytest.mark.usefixtures("refi_qda")
 
 MODE = {"id": "ENG.M1", "label": "Créer les conditions", "dimension": "ENG", "kind": "mode", "parent": "ENG.1",
         "definition": "Un mode.", "include": ["quand"], "exclude": ["sinon"], "examples": ["a", "b"],
@@ -54,10 +54,7 @@ def schema(name: str):
 
 
 def sample(name: str) -> Path:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"sample {name} not found in {SAMPLES}")
-    return path
+    return require_shared(SAMPLES / name)
 
 
 @pytest.fixture

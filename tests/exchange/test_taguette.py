@@ -19,8 +19,8 @@ from analyse.exchange.refi import import_project, plan_import, read_project
 from analyse.exchange.taguette import (ByteToChar, byte_offsets, document_html, export_documents, html_text,
                               is_taguette_export, read_export)
 
-from conftest import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc
-from taguette_server import TaguetteServer, find_taguette
+from tests.helpers import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc
+from tests.exchange.taguette_server import TaguetteServer, find_taguette
 
 # Accents, apostrophes and curly quotes (2-3 bytes each in UTF-8), emoji (4 bytes), and
 # characters HTML must escape, before and inside the coded spans.

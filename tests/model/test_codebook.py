@@ -12,7 +12,7 @@ import yaml
 from analyse.model.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
 from analyse.errors import CodebookError, UsageError
 
-from conftest import ROOT, make_codebook
+from tests.helpers import ROOT, make_codebook
 
 BUNDLED = ROOT / "codebook" / "balises.yaml"
 

@@ -10,7 +10,7 @@ from analyse.model.corpus import (count_words, documents_frame, load_corpus, loa
                             read_text, segments_frame)
 from analyse.errors import CorpusError
 
-from conftest import DOC, write_doc
+from tests.helpers import DOC, write_doc
 
 
 def _doc(doc_id="le-mene-x", territory="le-mene", **replace):

@@ -32,7 +32,7 @@ from analyse.model.codings import CodingStore, coding_record, coverage_record, l
 from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
 
-from conftest import ROOT, write_doc
+from tests.helpers import ROOT, write_doc
 
 NAN = float("nan")
 KRIPPENDORFF_2011 = [
