@@ -48,7 +48,7 @@ def test_duplicate_ids_unknown_parent_and_cycles(tmp_path: Path):
     assert "le parent « ENG.9 » n'existe pas" in text
     assert "id de code « ENG.1 » en double" in text
     assert "cycle de parents X.1 -> X.2 -> X.1" in text
-    dup = next(p for p in problems.errors if "duplicate" in p.message)
+    dup = next(p for p in problems.errors if "en double" in p.message)
     assert dup.line and dup.line > 1
 
 
