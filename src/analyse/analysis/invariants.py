@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 
 from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATERIAL_SEGMENT_COLUMNS,  # noqa: F401
-                                       NO_ROLE, Material, _check_choice, coded_material, material_from_frames)
+                                       NO_ROLE, Material, coded_material, material_from_frames)
+from analyse.textutil import check_choice
 
 UNITS = ("segments", "words")
 GROUPINGS = ("territory", "role", "atelier")
@@ -70,7 +71,7 @@ CLASSES = ("invariant", "partagé", "singulier", "rare")
 def _grouping(by: str | Sequence[str]) -> list[str]:
     by = [by] if isinstance(by, str) else list(by)
     for b in by:
-        _check_choice("grouping", b, GROUPINGS)
+        check_choice("by", b, GROUPINGS)
     return by
 
 
@@ -310,7 +311,7 @@ def count_matrix(material: Material, level: str = "code", unit: str = "segments"
     --------
     >>> cm = count_matrix(material, unit="words")   # doctest: +SKIP
     """
-    _check_choice("unit", unit, UNITS)
+    check_choice("unit", unit, UNITS)
     segs = material.segments
     docs_frame = (segs.groupby("doc", sort=True)
                   .agg(territory=("territory", "first"), segments=("segment", "size"), words=("words", "sum")))

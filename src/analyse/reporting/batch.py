@@ -25,6 +25,8 @@ from pathlib import Path
 
 from analyse.model.corpus import TERRITORY_SLUG, load_corpus
 from analyse.errors import UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice
 from analyse.reporting.plots import territory_label
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import AUDIENCES
@@ -71,10 +73,9 @@ def check_territories(requested: list[str] | None, available: list[str]) -> list
     out = []
     for name in requested:
         if not TERRITORY_SLUG.match(name):
-            raise UsageError(f"invalid territory name '{name}'",
-                             hint="use a territory slug such as le-mene (lowercase letters, digits, hyphens)")
+            raise UsageError(msg("batch.bad_territory", name=name), hint=msg("batch.bad_territory_hint"))
         if name not in available:
-            raise UsageError(f"unknown territory '{name}'", hint=f"available: {', '.join(available)}")
+            raise UsageError(msg("unknown_territory", territory=name), hint=msg("available", items=", ".join(available)))
         if name not in out:
             out.append(name)
     return out
@@ -275,8 +276,7 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
     """
     from tqdm import tqdm
 
-    if audience not in AUDIENCES:
-        raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+    check_choice("audience", audience, AUDIENCES)
     project = Path(project).resolve()
     corpus_dir = Path(corpus_dir or project / "corpus").resolve()
     codebook = Path(codebook or project / "codebook" / "balises.yaml").resolve()
@@ -284,14 +284,14 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
     notebooks_dir = Path(notebooks_dir or project / "notebooks").resolve()
     out_dir = Path(out or project / "outputs" / "rapport").resolve()
     if out_dir in (corpus_dir, project) or corpus_dir in out_dir.parents:
-        raise UsageError(f"refusing to write reports into {out_dir}", hint="choose a folder under outputs/")
+        raise UsageError(msg("batch.refuse_folder", folder=out_dir), hint=msg("batch.refuse_folder_hint"))
     corpus = load_corpus(corpus_dir)
     names = check_territories(territories, corpus.territories)
     if not names:
-        raise UsageError("the corpus has no territory", hint=f"add documents under {corpus_dir}")
+        raise UsageError(msg("batch.no_territory"), hint=msg("batch.no_territory_hint", folder=corpus_dir))
     for nb in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
         if not (notebooks_dir / nb).exists():
-            raise UsageError(f"notebook not found: {notebooks_dir / nb}")
+            raise UsageError(msg("batch.no_notebook", path=notebooks_dir / nb))
     jobs = max(1, jobs or multiprocessing.cpu_count())
     out_dir.mkdir(parents=True, exist_ok=True)
     result = BatchResult(out_dir=out_dir)

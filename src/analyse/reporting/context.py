@@ -19,6 +19,7 @@ from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import Codings, load_codings
 from analyse.model.corpus import Corpus, documents_frame, load_corpus
 from analyse.errors import Problem, UsageError
+from analyse.messages import msg
 from analyse.analysis.invariants import codebook_labels
 from analyse.analysis.material import Material, coded_material
 from analyse.reporting.plots import territory_label  # noqa: F401 - re-exported for notebooks
@@ -93,7 +94,8 @@ class Context:
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
         if territory not in self.territories:
-            raise UsageError(f"unknown territory '{territory}'", hint=f"available: {', '.join(self.territories)}")
+            raise UsageError(msg("unknown_territory", territory=territory),
+                             hint=msg("available", items=", ".join(self.territories)))
         return territory
 
     def for_audience(self, spec: pd.DataFrame) -> pd.DataFrame:
@@ -126,13 +128,13 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     >>> ctx.material.segments.shape                                              # doctest: +SKIP
     """
     if not list(coders):
-        raise UsageError("no coder given", hint="set coders, e.g. ['A']")
+        raise UsageError(msg("ctx.no_coder"), hint=msg("ctx.no_coder_hint"))
     corpus = load_corpus(corpus_dir)
     if territories:
         unknown = sorted(set(territories) - set(corpus.territories))
         if unknown:
-            raise UsageError(f"unknown territory: {', '.join(unknown)}",
-                             hint=f"available: {', '.join(corpus.territories)}")
+            raise UsageError(msg("unknown_territories", territories=", ".join(unknown)),
+                             hint=msg("available", items=", ".join(corpus.territories)))
         corpus = corpus.subset(list(territories))
     book = load_codebook(codebook_path)
     codings = load_codings(corpus, book, codings_dir, coders=list(coders))

@@ -20,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from analyse.errors import UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice
 from analyse.privacy.pseudonymise import Pseudonymiser
 
 AUDIENCES = ("chercheurs", "groupe-miroir")
@@ -43,10 +45,9 @@ class Report:
 
     def __init__(self, out_dir=None, audience: str = "chercheurs",
                  pseudonymiser: Pseudonymiser | None = None, prefix: str = ""):
-        if audience not in AUDIENCES:
-            raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+        check_choice("audience", audience, AUDIENCES)
         if audience == "groupe-miroir" and pseudonymiser is None:
-            raise UsageError("the groupe-miroir audience needs a pseudonymiser")
+            raise UsageError(msg("rep.needs_pseudonymiser"))
         self.out_dir = None if out_dir in (None, "") else Path(out_dir)
         self.audience = audience
         self.pseudonymiser = pseudonymiser
@@ -61,7 +62,7 @@ class Report:
             return None
         stem = f"{self.prefix}-{name}" if self.prefix else name
         if not _SAFE_NAME.match(stem):
-            raise UsageError(f"invalid output name '{stem}'")
+            raise UsageError(msg("rep.bad_output_name", name=stem))
         folder = self.out_dir / kind
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{stem}{suffix}"
