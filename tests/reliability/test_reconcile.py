@@ -198,4 +198,4 @@ def test_cli_export_then_apply(project: Path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["units"] == 8
     assert run(project, "reconcile", "--apply", "missing.csv") == 2
-    assert "decisions file not found" in capsys.readouterr().err
+    assert "fichier de décisions introuvable" in capsys.readouterr().err
