@@ -257,6 +257,14 @@ MESSAGES: dict[str, str] = {
     "sheet.missing_segment_hint": "ne pas supprimer de lignes ; laisser la case codes vide quand aucun code ne s'applique",
     "sheet.codings_problem": "le fichier de codages a un problème : {problem}",
     "sheet.codings_problem_hint": "le corriger d'abord (analyse validate)",
+    # ------------------------------------------------------------ ui/panel.py
+    "panel.machine_coder": "« {coder} » est un codeur automatique",
+    "panel.machine_coder_hint": "coder à la main sous le nom d'un codeur humain",
+    "panel.documents_hint": "documents : {docs}…",
+    "panel.no_segment": "le document « {doc} » n'a aucun segment à coder",
+    "panel.code_not_on_segment": "le code « {code} » n'est pas sur le segment {segment}",
+    "panel.code_not_on_segment_hint": "cocher le code avant d'écrire son mémo",
+    "panel.all_coded": "chaque segment de ce document a un code",
 }
 
 

@@ -18,21 +18,17 @@ driven and tested without a browser.
 from __future__ import annotations
 
 import html
-import unicodedata
 from pathlib import Path
 
 from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import CodingStore, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus, Segment, load_corpus
 from analyse.errors import AnalyseError, UsageError
+from analyse.messages import msg
+from analyse.textutil import fold
 from analyse.exchange.sheet import segment_of_record
 
 ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for the search box."""
-    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
 
 
 class CodingPanel:
@@ -64,19 +60,19 @@ class CodingPanel:
                  store: CodingStore | str | Path | None = None, suggestions=None):
         self.coder = check_coder_id(coder)
         if coder in ("rule", "model"):
-            raise UsageError(f"'{coder}' is a machine coder", hint="code by hand as a human coder")
+            raise UsageError(msg("panel.machine_coder", coder=coder), hint=msg("panel.machine_coder_hint"))
         self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
         if store is None:
             store = Path(self.corpus.root) / "codings"
         self.store = store if isinstance(store, CodingStore) else CodingStore(store)
         if doc_id not in self.corpus.documents:
-            raise UsageError(f"unknown document '{doc_id}'",
-                             hint=f"documents: {', '.join(sorted(self.corpus.documents)[:6])}…")
+            raise UsageError(msg("unknown_document", doc=doc_id),
+                             hint=msg("panel.documents_hint", docs=", ".join(sorted(self.corpus.documents)[:6])))
         self.doc = self.corpus.documents[doc_id]
         self.segments: list[Segment] = self.corpus.segments_of(doc_id)
         if not self.segments:
-            raise UsageError(f"document '{doc_id}' has no segment to code")
+            raise UsageError(msg("panel.no_segment", doc=doc_id))
         if suggestions is not None and not hasattr(suggestions, "pending"):
             from analyse.coding.suggestions import SuggestionFile
             suggestions = SuggestionFile(suggestions)
@@ -117,7 +113,7 @@ class CodingPanel:
     def toggle(self, code: str, on: bool | None = None) -> bool:
         """Put ``code`` on the current segment or take it off; return whether it is now on."""
         if code not in self.codebook:
-            raise UsageError(f"unknown code '{code}'", hint="use an id of the codebook")
+            raise UsageError(msg("unknown_code", code=code), hint=msg("use_codebook_id"))
         present = code in self.codes()
         on = (not present) if on is None else on
         if on and not present:
@@ -135,8 +131,8 @@ class CodingPanel:
         """Save the memo of the coding ``code`` of the current segment."""
         old = [r for r in self.records[self.segment.id] if r["code"] == code]
         if not old:
-            raise UsageError(f"code '{code}' is not on segment {self.segment.id}",
-                             hint="tick the code before writing its memo")
+            raise UsageError(msg("panel.code_not_on_segment", code=code, segment=self.segment.id),
+                             hint=msg("panel.code_not_on_segment_hint"))
         new = [dict(r, memo=memo) for r in old]
         self.store.replace(self.coder, old, new)
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
@@ -268,7 +264,7 @@ class CodingPanel:
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
-            raise UsageError("every segment of this document has a code")
+            raise UsageError(msg("panel.all_coded"))
 
     def _box_changed(self, code: str, value: bool) -> None:
         if self._syncing:
@@ -291,11 +287,11 @@ class CodingPanel:
 
     def filter_codes(self, query: str) -> list[str]:
         """Show only the codes matching ``query`` (accents and case ignored); return their ids."""
-        q = _fold(query.strip())
+        q = fold(query)
         shown = []
         for cid, cb in getattr(self, "checkboxes", {}).items():
             c = self.codebook[cid]
-            hay = _fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
+            hay = fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
             visible = not q or q in hay
             cb.layout.display = None if visible else "none"
             if visible:
