@@ -40,6 +40,8 @@ from analyse.model.codebook import Codebook
 from analyse.model.codings import Codings
 from analyse.model.corpus import Corpus
 from analyse.errors import UsageError
+from analyse.messages import msg
+from analyse.textutil import fr_number
 
 DIMENSIONS = BALISE_DIMENSIONS
 SCHEMES = {
@@ -81,7 +83,7 @@ def document_splits(docs: Sequence[str], n_splits: int = 5) -> list[tuple[np.nda
     docs = np.asarray(list(docs))
     n = min(n_splits, len(set(docs)))
     if n < 2:
-        raise UsageError("grouped cross-validation needs at least two coded documents")
+        raise UsageError(msg("ev.two_documents"))
     return list(GroupKFold(n_splits=n).split(np.zeros(len(docs)), groups=docs))
 
 
@@ -89,7 +91,7 @@ def territory_splits(territories: Sequence[str]) -> list[tuple[np.ndarray, np.nd
     """Leave one territory out: one split per territory, tested on that territory alone."""
     territories = np.asarray(list(territories))
     if len(set(territories)) < 2:
-        raise UsageError("leave-one-territory-out needs at least two territories")
+        raise UsageError(msg("ev.two_territories"))
     return list(LeaveOneGroupOut().split(np.zeros(len(territories)), groups=territories))
 
 
@@ -338,8 +340,9 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     from analyse.nlp import NLPLayer, default_cache_dir
 
     if coder not in set(codings.coverage["coder"]):
-        raise UsageError(f"coder '{coder}' has covered no document",
-                         hint=f"coders with coverage: {', '.join(sorted(set(codings.coverage['coder']))) or 'none'}")
+        raise UsageError(msg("ev.no_coverage", coder=coder),
+                         hint=msg("ev.coders_with_coverage",
+                                  coders=", ".join(sorted(set(codings.coverage["coder"]))) or msg("none")))
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     X, y, docs = evaluation_data(corpus, codings, coder, layer)
     codes = list(codebook.codes)
@@ -377,7 +380,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return "—" if np.isnan(v) else f"{v:.3f}".replace(".", ",")
+        return "—" if np.isnan(v) else fr_number(v, 3)
     return str(v)
 
 
