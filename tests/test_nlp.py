@@ -143,9 +143,9 @@ def test_missing_pipeline_is_a_clear_error_without_download(monkeypatch):
         raise AssertionError("tried to download a model")
 
     monkeypatch.setattr(spacy.cli, "download", no_download)
-    with pytest.raises(NLPError, match="not installed") as err:
+    with pytest.raises(NLPError, match="n'est pas installé") as err:
         NLPLayer("fr_core_news_xxl_absent").nlp
-    assert "never downloaded" in err.value.hint
+    assert "jamais téléchargés" in err.value.hint
 
 
 def test_cache_folder_defaults(monkeypatch, tmp_path: Path):

@@ -374,6 +374,13 @@ MESSAGES: dict[str, str] = {
     "tag.id_too_long": "id(s) de document plus long(s) que les {n} caractères permis par Taguette : {ids}",
     # ------------------------------------------------------------ exchange/taguette.py (where)
     "tag.where": "le surlignage {id} du document « {doc} »",
+    # ------------------------------------------------------------ privacy
+    "gaz.not_found": "répertoire de noms introuvable",
+    "gaz.not_yaml": "le répertoire de noms n'est pas du YAML valide : {error}",
+    "gaz.bad_category": "catégorie inconnue « {category} » dans la section « {section} »",
+    "nlp.no_pipeline": "le pipeline spaCy « {name} » n'est pas installé ({error})",
+    "nlp.no_pipeline_hint": "installer les dépendances du projet (make install) : les modèles ne sont jamais téléchargés à l'exécution",
+    "profile.unknown_territory": "le territoire « {territory} » n'est pas dans le tableau",
 }
 
 

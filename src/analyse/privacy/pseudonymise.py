@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from analyse.model.corpus import Corpus
+from analyse.textutil import fold_chars
 
 ROLE_LABELS = {
     "elu": "Élu·e",
@@ -76,11 +76,6 @@ def mentioned_people(text: str) -> list[tuple[int, int]]:
     return sorted(set(spans))
 
 
-def _fold(text: str) -> str:
-    """Lowercase and strip accents, keeping string length unchanged per character."""
-    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
-
-
 @dataclass
 class Pseudonymiser:
     """Stable name → pseudonym mapping for a corpus, and the text replacement.
@@ -105,7 +100,7 @@ class Pseudonymiser:
                 people.setdefault(p.name.strip(), p.role)
         counters: dict[str, int] = {}
         mapping = {}
-        for name in sorted(people, key=_fold):
+        for name in sorted(people, key=fold_chars):
             role = people[name]
             counters[role] = counters.get(role, 0) + 1
             mapping[name] = f"{ROLE_LABELS.get(role, 'Participant·e')} {counters[role]}"
@@ -115,12 +110,12 @@ class Pseudonymiser:
         variants: dict[str, set[str]] = {}
         self._partial: set[str] = set()
         for name, alias in self.mapping.items():
-            variants.setdefault(_fold(name), set()).add(alias)
+            variants.setdefault(fold_chars(name), set()).add(alias)
             first, _, last = name.strip().partition(" ")
             for part in (first, last.strip()):
-                if len(part) >= 3 and _fold(part) != _fold(name):
-                    variants.setdefault(_fold(part), set()).add(alias)
-                    self._partial.add(_fold(part))
+                if len(part) >= 3 and fold_chars(part) != fold_chars(name):
+                    variants.setdefault(fold_chars(part), set()).add(alias)
+                    self._partial.add(fold_chars(part))
         # A first or last name shared by two people becomes [PERSONNE], not a wrong alias.
         self._lookup = {v: next(iter(a)) if len(a) == 1 else PERSON_PLACEHOLDER
                         for v, a in variants.items()}
@@ -130,7 +125,7 @@ class Pseudonymiser:
 
     def is_name(self, word: str) -> bool:
         """Whether ``word`` is a participant's name or part of one (any case)."""
-        return isinstance(word, str) and _fold(word.strip()) in self._lookup
+        return isinstance(word, str) and fold_chars(word.strip()) in self._lookup
 
     def alias(self, name: str) -> str:
         return self.mapping.get(name.strip(), PERSON_PLACEHOLDER)
@@ -141,7 +136,7 @@ class Pseudonymiser:
             return text
         spans: list[tuple[int, int, str]] = []
         if self._pattern is not None:
-            for m in self._pattern.finditer(_fold(text)):
+            for m in self._pattern.finditer(fold_chars(text)):
                 # A lone first name must be capitalised: « Claire » the person, not « une idée claire ».
                 if m.group(0) in self._partial and not text[m.start()].isupper():
                     continue
