@@ -383,6 +383,60 @@ MESSAGES: dict[str, str] = {
     "profile.unknown_territory": "le territoire « {territory} » n'est pas dans le tableau",
 }
 
+# French headers of report tables, keyed by the library's column names; Report.table
+# applies them to every column a notebook has not already named.
+COLUMNS: dict[str, str] = {
+    "group": "groupe",
+    "label": "libellé",
+    "coders": "codeurs",
+    "n_units": "unités",
+    "n_codes": "codes",
+    "n_present_any": "unités (au moins un codeur)",
+    "n_present_all": "unités (tous les codeurs)",
+    "percent_agreement": "accord",
+    "kappa_mean": "kappa moyen",
+    "alpha_mean": "alpha moyen",
+    "note": "remarque",
+    "code_a": "code 1",
+    "code_b": "code 2",
+    "n_a": "n (code 1)",
+    "n_b": "n (code 2)",
+    "together": "ensemble",
+    "units": "unités",
+    "expected": "attendu",
+    "lemma": "lemme",
+    "pos": "catégorie",
+    "f": "fréquence",
+    "f_total": "fréquence totale",
+    "specificity": "spécificité",
+    "max_abs_specificity": "spécificité maximale (valeur absolue)",
+    "territory": "territoire",
+    "territories": "territoires",
+    "top_territory": "territoire dominant",
+    "top_share": "part du dominant",
+    "D_low": "D bas",
+    "D_high": "D haut",
+    "class": "classe",
+    "count": "occurrences",
+    "distinct": "entités distinctes",
+    "doc": "document",
+    "title": "titre",
+    "kind": "type",
+    "role": "rôle",
+    "speaker": "locuteur",
+    "text": "texte",
+    "words": "mots",
+    "masked": "masqué",
+    "share": "part",
+    "path": "fichier",
+    "line": "ligne",
+    "severity": "gravité",
+    "hint": "conseil",
+    # ------------------------------------------------------------ reliability/agreement.py (pseudo-coders)
+    "agr.needs_suggestions": "le(s) codeur(s) {coders} demandent un fichier de propositions",
+    "agr.needs_suggestions_hint": "ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)",
+}
+
 
 def msg(key: str, /, **fields) -> str:
     """The French message ``key``, its ``{fields}`` filled in."""

@@ -915,8 +915,7 @@ def load_reliability_codings(corpus: Corpus, book: Codebook, codings_dir: str | 
     humans = [c for c in coders if c not in PSEUDO_CODERS or c in from_file]
     pseudo = [c for c in coders if c not in humans]
     if pseudo and not suggestions:
-        raise UsageError(f"le(s) codeur(s) {', '.join(pseudo)} demandent un fichier de propositions",
-                         hint="ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)")
+        raise UsageError(msg("agr.needs_suggestions", coders=", ".join(pseudo)), hint=msg("agr.needs_suggestions_hint"))
     if humans:
         codings = load_codings(corpus, book, codings_dir, coders=humans)
     else:

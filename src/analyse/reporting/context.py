@@ -107,8 +107,10 @@ class Context:
         return spec[(spec["pos"] != "PROPN") & ~names]
 
     def problems_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([p.as_dict() for p in self.problems],
-                            columns=["path", "line", "severity", "message", "hint"])
+        frame = pd.DataFrame([p.as_dict() for p in self.problems],
+                             columns=["path", "line", "severity", "message", "hint"])
+        frame["severity"] = [msg(f"severity.{s}") for s in frame["severity"]]
+        return frame
 
 
 def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path = "../codebook/balises.yaml",

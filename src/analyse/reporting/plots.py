@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as _MatplotlibFigure
 
+from analyse.textutil import fr_number, fr_percent
+
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
@@ -126,7 +128,7 @@ def heatmap_shares(table: pd.DataFrame, value: str = "segment_share", codes: Seq
                 continue
             # cividis is dark at the bottom of the scale: light text there.
             colour = "black" if v > 0.55 * (vmax or 1.0) else "white"
-            ax.text(j, i, f"{v:.0f} %" if v >= 1 or v == 0 else f"{v:.1f} %".replace(".", ","),
+            ax.text(j, i, fr_percent(v / 100, 0 if v >= 1 or v == 0 else 1),
                     ha="center", va="center", fontsize=SMALL, color=colour)
     what = "segments" if value == "segment_share" else "mots"
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
@@ -306,7 +308,7 @@ def specificity_bars(spec: pd.DataFrame, n: int = 10, measure: str = "specificit
         ax.barh(y, top[measure], color=OKABE_ITO["blue"], edgecolor="black", linewidth=0.5)
         ax.set_yticks(y, top["lemma"], fontsize=SMALL)
         for yi, v, f in zip(y, top[measure], top["f"]):
-            ax.text(v, yi, f" {v:.1f} ({f})".replace(".", ","), va="center", ha="left", fontsize=SMALL)
+            ax.text(v, yi, f" {fr_number(v, 1)} ({f})", va="center", ha="left", fontsize=SMALL)
         ax.set_xlim(0, (top[measure].max() if len(top) else 1.0) * 1.3)
         ax.set_title(territory_label(territory), fontsize=FONT)
         ax.set_xlabel(xlabel, fontsize=SMALL)
@@ -350,9 +352,9 @@ def profile_bars(profile: pd.DataFrame, territory: str, n: int = 15, labels: dic
     ax.barh(y - h / 2, other, height=h, color="#DDDDDD", edgecolor="black", linewidth=0.5, hatch="///",
             label="moyenne des autres territoires")
     for yi, v in zip(y, here):
-        ax.text(v, yi + h / 2, f" {v:.1f} %".replace(".", ","), va="center", fontsize=SMALL)
+        ax.text(v, yi + h / 2, " " + fr_percent(v / 100), va="center", fontsize=SMALL)
     for yi, v in zip(y, other):
-        ax.text(v, yi - h / 2, f" {v:.1f} %".replace(".", ","), va="center", fontsize=SMALL, color="#333333")
+        ax.text(v, yi - h / 2, " " + fr_percent(v / 100), va="center", fontsize=SMALL, color="#333333")
     ax.set_yticks(y, [_code_label(c, labels) for c in top["code"]], fontsize=SMALL)
     ax.set_xlabel("Part des segments codés (%)", fontsize=SMALL)
     ax.set_xlim(0, max(here.max() if len(here) else 1, other.max() if len(other) else 1) * 1.25 + 0.5)
