@@ -54,14 +54,21 @@ def normalise_text(text: str | None) -> str:
     return unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n").strip())
 
 
-def fr_number(value: float, digits: int = 3, *, minus: str = MINUS) -> str:
+def fr_number(value: float, digits: int | None = 3, *, minus: str = MINUS, missing: str = "—") -> str:
     """A number written the French way (babel, fr_FR): decimal comma, narrow no-break
     space between thousands, typographic minus; a value rounding to zero has no sign.
+    ``digits`` decimals exactly, or with ``None`` as many as needed (at most 3).
+    NaN becomes ``missing``.
 
-    >>> fr_number(-0.0004), fr_number(-0.25, 2)
-    ('0,000', '−0,25')
+    >>> fr_number(-0.0004), fr_number(-0.25, 2), fr_number(0.7, None), fr_number(float("nan"))
+    ('0,000', '−0,25', '0,7', '—')
     """
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    if isinstance(value, float) and math.isnan(value):
+        return missing
+    if digits is None:
+        pattern = "#,##0.###"
+    else:
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     text = format_decimal(value, format=pattern, locale=LOCALE)
     if text.startswith("-"):
         text = text[1:] if not any(c in "123456789" for c in text) else minus + text[1:]
