@@ -381,6 +381,24 @@ MESSAGES: dict[str, str] = {
     "nlp.no_pipeline": "le pipeline spaCy « {name} » n'est pas installé ({error})",
     "nlp.no_pipeline_hint": "installer les dépendances du projet (make install) : les modèles ne sont jamais téléchargés à l'exécution",
     "profile.unknown_territory": "le territoire « {territory} » n'est pas dans le tableau",
+    # ------------------------------------------------------------ reliability/agreement.py (pseudo-coders)
+    "agr.needs_suggestions": "le(s) codeur(s) {coders} demandent un fichier de propositions",
+    "agr.needs_suggestions_hint": "ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)",
+    # ------------------------------------------------------------ reporting/batch.py, agreement JSON, refi
+    "batch.rendering_failed": "échec de la mise en page HTML : {error}",
+    "agr.def.unit": "une paire (code, {level}) : 1 si le codeur a appliqué le code, 0 sinon",
+    "agr.def.percent_agreement": "part (0-1) des unités sur lesquelles tous les codeurs sont d'accord",
+    "agr.def.kappa": "kappa de Cohen (2 codeurs) ou moyenne des kappas de Cohen par paire (Light, 3 codeurs ou plus)",
+    "agr.def.alpha": "alpha de Krippendorff, nominal",
+    "agr.def.pooled": "les lignes de groupe réunissent toutes les paires (code, unité) des codes appliqués au moins une fois dans le groupe",
+    "agr.def.mean": "kappa_mean et alpha_mean : moyenne non pondérée des valeurs définies par code",
+    "agr.def.null": "valeur non définie ; voir note",
+    "refi.no_user_name": "(aucun utilisateur)",
+    # ------------------------------------------------------------ coding/suggestions.py (memos)
+    "sug.memo_rules": "règles : {terms}",
+    "sug.memo_model": "modèle : probabilité {p} ≥ seuil {threshold}",
+    "sug.memo_accepted_rule": "acceptée depuis une suggestion des règles (score {score}) ; {memo}",
+    "sug.memo_accepted_model": "acceptée depuis une suggestion du modèle (score {score}) ; {memo}",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table
@@ -432,9 +450,6 @@ COLUMNS: dict[str, str] = {
     "line": "ligne",
     "severity": "gravité",
     "hint": "conseil",
-    # ------------------------------------------------------------ reliability/agreement.py (pseudo-coders)
-    "agr.needs_suggestions": "le(s) codeur(s) {coders} demandent un fichier de propositions",
-    "agr.needs_suggestions_hint": "ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)",
 }
 
 

@@ -34,6 +34,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write
 from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_number
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
 DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
@@ -49,7 +50,7 @@ def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]
     at = at or now_iso()
     return [{"doc": r.doc, "start": int(r.start), "end": int(r.end), "quote": r.quote, "code": r.code,
              "coder": "rule", "at": at, "origin": "rule", "score": round(float(r.score), 4),
-             "memo": f"règles : {r.terms}", "segment": r.segment}
+             "memo": msg("sug.memo_rules", terms=r.terms), "segment": r.segment}
             for r in rules_frame.itertuples(index=False)]
 
 
@@ -67,7 +68,7 @@ def model_records(segments: Sequence[Segment], proba: np.ndarray, classes: Seque
         seg, p, t = segments[i], float(proba[i, j]), float(thresholds[j])
         out.append({"doc": seg.doc, "start": seg.start, "end": seg.end, "quote": seg.text,
                     "code": str(classes[j]), "coder": "model", "at": at, "origin": "model",
-                    "score": round(p, 4), "memo": f"modèle : probabilité {p:.2f} ≥ seuil {t:.2f}",
+                    "score": round(p, 4), "memo": msg("sug.memo_model", p=fr_number(p, 2), threshold=fr_number(t, 2)),
                     "segment": seg.id})
     return out
 
@@ -264,8 +265,8 @@ class SuggestionFile:
             if seg is None or body is None or body[r["start"]:r["end"]] != r["quote"]:
                 raise CodingsError(msg("sug.text_changed", code=r["code"], segment=r["segment"]),
                                    self.path, hint=msg("sug.text_changed_hint"))
-            memo = (f"acceptée depuis une suggestion {'des règles' if r['origin'] == 'rule' else 'du modèle'} "
-                    f"(score {r['score']:.2f}) ; {r['memo']}")
+            memo = msg("sug.memo_accepted_rule" if r["origin"] == "rule" else "sug.memo_accepted_model",
+                       score=fr_number(r["score"], 2), memo=r["memo"])
             if span == "match":
                 codings.append(coding_record(seg, r["code"], coder, memo=memo, start=r["start"], end=r["end"],
                                              body=body))

@@ -943,7 +943,7 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
                     continue
                 coder = _coder_for(c.user, project.users, coder_map)
                 if coder is None:
-                    uname = project.users.get(c.user, {}).get("name") or c.user or "(no user)"
+                    uname = project.users.get(c.user, {}).get("name") or c.user or msg("refi.no_user_name")
                     skipped_users[uname] = skipped_users.get(uname, 0) + 1
                     continue
                 if coder not in existing:

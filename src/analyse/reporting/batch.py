@@ -26,7 +26,7 @@ from pathlib import Path
 from analyse.model.corpus import TERRITORY_SLUG, load_corpus
 from analyse.errors import UsageError
 from analyse.messages import msg
-from analyse.textutil import check_choice
+from analyse.textutil import check_choice, fr_number
 from analyse.reporting.plots import territory_label
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import AUDIENCES
@@ -167,7 +167,7 @@ def run_notebook(name: str, notebook: str, output_dir: str, parameters: dict, ke
             render_html(ipynb, html_path)
         except Exception as exc:  # noqa: BLE001
             result.ok = False
-            result.error = result.error or f"rendering failed: {exc}"
+            result.error = result.error or msg("batch.rendering_failed", error=exc)
         result.rendering_s = time.perf_counter() - t1
     return result
 
@@ -207,7 +207,7 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
         link = f"<a href='{esc(rel)}'>{esc(label)}</a>" if job.ok and rel else esc(label)
         error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
         rows.append(f"<tr><td>{link}</td><td>{status}{error}</td>"
-                    f"<td>{job.execution_s:.1f} s</td></tr>")
+                    f"<td>{fr_number(job.execution_s, 1)} s</td></tr>")
 
     def listing(folder: str, label: str) -> str:
         files = sorted((out / folder).glob("*")) if (out / folder).is_dir() else []
