@@ -33,7 +33,6 @@ MESSAGES: dict[str, str] = {
     "unknown_territories": "territoire(s) inconnu(s) : {territories}",
     "no_such_file": "fichier introuvable",
     "use_codebook_id": "utiliser un identifiant de la grille",
-    "use_corpus_id": "utiliser un identifiant de document du corpus",
     # ------------------------------------------------------------ model/codebook.py
     "cb.patterns_not_list": "{code} : « patterns » doit être une liste de motifs de tokens",
     "cb.pattern_not_tokens": "{code} : chaque motif doit être une liste non vide de dictionnaires de tokens",
@@ -273,7 +272,6 @@ MESSAGES: dict[str, str] = {
     "sug.from_origin": " venant de {origin}",
     "sug.pick_pending_hint": "choisir des lignes de SuggestionFile.pending()",
     "sug.machine_coder_hint": "accepter les propositions dans le fichier d'un codeur humain",
-    "sug.bad_span": "span « {span} » n'est ni « segment » ni « match »",
     "sug.text_changed": "la proposition {code} pour {segment} ne correspond plus au texte",
     "sug.text_changed_hint": "le document a changé : relancer `analyse suggest`",
     "texts.unreadable": "impossible de lire le fichier d'entrée ({error})",
@@ -313,8 +311,6 @@ MESSAGES: dict[str, str] = {
     "model.codebook_version_hint": "le ré-entraîner avec `analyse train` pour que ses codes suivent la grille",
     "model.spacy_pipeline": "modèle entraîné avec le pipeline spaCy {found}, cette exécution utilise {current}",
     # ------------------------------------------------------------ exchange/refi.py
-    "refi.bad_codebook_format": "format de grille inconnu « {fmt} »",
-    "refi.codebook_formats_hint": "utiliser qdc ou taguette-csv",
     "refi.self_check": "l'export n'a pas passé ses propres vérifications : {message}",
     "refi.self_check_hint": "{n} problème(s) ; rien n'a été écrit",
     "refi.root_not_project": "l'élément racine est <{name}>, pas <Project>",

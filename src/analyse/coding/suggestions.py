@@ -34,7 +34,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write
 from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
-from analyse.textutil import fr_number
+from analyse.textutil import check_choice, fr_number
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
 DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
@@ -251,8 +251,7 @@ class SuggestionFile:
         check_coder_id(coder)
         if coder in MACHINE_CODERS:
             raise UsageError(msg("panel.machine_coder", coder=coder), hint=msg("sug.machine_coder_hint"))
-        if span not in ("segment", "match"):
-            raise UsageError(msg("sug.bad_span", span=span))
+        check_choice("span", span, ("segment", "match"))
         chosen = self._select(selection)
         decided = self.decided_pairs()
         segments = {s.id: s for s in corpus.segments}

@@ -198,7 +198,7 @@ def export_codebook(book: Codebook, out: str | Path, fmt: str = "qdc") -> Path:
     elif fmt == "taguette-csv":
         data = codebook_taguette_csv(book).encode("utf-8")
     else:
-        raise UsageError(msg("refi.bad_codebook_format", fmt=fmt), hint=msg("refi.codebook_formats_hint"))
+        check_choice("fmt", fmt, ("qdc", "taguette-csv"))
     _write_atomic(Path(out), data)
     return Path(out)
 
