@@ -395,6 +395,25 @@ MESSAGES: dict[str, str] = {
     "sug.memo_model": "modèle : probabilité {p} ≥ seuil {threshold}",
     "sug.memo_accepted_rule": "acceptée depuis une suggestion des règles (score {score}) ; {memo}",
     "sug.memo_accepted_model": "acceptée depuis une suggestion du modèle (score {score}) ; {memo}",
+    # ------------------------------------------------------------ reliability/agreement.py (figure)
+    "agr.plot.reason.never_used": "indéfini : code jamais appliqué",
+    "agr.plot.reason.always_used": "indéfini : code appliqué partout",
+    "agr.plot.reason.one_value": "indéfini : aucune variation",
+    "agr.plot.reason.no_units": "indéfini : aucune unité commune",
+    "agr.plot.reason.no_codes": "indéfini : aucun code appliqué",
+    "agr.plot.undefined": "indéfini",
+    "agr.plot.threshold_min": "seuil minimal 0,667",
+    "agr.plot.threshold_good": "seuil recommandé 0,8",
+    "agr.plot.alpha": "alpha de Krippendorff",
+    "agr.plot.kappa": "kappa de Cohen",
+    "agr.plot.alpha_mean": "alpha de Krippendorff (moyenne des codes)",
+    "agr.plot.kappa_mean": "kappa de Cohen (moyenne des codes)",
+    "agr.plot.xlabel": "{name}\n(n : unités où au moins un codeur a appliqué le code)",
+    "agr.plot.band_high": "≥ 0,8",
+    "agr.plot.band_mid": "0,667 à 0,8",
+    "agr.plot.band_low": "< 0,667",
+    "agr.plot.title": "Accord inter-codeurs {coders} (unité : {level})",
+    "agr.plot.title_overall": "\n{name} global : {value}",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table

@@ -773,13 +773,7 @@ def format_table(table: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- plot
 
 _OKABE_ITO = {"high": "#0072B2", "mid": "#E69F00", "low": "#D55E00", "undefined": "#EEEEEE"}
-_REASONS_FR = {
-    "never_used": "indéfini : code jamais appliqué",
-    "always_used": "indéfini : code appliqué partout",
-    "one_value": "indéfini : aucune variation",
-    "no_units": "indéfini : aucune unité commune",
-    "no_codes": "indéfini : aucun code appliqué",
-}
+_REASONS_FR = {key: msg(f"agr.plot.reason.{key}") for key in REASONS}
 
 
 def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | None = None,
@@ -855,7 +849,7 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
             bar.set_hatch(hatch)
             bar.set_edgecolor("#AAAAAA")
             bar.set_linewidth(0)
-            ax.text(low + 0.01, y, _REASONS_FR.get(reason, "indéfini"), va="center", ha="left",
+            ax.text(low + 0.01, y, _REASONS_FR.get(reason, msg("agr.plot.undefined")), va="center", ha="left",
                     fontsize=8, color="black")
         else:
             # Three decimals, so that 0,799 is not read as reaching the 0,8 threshold; n says
@@ -864,23 +858,21 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
                     ha="left", fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     ax.set_yticks(ypos, list(ordered["group"]))
     ax.set_ylim(-0.6, n - 0.4 + 0.8)
-    for x, text in zip(THRESHOLDS, ("seuil minimal 0,667", "seuil recommandé 0,8")):
+    for x, text in zip(THRESHOLDS, (msg("agr.plot.threshold_min"), msg("agr.plot.threshold_good"))):
         ax.axvline(x, color="black", linestyle="--" if x < THRESHOLDS[1] else "-", linewidth=1)
         ax.text(x, n - 0.2, text, rotation=0, ha="right" if x < THRESHOLDS[1] else "left",
                 va="bottom", fontsize=8)
     ax.axvline(0, color="#444444", linewidth=0.8)
     ax.set_xticks(np.arange(math.ceil(low * 5) / 5, 1.01, 0.2))     # the margin right of 1 holds labels
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fr_number(x, 1)))
-    names = {"alpha": "alpha de Krippendorff", "kappa": "kappa de Cohen",
-             "alpha_mean": "alpha de Krippendorff (moyenne des codes)",
-             "kappa_mean": "kappa de Cohen (moyenne des codes)"}
-    ax.set_xlabel(f"{names[value]}\n(n : unités où au moins un codeur a appliqué le code)")
-    legend = [Patch(color=_OKABE_ITO["high"], label="≥ 0,8"),
-              Patch(color=_OKABE_ITO["mid"], label="0,667 à 0,8"),
-              Patch(color=_OKABE_ITO["low"], label="< 0,667")]
+    names = {key: msg(f"agr.plot.{key}") for key in ("alpha", "kappa", "alpha_mean", "kappa_mean")}
+    ax.set_xlabel(msg("agr.plot.xlabel", name=names[value]))
+    legend = [Patch(color=_OKABE_ITO["high"], label=msg("agr.plot.band_high")),
+              Patch(color=_OKABE_ITO["mid"], label=msg("agr.plot.band_mid")),
+              Patch(color=_OKABE_ITO["low"], label=msg("agr.plot.band_low"))]
     if len(undefined):
         legend.append(Patch(facecolor=_OKABE_ITO["undefined"], hatch="///", edgecolor="#AAAAAA",
-                            label="indéfini"))
+                            label=msg("agr.plot.undefined")))
     if own_figure:
         fig.legend(handles=legend, loc="outside lower center", ncol=len(legend), fontsize=8, frameon=False)
     else:
@@ -888,9 +880,9 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
     if title is None:
         coders = " / ".join(str(table["coders"].iloc[0]).split("+")) if len(table) else ""
         level = str(table["level"].iloc[0]) if len(table) else "segment"
-        title = f"Accord inter-codeurs {coders} (unité : {level})"
+        title = msg("agr.plot.title", coders=coders, level=level)
         if len(overall) and pd.notna(overall[value].iloc[0]):
-            title += f"\n{names[value]} global : {fr_number(float(overall[value].iloc[0]), 3)}"
+            title += msg("agr.plot.title_overall", name=names[value], value=fr_number(float(overall[value].iloc[0]), 3))
     ax.set_title(title, fontsize=10)
     return fig
 
