@@ -414,6 +414,22 @@ MESSAGES: dict[str, str] = {
     "agr.plot.band_low": "< 0,667",
     "agr.plot.title": "Accord inter-codeurs {coders} (unité : {level})",
     "agr.plot.title_overall": "\n{name} global : {value}",
+    # ------------------------------------------------------------ reporting/plots.py (figures)
+    "plot.words": "mots",
+    "plot.heatmap_colorbar": "Part des {what} du territoire codés (%)",
+    "plot.heatmap_title": "Codes par territoire : part des {what} codés",
+    "plot.dispersion_xlabel": "Dispersion de Juilland D (0 : un seul territoire ; 1 : taux égaux partout)\nbarres : intervalle bootstrap à {ci}",
+    "plot.dispersion_title": "Répartition des codes entre territoires",
+    "plot.network_title": "Co-occurrences des codes (les {n} paires les plus fortes, {what})",
+    "plot.network_empty": "Aucune paire de codes assez fréquente",
+    "plot.network_legend": "Taille des nœuds : nombre d'unités codées ; épaisseur des liens : {what}.",
+    "plot.specificity_xlabel": "Spécificité (−log10 p, Lafon)",
+    "plot.g2_xlabel": "Log-vraisemblance G²",
+    "plot.specificity_title": "Vocabulaire sur-représenté par territoire (entre parenthèses : fréquence)",
+    "plot.profile_elsewhere": "moyenne des autres territoires",
+    "plot.profile_xlabel": "Part des segments codés (%)",
+    "plot.profile_title": "Codes les plus présents — {territory}",
+    "rep.no_verbatim": "Aucun extrait.",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table

@@ -139,7 +139,7 @@ class Report:
             meta = " · ".join(html.escape(str(row[c])) for c in meta_columns if c in row and pd.notna(row[c]))
             quote = html.escape(self.text(str(row[text_column]))).replace("\n", "<br>")
             parts.append(f"<blockquote class='verbatim'>« {quote} »<br><small>{meta}</small></blockquote>")
-        return HTML("\n".join(parts) if parts else "<p><em>Aucun extrait.</em></p>")
+        return HTML("\n".join(parts) if parts else f"<p><em>{html.escape(msg('rep.no_verbatim'))}</em></p>")
 
 
 def escape(text: str) -> str:
