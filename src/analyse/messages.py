@@ -430,6 +430,13 @@ MESSAGES: dict[str, str] = {
     "plot.profile_xlabel": "Part des segments codés (%)",
     "plot.profile_title": "Codes les plus présents — {territory}",
     "rep.no_verbatim": "Aucun extrait.",
+    # ------------------------------------------------------------ reliability/reconcile.py (Markdown export)
+    "rec.md.title": "# Désaccords entre codeurs : {coders}",
+    "rec.md.compared": " Segments comparés : {segments}, dans {documents} documents codés par tous les codeurs.",
+    "rec.md.counts": "{n} désaccord(s) sur {segments} segment(s), pour {codes} code(s).{compared}",
+    "rec.md.how": "Pour chaque ligne, inscrire la décision dans la colonne « décision » du fichier CSV : « oui » (le code s'applique au segment), « non » (il ne s'applique pas) ou le nom d'un codeur (suivre son choix). Puis enregistrer le consensus avec `analyse reconcile --apply FICHIER.csv --as consensus`.",
+    "rec.md.none": "Aucun désaccord : les codeurs ont appliqué les mêmes codes sur tous les segments comparés.",
+    "rec.md.code": "## {code}{label} ({n} désaccord(s))",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table

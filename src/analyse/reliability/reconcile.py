@@ -166,25 +166,21 @@ def to_markdown(table: pd.DataFrame) -> str:
     coders = table.attrs.get("coders") or [c[len(CODES_PREFIX):] for c in table.columns
                                            if c.startswith(CODES_PREFIX)]
     n_segments = table["segment"].nunique()
-    lines = [f"# Désaccords entre codeurs : {' / '.join(coders)}", ""]
+    lines = [msg("rec.md.title", coders=" / ".join(coders)), ""]
     common = ""
     if "documents" in table.attrs:
-        common = (f" Segments comparés : {table.attrs['segments']}, dans {table.attrs['documents']} "
-                  "documents codés par tous les codeurs.")
-    lines += [f"{len(table)} désaccord(s) sur {n_segments} segment(s), pour "
-              f"{table['code'].nunique()} code(s).{common}", ""]
-    lines += ["Pour chaque ligne, inscrire la décision dans la colonne « décision » du fichier CSV : "
-              "« oui » (le code s'applique au segment), « non » (il ne s'applique pas) ou le nom d'un "
-              "codeur (suivre son choix). Puis enregistrer le consensus avec "
-              "`analyse reconcile --apply FICHIER.csv --as consensus`.", ""]
+        common = msg("rec.md.compared", segments=table.attrs["segments"], documents=table.attrs["documents"])
+    lines += [msg("rec.md.counts", n=len(table), segments=n_segments, codes=table["code"].nunique(),
+                  compared=common), ""]
+    lines += [msg("rec.md.how"), ""]
     if table.empty:
-        lines += ["Aucun désaccord : les codeurs ont appliqué les mêmes codes sur tous les segments comparés.", ""]
+        lines += [msg("rec.md.none"), ""]
         return "\n".join(lines)
     shown = (["segment", "territory", "role", "speaker", "text", "applied_by", "not_applied_by"]
              + [CODES_PREFIX + c for c in coders] + ["decision"])
     for code, group in table.groupby("code", sort=False):
         label = group["label"].iloc[0]
-        lines += [f"## {code}{' — ' + label if label else ''} ({len(group)} désaccord(s))", ""]
+        lines += [msg("rec.md.code", code=code, label=" — " + label if label else "", n=len(group)), ""]
         lines.append("| " + " | ".join(HEADERS_FR.get(c, c) for c in shown) + " |")
         lines.append("|" + "---|" * len(shown))
         for _, row in group.iterrows():
