@@ -25,10 +25,10 @@ from analyse.model.codings import CodingStore, check_coder_id, coding_record, co
 from analyse.model.corpus import Corpus, Segment, load_corpus
 from analyse.errors import AnalyseError, UsageError
 from analyse.messages import msg
-from analyse.textutil import fold
+from analyse.textutil import fold, fr_number
 from analyse.exchange.sheet import segment_of_record
 
-ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
+ORIGIN_LABELS = {"rule": msg("panel.origin.rule"), "model": msg("panel.origin.model")}
 
 
 class CodingPanel:
@@ -201,21 +201,20 @@ class CodingPanel:
         self.header = w.HTML()
         self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="16em",
                                            overflow="auto"))
-        self.b_prev = w.Button(description="◀ Précédent", tooltip="Segment précédent")
-        self.b_next = w.Button(description="Suivant ▶", tooltip="Segment suivant")
-        self.b_uncoded = w.Button(description="Suivant non codé ⏭", tooltip="Prochain segment sans code",
+        self.b_prev = w.Button(description=msg("panel.previous"), tooltip=msg("panel.previous_tip"))
+        self.b_next = w.Button(description=msg("panel.next"), tooltip=msg("panel.next_tip"))
+        self.b_uncoded = w.Button(description=msg("panel.next_uncoded"), tooltip=msg("panel.next_uncoded_tip"),
                                   layout=w.Layout(width="auto"))
-        self.b_finish = w.Button(description="Document terminé", button_style="success",
-                                 tooltip="Tout le document est codé : un segment sans code = aucun code ne s'applique",
-                                 layout=w.Layout(width="auto"))
+        self.b_finish = w.Button(description=msg("panel.finish"), button_style="success",
+                                 tooltip=msg("panel.finish_tip"), layout=w.Layout(width="auto"))
         self.b_prev.on_click(lambda _: self._safe(self.previous))
         self.b_next.on_click(lambda _: self._safe(self.next))
         self.b_uncoded.on_click(lambda _: self._safe(self._next_uncoded_clicked))
         self.b_finish.on_click(lambda _: self._safe(self.finish))
-        self.search = w.Text(placeholder="Rechercher un code (id, libellé, définition)…",
-                             description="Recherche", continuous_update=True)
+        self.search = w.Text(placeholder=msg("panel.search_placeholder"), description=msg("panel.search"),
+                             continuous_update=True)
         self.search.observe(lambda ch: self.filter_codes(ch["new"]), names="value")
-        self.definition = w.HTML(value="<i>Cochez ou survolez un code pour voir sa définition.</i>")
+        self.definition = w.HTML(value=f"<i>{html.escape(msg('panel.definition_prompt'))}</i>")
         self.checkboxes: dict[str, object] = {}
         groups, titles = [], []
         for dim, label in self.codebook.dimensions.items():
@@ -243,12 +242,12 @@ class CodingPanel:
         self.status = w.HTML()
         self._box = w.VBox([
             w.HTML(f"<h3>{html.escape(self.doc.title)}</h3><p>{html.escape(self.doc.id)} · "
-                   f"{html.escape(self.doc.territory)} · codeur <b>{html.escape(self.coder)}</b></p>"),
+                   f"{html.escape(self.doc.territory)} · {msg('panel.coder')} <b>{html.escape(self.coder)}</b></p>"),
             self.header, self.text,
             w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_finish]),
-            w.HTML("<b>Suggestions (non confirmées)</b>"), self.suggestions,
-            w.HTML("<b>Codes</b>"), self.search, self.tree, self.definition,
-            w.HTML("<b>Mémos</b>"), self.memos,
+            w.HTML(f"<b>{msg('panel.suggestions')}</b>"), self.suggestions,
+            w.HTML(f"<b>{msg('panel.codes')}</b>"), self.search, self.tree, self.definition,
+            w.HTML(f"<b>{msg('panel.memos')}</b>"), self.memos,
             self.status,
         ])
         self._box.panel = self
@@ -260,7 +259,7 @@ class CodingPanel:
             action()
         except AnalyseError as exc:
             self.refresh()   # put the check boxes back as they are on disk
-            self.status.value = f"<span style='color:#b00'>Erreur : {html.escape(str(exc))}</span>"
+            self.status.value = f"<span style='color:#b00'>{html.escape(msg('panel.error', error=exc))}</span>"
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
@@ -308,13 +307,13 @@ class CodingPanel:
             return
         w, s = self.w, self.segment
         ncoded = sum(1 for recs in self.records.values() if recs)
-        self.header.value = (f"<b>Segment {self.index + 1} / {len(self.segments)}</b> · {html.escape(s.id)} · "
-                             f"{ncoded} segment(s) codé(s)"
-                             + (" · <span style='color:#070'>document terminé</span>" if self.covered else ""))
-        who = html.escape(s.speaker or "narration")
+        self.header.value = (f"<b>{msg('panel.segment_of', n=self.index + 1, total=len(self.segments))}</b> · "
+                             f"{html.escape(s.id)} · {msg('panel.coded_count', n=ncoded)}"
+                             + (f" · <span style='color:#070'>{msg('panel.finished')}</span>" if self.covered else ""))
+        who = html.escape(s.speaker or msg("panel.narration"))
         if s.speaker_label:
             who += f" ({html.escape(s.speaker_label)})"
-        role = f" · rôle : {html.escape(s.role)}" if s.role else ""
+        role = html.escape(msg("panel.role", role=s.role)) if s.role else ""
         self.text.value = f"<p><b>{who}</b>{role}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p>"
         present = set(self.codes())
         self._syncing = True
@@ -325,25 +324,25 @@ class CodingPanel:
             self._syncing = False
         memo_boxes = []
         for code in self.codes():
-            box = w.Textarea(value=self.memo(code), description=code, placeholder="Mémo de ce codage…",
+            box = w.Textarea(value=self.memo(code), description=code, placeholder=msg("panel.memo_placeholder"),
                              continuous_update=False, layout=w.Layout(width="95%"))
             box.observe(lambda ch, c=code: self._safe(lambda: self.set_memo(c, ch["new"])), names="value")
             memo_boxes.append(box)
-        self.memos.children = memo_boxes or [w.HTML("<i>Aucun code sur ce segment.</i>")]
+        self.memos.children = memo_boxes or [w.HTML(f"<i>{html.escape(msg('panel.no_code'))}</i>")]
         rows = []
         for sug in self.pending_suggestions():
             code = sug["code"]
             label = self.codebook[code].label if code in self.codebook else ""
             info = w.HTML(f"{html.escape(code)} — {html.escape(label)} "
-                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, score "
-                          f"{float(sug['score'] or 0):.2f})</small>")
-            ok = w.Button(description="Accepter", button_style="info", layout=w.Layout(width="auto"))
-            no = w.Button(description="Rejeter", layout=w.Layout(width="auto"))
+                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, "
+                          f"{msg('panel.score', score=fr_number(float(sug['score'] or 0), 2))})</small>")
+            ok = w.Button(description=msg("panel.accept"), button_style="info", layout=w.Layout(width="auto"))
+            no = w.Button(description=msg("panel.reject"), layout=w.Layout(width="auto"))
             ok.on_click(lambda _, c=code: self._safe(lambda: self.accept(c)))
             no.on_click(lambda _, c=code: self._safe(lambda: self.reject(c)))
             rows.append(w.HBox([ok, no, info]))
-        self.suggestions.children = rows or [w.HTML("<i>Aucune suggestion pour ce segment.</i>")]
-        self.status.value = f"<small>Enregistré au fur et à mesure dans {html.escape(str(self.store.path(self.coder)))}</small>"
+        self.suggestions.children = rows or [w.HTML(f"<i>{html.escape(msg('panel.no_suggestion'))}</i>")]
+        self.status.value = f"<small>{html.escape(msg('panel.saved_in', path=self.store.path(self.coder)))}</small>"
 
 
 def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
