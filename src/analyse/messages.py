@@ -468,6 +468,14 @@ MESSAGES: dict[str, str] = {
     "panel.reject": "Rejeter",
     "panel.no_suggestion": "Aucune suggestion pour ce segment.",
     "panel.saved_in": "Enregistré au fur et à mesure dans {path}",
+    # ------------------------------------------------------------ reporting/batch.py (index page)
+    "batch.report.synthese": "Synthèse transversale",
+    "batch.report.accord": "Accord entre codeurs",
+    "batch.ok": "réussi",
+    "batch.failed": "échec",
+    "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
+    "batch.audience.chercheurs": "chercheurs",
+    "batch.title": "Balises — analyses par territoire et synthèse",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table

@@ -36,7 +36,7 @@ KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
 AGREEMENT_NOTEBOOK = "accord.ipynb"
-REPORT_LABELS = {"synthese": "Synthèse transversale", "accord": "Accord entre codeurs"}
+REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord")}
 
 
 @dataclass
@@ -202,7 +202,8 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
     for job in result.jobs:
         rel = Path(job.html).name if job.html else ""
         # Plain words, not emoji: they must read on any machine and in print.
-        status = "<span class='ok'>réussi</span>" if job.ok else "<strong class='fail'>échec</strong>"
+        status = (f"<span class='ok'>{msg('batch.ok')}</span>" if job.ok
+                  else f"<strong class='fail'>{msg('batch.failed')}</strong>")
         label = REPORT_LABELS.get(job.name) or territory_label(job.name)
         link = f"<a href='{esc(rel)}'>{esc(label)}</a>" if job.ok and rel else esc(label)
         error = f"<pre class='err'>{esc(job.error)}</pre>" if job.error else ""
@@ -216,8 +217,7 @@ def write_index(result: BatchResult, territories: list[str], audience: str, titl
         items = "".join(f"<li><a href='{esc(folder)}/{esc(f.name)}'>{esc(f.name)}</a></li>" for f in files)
         return f"<h2>{label}</h2><ul class='files'>{items}</ul>"
 
-    audience_label = ("groupe miroir (participants pseudonymisés)" if audience == "groupe-miroir"
-                      else "chercheurs")
+    audience_label = msg(f"batch.audience.{audience}")
     page = f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>
@@ -325,13 +325,13 @@ def run_batch(project: str | Path = ".", territories: list[str] | None = None, o
         for fut in cf.as_completed(futures):
             job = fut.result()
             by_name[job.name] = job
-            bar.set_postfix_str(f"{job.name}: {'ok' if job.ok else 'échec'}")
+            bar.set_postfix_str(f"{job.name}: {'ok' if job.ok else msg('batch.failed')}")
             bar.update()
     bar.close()
     result.jobs = [by_name[name] for name, _, _ in jobs_spec]
     (out_dir / "timings.json").write_text(
         json.dumps([asdict(j) | {"html": Path(j.html).name, "ipynb": Path(j.ipynb).name} for j in result.jobs],
                    ensure_ascii=False, indent=2), encoding="utf-8")
-    title = "Balises — analyses par territoire et synthèse"
+    title = msg("batch.title")
     result.index = write_index(result, names, audience, title)
     return result
