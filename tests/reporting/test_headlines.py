@@ -8,7 +8,7 @@ import pytest
 
 from analyse.model.codings import segment_codes
 from analyse.model.corpus import count_words
-from analyse.analysis.invariants import invariance_table
+from analyse.analysis.invariants import CLASSES, invariance_table
 from analyse.reliability.agreement import reliability_data
 from analyse.reporting.context import load_context
 from analyse.reporting.headlines import agreement_headline, synthesis_headline, territory_headline
@@ -44,7 +44,7 @@ def test_synthesis_headline_counts_every_code_once(bundled):
     ctx = bundled
     inv = invariance_table(ctx.material, labels=ctx.labels, n_boot=50)
     head = synthesis_headline(ctx, inv, "chercheurs")
-    assert list(head.class_counts) == ["invariant", "partagé", "singulier", "rare"]
+    assert list(head.class_counts) == list(CLASSES)
     assert sum(head.class_counts.values()) == inv["code"].nunique() == len(inv)
     for cls, n in head.class_counts.items():
         assert n == int((inv["class"] == cls).sum())

@@ -76,6 +76,10 @@ class Material:
         return (dim.groupby(["segment", "code"], as_index=False, sort=True)["coders"].max())
 
 
+# The old private name, for modules of other branches that still import it.
+_check_choice = check_choice
+
+
 def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
     if coders is None:
         return None
