@@ -9,7 +9,7 @@ from analyse.messages import MESSAGES, msg
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "analyse"
 # keys built at run time: msg(f"severity.{s}"), msg(f"agr.reason.{key}"), ...
-DYNAMIC = ("severity.", "agr.reason.", "agr.col.", "agr.def.", "agr.plot.", "batch.audience.")
+DYNAMIC = ("severity.", "agr.reason.", "agr.col.", "agr.def.", "agr.plot.", "batch.audience.", "ev.scheme.", "ev.method.", "ev.short.")
 
 
 def _used_keys() -> set[str]:
@@ -35,3 +35,23 @@ def test_every_message_is_used():
 def test_fields_are_filled_and_braces_kept():
     assert msg("unknown_code", code="ENG.9") == "code inconnu « ENG.9 »"
     assert msg("cb.pattern_example").startswith('par exemple [{LEMMA: "faire"}')
+
+
+def test_every_call_fills_exactly_the_fields_of_its_template():
+    import ast
+    import string
+
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "msg" and node.args
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value in MESSAGES):
+                continue
+            if any(k.arg is None for k in node.keywords):      # msg(key, **fields)
+                continue
+            key = node.args[0].value
+            fields = {f for _, f, _, _ in string.Formatter().parse(MESSAGES[key]) if f}
+            given = {k.arg for k in node.keywords}
+            if fields != given:
+                wrong.append((path.name, node.lineno, key, sorted(fields), sorted(given)))
+    assert not wrong, wrong

@@ -476,6 +476,27 @@ MESSAGES: dict[str, str] = {
     "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
     "batch.audience.chercheurs": "chercheurs",
     "batch.title": "Balises — analyses par territoire et synthèse",
+    # ------------------------------------------------------------ coding/evaluate.py (report)
+    "ev.scheme.group_kfold": "validation croisée groupée par document",
+    "ev.scheme.leave_one_territory_out": "un territoire laissé de côté",
+    "ev.method.model": "modèle appris",
+    "ev.method.rules": "règles (mots-clés et motifs)",
+    "ev.short.model": "modèle",
+    "ev.short.rules": "règles",
+    "ev.md.title": "# Évaluation des suggestions automatiques (référence : codeur {coder})",
+    "ev.md.intro": "{segments} segments de {documents} documents couverts par le codeur {coder}, territoires : {territories}. Le modèle est ré-entraîné dans chaque pli, seuils compris (validation croisée interne au pli) : les plis de test ne servent jamais à régler quoi que ce soit. Les règles n'apprennent rien : leurs chiffres sont les mêmes dans les deux schémas.",
+    "ev.md.summary": "## Résumé",
+    "ev.md.targets": "## Objectifs",
+    "ev.md.met": "atteint",
+    "ev.md.missed": "manqué de {gap}",
+    "ev.md.target": "- {scheme}, niveau {level} : F1 micro {value} (objectif {target}) — {verdict}",
+    "ev.md.skipped": "## Codes non appris (moins de 5 segments codés)",
+    "ev.md.compared": "## Modèles comparés (validation croisée groupée par document)",
+    "ev.md.per_code": "## Par code (un territoire laissé de côté)",
+    "ev.plot.model": "modèle — {scheme}",
+    "ev.plot.rules": "règles (référence)",
+    "ev.plot.xlabel": "F1 (par code)",
+    "ev.plot.title": "F1 par code des suggestions automatiques (référence : codeur {coder})",
 }
 
 # French headers of report tables, keyed by the library's column names; Report.table
