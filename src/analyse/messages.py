@@ -9,6 +9,9 @@ Templates are keyed by a short English id and filled with :func:`msg`::
 
 Call sites pass the variable parts as named fields; code identifiers (file
 names, ids, option names) are shown as they are.
+
+Why this module is long: it is a catalogue, one line per message, grouped by the
+module that uses it; splitting it would defeat its purpose (one place to review).
 """
 
 from __future__ import annotations
