@@ -12,7 +12,7 @@ from analyse.model.corpus import load_corpus
 from analyse.nlp import (ENTITY_COLUMNS, TOKEN_COLUMNS, NLPError, NLPLayer, default_cache_dir, entity_frame,
                          lemma_text, load_pipeline, parse_segments, pipeline_key, segment_lemmas, token_frame)
 
-from conftest import write_doc
+from tests.helpers import write_doc
 
 SEEN: list[str] = []
 
@@ -143,9 +143,9 @@ def test_missing_pipeline_is_a_clear_error_without_download(monkeypatch):
         raise AssertionError("tried to download a model")
 
     monkeypatch.setattr(spacy.cli, "download", no_download)
-    with pytest.raises(NLPError, match="not installed") as err:
+    with pytest.raises(NLPError, match="n'est pas installé") as err:
         NLPLayer("fr_core_news_xxl_absent").nlp
-    assert "never downloaded" in err.value.hint
+    assert "jamais téléchargés" in err.value.hint
 
 
 def test_cache_folder_defaults(monkeypatch, tmp_path: Path):

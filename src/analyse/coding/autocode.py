@@ -53,6 +53,7 @@ from analyse.model.codings import Codings, segment_codes
 from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
+from analyse.messages import msg
 
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
@@ -436,8 +437,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         codes = [c for c in labels if counts[c] >= self.min_positives]
         self.skipped_ = {c: counts[c] for c in labels if counts[c] < self.min_positives}
         if not codes:
-            raise ModelError(f"no code has {self.min_positives} or more positive segments: nothing to learn",
-                             hint="code more segments, or lower min_positives")
+            raise ModelError(msg("model.no_code", n=self.min_positives), hint=msg("model.no_code_hint"))
         dims = sorted({d for d in (self.dimensions or {}).values()})
         heads = codes + [DIMENSION_PREFIX + d for d in dims]
         if self.dimensions:
@@ -461,8 +461,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         chosen = [c for c, ok in zip(chosen, reliable) if ok]
         Y = Y[:, reliable]
         if not heads:
-            raise ModelError(f"no code reaches an internal cross-validated F1 of {self.min_cv_f1}",
-                             hint="code more segments, or lower min_cv_f1")
+            raise ModelError(msg("model.no_f1", f1=self.min_cv_f1), hint=msg("model.no_f1_hint"))
         is_code = np.array([not h.startswith(DIMENSION_PREFIX) for h in heads])
         heads_arr = np.array(heads, dtype=object)
         thresholds = np.array([t for t, _ in chosen])
@@ -581,8 +580,7 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     covered = segment_codes(codings, corpus, coder, covered_only=True)
     if not covered:
-        raise ModelError(f"coder '{coder}' has covered no document: nothing to learn from",
-                         hint="add coverage lines to the coder's file, or pass another --coder")
+        raise ModelError(msg("model.no_coverage", coder=coder), hint=msg("model.no_coverage_hint"))
     lemmas = segment_lemmas([s for s in corpus.segments if s.id in covered], layer)
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
@@ -656,29 +654,28 @@ def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None 
 
     path = Path(path)
     if not path.is_file():
-        raise ModelError("model file not found", path, hint="train one with `analyse train`")
+        raise ModelError(msg("model.not_found"), path, hint=msg("model.not_found_hint"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = joblib.load(path)
         meta, model = data["meta"], data["model"]
     except Exception as exc:  # a pickle can fail in many ways; all mean "retrain"
-        raise ModelError(f"cannot read the model ({type(exc).__name__})", path,
-                         hint="delete it and run `analyse train`") from None
+        raise ModelError(msg("model.unreadable", error=type(exc).__name__), path,
+                         hint=msg("model.unreadable_hint")) from None
     if meta.get("format") != MODEL_FORMAT:
-        raise ModelError(f"model format {meta.get('format')} is not {MODEL_FORMAT}", path,
-                         hint="retrain with `analyse train`")
+        raise ModelError(msg("model.bad_format", found=meta.get("format"), expected=MODEL_FORMAT), path,
+                         hint=msg("model.retrain_hint"))
     if meta.get("sklearn_version") != sklearn.__version__:
-        raise ModelError(f"model written by scikit-learn {meta.get('sklearn_version')}, "
-                         f"this is {sklearn.__version__}", path, hint="retrain with `analyse train`")
+        raise ModelError(msg("model.sklearn_version", found=meta.get("sklearn_version"), current=sklearn.__version__),
+                         path, hint=msg("model.retrain_hint"))
     if codebook is not None and meta.get("codebook_version") != codebook.version:
         raise ModelCodebookError(
-            f"model trained on codebook version {meta.get('codebook_version')}, "
-            f"but the codebook is version {codebook.version}", path,
-            hint="retrain with `analyse train` so its codes match the codebook")
+            msg("model.codebook_version", found=meta.get("codebook_version"), current=codebook.version), path,
+            hint=msg("model.codebook_version_hint"))
     if pipeline is not None and meta.get("spacy_pipeline") != pipeline:
-        raise ModelError(f"model trained with spaCy pipeline {meta.get('spacy_pipeline')}, "
-                         f"this run uses {pipeline}", path, hint="retrain with `analyse train`")
+        raise ModelError(msg("model.spacy_pipeline", found=meta.get("spacy_pipeline"), current=pipeline), path,
+                         hint=msg("model.retrain_hint"))
     return model, meta
 
 

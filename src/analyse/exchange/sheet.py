@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +47,8 @@ from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, code_t
                                    coverage_record, load_codings, now_iso, parse_code_token)
 from analyse.model.corpus import Corpus, Segment
 from analyse.errors import Problems, UsageError
+from analyse.messages import msg
+from analyse.textutil import normalise_text
 
 COLUMNS = ["segment", "territory", "document", "speaker", "role", "text", "codes", "memo"]
 CODEBOOK_COLUMNS = ["id", "label", "dimension", "kind", "definition"]
@@ -87,14 +88,14 @@ def select_documents(corpus: Corpus, docs: list[str] | None = None, territory: s
     if docs:
         unknown = [d for d in docs if d not in corpus.documents]
         if unknown:
-            raise UsageError(f"unknown document(s): {', '.join(unknown)}",
-                             hint="use ids from the documents' front matter (analyse stats)")
+            raise UsageError(msg("sheet.unknown_documents", docs=", ".join(unknown)),
+                             hint=msg("sheet.unknown_documents_hint"))
         return list(dict.fromkeys(docs))
     if territory:
         found = sorted(d.id for d in corpus.documents.values() if d.territory == territory)
         if not found:
-            raise UsageError(f"no document in territory '{territory}'",
-                             hint=f"territories: {', '.join(corpus.territories)}")
+            raise UsageError(msg("sheet.no_document", territory=territory),
+                             hint=msg("sheet.territories_hint", territories=", ".join(corpus.territories)))
         return found
     return sorted(corpus.documents)
 
@@ -149,7 +150,7 @@ def export_sheet(corpus: Corpus, book: Codebook, store: CodingStore, coder: str,
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise UsageError(f"cannot write '{out.name}'", hint="the output must end in .xlsx or .csv")
+        raise UsageError(msg("sheet.cannot_write", name=out.name), hint=msg("sheet.cannot_write_hint"))
     chosen = select_documents(corpus, docs, territory)
     rows = sheet_rows(corpus, book, store, coder, chosen)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -241,11 +242,6 @@ class SheetImport:
     problems: Problems = field(default_factory=Problems)
 
 
-def _norm(text: str) -> str:
-    # spreadsheets turn \n into \r\n and may trim; NFC since some editors recompose accents
-    return unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n").strip())
-
-
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -259,7 +255,7 @@ def _read_xlsx(path: Path, problems: Problems) -> tuple[list[list[str]], dict | 
     try:
         wb = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        problems.add(path, f"cannot read the workbook: {exc}", hint="save it again as .xlsx")
+        problems.add(path, msg("sheet.bad_workbook", error=exc), hint=msg("sheet.bad_workbook_hint"))
         return [], None
     ws = wb["segments"] if "segments" in wb.sheetnames else wb.worksheets[0]
     table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
@@ -283,8 +279,7 @@ def _read_csv(path: Path, problems: Problems) -> list[list[str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        problems.add(path, "not valid UTF-8", line,
-                     hint="save the file as 'CSV UTF-8' in your spreadsheet program")
+        problems.add(path, msg("not_utf8"), line, hint=msg("sheet.csv_utf8_hint"))
         return []
     first = text.splitlines()[0] if text.strip() else ""
     # French-locale spreadsheets save CSV with ';' (codes inside are quoted)
@@ -301,15 +296,15 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     --------
     >>> result = read_sheet("b-le-mene.xlsx", "B", corpus, book)   # doctest: +SKIP
     >>> [str(p) for p in result.problems]                           # doctest: +SKIP
-    ['b-le-mene.xlsx:5: error: column 'codes': unknown code 'ENG.9' ...']
+    ['b-le-mene.xlsx:5: erreur: colonne « codes » : code inconnu « ENG.9 » ...']
     """
     check_coder_id(coder)
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise UsageError(msg("sheet.no_such_file", path=path))
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise UsageError(f"cannot read '{path.name}'", hint="import a .xlsx or .csv coding sheet")
+        raise UsageError(msg("sheet.cannot_read", name=path.name), hint=msg("sheet.cannot_read_hint"))
     result = SheetImport(path=path, coder=coder)
     problems = result.problems
     meta = None
@@ -320,7 +315,7 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     if problems:
         return result
     if not any(any(v.strip() for v in row) for row in table):
-        problems.add(path, "the file is empty", hint="export a sheet with `analyse sheet export`")
+        problems.add(path, msg("sheet.empty"), hint=msg("sheet.empty_hint"))
         return result
     # the header is the first non-blank row; row numbers stay those of the file
     first = next(i for i, row in enumerate(table) if any(v.strip() for v in row))
@@ -330,20 +325,21 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     missing = [c for c in COLUMNS if c not in header]
     extra = [h for h in header if h not in COLUMNS]
     for c in missing:
-        problems.add(path, f"column '{c}' is missing" + (f" (found {', '.join(repr(e) for e in extra)})" if extra else ""),
-                     first + 1, hint=f"the header row must be: {', '.join(COLUMNS)}")
+        found = msg("sheet.found_columns", found=", ".join(repr(e) for e in extra)) if extra else ""
+        problems.add(path, msg("sheet.missing_column", column=c) + found,
+                     first + 1, hint=msg("sheet.header_hint", columns=", ".join(COLUMNS)))
     if missing:
         return result
     if meta is not None and meta.get("coder") and meta["coder"] != coder:
-        problems.add(path, f"this sheet was exported for coder '{meta['coder']}', not '{coder}'",
-                     hint=f"use --coder {meta['coder']}, or export a sheet for {coder}")
+        problems.add(path, msg("sheet.other_coder", exported=meta["coder"], coder=coder),
+                     hint=msg("sheet.other_coder_hint", exported=meta["coder"], coder=coder))
     col = {c: header.index(c) for c in COLUMNS}
     segments = {s.id: s for s in corpus.segments}
     exported = list(meta["document"]) if meta and meta.get("document") else None
     if exported:
         for doc in exported:
             if doc not in corpus.documents:
-                problems.add(path, f"the sheet names document '{doc}', which is not in the corpus")
+                problems.add(path, msg("sheet.doc_not_in_corpus", doc=doc))
     seen: dict[str, int] = {}
     docs_in_file: list[str] = []
     for rowno, row in enumerate(table[first + 1:], start=first + 2):
@@ -353,22 +349,20 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
         sid = get("segment").strip()
         seg = segments.get(sid)
         if seg is None:
-            problems.add(path, f"column 'segment': unknown segment id '{sid}'", rowno,
-                         hint="do not edit the segment column; export the sheet again")
+            problems.add(path, msg("sheet.unknown_segment", segment=sid), rowno, hint=msg("sheet.unknown_segment_hint"))
             continue
         if sid in seen:
-            problems.add(path, f"column 'segment': segment '{sid}' already on row {seen[sid]}", rowno,
-                         hint="keep one row per segment and put its codes together, separated by ';'")
+            problems.add(path, msg("sheet.segment_twice", segment=sid, row=seen[sid]), rowno,
+                         hint=msg("sheet.segment_twice_hint"))
             continue
         seen[sid] = rowno
         if exported is not None and seg.doc not in exported:
-            problems.add(path, f"column 'segment': '{sid}' is not from a document of this export", rowno)
+            problems.add(path, msg("sheet.segment_other_doc", segment=sid), rowno)
             continue
         if seg.doc not in docs_in_file:
             docs_in_file.append(seg.doc)
-        if _norm(get("text")) != _norm(seg.text):
-            problems.add(path, f"column 'text': the text of '{sid}' differs from the corpus", rowno,
-                         hint="do not edit the text; write remarks in the memo column")
+        if normalise_text(get("text")) != normalise_text(seg.text):
+            problems.add(path, msg("sheet.text_changed", segment=sid), rowno, hint=msg("sheet.text_changed_hint"))
         codes = []
         for token in (c.strip() for c in get("codes").split(CODE_SEPARATOR)):
             if not token:
@@ -380,24 +374,22 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
                 continue
             if cid not in book:
                 close = [k for k in book.codes if k.lower() == cid.lower()]
-                problems.add(path, f"column 'codes': unknown code '{cid}'", rowno,
-                             hint=f"did you mean {close[0]}?" if close else
-                             "use ids of the codebook sheet, separated by ';'")
+                problems.add(path, msg("sheet.unknown_code", code=cid), rowno,
+                             hint=msg("sheet.did_you_mean", code=close[0]) if close else msg("sheet.codes_hint"))
             elif cid not in codes:
                 codes.append(cid)
                 result.valences[(sid, cid)] = valence
         result.codes[sid] = codes
         result.memos[sid] = get("memo").strip()
         if result.memos[sid] and not codes:
-            problems.add(path, f"column 'memo': the memo of '{sid}' is not kept, since the row has no code",
-                         rowno, hint="a memo belongs to a coding: add a code or keep the note elsewhere",
+            problems.add(path, msg("sheet.memo_dropped", segment=sid), rowno, hint=msg("sheet.memo_dropped_hint"),
                          severity="warning")
     result.docs = [d for d in exported if d in corpus.documents] if exported is not None else docs_in_file
     for doc in result.docs:
         for s in corpus.segments_of(doc):
             if s.id not in seen:
-                problems.add(path, f"segment '{s.id}' of document '{doc}' is missing",
-                             hint="do not delete rows; leave the codes cell empty when no code applies")
+                problems.add(path, msg("sheet.missing_segment", segment=s.id, doc=doc),
+                             hint=msg("sheet.missing_segment_hint"))
     return result
 
 
@@ -438,8 +430,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
         # a line the store cannot check would be silently replaced: refuse instead
         errors = load_codings(corpus, book, store.folder, coders=[coder]).problems.errors
         for p in errors:
-            result.problems.add(path, f"the codings file has a problem: {p}",
-                                hint="fix it first (analyse validate)")
+            result.problems.add(path, msg("sheet.codings_problem", problem=p), hint=msg("sheet.codings_problem_hint"))
     if result.problems.errors:
         return result, counts
     docs = set(result.docs)

@@ -32,6 +32,7 @@ from analyse.model.codebook import Codebook
 from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write, atomic_write_many
 from analyse.errors import CodingsError, Problems, UsageError
+from analyse.messages import msg
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
@@ -98,8 +99,7 @@ def now_iso() -> str:
 
 def check_coder_id(coder: str) -> str:
     if not CODER_ID.match(coder or ""):
-        raise UsageError(f"invalid coder id '{coder}'",
-                         hint="use letters, digits, '-' or '_' (it becomes a file name)")
+        raise UsageError(msg("cod.bad_coder_id", coder=coder), hint=msg("cod.bad_coder_id_hint"))
     return coder
 
 
@@ -179,7 +179,7 @@ class CodingStore:
         for coder, recs in todo.items():
             for rec in recs:
                 if rec.get("coder") != coder:
-                    raise CodingsError(f"record for coder '{rec.get('coder')}' cannot go to {coder}'s file",
+                    raise CodingsError(msg("cod.wrong_file", other=rec.get("coder"), coder=coder),
                                        self.path(coder))
         if not todo:
             return {}
@@ -276,10 +276,10 @@ def json_lines(lines: list[str], rel: str, problems: Problems):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(rel, f"not valid JSON: {exc.msg}", lineno)
+            problems.add(rel, msg("not_json", error=exc.msg), lineno)
             continue
         if not isinstance(rec, dict):
-            problems.add(rel, "a line must be a JSON object", lineno)
+            problems.add(rel, msg("line_not_object"), lineno)
             continue
         yield lineno, rec
 
@@ -308,39 +308,37 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
                   codebook: Codebook | None, problems: Problems) -> bool:
     missing = [f for f in ("doc", "start", "end", "quote", "code", "coder", "at", "origin") if f not in rec]
     if missing:
-        problems.add(rel, f"missing field(s): {', '.join(missing)}", lineno)
+        problems.add(rel, msg("missing_fields", fields=", ".join(missing)), lineno)
         return False
     ok = True
     if rec["coder"] != coder:
-        problems.add(rel, f"coder '{rec['coder']}' in {coder}'s file", lineno,
-                     hint=f"move the line to {rec['coder']}.jsonl or fix the coder field")
+        problems.add(rel, msg("cod.coder_in_file", other=rec["coder"], coder=coder), lineno,
+                     hint=msg("cod.coder_in_file_hint", other=rec["coder"]))
         ok = False
     if rec["doc"] not in corpus.documents:
-        problems.add(rel, f"unknown document '{rec['doc']}'", lineno,
-                     hint="the id must match a document's front matter id")
+        problems.add(rel, msg("unknown_document", doc=rec["doc"]), lineno, hint=msg("cod.doc_id_hint"))
         ok = False
     if codebook is not None and rec["code"] not in codebook:
-        problems.add(rel, f"unknown code '{rec['code']}'", lineno,
-                     hint="use an id from codebook/balises.yaml (analyse codebook)")
+        problems.add(rel, msg("unknown_code", code=rec["code"]), lineno, hint=msg("cod.code_id_hint"))
         ok = False
     if not (isinstance(rec["start"], int) and isinstance(rec["end"], int)) \
             or isinstance(rec["start"], bool) or isinstance(rec["end"], bool):
-        problems.add(rel, "start and end must be integers", lineno)
+        problems.add(rel, msg("cod.offsets_int"), lineno)
         return False
     if rec["end"] <= rec["start"]:
-        problems.add(rel, f"end ({rec['end']}) must be greater than start ({rec['start']})", lineno)
+        problems.add(rel, msg("cod.end_before_start", end=rec["end"], start=rec["start"]), lineno)
         ok = False
     if rec.get("valence") not in (None, *VALENCES):
         problems.add(rel, f"valence inconnue : {rec['valence']!r}", lineno,
                      hint="« à l'œuvre » (ou rien), « mise en échec » ou « contestée »")
         ok = False
     if rec["origin"] not in ORIGINS:
-        problems.add(rel, f"origin '{rec['origin']}' is not one of {', '.join(ORIGINS)}", lineno)
+        problems.add(rel, msg("cod.bad_origin", origin=rec["origin"], origins=", ".join(ORIGINS)), lineno)
         ok = False
     try:
         _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
     except ValueError:
-        problems.add(rel, f"'at' is not an ISO 8601 date-time: {rec['at']!r}", lineno)
+        problems.add(rel, msg("cod.bad_at", at=repr(rec["at"])), lineno)
         ok = False
     return ok
 
@@ -368,8 +366,9 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
     if coders:
         unknown = [c for c in coders if c not in available]
         if unknown:
-            raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
-                             hint=f"available: {', '.join(available) or 'none'} in {store.folder}")
+            raise UsageError(msg("unknown_coders", coders=", ".join(unknown)),
+                             hint=msg("cod.available_in", coders=", ".join(available) or msg("none"),
+                                      folder=store.folder))
     wanted = coders or available
     problems = Problems()
     rows, cover = [], []
@@ -382,12 +381,12 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
         try:
             lines = store.read_lines(coder)
         except UnicodeDecodeError:
-            problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
+            problems.add(rel, msg("not_utf8"), hint=msg("resave_utf8"))
             continue
         for lineno, rec in json_lines(lines, rel, problems):
             if rec.get("type") == "coverage":
                 if rec.get("doc") not in corpus.documents:
-                    problems.add(rel, f"coverage of unknown document '{rec.get('doc')}'", lineno)
+                    problems.add(rel, msg("cod.coverage_unknown_doc", doc=rec.get("doc")), lineno)
                     continue
                 cover.append({"coder": coder, "doc": rec["doc"], "at": rec.get("at")})
                 continue
@@ -398,14 +397,13 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             if end > len(body) or body[start:end] != rec["quote"]:
                 new = _reanchor(body, rec["quote"], start)
                 if new is None:
-                    why = ("offsets beyond the end of the text" if end > len(body)
-                           else "quote does not match the text at its offsets")
-                    problems.add(rel, f"{why}, and the quote is not found elsewhere in '{rec['doc']}'",
-                                 lineno, hint="fix start/end or the quote")
+                    why = msg("cod.beyond_text") if end > len(body) else msg("cod.quote_mismatch")
+                    problems.add(rel, msg("cod.quote_lost", why=why, doc=rec["doc"]), lineno,
+                                 hint=msg("cod.quote_lost_hint"))
                     continue
                 start, end, moved = new, new + len(rec["quote"]), True
-                problems.add(rel, f"coding moved in '{rec['doc']}': {rec['start']}→{start} (re-anchored by its quote)",
-                             lineno, severity="warning")
+                problems.add(rel, msg("cod.moved", doc=rec["doc"], old=rec["start"], new=start), lineno,
+                             severity="warning")
             seg = segment_for(by_doc.get(rec["doc"], []), start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,

@@ -27,6 +27,7 @@ from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import CodingStore, Codings, load_codings
 from analyse.model.corpus import Corpus, documents_frame, load_corpus, segments_frame
 from analyse.errors import Problem, UsageError
+from analyse.messages import msg
 from analyse.analysis.invariants import CLASSES, codebook_labels, invariance_table, saturation
 from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table, rollup_parents
 from analyse.reliability.per_code import shared_sample_reliability
@@ -191,7 +192,8 @@ class Context:
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
         if territory not in self.territories:
-            raise UsageError(f"unknown territory '{territory}'", hint=f"available: {', '.join(self.territories)}")
+            raise UsageError(msg("unknown_territory", territory=territory),
+                             hint=msg("available", items=", ".join(self.territories)))
         return territory
 
     def for_audience(self, spec: pd.DataFrame) -> pd.DataFrame:
@@ -238,6 +240,7 @@ class Context:
         if self.project is not None and len(frame):
             root = str(self.project.root.resolve()) + os.sep
             frame["path"] = frame["path"].astype(str).str.replace(root, "", regex=False)
+        frame["severity"] = [msg(f"severity.{s}") for s in frame["severity"]]
         return frame
 
 
@@ -278,8 +281,8 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     if territories:
         unknown = sorted(set(territories) - set(full.territories))
         if unknown:
-            raise UsageError(f"unknown territory: {', '.join(unknown)}",
-                             hint=f"available: {', '.join(full.territories)}")
+            raise UsageError(msg("unknown_territories", territories=", ".join(unknown)),
+                             hint=msg("available", items=", ".join(full.territories)))
         corpus = full.subset(list(territories))
         docs = set(corpus.documents)
         codings = Codings(frame=codings.frame[codings.frame["doc"].isin(docs)].reset_index(drop=True),

@@ -145,12 +145,12 @@ def test_every_bad_row_is_reported_and_nothing_written(project: Path, tmp_path: 
     wb.save(out)
     assert _cli(project, "sheet", "import", str(out), "--coder", "B") == 1
     err = capsys.readouterr().err
-    assert f"{out}:2: error: column 'codes': unknown code 'ENG.99'" in err
-    assert f"{out}:3: error: column 'codes': unknown code 'eng.1' (did you mean ENG.1?)" in err
-    assert f"{out}:4: error: column 'text'" in err
-    assert f"{out}:5: error: column 'segment': unknown segment id 'le-mene-test#42'" in err
-    assert "segment 'malaunay-test#1' of document 'malaunay-test' is missing" in err  # its id was edited
-    assert "segment 'malaunay-test#3' of document 'malaunay-test' is missing" in err
+    assert f"{out}:2: erreur: colonne « codes » : code inconnu « ENG.99 »" in err
+    assert f"{out}:3: erreur: colonne « codes » : code inconnu « eng.1 » (vouliez-vous dire ENG.1 ?)" in err
+    assert f"{out}:4: erreur: colonne « text »" in err
+    assert f"{out}:5: erreur: colonne « segment » : id de segment inconnu « le-mene-test#42 »" in err
+    assert "le segment « malaunay-test#1 » du document « malaunay-test » manque" in err  # its id was edited
+    assert "le segment « malaunay-test#3 » du document « malaunay-test » manque" in err
     assert "rien n'a été importé" in err
     assert store.path("B").read_bytes() == b_bytes
 
@@ -162,15 +162,15 @@ def test_renamed_column_empty_file_and_bad_encoding(project: Path, tmp_path: Pat
     text = out.read_text(encoding="utf-8-sig").replace(",codes,", ",code,", 1)
     out.write_text(text, encoding="utf-8")
     problems = [str(p) for p in read_sheet(out, "B", corpus, book).problems]
-    assert problems == [f"{out}:1: error: column 'codes' is missing (found 'code') "
-                        f"(the header row must be: {', '.join(COLUMNS)})"]
+    assert problems == [f"{out}:1: erreur: la colonne « codes » manque (trouvé : 'code') "
+                        f"(la ligne d'en-tête doit être : {', '.join(COLUMNS)})"]
     empty = tmp_path / "empty.csv"
     empty.write_text("\n\n", encoding="utf-8")
-    assert "the file is empty" in str(read_sheet(empty, "B", corpus, book).problems.items[0])
+    assert "le fichier est vide" in str(read_sheet(empty, "B", corpus, book).problems.items[0])
     latin = tmp_path / "latin.csv"
     latin.write_bytes(",".join(COLUMNS).encode() + "\nle-mene-test#1,le-mene,x,P1,elu,été,,\n".encode("latin-1"))
     (p,) = read_sheet(latin, "B", corpus, book).problems
-    assert p.line == 2 and "not valid UTF-8" in p.message and "CSV UTF-8" in p.hint
+    assert p.line == 2 and "pas en UTF-8" in p.message and "CSV UTF-8" in p.hint
     with pytest.raises(UsageError):
         read_sheet(tmp_path / "b.ods", "B", corpus, book)
     assert store.coders() == []
@@ -206,8 +206,8 @@ def test_dry_run_and_wrong_coder_write_nothing(project: Path, tmp_path: Path, ca
     assert _cli(project, "sheet", "import", str(out), "--coder", "B", "--dry-run") == 0
     captured = capsys.readouterr()
     assert "1 codage(s) ajouté(s)" in captured.out
-    assert f"{out}:4: warning: column 'memo': the memo of 'le-mene-test#3' is not kept" in captured.err
+    assert f"{out}:4: attention: colonne « memo » : le mémo de « le-mene-test#3 » n'est pas conservé" in captured.err
     assert _cli(project, "sheet", "import", str(out), "--coder", "A") == 1
-    assert "exported for coder 'B'" in capsys.readouterr().err
+    assert "exportée pour le codeur « B »" in capsys.readouterr().err
     assert store.path("B").read_bytes() == b_bytes
     assert _cli(project, "sheet", "export", "--coder", "B", "--docs", "nope", "--out", str(out)) == 2

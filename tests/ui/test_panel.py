@@ -88,7 +88,7 @@ def test_navigation_and_next_uncoded(setup):
     panel.toggle("ENG.1")
     assert panel.next_uncoded() is None and panel.index == 1
     panel.b_uncoded.click()
-    assert "every segment" in panel.status.value
+    assert "chaque segment de ce document a un code" in panel.status.value
 
 
 def test_segment_text_is_escaped_and_checkboxes_follow_the_segment(setup, project: Path):
@@ -155,12 +155,12 @@ def test_document_termine_records_coverage(setup):
 
 def test_bad_arguments_are_usage_errors(setup):
     corpus, book, store, _, _ = setup
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="document inconnu « nope »"):
         CodingPanel("nope", "B", corpus=corpus, codebook=book, store=store)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="« rule » est un codeur automatique"):
         CodingPanel("le-mene-test", "rule", corpus=corpus, codebook=book, store=store)
     panel = CodingPanel("le-mene-test", "B", corpus=corpus, codebook=book, store=store)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="code inconnu « ENG.99 »"):
         panel.toggle("ENG.99")
     assert not store.path("B").exists()
 

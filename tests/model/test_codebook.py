@@ -12,7 +12,7 @@ import yaml
 from analyse.model.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
 from analyse.errors import CodebookError, UsageError
 
-from conftest import ROOT, make_codebook
+from tests.helpers import ROOT, make_codebook
 
 BUNDLED = ROOT / "codebook" / "balises.yaml"
 
@@ -35,7 +35,7 @@ def test_valid_codebook_loads_with_tree(tmp_path: Path):
 
 def test_missing_canonical_id_is_refused(tmp_path: Path):
     _, problems = validate_codebook(make_codebook(tmp_path / "cb.yaml", drop=("COOP.4",)))
-    assert any("canonical code 'COOP.4' is missing" in p.message for p in problems.errors)
+    assert any("le code canonique « COOP.4 » manque" in p.message for p in problems.errors)
 
 
 def test_duplicate_ids_unknown_parent_and_cycles(tmp_path: Path):
@@ -45,10 +45,10 @@ def test_duplicate_ids_unknown_parent_and_cycles(tmp_path: Path):
     book, problems = validate_codebook(path)
     assert book is None
     text = "\n".join(str(p) for p in problems.errors)
-    assert "parent 'ENG.9' does not exist" in text
-    assert "duplicate code id 'ENG.1'" in text
-    assert "parent cycle X.1 -> X.2 -> X.1" in text
-    dup = next(p for p in problems.errors if "duplicate" in p.message)
+    assert "le parent « ENG.9 » n'existe pas" in text
+    assert "id de code « ENG.1 » en double" in text
+    assert "cycle de parents X.1 -> X.2 -> X.1" in text
+    dup = next(p for p in problems.errors if "en double" in p.message)
     assert dup.line and dup.line > 1
 
 
@@ -57,10 +57,10 @@ def test_empty_required_fields_are_named(tmp_path: Path):
         _mode("ENG.M2", None, definition="", examples=["seul"], exclude=[], keywords=[])])
     _, problems = validate_codebook(path)
     text = "\n".join(p.message for p in problems.errors)
-    assert "ENG.M2: 'definition' is empty" in text
-    assert "ENG.M2: fewer than 2 examples" in text
-    assert "ENG.M2: 'exclude' criteria are empty" in text
-    assert "ENG.M2: no keywords nor patterns" in text
+    assert "ENG.M2 : « definition » est vide" in text
+    assert "ENG.M2 : moins de 2 exemples" in text
+    assert "ENG.M2 : les critères « exclude » sont vides" in text
+    assert "ENG.M2 : ni mots-clés ni motifs" in text
 
 
 def test_bad_pattern_and_bad_kind(tmp_path: Path):
@@ -68,13 +68,13 @@ def test_bad_pattern_and_bad_kind(tmp_path: Path):
         _mode("ENG.M3", None, kind="truc", patterns=[[{"LEMMA": "a", "REGEXX": "b"}]])])
     _, problems = validate_codebook(path)
     text = "\n".join(p.message for p in problems.errors)
-    assert "kind 'truc'" in text and "unsupported pattern key(s) ['REGEXX']" in text
+    assert "le type « truc »" in text and "clé(s) de motif non prise(s) en charge : ['REGEXX']" in text
 
 
 def test_invalid_yaml_raises_one_clear_error(tmp_path: Path):
     path = tmp_path / "cb.yaml"
     path.write_text("version: 1\ncodes: [\n", encoding="utf-8")
-    with pytest.raises(CodebookError, match="not valid YAML"):
+    with pytest.raises(CodebookError, match="YAML invalide"):
         load_codebook(path)
     with pytest.raises(UsageError, match="introuvable"):
         load_codebook(tmp_path / "absent.yaml")

@@ -16,9 +16,9 @@ def test_territory_names_are_validated():
     assert check_territories(["all"], available) == available
     assert check_territories(["malaunay", "malaunay"], available) == ["malaunay"]
     for bad in ("../etc", "le-mene/../x", "Le Mené", ""):
-        with pytest.raises(UsageError, match="invalid territory name"):
+        with pytest.raises(UsageError, match="nom de territoire invalide"):
             check_territories([bad], available)
-    with pytest.raises(UsageError, match="unknown territory 'loos'"):
+    with pytest.raises(UsageError, match="territoire inconnu « loos »"):
         check_territories(["loos"], available)
 
 
@@ -93,5 +93,5 @@ def test_a_failed_report_leaves_nothing_in_the_groupe_miroir_folder(project: Pat
 
 
 def test_refuses_to_write_into_the_corpus(project: Path):
-    with pytest.raises(UsageError, match="refusing"):
+    with pytest.raises(UsageError, match="refus d'écrire les rapports"):
         run_batch(project, None, project / "corpus" / "x", progress=False)

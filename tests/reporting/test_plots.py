@@ -54,7 +54,7 @@ def test_heatmap_shows_the_shares_as_colour_and_as_text(material):
     from analyse.project import Project
     from analyse.reporting.plots import set_territory_labels
 
-    from conftest import ROOT
+    from tests.helpers import ROOT
     set_territory_labels(Project.load(ROOT).territory_names())   # display names come from balises.toml
     table = code_territory_table(material)
     fig = heatmap_shares(table, labels={"ENG.1": "Proximité au territoire vécu"})

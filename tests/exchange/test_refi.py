@@ -20,11 +20,11 @@ from analyse.exchange.refi import (ATLAS_PSEUDO_USER, OffsetConverter, RefiCode,
                           codebook_qdc, codebook_taguette_csv, export_project, guid_for, import_project,
                           match_code, read_project)
 
-from conftest import ROOT, make_codebook, write_doc
+from tests.helpers import REFI, ROOT, make_codebook, require_shared, write_doc
 
-REFI = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
 SAMPLES = REFI / "samples"
-needs_refi = pytest.mark.skipif(not REFI.is_dir(), reason=f"REFI-QDA schemas and samples not found in {REFI}")
+# skipped when ../shared/refi-qda is missing, failed if CI is set (fixture refi_qda in conftest)
+needs_refi = pytest.mark.usefixtures("refi_qda")
 
 MODE = {"id": "ENG.M1", "label": "Créer les conditions", "dimension": "ENG", "kind": "mode", "parent": "ENG.1",
         "definition": "Un mode.", "include": ["quand"], "exclude": ["sinon"], "examples": ["a", "b"],
@@ -54,10 +54,7 @@ def schema(name: str):
 
 
 def sample(name: str) -> Path:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"sample {name} not found in {SAMPLES}")
-    return path
+    return require_shared(SAMPLES / name)
 
 
 @pytest.fixture
@@ -204,11 +201,11 @@ def test_check_qdpx_finds_what_a_schema_cannot(coded):
     a, val1, eng1 = guid_for("user", "A"), guid_for("code", "VAL.1"), guid_for("code", "ENG.1")
     sguid = guid_for("source", "malaunay-test")
     cases = {
-        "unknown code": lambda x: x.replace(f'targetGUID="{val1}"', f'targetGUID="{guid_for("code", "nope")}"'),
-        "is not a <User>": lambda x: x.replace(f'<User guid="{a}"', f'<User guid="{guid_for("user", "Z")}"'),
-        "used twice": lambda x: x.replace(f'guid="{eng1}"', f'guid="{val1}"'),
-        "is not in the archive": lambda x: x.replace(f"internal://{sguid}.txt", "internal://missing.txt"),
-        "does not hold its quote": lambda x: x.replace('name="puis on a planté des arbres"', 'name="autre chose"'),
+        "élément <Code> inconnu": lambda x: x.replace(f'targetGUID="{val1}"', f'targetGUID="{guid_for("code", "nope")}"'),
+        "n'est pas un <User>": lambda x: x.replace(f'<User guid="{a}"', f'<User guid="{guid_for("user", "Z")}"'),
+        "utilisé deux fois": lambda x: x.replace(f'guid="{eng1}"', f'guid="{val1}"'),
+        "n'est pas dans l'archive": lambda x: x.replace(f"internal://{sguid}.txt", "internal://missing.txt"),
+        "ne contient pas sa citation": lambda x: x.replace('name="puis on a planté des arbres"', 'name="autre chose"'),
     }
     for i, (expected, edit) in enumerate(cases.items()):
         bad = _tamper(good, coded / f"bad{i}.qdpx", edit)
@@ -337,7 +334,7 @@ def test_unmapped_user_and_unmatched_source_are_reported(coded):
     corpus, book = load(coded)
     _, _, folder = paths(coded)
     path = nvivo_like(coded, "Le café")
-    with pytest.raises(UsageError, match="no user 'Nobody'"):
+    with pytest.raises(UsageError, match="aucun utilisateur « Nobody »"):
         import_project(path, corpus, book, folder, {"Nobody": "N"})
     report = import_project(path, corpus, book, folder, {"29518289-d0e3-447b-b7dd-ae1d8cd880a0": "G"},
                             dry_run=True)
@@ -413,12 +410,12 @@ def test_sample_atlas_84_project_qde_without_sources(coded):
     assert p.unit == "codepoints" and (len(p.users), len(p.codes), len(p.sources)) == (3, 14, 6)
     assert p.users[ATLAS_PSEUDO_USER]["name"] == "ATLAS.ti"
     assert "Coke::diet Coke" in {c.name for c in p.codes.values()}
-    assert p.problems.errors == [] and any("not in the archive" in w.message for w in p.problems.warnings)
-    assert any("6 coded selection(s) on pictures, PDF" in w.message for w in p.problems.warnings)
+    assert p.problems.errors == [] and any("n'est pas dans l'archive" in w.message for w in p.problems.warnings)
+    assert any("6 sélection(s) codée(s) sur des images, PDF" in w.message for w in p.problems.warnings)
     report = import_project(path, corpus, book, paths(coded)[2], dry_run=True)
     assert len(report.unmatched_sources) == 6 and report.records == {}
     # ATLAS.ti reuses a PDF selection's GUID for the PlainTextSelection of its text representation.
-    assert any("used twice (lines 101 and 131)" in p.message for p in check_qdpx(path).errors)
+    assert any("utilisé deux fois (lignes 101 et 131)" in p.message for p in check_qdpx(path).errors)
 
 
 @needs_refi
@@ -445,8 +442,8 @@ def test_bad_inputs_give_one_line_errors_and_change_nothing(coded, capsys):
     not_refi = make_qdpx(coded / "notrefi.qdpx", "<?xml version='1.0'?>\n<html><body/></html>")
     broken = make_qdpx(coded / "broken.qdpx", "<?xml version='1.0'?>\n<Project xmlns='urn:QDA-XML:project:1.0'>\n<Users>")
     beyond = nvivo_like(coded, "Le café", s=5, e=100000)
-    expected = {corrupt: "not a readable REFI-QDA archive", not_refi: "not a REFI-QDA project: root element is <html>",
-                broken: "not well-formed XML", beyond: "lies beyond the text"}
+    expected = {corrupt: "archive REFI-QDA illisible", not_refi: "pas un projet REFI-QDA : l'élément racine est <html>",
+                broken: "XML mal formé", beyond: "dépasse le texte"}
     for path, message in expected.items():
         assert main(["refi", "import", str(path), *common, "--coder-map", "Gergo=G"]
                     if path == beyond else ["refi", "import", str(path), *common]) == 2
@@ -454,7 +451,7 @@ def test_bad_inputs_give_one_line_errors_and_change_nothing(coded, capsys):
         assert len(err.splitlines()) == 1 and message in err and str(path) in err, err
     assert "nvivo.qdpx:project.qde:13:" in err  # file and line of the bad selection
     assert _snapshot(folder) == before and not (folder / "G.jsonl").exists()
-    with pytest.raises(AnalyseError, match="no project.qde"):
+    with pytest.raises(AnalyseError, match="aucun project.qde"):
         read_project(make_qdpx(coded / "empty.qdpx", b"", qde_name="readme.txt"))
 
 

@@ -17,7 +17,7 @@ from analyse.errors import UsageError
 from analyse.analysis.invariants import (Thresholds, code_territory_table, coded_material, invariance_table,
                                          is_invariant, juilland_d, material_from_frames, shannon_evenness)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- hand-made material ------------------------------------------------------
@@ -189,10 +189,11 @@ def test_coded_material_only_covered_documents(coded_project):
 def test_coded_material_rejects_unknown_coder_and_how(coded_project):
     corpus = load_corpus(coded_project / "corpus")
     codings = load_codings(corpus)
-    with pytest.raises(UsageError, match="unknown coder"):
+    with pytest.raises(UsageError, match="codeur.*inconnu"):
         coded_material(corpus, codings, coders="Z")
-    with pytest.raises(UsageError, match="unknown how"):
+    with pytest.raises(UsageError, match="how : valeur « vote » inconnue") as err:
         coded_material(corpus, codings, coders="A", how="vote")
+    assert err.value.hint == "valeurs possibles : union, majority"
 
 
 def test_coder_without_coverage_falls_back_on_coded_documents(project):
@@ -202,7 +203,7 @@ def test_coder_without_coverage_falls_back_on_coded_documents(project):
     m = coded_material(corpus, load_codings(corpus), coders="consensus")
     assert set(m.segments["doc"]) == {"malaunay-test"}
     assert _pairs(m) == [("malaunay-test#2", "VAL.1", 1)]
-    assert "no coverage record" in m.notes[0]
+    assert "aucune ligne de couverture" in m.notes[0]
 
 
 # --- invariance table -------------------------------------------------------------------
@@ -292,7 +293,7 @@ def test_cli_invariants_table_and_errors(coded_project, capsys):
     assert "peu de matériau codé" in captured.err and "le-mene" in captured.err
     assert main(["invariants", *args, "--coders", "Z"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("analyse : erreur :") and "unknown coder" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("analyse : erreur :") and "codeur(s) inconnu(s)" in err and len(err.strip().splitlines()) == 1
 
 
 # --- the bundled corpus against the intent of its README --------------------------------

@@ -19,8 +19,8 @@ from analyse.exchange.refi import import_project, plan_import, read_project
 from analyse.exchange.taguette import (ByteToChar, byte_offsets, document_html, export_documents, html_text,
                               is_taguette_export, read_export)
 
-from conftest import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc
-from taguette_server import TaguetteServer, find_taguette
+from tests.helpers import FRONT_MATTER, ROOT, make_codebook, run_cli, write_doc
+from tests.exchange.taguette_server import TaguetteServer, find_taguette
 
 # Accents, apostrophes and curly quotes (2-3 bytes each in UTF-8), emoji (4 bytes), and
 # characters HTML must escape, before and inside the coded spans.
@@ -154,20 +154,20 @@ def test_taguette_export_errors_name_the_file_and_change_nothing(octets, tmp_pat
     before = (folder / "T.jsonl").read_bytes()
     # One good highlight and one beyond the text: all or nothing.
     beyond = fake_export(tmp_path / "beyond.sqlite3", text, [(0, 4, ["ENG.1"]), (len(text) + 5, 0, ["ENG.1"])])
-    with pytest.raises(AnalyseError, match="beyond its text") as err:
+    with pytest.raises(AnalyseError, match="dépassent son texte") as err:
         import_project(beyond, corpus, book, folder, coder_map={"admin": "T"})
-    assert "beyond.sqlite3" in str(err.value) and "nothing was imported" in str(err.value)
+    assert "beyond.sqlite3" in str(err.value) and "rien n'a été importé" in str(err.value)
     assert (folder / "T.jsonl").read_bytes() == before
     # An SQLite file that is not a Taguette export.
     other = tmp_path / "other.sqlite3"
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.commit()
-    with pytest.raises(AnalyseError, match="not a Taguette project export"):
+    with pytest.raises(AnalyseError, match="pas un export de projet Taguette"):
         read_export(other)
-    with pytest.raises(AnalyseError, match="2 projects"):
+    with pytest.raises(AnalyseError, match="2 projets"):
         read_export(fake_export(tmp_path / "two.sqlite3", text, [], projects=2))
     # A snippet that disagrees with the offsets is reported, not silently trusted.
     odd = read_export(fake_export(tmp_path / "odd.sqlite3", text, [(0, 4, ["ENG.1"])], bad_snippet=True))
-    assert ["snippet" in w.message for w in odd.problems.warnings] == [True]
+    assert ["l'extrait de Taguette" in w.message for w in odd.problems.warnings] == [True]
 
 
 def test_export_taguette_cli_writes_html_and_codebook(octets, capsys):
@@ -183,7 +183,7 @@ def test_export_taguette_cli_writes_html_and_codebook(octets, capsys):
     rows = list(csv.DictReader(io.StringIO((folder / "codebook.csv").read_text(encoding="utf-8"))))
     assert {r["tag"] for r in rows} == set(load_codebook(octets / "codebook" / "balises.yaml").codes)
     code, out = run_cli(octets, "refi", "export-taguette", "--docs", "nope", "--out", "x", capsys=capsys)
-    assert code != 0 and "unknown document" in out.err
+    assert code != 0 and "document(s) inconnu(s)" in out.err
 
 
 # ---------------------------------------------------------------- a real Taguette server
@@ -286,9 +286,9 @@ def test_live_taguette_round_trip(exchange, taguette, tmp_path, capsys):
     export.write_bytes(taguette.get(f"/project/{project}/export/project.sqlite3"))
     code, out = run_cli(exchange, "refi", "import", str(export), "--coder-map", "admin=T", capsys=capsys)
     assert code == 0, out.err
-    assert f"T: {len(originals)} coding(s)" in out.out
+    assert f"T : {len(originals)} codage(s)" in out.out
     assert coding_keys(folder, "T") == originals
     # Importing the same export again adds nothing.
     code, out = run_cli(exchange, "refi", "import", str(export), "--coder-map", "admin=T", capsys=capsys)
-    assert code == 0 and f"{len(originals)} already present" in out.out
+    assert code == 0 and f"{len(originals)} déjà présent(s)" in out.out
     assert len((folder / "T.jsonl").read_text(encoding="utf-8").splitlines()) == len(originals)

@@ -62,7 +62,7 @@ def test_territory_subset_and_unknown_territory(project: Path, ctx_factory):
     ctx = load_context(project / "corpus", project / "codebook" / "balises.yaml", coders=["A"],
                        territories=["malaunay"])
     assert ctx.territories == ["malaunay"]
-    with pytest.raises(UsageError, match="unknown territory"):
+    with pytest.raises(UsageError, match="territoire.*inconnu.*nowhere"):
         load_context(project / "corpus", project / "codebook" / "balises.yaml", territories=["nowhere"])
-    with pytest.raises(UsageError, match="unknown territory 'x'"):
+    with pytest.raises(UsageError, match="territoire inconnu « x »"):
         ctx.check_territory("x")

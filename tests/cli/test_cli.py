@@ -12,7 +12,7 @@ from pathlib import Path
 from analyse.model.codings import CodingStore, coding_record, coverage_record
 from analyse.model.corpus import load_corpus
 
-from conftest import ROOT, run_cli, write_doc
+from tests.helpers import ROOT, run_cli, write_doc
 
 
 def run(project: Path, *args: str, capsys=None):
@@ -31,8 +31,8 @@ def test_validate_ok_then_broken_inputs(project: Path, capsys):
     CodingStore(project / "corpus/codings").append("A", [{**coding_record(seg, "NOPE", "A")}])
     code, out = run(project, "validate", capsys=capsys)
     assert code == 1
-    assert "le-mene/le-mene-bad.md:" in out.out and "unknown speaker 'P7'" in out.out
-    assert "A.jsonl:1: error: unknown code 'NOPE'" in out.out
+    assert "le-mene/le-mene-bad.md:" in out.out and "intervenant inconnu « P7 »" in out.out
+    assert "A.jsonl:1: erreur: code inconnu « NOPE »" in out.out
     assert "3 documents" in out.out          # the broken file's valid parts still load
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def find_taguette() -> str | None:

@@ -135,4 +135,4 @@ def test_evaluate_command_json(tmp_path: Path, monkeypatch, capsys):
     assert set(data["schemes"]["leave_one_territory_out"]) == {"model", "rules"}
     assert [t["target"] for t in data["targets"]] == [0.75, 0.5]
     assert (root / "outputs" / "evaluation" / "summary.csv").is_file()
-    assert bad == 2 and "coder 'Z' has covered no document" in out.err
+    assert bad == 2 and "le codeur « Z » n'a couvert aucun document" in out.err

@@ -59,3 +59,13 @@ def test_bad_audience_or_names_are_refused(tmp_path: Path):
         Report(tmp_path, audience="groupe-miroir")
     with pytest.raises(UsageError):
         Report(tmp_path).table(pd.DataFrame({"a": [1]}), "../evil")
+
+
+def test_tables_get_french_headers_and_french_numbers(tmp_path):
+    report = Report(tmp_path, audience="chercheurs")
+    df = pd.DataFrame({"label": ["Engagement"], "percent_agreement": [0.125], "kappa": [-0.4567],
+                       "n_units": [1234]})
+    page = report.table(df, "essai", percent=("percent_agreement",), float_format=3).data
+    assert "<th>libellé</th>" in page and "<th>accord</th>" in page and "<th>unités</th>" in page
+    assert "12,5\xa0%" in page and "−0,457" in page       # babel, fr_FR: comma, no-break space, minus sign
+    assert (tmp_path / "tables" / "essai.csv").read_text(encoding="utf-8").startswith("libellé,accord,kappa,unités\n")

@@ -97,12 +97,12 @@ def test_bundled_gazetteer_holds_the_required_facts():
 def test_gazetteer_file_errors(tmp_path):
     bad = tmp_path / "g.yaml"
     bad.write_text("common:\n  VILLE: [Lens]\n", encoding="utf-8")
-    with pytest.raises(AnalyseError, match="unknown category 'VILLE'"):
+    with pytest.raises(AnalyseError, match="catégorie inconnue « VILLE »"):
         load_gazetteer(bad)
     bad.write_text("common: [\n", encoding="utf-8")
-    with pytest.raises(AnalyseError, match="not valid YAML"):
+    with pytest.raises(AnalyseError, match="pas du YAML valide"):
         load_gazetteer(bad)
-    with pytest.raises(AnalyseError, match="not found"):
+    with pytest.raises(AnalyseError, match="répertoire de noms introuvable"):
         load_gazetteer(tmp_path / "none.yaml")
 
 

@@ -13,7 +13,7 @@ from analyse.model.codebook import CANONICAL_IDS, load_codebook
 from analyse.model.codings import load_codings, segment_codes
 from analyse.model.corpus import documents_frame, load_corpus
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 TERRITORIES = ["grande-synthe", "le-mene", "loos-en-gohelle", "malaunay"]
 INTER = "inter-territoires"

@@ -131,9 +131,9 @@ def test_flesh_skeleton_and_proper_nouns():
 
 
 def test_tokens_from_an_unknown_segment_are_an_error():
-    with pytest.raises(UsageError, match="no territory"):
+    with pytest.raises(UsageError, match="sans territoire"):
         lemma_counts(_tokens(), SEGMENTS.iloc[:1])
-    with pytest.raises(UsageError, match="lacks"):
+    with pytest.raises(UsageError, match="il manque au tableau"):
         content_lemmas(_tokens().drop(columns=["pos"]))
 
 

@@ -61,9 +61,9 @@ def test_exports_have_french_headers_and_never_overwrite_decisions(project: Path
     back, name = read_decisions(path)                       # French headers back to internal names
     assert name == str(path) and list(back.columns) == list(table.columns)
     assert back[["code", "segment"]].values.tolist() == table[["code", "segment"]].values.tolist()
-    with pytest.raises(UsageError, match="may hold the team's decisions"):
+    with pytest.raises(UsageError, match="contient peut-être les décisions de l'équipe"):
         export_disagreements(table, path)
-    with pytest.raises(UsageError, match="cannot write"):
+    with pytest.raises(UsageError, match="impossible d'écrire"):
         export_disagreements(table, tmp_path / "d.xlsx")
     md = export_disagreements(table, tmp_path / "d.md").read_text(encoding="utf-8")
     assert "# Désaccords entre codeurs : A / B" in md
@@ -153,10 +153,10 @@ def test_bad_rows_are_reported_and_nothing_is_written(project: Path, tmp_path: P
     assert not result.ok
     messages = {p.line: p.message for p in result.problems.errors}
     assert sorted(messages) == [2, 6, 7, 8]
-    assert "decision 'peut-être' not understood" in messages[2]
-    assert "decided twice, differently" in messages[6]
-    assert "not a disagreement between A, B any more" in messages[7]
-    assert "unknown segment 'le-mene-r1#99'" in messages[8]
+    assert "décision « peut-être » incomprise" in messages[2]
+    assert "tranché deux fois, différemment" in messages[6]
+    assert "n'est plus un désaccord entre A, B" in messages[7]
+    assert "segment inconnu « le-mene-r1#99 »" in messages[8]
     assert not store.path("consensus").exists()
 
 
@@ -164,11 +164,11 @@ def test_consensus_name_and_coders_are_checked(project: Path):
     corpus, book, codings = load(two_coders(project))
     store = CodingStore(project / "corpus" / "codings")
     table = disagreements(codings, corpus, ["A", "B"], codebook=book)
-    with pytest.raises(UsageError, match="cannot be recorded as 'A'"):
+    with pytest.raises(UsageError, match="ne peut pas être enregistré sous le nom « A »"):
         record_consensus(table, codings, corpus, store, as_coder="A")
-    with pytest.raises(UsageError, match="column.*décision"):
+    with pytest.raises(UsageError, match="colonne.*décision"):
         record_consensus(table.drop(columns="decision"), codings, corpus, store)
-    with pytest.raises(UsageError, match="do not name the compared coders"):
+    with pytest.raises(UsageError, match="ne nomment pas les codeurs comparés"):
         record_consensus(table.drop(columns=["codes A", "codes B"]), codings, corpus, store)
 
 
@@ -186,7 +186,7 @@ def test_cli_export_then_apply(project: Path, capsys):
                  ("VAL.1", "le-mene-r1#1"): "non", ("VAL.1", "malaunay-r2#4"): "bof"})
     assert run(project, "reconcile", "--apply", "d.csv") == 1
     err = capsys.readouterr().err
-    assert "d.csv:5: error: decision 'bof' not understood" in err and "rien n'a été enregistré" in err
+    assert "d.csv:5: erreur: décision « bof » incomprise" in err and "rien n'a été enregistré" in err
     _fill(path, {("ENG.1", "le-mene-r1#2"): "oui", ("ENG.1", "malaunay-r2#1"): "non",
                  ("VAL.1", "le-mene-r1#1"): "non", ("VAL.1", "malaunay-r2#4"): "oui"})
     assert run(project, "reconcile", "--apply", "d.csv", "--as", "equipe") == 0
@@ -198,4 +198,4 @@ def test_cli_export_then_apply(project: Path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["units"] == 8
     assert run(project, "reconcile", "--apply", "missing.csv") == 2
-    assert "decisions file not found" in capsys.readouterr().err
+    assert "fichier de décisions introuvable" in capsys.readouterr().err

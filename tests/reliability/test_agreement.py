@@ -32,7 +32,7 @@ from analyse.model.codings import CodingStore, coding_record, coverage_record, l
 from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
 
-from conftest import ROOT, write_doc
+from tests.helpers import ROOT, write_doc
 
 NAN = float("nan")
 KRIPPENDORFF_2011 = [
@@ -159,7 +159,7 @@ def test_unused_and_always_used_codes_are_undefined_with_a_note(project: Path):
     table = agreement_table(rel).set_index("group")
     never = table.loc["SYS.1"]
     assert math.isnan(never["alpha"]) and math.isnan(never["kappa"])
-    assert never["reason"] == "never_used" and "no coder applied the code" in never["note"]
+    assert never["reason"] == "never_used" and "aucun codeur n'a appliqué le code" in never["note"]
     assert never["percent_agreement"] == 1.0          # everyone agrees it is absent
     always = table.loc["ENG.2"]
     assert math.isnan(always["alpha"]) and always["reason"] == "always_used"
@@ -167,7 +167,7 @@ def test_unused_and_always_used_codes_are_undefined_with_a_note(project: Path):
     data = agreement_json(rel, agreement_table(rel))
     rows = {r["group"]: r for r in data["rows"]}
     assert rows["SYS.1"]["alpha"] is None and rows["SYS.1"]["kappa"] is None
-    assert "no variation" in rows["SYS.1"]["note"]
+    assert "aucune variation" in rows["SYS.1"]["note"]
     assert "NaN" not in json.dumps(data)
     # Overall pools the codes in play (ENG.1, ENG.2): 8 units, 7 agreements.
     assert data["overall"]["n_codes"] == 2 and data["overall"]["percent_agreement"] == pytest.approx(7 / 8)
@@ -182,17 +182,17 @@ def test_one_coder_unknown_coder_and_no_overlap_are_clear_errors(project: Path):
     code(project, "B", {"le-mene-test#1": ["ENG.1"]}, ["le-mene-test"])
     code(project, "C", {"le-mene-x#2": ["ENG.1"]}, [])
     corpus, book, codings = load(project)
-    with pytest.raises(UsageError, match="at least 2 coders"):
+    with pytest.raises(UsageError, match="au moins 2 codeurs"):
         reliability_data(codings, corpus, ["A"])
-    with pytest.raises(UsageError, match="at least 2 coders"):
+    with pytest.raises(UsageError, match="au moins 2 codeurs"):
         reliability_data(codings, corpus, ["A", "A"])
-    with pytest.raises(UsageError, match="unknown coder.*Z") as err:
+    with pytest.raises(UsageError, match="codeur.*inconnu.*Z") as err:
         reliability_data(codings, corpus, ["A", "Z"])
     assert "A, B, C" in err.value.hint
-    with pytest.raises(UsageError, match="no overlapping segment between coders A, B") as err:
+    with pytest.raises(UsageError, match="aucun segment en commun entre les codeurs A, B") as err:
         reliability_data(codings, corpus, ["A", "B"])
-    assert "covered" in err.value.hint and "coverage line" in err.value.hint
-    with pytest.raises(UsageError, match="C covered 0 document.*1 coding.*no coverage line"):
+    assert "couverts" in err.value.hint and "ligne de couverture" in err.value.hint
+    with pytest.raises(UsageError, match="C a couvert 0 document.*1 codage.*aucune ligne de couverture"):
         reliability_data(codings, corpus, ["A", "C"])
 
 
@@ -332,15 +332,15 @@ def test_cli_json_text_and_errors(project: Path, capsys):
 
     assert run(project, "agreement", "--coders", "A", "B", "--by", "dimension", "--level", "document") == 0
     out = capsys.readouterr().out
-    assert "undefined" in out and not re.search(r"\bnan\b", out, re.IGNORECASE)
+    assert "non défini" in out and not re.search(r"\bnan\b", out, re.IGNORECASE)
     assert "ENG" in out and "overall" in out
 
     assert run(project, "agreement", "--coders", "A") == 2
     err = capsys.readouterr().err
-    assert "agreement needs at least 2 coders" in err and "Traceback" not in err
+    assert "l'accord demande au moins 2 codeurs" in err and "Traceback" not in err
 
     assert run(project, "agreement", "--coders", "A", "Z") == 2
-    assert "unknown coder(s): Z" in capsys.readouterr().err
+    assert "codeur(s) inconnu(s) : Z" in capsys.readouterr().err
 
     assert run(project, "agreement", "--coders", "A", "model") == 2
     assert "--suggestions" in capsys.readouterr().err
@@ -355,7 +355,7 @@ def test_cli_json_text_and_errors(project: Path, capsys):
         fh.write('{"doc": "le-mene-wiki", "start": 0, "end": 5}\n')
     assert run(project, "agreement", "--coders", "A", "B") == 1
     captured = capsys.readouterr()
-    assert "B.jsonl:32: error: missing field(s)" in captured.err and captured.out == ""
+    assert "B.jsonl:32: erreur: champ(s) manquant(s)" in captured.err and captured.out == ""
 
 
 def test_cli_no_overlap_exit_code(project: Path, capsys):
@@ -363,7 +363,7 @@ def test_cli_no_overlap_exit_code(project: Path, capsys):
     code(project, "B", {}, ["malaunay-test"])
     assert run(project, "agreement", "--coders", "A", "B") == 2
     err = capsys.readouterr().err
-    assert "no overlapping segment between coders A, B" in err and "A covered 1 document(s)" in err
+    assert "aucun segment en commun entre les codeurs A, B" in err and "A a couvert 1 document(s)" in err
 
 
 # --------------------------------------------------------------------------- plot

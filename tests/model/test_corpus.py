@@ -10,7 +10,7 @@ from analyse.model.corpus import (count_words, documents_frame, load_corpus, loa
                             read_text, segments_frame)
 from analyse.errors import CorpusError
 
-from conftest import DOC, write_doc
+from tests.helpers import DOC, write_doc
 
 
 def _doc(doc_id="le-mene-x", territory="le-mene", **replace):
@@ -68,8 +68,8 @@ def test_cp1252_file_is_reported_with_advice_not_decoded(tmp_path: Path):
     assert list(loaded.documents) == ["le-mene-ok"]          # the rest is still loaded
     [problem] = loaded.problems.errors
     assert problem.path.endswith("malaunay-cp.md")
-    assert "UTF-8" in str(problem) and "re-save" in str(problem)
-    with pytest.raises(CorpusError, match="not valid UTF-8"):
+    assert "UTF-8" in str(problem) and "l'enregistrer en UTF-8" in str(problem)
+    with pytest.raises(CorpusError, match="n'est pas en UTF-8"):
         read_text(bad)
 
 
@@ -94,13 +94,13 @@ def test_schema_problems_are_all_reported_with_lines(tmp_path: Path):
     assert "kind" in messages and "podcast" in messages
     kind_problem = next(p for p in problems.errors if "kind" in p.message)
     assert kind_problem.line == 5          # the line of `kind:` in the file
-    assert "allowed: transcript" in kind_problem.hint
+    assert "valeurs permises : transcript" in kind_problem.hint
 
 
 def test_invalid_calendar_date(tmp_path: Path):
     path = write_doc(tmp_path, "le-mene", "le-mene-x", _doc().replace("2018-03-01", "2018-02-30"))
     _, _, problems = load_document(path)
-    assert any("not a real calendar date" in p.message for p in problems.errors)
+    assert any("n'existe pas dans le calendrier" in p.message for p in problems.errors)
 
 
 def test_missing_required_field(tmp_path: Path):
@@ -114,7 +114,7 @@ def test_duplicate_participant_id(tmp_path: Path):
     path = write_doc(tmp_path, "le-mene", "le-mene-x", text)
     _, _, problems = load_document(path)
     [problem] = problems.errors
-    assert "participant id 'P1' is declared twice" in problem.message
+    assert "le participant « P1 » est déclaré deux fois" in problem.message
     assert problem.line == 12
 
 
@@ -123,7 +123,7 @@ def test_unknown_speaker_is_an_error_with_its_line(tmp_path: Path):
     path = write_doc(tmp_path, "le-mene", "le-mene-x", text)
     doc, segs, problems = load_document(path)
     [problem] = problems.errors
-    assert "unknown speaker 'P9'" in problem.message
+    assert "intervenant inconnu « P9 »" in problem.message
     assert problem.line == doc.body.split("\n").index("**P9 (DGS)** : Le café est au fond.") + doc.body_first_line
     assert "P1, P2" in problem.hint
     assert len(segs) == 2
@@ -132,17 +132,17 @@ def test_unknown_speaker_is_an_error_with_its_line(tmp_path: Path):
 def test_territory_must_equal_folder_and_id_the_file_name(tmp_path: Path):
     path = write_doc(tmp_path, "malaunay", "malaunay-x", _doc("malaunay-x", "le-mene"))
     _, _, problems = load_document(path)
-    assert any("differs from its folder 'malaunay'" in p.message for p in problems.errors)
+    assert any("diffère de son dossier « malaunay »" in p.message for p in problems.errors)
     path = write_doc(tmp_path, "le-mene", "le-mene-y", _doc("le-mene-z"))
     _, _, problems = load_document(path)
-    assert any("differs from the file name" in p.message for p in problems.errors)
+    assert any("diffère du nom du fichier" in p.message for p in problems.errors)
 
 
 def test_text_before_first_turn_in_a_transcript(tmp_path: Path):
     text = _doc().replace("**P1 (élue)** : Bonjour", "Préambule sans orateur.\n\n**P1 (élue)** : Bonjour")
     path = write_doc(tmp_path, "le-mene", "le-mene-x", text)
     _, segs, problems = load_document(path)
-    assert any("before the first speaker" in p.message for p in problems.errors)
+    assert any("avant le premier tour de parole" in p.message for p in problems.errors)
     assert segs[0].text.startswith("Bonjour")
 
 
@@ -162,5 +162,5 @@ def test_new_territory_is_just_a_new_folder(tmp_path: Path):
 
 
 def test_missing_corpus_folder(tmp_path: Path):
-    with pytest.raises(CorpusError, match="corpus folder not found"):
+    with pytest.raises(CorpusError, match="dossier du corpus introuvable"):
         load_corpus(tmp_path / "nope")

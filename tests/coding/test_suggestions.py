@@ -14,7 +14,7 @@ from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
 from analyse.coding.suggestions import SuggestionFile, read_texts
 
-from conftest import run_cli
+from tests.helpers import run_cli
 from test_autocode import build_synthetic_project
 
 
@@ -37,16 +37,16 @@ def digest(folder: Path) -> dict:
 # --------------------------------------------------------------------------- suggest --texts: bad input
 
 BAD_INPUTS = [
-    (b'{"id": 1, "text": "a"}\n\n{"id": 2, "text": "b"}\n', ":2: empty line"),
-    (b'{"id": 1, "text": "a"}\n{"id": 2}\n', ":2: missing 'text'"),
-    (b'{"text": "a"}\n', ":1: missing 'id'"),
+    (b'{"id": 1, "text": "a"}\n\n{"id": 2, "text": "b"}\n', ":2: ligne vide"),
+    (b'{"id": 1, "text": "a"}\n{"id": 2}\n', ":2: « text » manquant"),
+    (b'{"text": "a"}\n', ":1: « id » manquant"),
     (b'{"id": "x", "text": "a"}\n{"id": "y", "text": "b"}\n{"id": "x", "text": "c"}\n',
-     ":3: duplicate id 'x' (first on line 1)"),
-    (b'{"id": 1, "text": "a"}\n{"id": 2, "text": "caf\xe9"}\n', ":2: not valid UTF-8 (byte 0xe9)"),
-    (b'{"id": 1, "text": "a"\n', ":1: not valid JSON"),
-    (b'["id", "text"]\n', ":1: a line must be a JSON object"),
-    (b'{"id": 1, "text": 5}\n', ":1: 'text' must be a string"),
-    (b"", "the input is empty"),
+     ":3: id 'x' en double (déjà ligne 1)"),
+    (b'{"id": 1, "text": "a"}\n{"id": 2, "text": "caf\xe9"}\n', ":2: le fichier n'est pas en UTF-8 (octet 0xe9)"),
+    (b'{"id": 1, "text": "a"\n', ":1: JSON invalide"),
+    (b'["id", "text"]\n', ":1: une ligne doit être un objet JSON"),
+    (b'{"id": 1, "text": 5}\n', ":1: « text » doit être une chaîne"),
+    (b"", "le fichier d'entrée est vide"),
 ]
 
 
@@ -66,7 +66,7 @@ def test_read_texts_accepts_crlf_bom_and_integer_ids(tmp_path: Path):
     path.write_bytes(b'\xef\xbb\xbf{"id": 1, "text": "a"}\r\n{"id": "b", "text": ""}\r\n')
     assert read_texts(path) == [(1, "a"), ("b", "")]
     path.write_bytes(b'{"id": true, "text": "a"}\n')
-    with pytest.raises(UsageError, match="string or an integer"):
+    with pytest.raises(UsageError, match="une chaîne ou un entier"):
         read_texts(path)
 
 
@@ -178,14 +178,14 @@ def test_accept_refuses_machine_coders_and_changed_text(tmp_path: Path):
            "coder": "model", "at": "2026-01-01T00:00:00+00:00", "origin": "model", "score": 0.9,
            "memo": "m", "segment": seg.id}
     assert sfile.write([rec]) == 1
-    with pytest.raises(UsageError, match="machine coder"):
+    with pytest.raises(UsageError, match="codeur automatique"):
         sfile.accept([(seg.id, "ENG.1")], "model", corpus, root / "corpus" / "codings")
-    with pytest.raises(UsageError, match="no suggestion"):
+    with pytest.raises(UsageError, match="aucune proposition"):
         sfile.accept([(seg.id, "VAL.6")], "B", corpus, root / "corpus" / "codings")
     sfile.write([{**rec, "quote": "autre chose"}])
     from analyse.errors import CodingsError
-    with pytest.raises(CodingsError, match="no longer matches"):
+    with pytest.raises(CodingsError, match="ne correspond plus au texte"):
         sfile.accept([(seg.id, "ENG.1")], "B", corpus, root / "corpus" / "codings")
     assert not (root / "corpus" / "codings" / "B.jsonl").exists()
-    with pytest.raises(Exception, match="'rule' or 'model'"):
+    with pytest.raises(Exception, match="« rule » ou « model »"):
         sfile.write([{**rec, "coder": "A", "origin": "human"}])
