@@ -61,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suggest_texts(args) -> int:
-    import json
-
     from analyse.coding.suggestions import read_texts, score_texts, text_results, write_lines
 
     if not args.out:
@@ -77,7 +75,8 @@ def _suggest_texts(args) -> int:
     model, meta, _ = obtain_model(args, project, corpus, book, codings, layer)
     proba = score_texts([t for _, t in items], model, layer)
     results = text_results([i for i, _ in items], proba, model.classes_, model.thresholds_)
-    write_lines(out, (json.dumps(r, ensure_ascii=False) for r in results))
+    from analyse.fileio import dumps_line
+    write_lines(out, (dumps_line(r) for r in results))
     coded = sum(1 for r in results if r["codes"])
     print(f"analyse : {len(results)} texte(s) codé(s), {coded} avec au moins un code → {out}", file=sys.stderr)
     return EXIT_OK

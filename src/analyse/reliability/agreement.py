@@ -79,6 +79,7 @@ from analyse.model.codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, C
                       segment_for)
 from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
+from analyse.fileio import split_lines
 
 PSEUDO_CODERS = ("model", "rule")
 LEVELS = ("segment", "document")
@@ -596,7 +597,7 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
         raise UsageError("suggestions file not found", path, hint="pass --suggestions PATH to a JSONL file")
     problems = Problems()
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
         lines = []
