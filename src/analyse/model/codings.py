@@ -149,8 +149,9 @@ class CodingStore:
         Usually ``corpus/codings``.
     """
 
-    def __init__(self, folder: str | Path = "corpus/codings"):
+    def __init__(self, folder: str | Path = "corpus/codings", corpus: Corpus | None = None):
         self.folder = Path(folder)
+        self.corpus = corpus      # helps rejoin records an old reader split (see repair)
         self.repaired: dict[str, list[int]] = {}
 
     def path(self, coder: str) -> Path:
@@ -221,6 +222,8 @@ class CodingStore:
                                hint="l'enregistrer en UTF-8 (ou le restaurer depuis une sauvegarde)") from None
         lines, repaired = fileio.rejoin_split_lines(fileio.split_lines(text))
         if repaired:
+            if self.corpus is not None:
+                lines = _choose_separators(fileio.split_lines(text), self.corpus)
             self.repaired[coder] = repaired
         else:
             self.repaired.pop(coder, None)
@@ -400,6 +403,7 @@ class CodingStore:
                                    hint="l'enregistrer en UTF-8 (ou le restaurer depuis une sauvegarde)") from None
             lines = fileio.split_lines(text)
             out, repaired = fileio.rejoin_split_lines(lines)
+            corpus = corpus if corpus is not None else self.corpus
             if repaired and corpus is not None:
                 out = _choose_separators(lines, corpus)
             out = [line.translate(fileio.LINE_ESCAPES) for line in out if line.strip()]
@@ -541,7 +545,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
     coders : list of str, optional
         Restrict to these coders; an unknown coder raises :class:`UsageError`.
     """
-    store = CodingStore(folder if folder is not None else Path(corpus.root) / "codings")
+    store = CodingStore(folder if folder is not None else Path(corpus.root) / "codings", corpus=corpus)
     available = store.coders()
     if coders:
         unknown = [c for c in coders if c not in available]
