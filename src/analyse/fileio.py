@@ -253,17 +253,28 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
         raise ValueError("atomic_write_many replaces files of one folder")
     folder = items[0][0].parent
     temps: list[tuple[str, Path]] = []
-    journal = None
+    journal = journal_lock = None
     try:
         for path, data in items:
             temps.append((_write_temp(path, data, fsync), path))
             step(f"temp {path.name}")
-        fd, name = tempfile.mkstemp(prefix=".", suffix=JOURNAL_SUFFIX + ".tmp", dir=folder)
-        os.close(fd)
-        os.unlink(name)
-        journal = Path(name[: -len(".tmp")])
+        # The journal is written in place, under the folder's journal lock: a
+        # journal cut short by a crash does not parse, which can only mean that
+        # no rename had started (see replay).
+        journal_lock = _journal_lock(folder)
+        journal_lock.acquire()
+        fd, name = tempfile.mkstemp(prefix=".", suffix=JOURNAL_SUFFIX, dir=folder)
+        journal = Path(name)
         plan = [{"temp": Path(t).name, "target": p.name} for t, p in temps]
-        atomic_write(journal, json.dumps(plan, ensure_ascii=False), fsync)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(plan, ensure_ascii=False).encode("utf-8"))
+            step("journal partly written")
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        if fsync:
+            _fsync_dir(folder)
+        step("journal written")
         for tmp, path in temps:
             os.replace(tmp, path)
             step(f"rename {path.name}")
@@ -271,8 +282,11 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
             _fsync_dir(folder)
         temps = []
         journal.unlink()
+        journal_lock.release()
         step("journal removed")
     finally:
+        if journal_lock is not None and journal_lock.is_locked:
+            journal_lock.release()
         if journal is None or not journal.exists():
             for tmp, _ in temps:
                 if os.path.exists(tmp):
@@ -282,20 +296,28 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
 def replay(journal: str | Path) -> list[str]:
     """Finish the renames of an interrupted :func:`atomic_write_many`; return the files switched.
 
-    The caller holds the locks of the journal's targets.
+    A journal that does not parse was cut short before any rename: it is
+    dropped (its temporary files are then stale). The caller holds the locks
+    of the journal's targets.
     """
     journal = Path(journal)
-    if not journal.is_file():
-        return []
     folder = journal.parent
     done = []
-    for tmp, target in journal_plan(journal):
-        if (folder / tmp).is_file():
-            os.replace(folder / tmp, folder / target)
-            done.append(target)
-    _fsync_dir(folder)
-    journal.unlink()
+    with _journal_lock(folder):
+        if not journal.is_file():
+            return []
+        for tmp, target in journal_plan(journal):
+            if (folder / tmp).is_file():
+                os.replace(folder / tmp, folder / target)
+                done.append(target)
+        _fsync_dir(folder)
+        journal.unlink()
     return done
+
+
+def _journal_lock(folder: Path):
+    from filelock import FileLock
+    return FileLock(str(Path(folder) / ".journal.lock"), timeout=120)
 
 
 def clean_temps(path: str | Path) -> list[str]:

@@ -237,7 +237,22 @@ class CodingStore:
         """
         if fileio.journals(self.folder):
             self.recover()
+        self._clean_if_idle()
         return self._read(coder)
+
+    def _clean_if_idle(self) -> None:
+        """Remove the temporary files killed writers left, for each file no writer holds now."""
+        if not self.folder.is_dir():
+            return
+        for target in sorted({tmp.name[1:].split(".jsonl.")[0] for tmp in self.folder.glob(".*.jsonl.*.tmp")}):
+            if not CODER_ID.match(target):
+                continue
+            path = self.path(target)
+            try:
+                with FileLock(str(path) + ".lock", timeout=0):
+                    fileio.clean_temps(path)
+            except (Timeout, OSError):
+                pass   # a writer is at work (its temporary file is not stale) or the folder is read-only
 
     def update_many(self, changes: dict) -> dict[str, int]:
         """Rewrite several coders' files together; ``changes`` maps a coder to ``f(lines) -> lines``.
