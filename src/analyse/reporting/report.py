@@ -158,7 +158,8 @@ def escape(text: str) -> str:
     return html.escape(text)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~:])")
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def md(text) -> str:
@@ -167,11 +168,12 @@ def md(text) -> str:
     HTML is escaped (no tag, iframe or script survives) and the Markdown
     characters that make links, images, emphasis or tables are backslashed,
     so a label such as ``![x](https://…)`` or ``[y](javascript:…)`` shows as
-    written and loads nothing.
+    written and loads nothing; ``:`` and ``www.`` are escaped too, so that no
+    bare address becomes a link.
 
     Examples
     --------
     >>> md("![pixel](https://exemple.org/p.png) <b>gras</b>")
-    '\\!\\[pixel\\](https://exemple.org/p.png) &lt;b&gt;gras&lt;/b&gt;'
+    '\\!\\[pixel\\](https\\://exemple.org/p.png) &lt;b&gt;gras&lt;/b&gt;'
     """
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False)))
