@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import re
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from analyse.errors import CodingsError, Problems, UsageError
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
 ORIGINS = ("human", "rule", "model", "llm")
+# Suggestion sources: their lines belong in suggestion files, never in a coder's file.
+MACHINE_CODERS = ("rule", "model")
 CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
 LOCK_TIMEOUT_S = 60
 
@@ -533,6 +536,17 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
         ok = False
     if rec["origin"] not in ORIGINS:
         problems.add(rel, f"origin '{rec['origin']}' is not one of {', '.join(ORIGINS)}", lineno)
+        ok = False
+    elif rec["origin"] in MACHINE_CODERS and coder not in MACHINE_CODERS:
+        problems.add(rel, f"codage d'origine « {rec['origin']} » dans le fichier du codeur humain {coder}", lineno,
+                     hint="une proposition automatique n'entre dans un fichier de codeur qu'acceptée (elle devient "
+                          "« human ») : l'accepter dans le panneau, ou retirer la ligne")
+        ok = False
+    score = rec.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))
+                              or not math.isfinite(score) or not 0 <= score <= 1):
+        problems.add(rel, f"score {score!r} invalide : un score est vide (null) ou un nombre entre 0 et 1", lineno,
+                     hint="mettre \"score\": null pour un codage humain")
         ok = False
     try:
         _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
