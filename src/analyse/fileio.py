@@ -38,6 +38,16 @@ JOURNAL_SUFFIX = ".journal.json"
 _steps = 0
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: done once, at import (before any thread writes)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def step(name: str) -> None:
     """A point where a crash may happen; the fault-injection tests stop the process here."""
     global _steps
@@ -149,9 +159,7 @@ def _keep_mode(tmp: str, path: Path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         return
     os.chmod(tmp, st.st_mode & 0o7777)
     if hasattr(os, "chown"):

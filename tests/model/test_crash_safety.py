@@ -240,3 +240,12 @@ def test_stale_temporary_files_are_cleaned_at_open(coded: Path):
     stale.write_text("copie entière d'un ancien fichier\n", encoding="utf-8")
     CodingStore(folder).records("A")
     assert not stale.exists()
+
+
+def test_a_new_coder_file_follows_the_umask_not_0600(coded: Path):
+    from analyse.fileio import _UMASK
+
+    store = CodingStore(coded / "corpus" / "codings")
+    corpus = load_corpus(coded / "corpus")
+    store.append("N", [coding_record(corpus.segments[0], "ENG.1", "N")])
+    assert store.path("N").stat().st_mode & 0o777 == 0o666 & ~_UMASK
