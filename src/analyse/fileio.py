@@ -248,7 +248,7 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> atomic_write_many({folder / "A.jsonl": "a\\n", folder / "B.jsonl": b"b\\n"})
-    >>> sorted(p.name for p in folder.iterdir())
+    >>> sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     ['A.jsonl', 'B.jsonl']
     """
     items = [(Path(p), d) for p, d in contents.items()]

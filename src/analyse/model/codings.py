@@ -14,6 +14,11 @@ These files are research data: they are only ever rewritten whole, under a
 lock, through a temporary file renamed over the old one, so a crash or two
 concurrent writers never lose a line. The quote is kept so that a coding whose
 text moved (a correction above it) is found again and reported as moved.
+
+Why this module is long: the store (locked, all-or-nothing writes, recovery
+of interrupted writes, repair of records split by old versions) and the
+validating reader share the record format and are read together when one of
+them changes; splitting them would scatter that format over two modules.
 """
 
 from __future__ import annotations

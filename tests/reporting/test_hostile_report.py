@@ -1,0 +1,66 @@
+"""End to end: a codebook whose labels and definitions hold hostile markup, rendered by the real batch.
+
+Nothing of it may be live in any published file: no element pointing at the
+remote host, no ``javascript:`` link, no script or frame from a label.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analyse.model.codings import CodingStore, coding_record, coverage_record
+from analyse.model.corpus import load_corpus
+from analyse.reporting.batch import run_batch
+from tests.conftest import ROOT
+from tests.test_reports import _document
+
+pytestmark = pytest.mark.slow
+
+VECTORS = ["![pixel](https://traceur.example/p.png)", '<iframe src="https://traceur.example/"></iframe>',
+           "[cliquer](javascript:alert(1))", "<script>fetch('https://traceur.example/')</script>",
+           '<img src="https://traceur.example/x.png" onerror="alert(2)">']
+
+
+def test_hostile_labels_are_inert_in_every_published_file(tmp_path: Path):
+    root = tmp_path / "projet"
+    shutil.copytree(ROOT / "codebook", root / "codebook")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    book_path = root / "codebook" / "balises.yaml"
+    book = yaml.safe_load(book_path.read_text(encoding="utf-8"))
+    hostile = {}
+    for code, vector in zip([c for c in book["codes"] if c["id"] in ("ENG.1", "ENG.2", "ENG.3", "ENG.4", "ENG.5")],
+                            VECTORS):
+        code["label"] = f"{code['label']} {vector}"
+        code["definition"] = f"{code['definition']} {vector}"
+        hostile[code["id"]] = vector
+    book_path.write_text(yaml.safe_dump(book, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for territory in ("le-mene", "malaunay"):
+        folder = root / "corpus" / territory
+        folder.mkdir(parents=True)
+        for k in (1, 2):
+            (folder / f"{territory}-{k}.md").write_text(_document(f"{territory}-{k}", territory), encoding="utf-8")
+    corpus = load_corpus(root / "corpus")
+    records = []
+    for doc in corpus.documents:
+        segs = corpus.segments_of(doc)
+        records += [coding_record(segs[1], "ENG.1", "A"), coding_record(segs[1], "ENG.3", "A"),
+                    coding_record(segs[2], "ENG.4", "A"), coding_record(segs[3], "ENG.2", "A"),
+                    coding_record(segs[3], "ENG.5", "A"), coverage_record(doc, "A")]
+    CodingStore(root / "corpus" / "codings").append("A", records)
+    out = root / "outputs" / "miroir"
+    result = run_batch(root, None, out, jobs=2, audience="groupe-miroir", progress=False)
+    assert result.ok, [(j.name, j.error) for j in result.jobs]
+    checked = 0
+    for path in [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".md")]:
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        live = re.findall(r"<[^<>]*traceur\.example[^<>]*>", text)
+        live += re.findall(r"""href=["']?javascript:""", text, flags=re.IGNORECASE)
+        live += re.findall(r"<script>fetch", text) + re.findall(r"<iframe", text, flags=re.IGNORECASE)
+        assert not live, (path.name, live[:3])
+        checked += "traceur" in text or "cliquer" in text
+    assert checked, "the hostile labels do not appear in any report: the test proves nothing"
