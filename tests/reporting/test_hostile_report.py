@@ -6,8 +6,8 @@ remote host, no ``javascript:`` link, no script or frame from a label.
 
 from __future__ import annotations
 
-import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,39 @@ pytestmark = pytest.mark.slow
 VECTORS = ["![pixel](https://traceur.example/p.png)", '<iframe src="https://traceur.example/"></iframe>',
            "[cliquer](javascript:alert(1))", "<script>fetch('https://traceur.example/')</script>",
            '<img src="https://traceur.example/x.png" onerror="alert(2)">']
+
+
+class _Live(HTMLParser):
+    """Elements of the page that would load, run or link what a label smuggled in."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_script = tag == "script"
+        if tag in ("iframe", "object", "embed"):
+            self.found.append(f"<{tag}>")
+        for key, value in attrs:
+            value = value or ""
+            if "traceur" in value and key != "id" and not value.startswith("#"):
+                self.found.append(f"<{tag} {key}={value[:60]!r}>")
+            if value.strip().lower().startswith("javascript:") or (key.startswith("on") and "alert" in value):
+                self.found.append(f"<{tag} {key}={value[:60]!r}>")
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and "traceur" in data:
+            self.found.append(f"<script>{data[:60]}")
+
+
+def _live(text: str) -> list[str]:
+    parser = _Live()
+    parser.feed(text)
+    return parser.found
 
 
 def test_hostile_labels_are_inert_in_every_published_file(tmp_path: Path):
@@ -58,9 +91,7 @@ def test_hostile_labels_are_inert_in_every_published_file(tmp_path: Path):
     checked = 0
     for path in [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".md")]:
         text = path.read_text(encoding="utf-8", errors="ignore")
-        live = re.findall(r"<[^<>]*traceur\.example[^<>]*>", text)
-        live += re.findall(r"""href=["']?javascript:""", text, flags=re.IGNORECASE)
-        live += re.findall(r"<script>fetch", text) + re.findall(r"<iframe", text, flags=re.IGNORECASE)
+        live = _live(text)
         assert not live, (path.name, live[:3])
         checked += "traceur" in text or "cliquer" in text
     assert checked, "the hostile labels do not appear in any report: the test proves nothing"
