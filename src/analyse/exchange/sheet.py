@@ -39,6 +39,10 @@ Writing goes through :class:`~analyse.model.codings.CodingStore`: the replaced
 lines go and the new ones come in with one atomic, locked rewrite
 (:meth:`~analyse.model.codings.CodingStore.replace`), so a crash leaves the old
 file or the new one. Other coders' files are never opened for writing.
+
+Why this module is long: the export and the import share the sheet's
+columns, its hidden ``meta`` sheet (documents, state of the coder's file) and
+the rules that read a cell; each half is checked against the other.
 """
 
 from __future__ import annotations
