@@ -17,7 +17,19 @@ from analyse.model.codings import CodingStore, coding_record, coverage_record
 from analyse.model.corpus import load_corpus
 from analyse.reporting.batch import run_batch
 from tests.conftest import ROOT
-from tests.test_reports import _document
+
+
+def _document(doc_id: str, territory: str) -> str:
+    turns = ["Dans le quartier, les voisins se sont mis à réparer les bancs eux-mêmes, au pied des immeubles.",
+             "Côté services, on a dû apprendre à accompagner plutôt qu'à faire à la place des habitants.",
+             "On raconte l'histoire du quartier autrement : on a fait la place ensemble, chaque samedi.",
+             "Les enfants connaissent l'histoire et la racontent aux nouveaux venus du quartier."]
+    body = "\n\n".join(f"**P{1 + k % 2} ({'élue' if k % 2 == 0 else 'DGS'})** : {t}" for k, t in enumerate(turns))
+    return (f"---\nid: {doc_id}\ntitle: \"Atelier test\"\nterritory: {territory}\nkind: transcript\n"
+            "atelier: engagement\ndate: 2018-03-01\nlanguage: fr\nsynthetic: true\nparticipants:\n"
+            '  - {id: P1, name: "Zéphirine Quabeck", role: elu}\n'
+            '  - {id: P2, name: "Anselme Vrignaud", role: services}\n'
+            f"---\n{{body}}\n").replace("{body}", body)
 
 pytestmark = pytest.mark.slow
 
