@@ -507,8 +507,9 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
         if newer:
             result.documents = []
             return result
-    # one atomic write: the replaced documents' old lines go and the new come in together
-    store.rewrite_and_append(as_coder, keep=(lambda rec: rec.get("doc") not in chosen)
-                             if replace and chosen & already else None, records=records)
+    # One atomic write: the replaced documents' lines read above go and the new come in together;
+    # a line written meanwhile (the panel, between this check and the write) is kept.
+    replaced = [r for r in store.records(as_coder) if r.get("doc") in chosen] if replace and chosen & already else []
+    store.rewrite_and_append(as_coder, records=records, old=replaced)
     result.codings = len(records) - len(result.documents)
     return result
