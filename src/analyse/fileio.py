@@ -258,7 +258,8 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
         atomic_write(items[0][0], items[0][1], fsync)
         return
     if len({p.parent.resolve() for p, _ in items}) != 1:
-        raise ValueError("atomic_write_many replaces files of one folder")
+        _replace_in_order(items, fsync)
+        return
     folder = items[0][0].parent
     temps: list[tuple[str, Path]] = []
     journal = journal_lock = None
@@ -299,6 +300,32 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+
+
+def _replace_in_order(items: list[tuple[Path, bytes | str]], fsync: bool) -> None:
+    """Files of several folders: every temporary file written before the first rename.
+
+    A failure while writing leaves every file as it was; the renames that
+    follow cannot fail for want of space, but a crash between two of them is
+    not replayed (no journal spans folders): the coder files, which must be
+    all-or-nothing, always sit in one folder.
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in items:
+            temps.append((_write_temp(path, data, fsync), path))
+            step(f"temp {path.name}")
+        while temps:
+            tmp, path = temps[0]
+            os.replace(tmp, path)
+            temps.pop(0)
+            if fsync:
+                _fsync_dir(path.parent)
+            step(f"rename {path.name}")
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def replay(journal: str | Path) -> list[str]:
