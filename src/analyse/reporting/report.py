@@ -158,8 +158,9 @@ def escape(text: str) -> str:
     return html.escape(text)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~:])")
-_WWW = re.compile(r"(?i)\b(www)\.")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
+# an address would become a link: break its scheme and « www. » (a French « : » stays as it is)
+_LINKS = re.compile(r"(?i)\b(https?|ftp|file|mailto|javascript|vbscript|data)(:)|\b(www)(\.)")
 
 
 def md(text) -> str:
@@ -168,12 +169,13 @@ def md(text) -> str:
     HTML is escaped (no tag, iframe or script survives) and the Markdown
     characters that make links, images, emphasis or tables are backslashed,
     so a label such as ``![x](https://…)`` or ``[y](javascript:…)`` shows as
-    written and loads nothing; ``:`` and ``www.`` are escaped too, so that no
-    bare address becomes a link.
+    written and loads nothing; the ``:`` of an address scheme and ``www.`` are
+    escaped too, so that no bare address becomes a link.
 
     Examples
     --------
     >>> md("![pixel](https://exemple.org/p.png) <b>gras</b>")
     '\\!\\[pixel\\](https\\://exemple.org/p.png) &lt;b&gt;gras&lt;/b&gt;'
     """
-    return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False)))
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return _LINKS.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", text)
