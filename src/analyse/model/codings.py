@@ -369,6 +369,19 @@ class CodingStore:
         """
         self.rewrite_and_append(coder, keep=None, records=new, old=old)
 
+    def replace_many(self, plans: dict[str, tuple[list[dict], list[dict]]]) -> None:
+        """:meth:`replace` for several coders in one all-or-nothing write: ``{coder: (old, new)}``."""
+        changes = {}
+        for coder, (old, new) in plans.items():
+            self._check_owner(coder, list(new))
+            old_keys = {_record_key(r) for r in old}
+            gone = old_keys - {_record_key(r) for r in new}
+            added = [r for r in new if _record_key(r) not in old_keys]
+            if gone or added:
+                changes[coder] = (lambda lines, gone=gone, added=added:
+                                  self._edit(lines, lambda rec: _record_key(rec) not in gone, added)[0])
+        self.update_many(changes)
+
     def rewrite_and_append(self, coder: str, keep=None, records: list[dict] = (), old: list[dict] = ()) -> int:
         """One atomic write that drops records and adds others; returns the number dropped.
 
