@@ -148,7 +148,7 @@ def test_append_many_writes_every_coder_or_none(project: Path, monkeypatch):
         return real(path, data, fsync)
 
     monkeypatch.setattr(analyse.fileio, "_write_temp", failing)
-    with pytest.raises(OSError):
+    with pytest.raises(CodingsError, match="rien n'a été modifié"):
         store.append_many(batch)
     assert calls == ["A.jsonl", "B.jsonl"]
     assert store.path("A").read_bytes() == before and not store.path("B").exists()

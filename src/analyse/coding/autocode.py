@@ -631,8 +631,13 @@ def save_model(model: SegmentCoder, meta: dict, path: str | Path = DEFAULT_MODEL
 
 
 def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None = None,
-               pipeline: str | None = None) -> tuple[SegmentCoder, dict]:
+               pipeline: str | None = None, trusted_dir: str | Path | None = None,
+               trust: bool = False) -> tuple[SegmentCoder, dict]:
     """Read a saved model; refuse it if it was trained on another codebook version.
+
+    A model file is a pickle: loading it runs whatever it holds. With
+    ``trusted_dir`` (the project's ``outputs/models/``), a file elsewhere
+    (symbolic links resolved) is refused before it is opened, unless ``trust``.
 
     ``pipeline`` (an :func:`analyse.nlp.pipeline_key`), when given, must also
     be the spaCy pipeline the model was trained with: other lemmas, other features.
@@ -655,6 +660,13 @@ def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None 
     path = Path(path)
     if not path.is_file():
         raise ModelError(msg("model.not_found"), path, hint=msg("model.not_found_hint"))
+    if trusted_dir is not None and not trust:
+        real, home = path.resolve(), Path(trusted_dir).resolve()
+        if home not in real.parents:
+            raise ModelError(f"modèle refusé : il n'est pas dans le dossier des modèles du projet ({trusted_dir})",
+                             path, hint="un fichier de modèle peut exécuter du code à son ouverture : n'utiliser "
+                                        "que des modèles entraînés par `analyse train`, ou ajouter --trust-model "
+                                        "si vous savez d'où vient ce fichier")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from analyse.model.codings import CodingStore, check_coder_id, coding_record, now_iso
 from analyse.model.corpus import Corpus, Segment
-from analyse.fileio import atomic_write
+from analyse.fileio import atomic_write, dumps_line, split_lines
 from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number
@@ -133,7 +133,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8")), start=1):
         if not line.strip():
             continue
         try:
@@ -177,8 +177,7 @@ class SuggestionFile:
                 raise CodingsError(msg("sug.bad_origin", coder=r.get("coder"), origin=r.get("origin")),
                                    self.path, hint=msg("sug.bad_origin_hint"))
         with self._lock():
-            write_lines(self.path, (json.dumps({k: r.get(k) for k in SUGGESTION_FIELDS},
-                                                       ensure_ascii=False) for r in kept))
+            write_lines(self.path, (dumps_line({k: r.get(k) for k in SUGGESTION_FIELDS}) for r in kept))
         return len(kept)
 
     def read(self) -> pd.DataFrame:
@@ -225,11 +224,11 @@ class SuggestionFile:
         if not records:
             return
         at = now_iso()
-        lines = [json.dumps({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
-                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason},
-                            ensure_ascii=False) for r in records]
+        lines = [dumps_line({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
+                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason})
+                 for r in records]
         with self._lock():
-            old = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.is_file() else []
+            old = split_lines(self.log_path.read_text(encoding="utf-8")) if self.log_path.is_file() else []
             write_lines(self.log_path, [line for line in old if line.strip()] + lines)
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,

@@ -381,7 +381,7 @@ def check_qdpx(source, label: str | None = None) -> Problems:
     problems = Problems()
     zf, qde_name = _open_zip(source, label)
     where = f"{label}:{qde_name}"
-    root = _parse_xml(zf.read(qde_name), where)
+    root = _parse_xml(_read_entry(zf, qde_name, where), where)
     if etree.QName(root).localname != "Project":
         problems.add(where, msg("refi.root_not_project", name=etree.QName(root).localname))
         return problems
@@ -503,6 +503,7 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
         raise AnalyseError(msg("refi.not_zip", error=exc), label, hint=msg("refi.not_zip_hint")) from None
+    _check_sizes(zf, label)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     top = [n for n in names if "/" not in n and n.lower().endswith(".qde")]
     # The standard names it project.qde; ATLAS.ti writes Project.qde or <project name>.qde.
@@ -513,6 +514,42 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
         return zf, top[0]
     raise AnalyseError(msg("refi.no_qde") if not top else msg("refi.several_qde", names=", ".join(sorted(top))),
                        label, hint=msg("refi.qde_hint"))
+
+
+MAX_ENTRY_BYTES = 256 * 1024 * 1024      # one source text or project.qde, uncompressed
+MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024   # the whole archive, uncompressed
+
+
+def _check_sizes(zf: zipfile.ZipFile, label: str) -> None:
+    total = sum(i.file_size for i in zf.infolist())
+    if total > MAX_ARCHIVE_BYTES:
+        raise AnalyseError(f"archive refusée : elle se décompresse en {total / 2**20:.0f} Mio (plus que "
+                           f"{MAX_ARCHIVE_BYTES / 2**20:.0f} Mio)", label,
+                           hint="un projet de codage n'est jamais si gros : vérifier la provenance du fichier, "
+                                "ou l'exporter sans les médias (audio, vidéo, images)")
+
+
+def _read_entry(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """An entry of the archive, read by pieces and refused past :data:`MAX_ENTRY_BYTES`
+    (the size written in the archive's directory can lie: the bytes are counted)."""
+    info = zf.getinfo(name)
+    hint = ("un texte ou un project.qde n'est jamais si gros : vérifier la provenance du fichier, "
+            "ou l'exporter sans les médias")
+    if info.file_size > MAX_ENTRY_BYTES:
+        raise AnalyseError(f"élément « {name} » refusé : {info.file_size / 2**20:.0f} Mio une fois décompressé "
+                           f"(limite {MAX_ENTRY_BYTES / 2**20:.0f} Mio)", where, hint=hint)
+    chunks, size = [], 0
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_ENTRY_BYTES:
+                raise AnalyseError(f"élément « {name} » refusé : plus de {MAX_ENTRY_BYTES / 2**20:.0f} Mio une "
+                                   "fois décompressé", where, hint=hint)
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_xml(data: bytes, where: str):
@@ -563,7 +600,7 @@ def _source_text(zf, entries, src, where: str, problems: Problems) -> str | None
         problems.add(where, msg("refi.source_missing", path=path, source=src.get("name")),
                      src.sourceline, hint=msg("refi.source_missing_hint"), severity="warning")
         return None
-    return _decode_text(zf.read(entry), f"{where}:{entry}")
+    return _decode_text(_read_entry(zf, entry, where), f"{where}:{entry}")
 
 
 class OffsetConverter:
@@ -673,9 +710,17 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     if is_zip or path.suffix.lower() == ".qdpx":
         zf, qde = _open_zip(path, label)
         where = f"{label}:{qde}"
-        root = _parse_xml(zf.read(qde), where)
+        root = _parse_xml(_read_entry(zf, qde, where), where)
     else:
         where = label
+        if path.suffix.lower() in (".sqlite3", ".sqlite", ".db"):
+            raise AnalyseError("ce fichier n'est pas une base SQLite (un export de projet Taguette) malgré son "
+                               "extension", label, hint="dans Taguette, « Exporter le projet » donne le bon "
+                                                        "fichier .sqlite3 ; ne pas le renommer ni l'ouvrir dans "
+                                                        "un éditeur de texte")
+        if path.stat().st_size > MAX_ENTRY_BYTES:
+            raise AnalyseError(f"fichier refusé : plus de {MAX_ENTRY_BYTES / 2**20:.0f} Mio", label,
+                               hint="une grille ou un projet REFI-QDA n'est jamais si gros")
         root = _parse_xml(path.read_bytes(), where)
     qname = etree.QName(root)
     if (qname.namespace, qname.localname) == (CODEBOOK_NS, "CodeBook"):

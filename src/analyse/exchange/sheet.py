@@ -28,17 +28,29 @@ ones present in the file. Codings whose (segment, code) pair is unchanged are
 kept as they were (their span, date and origin), so an unchanged sheet writes
 nothing but coverage.
 
-Writing goes through :class:`~analyse.model.codings.CodingStore`: the new lines are
-appended first, then the replaced ones are removed (:meth:`~analyse.model.codings.CodingStore.replace`),
-each step atomic and locked. A crash between the two steps leaves old and new
-lines side by side (duplicates, never a loss); running the import again
-cleans it up. Other coders' files are never opened for writing.
+The hidden ``meta`` sheet also records the state of the coder's file the
+sheet was made from (a digest of each coding of the exported documents). An
+import that would remove or overwrite a coding created or changed since the
+export (in the panel, by another import) refuses, lists those codings and
+asks for ``force=True`` (``--force``): never a silent lost update. A CSV
+keeps no such state; its import says so when it removes codings.
+
+Writing goes through :class:`~analyse.model.codings.CodingStore`: the replaced
+lines go and the new ones come in with one atomic, locked rewrite
+(:meth:`~analyse.model.codings.CodingStore.replace`), so a crash leaves the old
+file or the new one. Other coders' files are never opened for writing.
+
+Why this module is long: the export and the import share the sheet's
+columns, its hidden ``meta`` sheet (documents, state of the coder's file) and
+the rules that read a cell; each half is checked against the other.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +69,32 @@ WIDTHS = {"segment": 26, "territory": 16, "document": 26, "speaker": 10, "role":
           "codes": 22, "memo": 40}
 CODEBOOK_WIDTHS = {"id": 10, "label": 45, "dimension": 11, "kind": 11, "definition": 90}
 CODE_SEPARATOR = ";"
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def record_digest(rec: dict) -> str:
+    """A short fingerprint of a coding line, to recognise it at import time."""
+    return hashlib.sha1(json.dumps(rec, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def base_state(store: CodingStore, coder: str, docs) -> list[str]:
+    """Digests of the coder's codings (not coverage) of ``docs``: the state a sheet is made from."""
+    wanted = set(docs)
+    return sorted({record_digest(r) for r in store.records(coder)
+                   if r.get("type") != "coverage" and r.get("doc") in wanted})
+
+
+def csv_safe(value):
+    """A cell that a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@`` first).
+
+    Examples
+    --------
+    >>> csv_safe("=HYPERLINK(1)"), csv_safe("texte")
+    ("'=HYPERLINK(1)", 'texte')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 # --------------------------------------------------------------------------- shared with the panel
@@ -155,17 +193,19 @@ def export_sheet(corpus: Corpus, book: Codebook, store: CodingStore, coder: str,
     rows = sheet_rows(corpus, book, store, coder, chosen)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        # utf-8-sig: Excel recognises the encoding of the accents by the BOM
+        # utf-8-sig: Excel recognises the encoding of the accents by the BOM;
+        # a memo or text starting with = + - @ would be run as a formula: quote it
         with open(out, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
         return len(rows)
-    _write_xlsx(out, rows, book, coder, chosen)
+    _write_xlsx(out, rows, book, coder, chosen, base_state(store, coder, chosen))
     return len(rows)
 
 
-def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: list[str]) -> None:
+def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: list[str],
+                base: list[str] = ()) -> None:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
@@ -223,6 +263,9 @@ def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: l
     meta.append(["codebook", book.version])
     for doc in docs:
         meta.append(["document", doc])
+    meta.append(["base-count", len(base)])
+    for digest in base:
+        meta.append(["base", digest])
     meta.sheet_state = "hidden"
     wb.save(out)
 
@@ -239,6 +282,8 @@ class SheetImport:
     codes: dict[str, list[str]] = field(default_factory=dict)   # segment id -> codes, sheet order
     memos: dict[str, str] = field(default_factory=dict)
     valences: dict[tuple[str, str], str] = field(default_factory=dict)   # (segment, code) -> valence
+    base: set[str] | None = None       # digests of the coder's codings at export (None: unknown)
+    conflicts: list[dict] = field(default_factory=list)   # codings changed since export the import removes
     problems: Problems = field(default_factory=Problems)
 
 
@@ -259,18 +304,36 @@ def _read_xlsx(path: Path, problems: Problems) -> tuple[list[list[str]], dict | 
         return [], None
     ws = wb["segments"] if "segments" in wb.sheetnames else wb.worksheets[0]
     table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    _check_formulas(path, ws.title, problems)
     meta = None
     if "meta" in wb.sheetnames:
-        meta = {"document": []}
+        meta = {"document": [], "base": []}
         for row in wb["meta"].iter_rows(values_only=True):
             if not row or row[0] is None:
                 continue
             key, value = _cell(row[0]), _cell(row[1] if len(row) > 1 else None)
-            if key == "document":
-                meta["document"].append(value)
+            if key in ("document", "base"):
+                meta[key].append(value)
             else:
                 meta[key] = value
     return table, meta
+
+
+def _check_formulas(path: Path, sheet: str, problems: Problems) -> None:
+    """A formula whose result the program that saved the file did not store reads as empty:
+    an empty ``codes`` cell means « no code », so such a cell must stop the import."""
+    from openpyxl import load_workbook
+    try:
+        ws = load_workbook(path, data_only=False, read_only=True)[sheet]
+        cached = load_workbook(path, data_only=True, read_only=True)[sheet]
+    except Exception:  # already read once: a failure here changes nothing
+        return
+    for row_f, row_v in zip(ws.iter_rows(), cached.iter_rows()):
+        for cell_f, cell_v in zip(row_f, row_v):
+            if cell_f.data_type == "f" and cell_v.value is None:
+                problems.add(path, f"la cellule {cell_f.coordinate} contient une formule sans valeur calculée",
+                             cell_f.row, hint="ouvrir la feuille dans le tableur, l'enregistrer (les formules sont "
+                                              "alors calculées) ou remplacer la formule par sa valeur")
 
 
 def _read_csv(path: Path, problems: Problems) -> list[list[str]]:
@@ -336,6 +399,8 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     col = {c: header.index(c) for c in COLUMNS}
     segments = {s.id: s for s in corpus.segments}
     exported = list(meta["document"]) if meta and meta.get("document") else None
+    if meta is not None and "base-count" in meta:
+        result.base = set(meta.get("base", []))
     if exported:
         for doc in exported:
             if doc not in corpus.documents:
@@ -410,12 +475,15 @@ def _ordered_tokens(tokens: list[str], book: Codebook) -> list[str]:
 
 
 def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, store: CodingStore,
-                 dry_run: bool = False) -> tuple[SheetImport, dict]:
+                 dry_run: bool = False, force: bool = False) -> tuple[SheetImport, dict]:
     """Check a sheet and, if it has no problem, make the coder's codings of its documents equal to it.
 
     Returns the :class:`SheetImport` and counts ``{"added", "removed", "kept", "documents"}``;
     when ``result.problems.errors`` is not empty nothing was written (warnings, such as a memo on
     a row without code, do not stop the import).
+
+    Codings created or changed since the sheet was exported that the import
+    would remove or overwrite are errors (one per coding) unless ``force``.
 
     Examples
     --------
@@ -471,6 +539,31 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
     kept_pairs = {(sid, c) for sid, codes in result.codes.items() for c in codes}
     counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
     new += [coverage_record(doc, coder, at=at) for doc in result.docs]
+    new_keys = {record_digest(r) for r in new}
+    lost = [r for r in old if r.get("type") != "coverage" and record_digest(r) not in new_keys]
+    if result.base is not None:
+        newer = [r for r in lost if record_digest(r) not in result.base]
+        result.conflicts = newer
+        for r in newer if not force else []:
+            seg = segment_of_record(r, corpus)
+            memo = (r.get("memo") or "").strip()
+            result.problems.add(
+                path, f"le codage {r.get('code')} de {seg.id if seg else r.get('doc')} (enregistré le "
+                      f"{r.get('at')}{', mémo « ' + memo[:40] + ' »' if memo else ''}) a été ajouté ou modifié "
+                      f"dans {store.path(coder).name} après l'export de cette feuille : l'import l'effacerait",
+                hint="exporter une nouvelle feuille et y reporter les changements, ou relancer avec --force "
+                     "pour l'effacer quand même")
+        if newer and not force:
+            return result, counts
+    elif lost and suffix_of(path) == ".csv":
+        result.problems.add(path, f"{len(lost)} codage(s) retiré(s) : une feuille CSV ne garde pas l'état du fichier "
+                                  "au moment de l'export, les codages ajoutés depuis ne peuvent pas être protégés",
+                            hint="préférer une feuille .xlsx, ou relire les retraits avec --dry-run",
+                            severity="warning")
     if not dry_run:
         store.replace(coder, old, new)
     return result, counts
+
+
+def suffix_of(path) -> str:
+    return Path(path).suffix.lower()

@@ -81,6 +81,7 @@ from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number, fr_percent
+from analyse.fileio import split_lines
 
 PSEUDO_CODERS = ("model", "rule")
 LEVELS = ("segment", "document")
@@ -584,7 +585,7 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
         raise UsageError(msg("agr.no_suggestions"), path, hint=msg("agr.no_suggestions_hint"))
     problems = Problems()
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         problems.add(rel, msg("not_utf8"), hint=msg("resave_utf8"))
         lines = []

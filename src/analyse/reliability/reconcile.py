@@ -340,10 +340,24 @@ def _recorded_docs(store: CodingStore, coder: str) -> set[str]:
     return docs
 
 
+def _changed_since_recorded(store: CodingStore, coder: str, docs: set[str], new: list[dict]) -> list[dict]:
+    """Codings of ``docs`` dated after the document's last coverage line and not written again by ``new``."""
+    records = store.records(coder)
+    covered: dict[str, str] = {}
+    for rec in records:
+        if rec.get("type") == "coverage" and rec.get("doc") in docs:
+            covered[rec["doc"]] = max(covered.get(rec["doc"], ""), str(rec.get("at", "")))
+    again = {(r.get("doc"), r.get("start"), r.get("end"), r.get("code"), r.get("memo") or "") for r in new}
+    return [r for r in records
+            if r.get("type") != "coverage" and r.get("doc") in docs
+            and str(r.get("at", "")) > covered.get(r.get("doc"), "")
+            and (r.get("doc"), r.get("start"), r.get("end"), r.get("code"), r.get("memo") or "") not in again]
+
+
 def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingStore, *,
                      coders: list[str] | None = None, as_coder: str = "consensus",
                      codebook: Codebook | None = None, replace: bool = False,
-                     at: str | None = None) -> ConsensusResult:
+                     at: str | None = None, force: bool = False) -> ConsensusResult:
     """Record the team's decisions as the codings of a new coder.
 
     Every row is checked first: the segment must exist, the (segment, code)
@@ -357,7 +371,10 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
     each disputed code decided « oui » (with the « commentaire » as memo) and a
     coverage line. A document with undecided rows is skipped (decide them and
     apply again); one already in the consensus file is skipped unless
-    ``replace``, which rewrites that document's consensus lines.
+    ``replace``, which rewrites that document's consensus lines in one atomic
+    write. A consensus coding added or changed after the document's consensus
+    was recorded (dated after its coverage line, e.g. in the panel) that the
+    replacement would drop is an error (nothing written) unless ``force``.
 
     Parameters
     ----------
@@ -465,8 +482,19 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
                 records.append(coding_record(seg, code, as_coder, memo=memo.get(key, ""), at=at,
                                              codebook_version=codebook.version if codebook else None))
     records += [coverage_record(doc, as_coder, at=at) for doc in result.documents]
-    if replace and chosen & already:
-        store.rewrite(as_coder, keep=lambda rec: rec.get("doc") not in chosen)
-    store.append(as_coder, records)
+    if replace and chosen & already and not force:
+        newer = _changed_since_recorded(store, as_coder, chosen, records)
+        for rec in newer:
+            problems.add(store.path(as_coder), f"le codage {rec.get('code')} de « {rec.get('doc')} » "
+                         f"({rec.get('start')}–{rec.get('end')}, {rec.get('at')}) a été ajouté ou modifié après "
+                         "l'enregistrement du consensus : --replace l'effacerait",
+                         hint="le reporter dans le fichier de décisions, ou relancer avec --force pour l'effacer")
+        if newer:
+            result.documents = []
+            return result
+    # One atomic write: the replaced documents' lines read above go and the new come in together;
+    # a line written meanwhile (the panel, between this check and the write) is kept.
+    replaced = [r for r in store.records(as_coder) if r.get("doc") in chosen] if replace and chosen & already else []
+    store.rewrite_and_append(as_coder, records=records, old=replaced)
     result.codings = len(records) - len(result.documents)
     return result

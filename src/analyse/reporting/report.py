@@ -129,6 +129,11 @@ class Report:
             alt = titles[0] if titles else name
         return Image(data=data, format="png", alt=alt)
 
+    @staticmethod
+    def md(text) -> str:
+        """See :func:`md`: user text made inert inside a Markdown display."""
+        return md(text)
+
     def verbatims(self, df: pd.DataFrame, text_column: str = "text",
                   meta_columns: tuple[str, ...] = ("territory", "role"), shown: bool = False):
         """Escaped block quotes of segment texts, with a small caption of metadata.
@@ -150,3 +155,26 @@ class Report:
 def escape(text: str) -> str:
     """HTML-escape document text for display in Markdown or HTML output."""
     return html.escape(text)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
+# an address would become a link: break its scheme and « www. » (a French « : » stays as it is)
+_LINKS = re.compile(r"(?i)\b(https?|ftp|file|mailto|javascript|vbscript|data)(:)|\b(www)(\.)")
+
+
+def md(text) -> str:
+    r"""User text (a code label, a title, a name) made inert inside Markdown.
+
+    HTML is escaped (no tag, iframe or script survives) and the Markdown
+    characters that make links, images, emphasis or tables are backslashed,
+    so a label such as ``![x](https://…)`` or ``[y](javascript:…)`` shows as
+    written and loads nothing; the ``:`` of an address scheme and ``www.`` are
+    escaped too, so that no bare address becomes a link.
+
+    Examples
+    --------
+    >>> md("![pixel](https://exemple.org/p.png) <b>gras</b>")
+    '\\!\\[pixel\\](https\\://exemple.org/p.png) &lt;b&gt;gras&lt;/b&gt;'
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return _LINKS.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", text)

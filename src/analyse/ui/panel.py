@@ -273,13 +273,27 @@ class CodingPanel:
         self._box.panel = self
         self.refresh()
 
-    def _safe(self, action) -> None:
-        # a widget callback's exception would vanish into the browser log: show it instead
+    def _safe(self, action) -> bool:
+        """Run a widget's action; on failure show a French error and the state really on disk.
+
+        A widget callback's exception would vanish into the browser log while
+        the box stays ticked: the panel must never look « enregistré » when the
+        write failed (lock held too long, no permission, disk full).
+        """
         try:
             action()
-        except AnalyseError as exc:
-            self.refresh()   # put the check boxes back as they are on disk
-            self.status.value = f"<span style='color:#b00'>{html.escape(msg('panel.error', error=exc))}</span>"
+            return True
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
+            message = _failure_message(exc)
+        try:
+            self.reload()      # what is on disk now, whatever the failed write left
+        except Exception:  # noqa: BLE001 - the file itself may be unreadable; keep the last known state
+            pass
+        self.refresh()         # put the check boxes and memos back as they are on disk
+        if getattr(self, "status", None) is not None:
+            self.status.value = (f"<span style='color:#b00'><b>Non enregistré.</b> {html.escape(message)}</span>")
+        self.last_error = message
+        return False
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
@@ -385,6 +399,20 @@ class CodingPanel:
             rows.append(w.HBox([ok, no, info]))
         self.suggestions.children = rows or [w.HTML(f"<i>{html.escape(msg('panel.no_suggestion'))}</i>")]
         self.status.value = f"<small>{html.escape(msg('panel.saved_in', path=self.store.path(self.coder)))}</small>"
+
+
+def _failure_message(exc: Exception) -> str:
+    """One French sentence for a failed panel action."""
+    if isinstance(exc, AnalyseError):
+        return msg("panel.error", error=exc)
+    if isinstance(exc, PermissionError):
+        return (f"Erreur : pas le droit d'écrire {exc.filename or 'le fichier des codages'} : "
+                "vérifier les droits du dossier des codages.")
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "Erreur : le disque est plein : libérer de la place puis recommencer."
+    if isinstance(exc, OSError):
+        return f"Erreur d'écriture : {exc.strerror or exc} : recommencer, ou vérifier le dossier des codages."
+    return f"Erreur inattendue ({type(exc).__name__}) : {exc} : rien n'a été enregistré."
 
 
 def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
