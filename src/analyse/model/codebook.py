@@ -4,6 +4,12 @@
 ``codes``. The canonical balise ids (ENG.1–6, SYS.1–5, COOP.1–6, VAL.1–6, MGT,
 ECH) are fixed: reports, imports and trained models depend on them, so
 validation refuses a codebook that lacks one.
+
+Codes brought in from another QDA tool (``analyse refi import --territory``) are
+*candidate* codes: ``status: emergent``, ids ``EMG.<slug>``. They only need an
+id and a label, are kept in :attr:`Codebook.emergent` (never in
+:attr:`Codebook.codes`, so analyses of the balises do not see them), and codings
+may use them.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ REQUIRED_TEXT = ("label", "definition")
 REQUIRED_LISTS = ("include", "exclude")
 MIN_EXAMPLES = 2
 PATTERN_KEYS = {"LEMMA", "LOWER", "ORTH", "POS", "OP", "TEXT", "IS_PUNCT", "IS_DIGIT"}
+EMERGENT = "emergent"
+EMERGENT_PREFIX = "EMG."
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Code:
     examples: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     patterns: tuple = ()
+    status: str = ""  # "emergent" for a candidate code imported from another tool
+    source_guid: str = ""  # GUID of the code in the tool it came from
 
     @property
     def is_balise(self) -> bool:
@@ -63,18 +73,19 @@ class Codebook:
     codes: dict[str, Code]
     path: str = ""
     problems: Problems = field(default_factory=Problems)
+    emergent: dict[str, Code] = field(default_factory=dict)  # candidate codes, kept apart
 
     def __contains__(self, code_id: str) -> bool:
-        return code_id in self.codes
+        return code_id in self.codes or code_id in self.emergent
 
     def __getitem__(self, code_id: str) -> Code:
-        return self.codes[code_id]
+        return self.codes[code_id] if code_id in self.codes else self.emergent[code_id]
 
     def children(self, code_id: str | None) -> list[Code]:
         return [c for c in self.codes.values() if c.parent == code_id]
 
     def dimension_of(self, code_id: str) -> str:
-        return self.codes[code_id].dimension
+        return self[code_id].dimension
 
     @property
     def balises(self) -> list[Code]:
@@ -149,6 +160,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
         problems.add(rel, "missing 'dimensions'", 1, hint="list the dimensions with id and label")
 
     codes: dict[str, Code] = {}
+    emergent: dict[str, Code] = {}
     lines: dict[str, int | None] = {}
     for i, raw in enumerate(data["codes"]):
         line = yaml_line(node, ["codes", i])
@@ -156,9 +168,17 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             problems.add(rel, f"code #{i + 1} has no id", line)
             continue
         cid = str(raw["id"])
-        if cid in codes:
+        if cid in codes or cid in emergent:
             problems.add(rel, f"duplicate code id '{cid}' (first at line {lines[cid]})", line,
                          hint="ids are unique and never reused")
+            continue
+        if raw.get("status") is not None and raw.get("status") != EMERGENT:
+            problems.add(rel, f"{cid}: statut '{raw.get('status')}' inconnu", line,
+                         hint=f"seul « status: {EMERGENT} » est admis (code candidat importé)")
+            continue
+        if raw.get("status") == EMERGENT:
+            _emergent_code(raw, cid, rel, line, emergent, problems)
+            lines[cid] = line
             continue
         for key in REQUIRED_TEXT:
             if not str(raw.get(key) or "").strip():
@@ -189,25 +209,47 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
         )
         lines[cid] = line
 
-    for cid, code in codes.items():
-        if code.parent is not None and code.parent not in codes:
+    every = {**codes, **emergent}
+    for cid, code in every.items():
+        if code.parent is not None and code.parent not in every:
             problems.add(rel, f"{cid}: parent '{code.parent}' does not exist", lines[cid])
-    for cid in codes:
+    for cid in every:
         seen = [cid]
-        parent = codes[cid].parent
-        while parent in codes:
+        parent = every[cid].parent
+        while parent in every:
             if parent in seen:
                 problems.add(rel, f"{cid}: parent cycle {' -> '.join(seen + [parent])}", lines[cid])
                 break
             seen.append(parent)
-            parent = codes[parent].parent
+            parent = every[parent].parent
     for cid in CANONICAL_IDS:
         if cid not in codes:
             problems.add(rel, f"canonical code '{cid}' is missing",
                          hint="reports and imports depend on the canonical ids")
     book = Codebook(version=str(version or ""), name=str(data.get("name") or ""),
-                    dimensions=dims, codes=codes, path=rel, problems=problems)
+                    dimensions=dims, codes=codes, path=rel, problems=problems, emergent=emergent)
     return (None if problems.errors else book), problems
+
+
+def _emergent_code(raw: dict, cid: str, rel: str, line: int | None, out: dict[str, Code],
+                   problems: Problems) -> None:
+    """A candidate code: only an ``EMG.`` id and a label are required (criteria come later, if kept)."""
+    if not cid.startswith(EMERGENT_PREFIX) or cid in CANONICAL_IDS:
+        problems.add(rel, f"{cid}: un code candidat (status: {EMERGENT}) doit avoir un id « {EMERGENT_PREFIX}… »",
+                     line, hint="les codes candidats restent à part des balises")
+        return
+    if not str(raw.get("label") or "").strip():
+        problems.add(rel, f"{cid}: 'label' is empty", line)
+    out[cid] = Code(
+        id=cid, label=str(raw.get("label") or ""), dimension=EMERGENT_PREFIX.rstrip("."),
+        kind=EMERGENT, parent=raw.get("parent") or None,
+        definition=str(raw.get("definition") or "").strip(),
+        include=tuple(map(str, _as_list(raw.get("include")))),
+        exclude=tuple(map(str, _as_list(raw.get("exclude")))),
+        examples=tuple(map(str, _as_list(raw.get("examples")))),
+        keywords=tuple(map(str, _as_list(raw.get("keywords")))),
+        status=EMERGENT, source_guid=str(raw.get("source_guid") or ""),
+    )
 
 
 def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
