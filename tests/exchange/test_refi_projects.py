@@ -229,3 +229,63 @@ def test_emergent_codes_validate_apart(tmp_path):
     assert validate_codebook(path)[0] is None
     path.write_text(base + "\n  - {id: EMG.x, label: X, status: candidat}\n", encoding="utf-8")
     assert validate_codebook(path)[0] is None
+
+
+QDE = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="p" origin="ATLAS.ti 23" creationDateTime="2023-01-02T10:00:00Z">
+  <Users><User guid="11111111-1111-1111-1111-111111111111" name="Marie Curie"/></Users>
+  <CodeBook><Codes>
+    <Code guid="22222222-2222-2222-2222-222222222222" name="Jardins partagés" isCodable="true">
+      <Description>Les biens partagés</Description></Code>
+  </Codes></CodeBook>
+  <Sources>
+    <TextSource guid="33333333-3333-3333-3333-333333333333" name="Atelier Mené.txt"
+                creationDateTime="2023-05-04T09:00:00Z">
+      <PlainTextContent>Marie : Bonjour.
+Paul : On parle des communs.
+Marie : Oui.
+</PlainTextContent>
+      <PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="{start}" endPosition="{end}"
+                          creatingUser="11111111-1111-1111-1111-111111111111">
+        <Description>mémo de sélection</Description>
+        <Coding guid="55555555-5555-5555-5555-555555555555" creatingUser="11111111-1111-1111-1111-111111111111"
+                creationDateTime="2023-05-04T10:00:00Z">
+          <CodeRef targetGUID="22222222-2222-2222-2222-222222222222"/>
+          <NoteRef targetGUID="66666666-6666-6666-6666-666666666666"/>
+        </Coding>
+      </PlainTextSelection>
+      <NoteRef targetGUID="77777777-7777-7777-7777-777777777777"/>
+    </TextSource>
+  </Sources>
+  <Notes>
+    <Note guid="66666666-6666-6666-6666-666666666666" name="n1"><PlainTextContent>note du codage</PlainTextContent></Note>
+    <Note guid="77777777-7777-7777-7777-777777777777" name="n2" creatingUser="11111111-1111-1111-1111-111111111111"
+          creationDateTime="2023-05-05T10:00:00Z"><PlainTextContent>note de la source</PlainTextContent></Note>
+  </Notes>
+</Project>
+"""
+
+
+def test_dialogue_source_with_notes(tmp_path):
+    text = "Marie : Bonjour.\nPaul : On parle des communs.\nMarie : Oui.\n"
+    start = text.index("On parle")
+    qdpx = tmp_path / "p.qdpx"
+    with zipfile.ZipFile(qdpx, "w") as zf:
+        zf.writestr("project.qde", QDE.format(start=start, end=start + len("On parle des communs.")))
+    proj = new_project(tmp_path / "proj")
+    r = run_import(proj, qdpx, territory="le-mene")
+    assert list(r.documents) == ["atelier-mene"]
+    corpus = load_corpus(proj / "corpus")
+    doc = corpus.documents["atelier-mene"]
+    assert [(p.id, p.name) for p in doc.participants] == [("P1", "Marie"), ("P2", "Paul")]
+    assert doc.date == "2023-05-04" and doc.meta["source_guid"] == "33333333-3333-3333-3333-333333333333"
+    [coding] = r.codings["marie-curie"]
+    assert coding["quote"] == "On parle des communs." and coding["code"] == "EMG.jardins-partages"
+    assert coding["memo"] == "mémo de sélection\n\nnote du codage" and r.coding_memos == 2
+    book = load_codebook(proj / "codebook" / "balises.yaml")
+    assert book.emergent["EMG.jardins-partages"].definition == "Les biens partagés"
+    [memo] = [json.loads(x) for x in (proj / "corpus" / "memos.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert memo["target"] == "document:atelier-mene" and memo["text"] == "note de la source"
+    assert memo["author"] == "marie-curie" and memo["at"] == "2023-05-05T10:00:00Z"
+    again = run_import(proj, qdpx, territory="le-mene")
+    assert (len(again.documents), again.n_codings, len(again.memos)) == (0, 0, 0)

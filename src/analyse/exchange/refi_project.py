@@ -308,8 +308,6 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
         else:
             cid = unique(EMERGENT_PREFIX + (slugify(code.name) or "code"), taken)
             parent = code_id.get(_parent_guid(project, code), None)
-            if parent is None and "::" in code.name:  # ATLAS.ti writes hierarchy in names
-                parent = by_name.get(code.name.rsplit("::", 1)[0])
             entry = {"id": cid, "label": code.name, "status": EMERGENT, "parent": parent,
                      "definition": code.description.strip(), "source_guid": code.guid,
                      "imported_from": f"{label} ({project.origin})" if project.origin else label}
@@ -318,6 +316,9 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
             plan.codes_new.append(entry)
             code_id[g] = cid
         by_name[code.name] = code_id[g]
+    for entry in plan.codes_new:  # ATLAS.ti writes hierarchy in names (« Parent::enfant »), parents often after
+        if entry["parent"] is None and "::" in entry["label"]:
+            entry["parent"] = by_name.get(entry["label"].rsplit("::", 1)[0])
 
     # Documents: already imported (source_guid), already in the corpus (name or text), or new.
     by_source_guid = {norm_guid(str(d.meta.get("source_guid"))): d.id for d in corpus.documents.values()
@@ -401,16 +402,20 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
                     continue
                 if coder not in existing:
                     existing[coder] = _existing_keys(store, coder)
+                coding_notes = [n for n in notes_on.get((sel.guid, c.code), []) if extras.notes[n].text]
                 memo = "\n\n".join(t for t in [sel.memo] + [n.text for n in sel_notes] +
-                                   [extras.notes[n].text for n in notes_on.get((sel.guid, c.code), [])] if t)
-                used_notes.update(notes_on.get((sel.guid, c.code), []))
+                                   [extras.notes[n].text for n in coding_notes] if t)
                 key = (doc_id, s, e, cid)
                 if key in existing[coder]:
                     plan.duplicates[coder] = plan.duplicates.get(coder, 0) + 1
+                    plan.memos_present += len(set(coding_notes) - used_notes)
+                    used_notes.update(coding_notes)
                     kept = True
                     continue
                 existing[coder].add(key)
                 imported = True
+                plan.coding_memos += len(set(coding_notes) - used_notes)
+                used_notes.update(coding_notes)
                 plan.codings.setdefault(coder, []).append({
                     "doc": doc_id, "start": s, "end": e, "quote": body[s:e], "code": cid, "coder": coder,
                     "at": c.at or now_iso(), "origin": "human", "score": None, "memo": memo})
