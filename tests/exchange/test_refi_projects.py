@@ -289,3 +289,10 @@ def test_dialogue_source_with_notes(tmp_path):
     assert memo["author"] == "marie-curie" and memo["at"] == "2023-05-05T10:00:00Z"
     again = run_import(proj, qdpx, territory="le-mene")
     assert (len(again.documents), again.n_codings, len(again.memos)) == (0, 0, 0)
+
+
+def test_codebook_file_brings_candidate_codes(tmp_path):
+    proj = new_project(tmp_path)
+    r = run_import(proj, sample("taguette-1.5.2-codebook.qdc"), territory="t")
+    assert [c["label"] for c in r.codes_new] == ["interesting", "economy", "economy.rent"]
+    assert load_codebook(proj / "codebook" / "balises.yaml").emergent["EMG.economy-rent"].parent == "EMG.economy"

@@ -316,9 +316,11 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
             plan.codes_new.append(entry)
             code_id[g] = cid
         by_name[code.name] = code_id[g]
-    for entry in plan.codes_new:  # ATLAS.ti writes hierarchy in names (« Parent::enfant »), parents often after
-        if entry["parent"] is None and "::" in entry["label"]:
-            entry["parent"] = by_name.get(entry["label"].rsplit("::", 1)[0])
+    # ATLAS.ti writes hierarchy in names (« Parent::enfant », parents often after), Taguette « parent.enfant ».
+    sep = "." if project.origin.startswith("Taguette") else "::"
+    for entry in plan.codes_new:
+        if entry["parent"] is None and sep in entry["label"]:
+            entry["parent"] = by_name.get(entry["label"].rsplit(sep, 1)[0])
 
     # Documents: already imported (source_guid), already in the corpus (name or text), or new.
     by_source_guid = {norm_guid(str(d.meta.get("source_guid"))): d.id for d in corpus.documents.values()
@@ -561,9 +563,9 @@ def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codin
         check_territory(territory)
     territory_map = territory_map or {}
     project = read_project(path, offsets)
-    if project.kind != "project" or project.origin == "Taguette":
-        raise UsageError("seul un projet .qdpx s'importe en entier", str(path),
-                         hint="sans --territory, l'import ne prend que les codages")
+    if project.origin == "Taguette":
+        raise UsageError("un export Taguette reprend des documents du corpus : il ne s'importe pas en entier",
+                         str(path), hint="sans --territory, l'import prend ses surlignages")
     missing = [s.name for s in project.sources if s.text and s.text.strip()
                and s.name not in territory_map and _stem(s.name) not in territory_map]
     if missing and territory is None:
@@ -574,7 +576,9 @@ def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codin
         return territory_map.get(name) or territory_map.get(_stem(name)) or territory
 
     store = CodingStore(codings_folder)
-    plan = plan_project(project, read_extras(path), corpus, book, territory_of, coder_map, store, kind, language)
+    # A codebook (.qdc) brings candidate codes only.
+    extras = read_extras(path) if project.kind == "project" else ProjectExtras("", "", {}, {}, {}, {})
+    plan = plan_project(project, extras, corpus, book, territory_of, coder_map, store, kind, language)
     errors = plan.problems.errors
     if errors:
         first = errors[0]
