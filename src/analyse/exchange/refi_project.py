@@ -46,9 +46,9 @@ import yaml
 from lxml import etree
 
 from analyse.errors import AnalyseError, CodebookError, Problems, UsageError
-from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, RefiSource, _existing_keys, _open_zip,
-                                   _p, _parse_xml, _our_guids, match_code, match_source, norm_guid,
-                                   read_project)
+from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index, _existing_keys, _open_zip,
+                                   _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
+                                   norm_guid, read_project)
 from analyse.fileio import atomic_write_many
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, validate_codebook
 from analyse.model.codings import CodingStore, check_coder_id, now_iso
@@ -95,7 +95,7 @@ def read_extras(path: str | Path) -> ProjectExtras:
     zf, qde = _open_zip(path, str(path))
     where = f"{path}:{qde}"
     root = _parse_xml(zf.read(qde), where)
-    entries = {i.filename.lower(): i.filename for i in zf.infolist() if not i.is_dir()}
+    entries = _entry_index(zf)
     dates, descs, sels = {}, {}, {}
     text_codings = 0
     for src in root.iter(_p("TextSource")):
@@ -110,13 +110,8 @@ def read_extras(path: str | Path) -> ProjectExtras:
         - text_codings
     notes = {}
     for n in root.iter(_p("Note")):
-        text = _text_of(n.find(_p("PlainTextContent")))
-        rel = (n.get("plainTextPath") or "")
-        if not text and rel.startswith("internal://"):
-            name = rel[len("internal://"):].lstrip("/").lower()
-            entry = entries.get(f"sources/{name}") or entries.get(name)
-            if entry:
-                text = zf.read(entry).decode("utf-8", "replace").lstrip("\ufeff").strip()
+        # A Note is a TextSourceType: its text is read like a source's (content, or an entry of the archive).
+        text = (_source_text(zf, entries, n, where, Problems()) or "").strip()
         desc = _text_of(n.find(_p("Description")))
         text = "\n\n".join(t for t in (desc, text) if t)
         notes[norm_guid(n.get("guid"))] = Note(norm_guid(n.get("guid")), n.get("name") or "", text,
