@@ -296,3 +296,20 @@ def test_codebook_file_brings_candidate_codes(tmp_path):
     r = run_import(proj, sample("taguette-1.5.2-codebook.qdc"), territory="t")
     assert [c["label"] for c in r.codes_new] == ["interesting", "economy", "economy.rent"]
     assert load_codebook(proj / "codebook" / "balises.yaml").emergent["EMG.economy-rent"].parent == "EMG.economy"
+
+
+def test_our_own_export_adds_nothing(tmp_path):
+    """Round trip: the bundled corpus exported as .qdpx comes back as already present."""
+    from analyse.exchange.refi import export_project
+
+    proj = tmp_path / "proj"
+    shutil.copytree(ROOT / "corpus", proj / "corpus")
+    shutil.copytree(ROOT / "codebook", proj / "codebook")
+    corpus = load_corpus(proj / "corpus")
+    book = load_codebook(proj / "codebook" / "balises.yaml")
+    export_project(corpus, book, tmp_path / "ours.qdpx", proj / "corpus" / "codings")
+    before = tree_digest(proj)
+    r = run_import(proj, tmp_path / "ours.qdpx", territory="le-mene")
+    assert (len(r.documents), len(r.codes_new), r.n_codings) == (0, 0, 0)
+    assert len(r.documents_present) == len(corpus.documents) and sum(r.duplicates.values()) > 0
+    assert tree_digest(proj) == before

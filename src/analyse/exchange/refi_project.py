@@ -51,7 +51,7 @@ from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index,
                                    norm_guid, read_project)
 from analyse.fileio import atomic_write_many
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, validate_codebook
-from analyse.model.codings import CodingStore, check_coder_id, now_iso
+from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
 
@@ -222,7 +222,8 @@ class ProjectImport:
 
 
 def _coder(user_guid: str, users: dict[str, dict], coder_map: dict[str, str]) -> str | None:
-    """Coder id of a REFI user: --coder-map (then only mapped users), else a slug of the user name."""
+    """Coder id of a REFI user: --coder-map (then only mapped users), else the user name when it is
+    a valid coder id (as the codings-only import does, so both give the same coder), else its slug."""
     user = users.get(user_guid, {"name": "", "id": ""})
     if coder_map:
         for k in (user["name"], user["id"], user_guid):
@@ -231,7 +232,10 @@ def _coder(user_guid: str, users: dict[str, dict], coder_map: dict[str, str]) ->
         return None
     if user_guid == ATLAS_PSEUDO_USER:
         return None
-    slug = slugify(user["name"] or user["id"])
+    name = user["name"] or user["id"]
+    if CODER_ID.match(name):
+        return name
+    slug = slugify(name)
     return check_coder_id(slug) if slug else UNKNOWN_SPEAKER
 
 
@@ -297,6 +301,8 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
         if ours:
             code_id[g] = ours
             plan.codes_ours[code.name] = ours
+        elif g in by_guid:  # one of our dimensions, exported as a non-codable parent: not a candidate
+            continue
         elif g in emergent_by_guid:
             code_id[g] = emergent_by_guid[g]
             plan.codes_present += 1
@@ -451,7 +457,10 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
     add_memo("project", extras.description)
     for src in project.sources:
         doc = placed.get(src.guid)
-        add_memo(f"document:{doc[0]}" if doc else f"source:{src.name}", extras.source_descriptions.get(src.guid, ""))
+        desc = extras.source_descriptions.get(src.guid, "")
+        if doc and doc[0] in corpus.documents and desc == corpus.documents[doc[0]].title:
+            continue  # our own export describes each source by its title: not a memo
+        add_memo(f"document:{doc[0]}" if doc else f"source:{src.name}", desc)
     for ng, note in extras.notes.items():
         owners = extras.note_refs.get(ng) or [("project", "", "")]
         for kind_, owner, code in owners:
