@@ -144,7 +144,10 @@ def read_territory_map(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise UsageError("fichier de correspondance des territoires introuvable", str(path))
     text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.Sniffer().sniff(text.splitlines()[0] if text.strip() else ",", delimiters=",;\t")
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text.strip() else ",", delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
     result = {}
     for i, row in enumerate(csv.reader(text.splitlines(), dialect), start=1):
         if not row or not any(c.strip() for c in row):
