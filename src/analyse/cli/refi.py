@@ -110,6 +110,9 @@ def run_import(args: argparse.Namespace) -> int:
     for p in report.problems.warnings:
         print(p)
     print(report.summary())
+    if report.unmatched_sources or report.unknown_codes:
+        print("pour importer aussi ces sources (documents) et ces codes (codes candidats) : "
+              "relancer avec --territory SLUG ou --territory-map FICHIER.csv")
     if args.dry_run:
         print("essai : rien n'a été écrit")
     else:
