@@ -16,6 +16,7 @@ from analyse.model.corpus import documents_frame, load_corpus
 from conftest import ROOT
 
 TERRITORIES = ["grande-synthe", "le-mene", "loos-en-gohelle", "malaunay"]
+INTER = "inter-territoires"
 ATELIERS = ["cooperation", "engagement", "synthese", "transversalite", "valeur"]
 
 
@@ -35,10 +36,10 @@ def test_no_problem_in_bundled_data(bundled):
 def test_documents_per_territory(bundled):
     corpus, _, _ = bundled
     docs = documents_frame(corpus)
-    assert sorted(docs["territory"].unique()) == TERRITORIES
+    assert sorted(docs["territory"].unique()) == sorted(TERRITORIES + [INTER])
     assert docs["synthetic"].all()
     assert docs["words"].sum() >= 45_000
-    for territory, group in docs.groupby("territory"):
+    for territory, group in docs[docs["territory"] != INTER].groupby("territory"):
         transcripts = group[group["kind"] == "transcript"]
         assert sorted(transcripts["atelier"]) == ATELIERS, territory
         assert (transcripts["words"] >= 1500).all(), transcripts[["doc", "words"]]
@@ -57,10 +58,26 @@ def test_roles_present_in_every_transcript(bundled):
             assert roles & {"citoyen", "acteur-economique"}, doc.id
 
 
+def test_inter_territory_workshops_each_speaker_in_a_town(bundled):
+    corpus, _, codings = bundled
+    inter = [d for d in corpus.documents.values() if d.territory == INTER]
+    assert sorted(d.atelier for d in inter) == ["cooperation", "engagement", "transversalite", "valeur"]
+    for doc in inter:
+        towns = {p.territory for p in doc.participants if p.role != "animateur"}
+        assert towns == set(TERRITORIES), doc.id
+        segs = corpus.segments_of(doc.id)
+        assert {s.territory for s in segs} == set(TERRITORIES) | {None}
+    for coder in ("C", "D"):            # both coded all of it, apart from each other
+        covered = set(codings.coverage.loc[codings.coverage["coder"] == coder, "doc"])
+        assert covered == {d.id for d in inter}
+        assert set(codings.of(coder)["origin"]) == {"llm"}
+
+
 def test_coder_a_covers_everything_and_every_balise_is_well_represented(bundled):
     corpus, _, codings = bundled
     a = segment_codes(codings, corpus, "A")
-    assert len(a) == len(corpus.segments)
+    own = [s for s in corpus.segments if corpus.documents[s.doc].territory != INTER]
+    assert len(a) == len(own)
     uncoded = sum(1 for codes in a.values() if not codes) / len(a)
     assert 0.10 <= uncoded <= 0.35, uncoded          # "about a fifth" match no code
     frame = codings.of("A").drop_duplicates(["segment", "code"])
@@ -75,7 +92,8 @@ def test_coder_b_sample_is_stratified_and_large_enough(bundled):
     if "B" not in codings.coders:
         pytest.skip("coder B's file is absent")
     b = segment_codes(codings, corpus, "B")
-    assert len(b) >= 0.25 * len(corpus.segments)
+    own = [s for s in corpus.segments if corpus.documents[s.doc].territory != INTER]
+    assert len(b) >= 0.25 * len(own)
     covered = set(codings.coverage.loc[codings.coverage["coder"] == "B", "doc"])
     docs = documents_frame(corpus).set_index("doc").loc[sorted(covered)]
     assert set(docs["territory"]) == set(TERRITORIES)

@@ -284,7 +284,8 @@ class CountMatrix:
     ``counts[d, c]`` is the frequency of code ``c`` in document ``d`` (coded
     segments or coded words), ``segment_counts`` the coded segments whatever
     the unit (for presence), ``sizes[d]`` the document's size in the unit and
-    ``territory[d]`` the index of its territory in ``territories``.
+    ``territory[d]`` the index of its territory in ``territories``. An
+    inter-territory document gives one row per territory (``<doc>@<territory>``).
     """
 
     docs: list[str]
@@ -312,6 +313,10 @@ def count_matrix(material: Material, level: str = "code", unit: str = "segments"
     """
     _check_choice("unit", unit, UNITS)
     segs = material.segments
+    # An inter-territory document is one row per territory it speaks for, so that each part
+    # counts (and is resampled) in its own territory; other documents keep their id.
+    spread = segs.groupby("doc")["territory"].transform("nunique") > 1
+    segs = segs.assign(doc=segs["doc"].where(~spread, segs["doc"] + "@" + segs["territory"].astype(str)))
     docs_frame = (segs.groupby("doc", sort=True)
                   .agg(territory=("territory", "first"), segments=("segment", "size"), words=("words", "sum")))
     docs = list(docs_frame.index)

@@ -160,6 +160,13 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
     segs = segs[segs["doc"].isin(covered_by)].copy()
     segs["role"] = segs["role"].fillna(NO_ROLE)
     segs = segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].sort_values(["doc", "n"], ignore_index=True)
+    # A facilitator of an inter-territory document speaks for no territory: out of the comparison.
+    no_place = segs["territory"].isna()
+    if no_place.any():
+        notes.append(f"{int(no_place.sum())} segment(s) sans territoire (animation d'un document "
+                     f"inter-territoires) laissé(s) hors de la comparaison entre territoires")
+        segs = segs[~no_place].reset_index(drop=True)
+        rows = [r for r in rows if r[0] in set(segs["segment"])]
 
     raw = pd.DataFrame(rows, columns=["segment", "code", "coder"]).drop_duplicates()
     if raw.empty:

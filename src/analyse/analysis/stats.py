@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analyse.model.codings import Codings, segment_codes
-from analyse.model.corpus import Corpus, documents_frame
+from analyse.model.corpus import Corpus, documents_frame, segments_frame
 
 
 def corpus_summary(corpus: Corpus) -> pd.DataFrame:
@@ -13,6 +13,14 @@ def corpus_summary(corpus: Corpus) -> pd.DataFrame:
     docs = documents_frame(corpus)
     if docs.empty:
         return pd.DataFrame(columns=["territory", "kind", "documents", "segments", "words"])
+    if any(d.inter_territory for d in corpus.documents.values()):
+        # A segment counts in its speaker's territory, a document in each territory it has segments in;
+        # a facilitator's segments stay with the document's folder (inter-territoires).
+        segs = segments_frame(corpus)
+        segs["territory"] = segs["territory"].fillna(segs["doc"].map(docs.set_index("doc")["territory"]))
+        table = (segs.groupby(["territory", "kind"], as_index=False)
+                 .agg(documents=("doc", "nunique"), segments=("segment", "size"), words=("words", "sum")))
+        return table.sort_values(["territory", "kind"], ignore_index=True)
     table = (docs.groupby(["territory", "kind"], as_index=False)
              .agg(documents=("doc", "count"), segments=("segments", "sum"), words=("words", "sum")))
     return table.sort_values(["territory", "kind"], ignore_index=True)

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
               "documents, mots, segments et codages par territoire, type, atelier, codeur", True),
     "codebook": ("analyse.cli.codebook", "afficher la grille de codage", True),
     "segments": ("analyse.cli.segments", "les segments numérotés d'un document", False),
+    "import": ("analyse.cli.import_",
+               "importer des transcriptions (docx, odt, txt, md, rtf, vtt, srt) dans le corpus", True),
     "agreement": ("analyse.cli.agreement",
                   "accord entre codeurs (pourcentage, kappa de Cohen, alpha de Krippendorff)", True),
     "reconcile": ("analyse.cli.reconcile",

@@ -34,7 +34,8 @@ from analyse.fileio import atomic_write, atomic_write_many
 from analyse.errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-ORIGINS = ("human", "rule", "model")
+# "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
+ORIGINS = ("human", "rule", "model", "llm")
 CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
 LOCK_TIMEOUT_S = 60
 
@@ -347,7 +348,8 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             seg = segment_for(by_doc.get(rec["doc"], []), start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
-                "territory": corpus.documents[rec["doc"]].territory, "start": start, "end": end,
+                "territory": seg.territory if seg else corpus.documents[rec["doc"]].territory,
+                "start": start, "end": end,
                 "code": rec["code"],
                 "dimension": codebook.dimension_of(rec["code"]) if codebook is not None else rec["code"].split(".")[0],
                 "origin": rec["origin"], "score": rec.get("score"), "memo": rec.get("memo") or "",

@@ -1,5 +1,9 @@
 """Load and validate the corpus: documents, speaker turns and segments.
 
+Why this module is long: the front-matter schema, its checks and the segmenter all report
+problems by line of the same file, and share the document model; the readers of other formats live
+in :mod:`analyse.model.readers`.
+
 A document is ``corpus/<territory>/<doc-id>.md``: a YAML front matter between
 ``---`` lines, then a body of speaker turns such as ``**P1 (élue)** : …``.
 A turn may span several paragraphs; each paragraph is a *segment*, the coding
@@ -9,8 +13,18 @@ Offsets are Python ``str`` indices (Unicode code points) into the *body*, after
 the BOM is dropped and CRLF/CR line ends are normalised to LF: the body text
 that :func:`load_corpus` exposes is the reference every coding points into.
 
+A paragraph may open with a timecode mark, ``[00:03:12]`` or
+``[00:03:12-00:03:20]`` (written by ``analyse import``), read into
+``Segment.start_time``/``end_time``; the mark stays in the text.
+
+An inter-territory document (``territory: inter-territoires`` or a list of
+slugs, in ``corpus/inter-territoires/``) gives each participant a territory;
+a segment's territory is its speaker's (None for a facilitator without one).
+
 Loading never stops at the first bad file: problems are collected with the
-file and line, and every valid document is still returned.
+file and line, and every valid document is still returned. Files of a
+territory folder that no registered reader takes (:mod:`analyse.model.readers`)
+are reported as warnings.
 """
 
 from __future__ import annotations
@@ -35,6 +49,13 @@ ROLES = ("elu", "services", "acteur-economique", "citoyen", "animateur", "autre"
 NARRATIVE_KINDS = ("recit", "note")
 # Folders under corpus/ that are not territories.
 NON_TERRITORY_DIRS = ("codings",)
+# Territory (and folder) of documents that gather several territories (peer workshops):
+# each participant then carries a territory, and a segment's territory is its speaker's.
+INTER_TERRITORIES = "inter-territoires"
+# Inline timecode at the start of a paragraph (after the speaker marker): `[00:03:12]`,
+# `[03:12]`, `[00:03:12.500]`, or a range `[00:03:12-00:03:20]` (also `–` or `-->`).
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+TIMECODE = re.compile(rf"\[(?P<start>{_CLOCK})(?:\s*(?:-->|-|–|—)\s*(?P<end>{_CLOCK}))?\]")
 
 FRONT_MATTER_SCHEMA = {
     "type": "object",
@@ -43,7 +64,11 @@ FRONT_MATTER_SCHEMA = {
     "properties": {
         "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "title": {"type": "string", "minLength": 1},
-        "territory": {"type": "string", "pattern": TERRITORY_SLUG.pattern},
+        "territory": {"oneOf": [
+            {"type": "string", "pattern": TERRITORY_SLUG.pattern},
+            {"type": "array", "minItems": 1, "uniqueItems": True,
+             "items": {"type": "string", "pattern": TERRITORY_SLUG.pattern}},
+        ]},
         "kind": {"enum": list(KINDS)},
         "atelier": {"enum": list(ATELIERS)},
         "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
@@ -61,6 +86,7 @@ FRONT_MATTER_SCHEMA = {
                     "id": {"type": "string", "pattern": r"^[A-Z][A-Za-z0-9_-]*$"},
                     "name": {"type": "string", "minLength": 1},
                     "role": {"enum": list(ROLES)},
+                    "territory": {"type": "string", "pattern": TERRITORY_SLUG.pattern},
                 },
             },
         },
@@ -86,8 +112,19 @@ WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
 def count_words(text: str) -> int:
-    """Number of words in ``text`` (apostrophes and hyphens join a word)."""
-    return len(WORD.findall(text))
+    """Number of words in ``text`` (apostrophes and hyphens join a word; timecodes are not words)."""
+    return len(WORD.findall(TIMECODE.sub(" ", text)))
+
+
+def clock(value: str) -> str:
+    """``3:12`` → ``00:03:12``, ``1:02:03,5`` → ``01:02:03.5``: one spelling for timecodes."""
+    value = value.replace(",", ".")
+    main, _, frac = value.partition(".")
+    parts = [int(p) for p in main.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0)
+    out = "{:02d}:{:02d}:{:02d}".format(*parts)
+    return f"{out}.{frac}" if frac else out
 
 
 @dataclass(frozen=True)
@@ -95,6 +132,7 @@ class Participant:
     id: str
     name: str
     role: str
+    territory: str | None = None  # set in inter-territory documents
 
 
 @dataclass
@@ -114,6 +152,12 @@ class Document:
     path: str
     body_first_line: int
     meta: dict = field(default_factory=dict)
+    # Territories a document covers: [territory], or its participants' in an inter-territory document.
+    territories: list[str] = field(default_factory=list)
+
+    @property
+    def inter_territory(self) -> bool:
+        return self.territory == INTER_TERRITORIES
 
     def participant(self, pid: str) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)
@@ -132,11 +176,13 @@ class Segment:
     speaker: str | None
     speaker_label: str | None
     role: str | None
-    territory: str
+    territory: str | None  # the speaker's in an inter-territory document (None for a facilitator)
     atelier: str
     kind: str
     line: int
     turn: int = 0  # 1-based speaker turn; 0 for narration outside any turn
+    start_time: str | None = None  # from a `[00:03:12]` mark opening the paragraph
+    end_time: str | None = None    # from a `[00:03:12-00:03:20]` range
 
 
 @dataclass
@@ -160,12 +206,16 @@ class Corpus:
 
     @property
     def territories(self) -> list[str]:
-        return sorted({d.territory for d in self.documents.values()})
+        """Territories of the material: an inter-territory document adds its speakers' territories."""
+        return sorted({t for d in self.documents.values() for t in (d.territories or [d.territory])})
 
     def subset(self, territories: list[str]) -> "Corpus":
-        """The same corpus restricted to some territories (problems are kept)."""
+        """The same corpus restricted to some territories (problems are kept).
+
+        An inter-territory document is kept with the segments of the chosen territories only.
+        """
         keep = set(territories)
-        docs = {k: d for k, d in self.documents.items() if d.territory in keep}
+        docs = {k: d for k, d in self.documents.items() if keep & set(d.territories or [d.territory])}
         return Corpus(self.root, docs, [s for s in self.segments if s.territory in keep], self.problems)
 
 
@@ -240,11 +290,20 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
         ok = False
     if not ok:
         return False
-    if meta["territory"] != folder:
-        problems.add(rel, f"territory '{meta['territory']}' differs from its folder '{folder}'",
-                     yaml_line(node, ["territory"]) + first_line - 1,
-                     hint=f"set territory: {folder} or move the file to corpus/{meta['territory']}/")
+    territory = meta["territory"]
+    inter = isinstance(territory, list) or territory == INTER_TERRITORIES
+    home = INTER_TERRITORIES if inter else territory
+    if home != folder:
+        if isinstance(territory, list):
+            problems.add(rel, f"document inter-territoires (territory: liste) rangé dans le dossier '{folder}'",
+                         yaml_line(node, ["territory"]) + first_line - 1,
+                         hint=f"déplacer le fichier dans corpus/{INTER_TERRITORIES}/")
+        else:
+            problems.add(rel, f"territory '{territory}' differs from its folder '{folder}'",
+                         yaml_line(node, ["territory"]) + first_line - 1,
+                         hint=f"set territory: {folder} or move the file to corpus/{territory}/")
         ok = False
+    ok = _check_participant_territories(meta, node, rel, first_line, inter, problems) and ok
     if meta["id"] != stem:
         problems.add(rel, f"id '{meta['id']}' differs from the file name '{stem}.md'",
                      yaml_line(node, ["id"]) + first_line - 1,
@@ -264,6 +323,33 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
                          hint="give each participant its own id")
             ok = False
         seen.add(p["id"])
+    return ok
+
+
+def _check_participant_territories(meta: dict, node: yaml.Node, rel: str, first_line: int,
+                                   inter: bool, problems: Problems) -> bool:
+    """In an inter-territory document every participant but a facilitator names a territory
+    (one of the listed ones, if the document lists them); elsewhere a participant's territory,
+    if given, is the document's."""
+    ok = True
+    listed = meta["territory"] if isinstance(meta["territory"], list) else None
+    for i, p in enumerate(meta["participants"]):
+        where = yaml_line(node, ["participants", i]) + first_line - 1
+        own = p.get("territory")
+        who = f"participant {p['id']} ({p['name']})"
+        if inter and own is None and p["role"] != "animateur":
+            problems.add(rel, f"{who} sans territoire dans un document inter-territoires", where,
+                         hint="ajouter territory: <territoire> au participant (seul un animateur peut ne pas en avoir)")
+            ok = False
+        elif inter and own is not None and listed is not None and own not in listed:
+            problems.add(rel, f"{who} : territoire inconnu '{own}' (le document liste {', '.join(listed)})", where,
+                         hint="corriger le territoire du participant ou l'ajouter à la liste territory:")
+            ok = False
+        elif not inter and own is not None and own != meta["territory"]:
+            problems.add(rel, f"{who} : territoire '{own}' différent de celui du document '{meta['territory']}'",
+                         where, hint=f"un document qui réunit plusieurs territoires va dans corpus/{INTER_TERRITORIES}/ "
+                                     f"avec territory: {INTER_TERRITORIES}")
+            ok = False
     return ok
 
 
@@ -327,10 +413,17 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
             problems.add(doc.path, "empty speaker turn", line, severity="warning")
             continue
         n = len(segments) + 1
+        mark = TIMECODE.match(body, start, end)
+        territory = doc.territory
+        if doc.inter_territory:
+            participant = doc.participant(speaker) if speaker else None
+            territory = participant.territory if participant else None
         segments.append(Segment(
             id=f"{doc.id}#{n}", doc=doc.id, n=n, start=start, end=end, text=body[start:end],
-            speaker=speaker, speaker_label=label, role=role, territory=doc.territory,
+            speaker=speaker, speaker_label=label, role=role, territory=territory,
             atelier=doc.atelier, kind=doc.kind, line=line, turn=turn if speaker else 0,
+            start_time=clock(mark["start"]) if mark else None,
+            end_time=clock(mark["end"]) if mark and mark["end"] else None,
         ))
     return segments
 
@@ -338,10 +431,24 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
 def load_document(path: str | Path, root: str | Path | None = None) -> tuple[Document | None, list[Segment], Problems]:
     """Load one document file; return it (or None), its segments and its problems."""
     path = Path(path)
-    problems = Problems()
     rel = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
     try:
         text = read_text(path)
+    except CorpusError as exc:
+        problems = Problems()
+        problems.add(rel, exc.message, exc.line, exc.hint)
+        return None, [], problems
+    return parse_document(text, rel, path.parent.name, path.stem)
+
+
+def parse_document(text: str, rel: str, folder: str, stem: str) -> tuple[Document | None, list[Segment], Problems]:
+    """Validate and segment a document's text (LF line ends) as if it were ``<folder>/<stem>.md``.
+
+    Importers call this on the text they are about to write, so a file is only written once
+    the loader accepts it.
+    """
+    problems = Problems()
+    try:
         front, body, first_line = split_front_matter(text)
     except CorpusError as exc:
         problems.add(rel, exc.message, exc.line, exc.hint)
@@ -359,16 +466,22 @@ def load_document(path: str | Path, root: str | Path | None = None) -> tuple[Doc
         problems.add(rel, "front matter is not a mapping of fields", 2,
                      hint="write one 'field: value' per line")
         return None, [], problems
-    if not _validate_meta(meta, node, rel, 2, path.parent.name, path.stem, problems):
+    if not _validate_meta(meta, node, rel, 2, folder, stem, problems):
         return None, [], problems
     known = {"id", "title", "territory", "kind", "atelier", "date", "language", "synthetic", "participants"}
+    participants = [Participant(p["id"], p["name"], p["role"], p.get("territory")) for p in meta["participants"]]
+    if isinstance(meta["territory"], list) or meta["territory"] == INTER_TERRITORIES:
+        territory = INTER_TERRITORIES
+        territories = sorted(set(meta["territory"]) if isinstance(meta["territory"], list)
+                             else {p.territory for p in participants if p.territory})
+    else:
+        territory, territories = meta["territory"], [meta["territory"]]
     doc = Document(
-        id=meta["id"], title=meta["title"], territory=meta["territory"], kind=meta["kind"],
+        id=meta["id"], title=meta["title"], territory=territory, kind=meta["kind"],
         atelier=meta["atelier"], date=meta["date"], language=meta["language"],
-        synthetic=meta["synthetic"],
-        participants=[Participant(p["id"], p["name"], p["role"]) for p in meta["participants"]],
+        synthetic=meta["synthetic"], participants=participants,
         body=body, path=rel, body_first_line=first_line,
-        meta={k: v for k, v in meta.items() if k not in known},
+        meta={k: v for k, v in meta.items() if k not in known}, territories=territories,
     )
     segments = parse_segments(doc, problems)
     if not segments:
@@ -376,15 +489,24 @@ def load_document(path: str | Path, root: str | Path | None = None) -> tuple[Doc
     return doc, segments, problems
 
 
-def document_paths(root: str | Path) -> list[Path]:
-    """Every document file of a corpus folder, in a stable order."""
+def corpus_files(root: str | Path) -> list[Path]:
+    """Every visible file of the territory folders of a corpus, in a stable order (READMEs aside)."""
     root = Path(root)
     paths = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith((".", "_")) or folder.name in NON_TERRITORY_DIRS:
             continue
-        paths.extend(p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md")
+        paths.extend(p for p in sorted(folder.iterdir())
+                     if p.is_file() and not p.name.startswith((".", "~"))
+                     and p.stem.lower() != "readme")
     return paths
+
+
+def document_paths(root: str | Path) -> list[Path]:
+    """Every document file of a corpus folder (a registered document reader reads it)."""
+    from analyse.model.readers import document_reader
+
+    return [p for p in corpus_files(root) if document_reader(p) is not None]
 
 
 def load_corpus(root: str | Path = "corpus") -> Corpus:
@@ -399,15 +521,26 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
     root = Path(root)
     if not root.is_dir():
         raise CorpusError("corpus folder not found", root, hint="pass --corpus PATH")
+    from analyse.model.readers import document_reader, source_reader
+
     documents: dict[str, Document] = {}
     segments: list[Segment] = []
     problems = Problems()
-    for path in document_paths(root):
+    for path in corpus_files(root):
+        reader = document_reader(path)
+        if reader is None:
+            # A transcript dropped here as is would otherwise be silently left out of every analysis.
+            what = ("une transcription à importer" if source_reader(path) is not None
+                    else "un fichier que le corpus ne lit pas")
+            problems.add(path.relative_to(root), f"fichier ignoré : {what}", severity="warning",
+                         hint=f"lancer `analyse import {path} --territory {path.parent.name}` pour en faire un document, "
+                              "ou ranger ce fichier hors de corpus/")
+            continue
         if not TERRITORY_SLUG.match(path.parent.name):
             problems.add(path.relative_to(root), f"folder '{path.parent.name}' is not a territory slug",
                          hint="use lowercase letters, digits and hyphens, e.g. grande-synthe")
             continue
-        doc, segs, probs = load_document(path, root)
+        doc, segs, probs = reader(path, root)
         problems.extend(probs)
         if doc is None:
             continue
@@ -417,7 +550,20 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
             continue
         documents[doc.id] = doc
         segments.extend(segs)
+    _check_known_territories(root, documents, problems)
     return Corpus(root, documents, segments, problems)
+
+
+def _check_known_territories(root: Path, documents: dict[str, Document], problems: Problems) -> None:
+    """Warn when an inter-territory document names a territory that has no folder (a typo, often)."""
+    folders = {p.name for p in root.iterdir() if p.is_dir()} - {INTER_TERRITORIES}
+    for doc in documents.values():
+        if not doc.inter_territory:
+            continue
+        for t in doc.territories:
+            if t not in folders:
+                problems.add(doc.path, f"territoire inconnu '{t}' : aucun dossier corpus/{t}/", severity="warning",
+                             hint="vérifier l'orthographe du territoire (un nouveau territoire a son propre dossier)")
 
 
 def documents_frame(corpus: Corpus) -> pd.DataFrame:
@@ -440,11 +586,12 @@ def documents_frame(corpus: Corpus) -> pd.DataFrame:
 def segments_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per segment (tidy): id, document, offsets, speaker, role, text, words."""
     columns = ["segment", "doc", "n", "turn", "territory", "atelier", "kind", "speaker", "speaker_label",
-               "role", "start", "end", "line", "words", "text"]
+               "role", "start", "end", "line", "words", "text", "start_time", "end_time"]
     rows = [{
         "segment": s.id, "doc": s.doc, "n": s.n, "turn": s.turn, "territory": s.territory, "atelier": s.atelier,
         "kind": s.kind, "speaker": s.speaker, "speaker_label": s.speaker_label, "role": s.role,
         "start": s.start, "end": s.end, "line": s.line, "words": count_words(s.text), "text": s.text,
+        "start_time": s.start_time, "end_time": s.end_time,
     } for s in corpus.segments]
     return pd.DataFrame(rows, columns=columns)
 

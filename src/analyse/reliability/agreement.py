@@ -524,7 +524,8 @@ def agreement_table(rel: Reliability, by: str = "code") -> pd.DataFrame:
             rows.append(_group_row(rel, "dimension", dim, rel.dimension_labels.get(dim, ""), idx, all_units))
     else:
         territories = np.array(rel.unit_territory, dtype=object)
-        for territory in sorted(set(rel.unit_territory)):
+        # Facilitators of inter-territory documents have no territory: they count in the overall row only.
+        for territory in sorted({t for t in rel.unit_territory if t is not None}):
             rows.append(_group_row(rel, "territory", territory, "", all_codes,
                                    np.flatnonzero(territories == territory)))
     rows.append(_group_row(rel, OVERALL, OVERALL, "", all_codes, all_units))
