@@ -199,11 +199,13 @@ def test_cli_dry_run_in_french(tmp_path, capsys):
 # ---------------------------------------------------------------- text -> body, codebook
 
 def test_dialogue_becomes_participants(tmp_path):
-    text = ("Entretien du 3 mai\n\nMarie : Bonjour.\nOn commence ?\nPaul : Oui.\n\nMarie : Alors :\n"
-            "la question est simple.\n")
+    """Speakers follow analyse import's conventions (case, role label, timecode); offsets still map."""
+    text = ("Entretien du 3 mai\n\nMarie : Bonjour.\nOn commence ?\nPAUL (élu) : Oui.\n\n"
+            "[00:01:02] Marie : Alors :\nla question est simple.\n")
     assert detect_speakers(text) == ["Marie", "Paul"]
     body, people, bmap = text_to_body(text)
     assert [p["name"] for p in people] == ["inconnu", "Marie", "Paul"]
+    assert "**P2 (élu)** : Oui." in body and "**P1** : [00:01:02] Alors :" in body
     folder = tmp_path / "t"
     folder.mkdir()
     meta = "\n".join(["---", "id: d", "title: d", "territory: t", "kind: entretien", "atelier: none",
@@ -213,8 +215,10 @@ def test_dialogue_becomes_participants(tmp_path):
     doc, segments, problems = load_document(folder / "d.md", tmp_path)
     assert not problems.errors, problems.errors
     assert [s.speaker for s in segments] == ["P0", "P1", "P1", "P2", "P1", "P1"]
-    start = text.index("On commence")
-    assert body[bmap.start(start):bmap.end(start + 11)] == "On commence"
+    assert segments[4].start_time == "00:01:02"
+    for word in ("On commence", "Oui.", "la question"):
+        start = text.index(word)
+        assert body[bmap.start(start):bmap.end(start + len(word))] == word
 
 
 def test_emergent_codes_validate_apart(tmp_path):

@@ -3,6 +3,7 @@
 A source from another tool (a REFI-QDA text source, a ``.txt``) has no
 speaker markers. :func:`text_to_body` cuts it into paragraphs (one per
 non-blank line, as word processors write them). It turns « Nom : » openings
+(the conventions of :mod:`analyse.model.speakers`, as ``analyse import`` reads them)
 into turns of named participants when the text reads as a dialogue. Otherwise
 each paragraph becomes a turn of a single participant P1 « inconnu ».
 :class:`BodyMap` carries positions counted on the source text over to the
@@ -16,11 +17,10 @@ import re
 import unicodedata
 from collections import Counter
 
-from analyse.model.corpus import SPEAKER_MARKER
+from analyse.model.corpus import SPEAKER_MARKER, clock
+from analyse.model.speakers import PREFIX, display_name, looks_like_name, speaker_key
 
 UNKNOWN_SPEAKER = "inconnu"
-# « Nom : » at the start of a line: a name of one to four words, then a colon.
-TURN = re.compile(r"(?P<name>[^\W\d_][\w'’.-]*(?: [\w'’.-]+){0,3}?)\s?:(?:\s+|$)")
 MAX_SPEAKERS = 15
 
 
@@ -88,29 +88,46 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _turn(text: str, a: int, b: int):
+    """``(speaker key, display name, label, timecode, text start)`` when the paragraph opens a turn.
+
+    The conventions are :mod:`analyse.model.speakers`' (``Marie : …``, ``MARIE (élue) : …``,
+    ``[00:03:12] Marie : …``, ``**Marie** : …``), so ``analyse import`` and this import agree.
+    """
+    line = text[a:b]
+    m = PREFIX.match(line)
+    if not m or not looks_like_name(m["name"]):
+        return None
+    start = a + (m.start("text") if m["text"] is not None else len(line))
+    return speaker_key(m["name"]), display_name(m["name"]), m["label"], m["time"], start
+
+
 def detect_speakers(text: str, paras: list[tuple[int, int]] | None = None) -> list[str]:
     """Speaker names when the text reads as « Nom : … » turns, else ``[]``.
 
     At least a quarter of the paragraphs must open with a name, names must
-    recur (someone speaks twice) and be few.
+    recur (someone speaks twice) and be few: a colon after a capitalised word
+    now and then (« Objet : … ») does not make a dialogue.
 
     Examples
     --------
-    >>> detect_speakers("Marie : Bonjour.\\nPaul : Salut.\\nMarie : On commence ?")
+    >>> detect_speakers("Marie : Bonjour.\\nPAUL : Salut.\\nMarie : On commence ?\\nPaul : Oui.")
     ['Marie', 'Paul']
     >>> detect_speakers("Une ligne : rien de plus.\\nUne autre.")
     []
     """
     paras = _paragraphs(text) if paras is None else paras
-    names = Counter()
+    names: Counter = Counter()
+    shown: dict[str, str] = {}
     for a, b in paras:
-        m = TURN.match(text, a, b)
-        if m and m.group("name")[0].isupper():
-            names[m.group("name")] += 1
+        t = _turn(text, a, b)
+        if t:
+            names[t[0]] += 1
+            shown.setdefault(t[0], t[1])
     turns = sum(names.values())
     if turns < 2 or len(names) > MAX_SPEAKERS or len(names) >= turns or turns * 4 < len(paras):
         return []
-    return list(dict.fromkeys(n for n in names))
+    return [shown[k] for k in names]
 
 
 def text_to_body(text: str) -> tuple[str, list[dict], BodyMap]:
@@ -129,8 +146,8 @@ def text_to_body(text: str) -> tuple[str, list[dict], BodyMap]:
     """
     paras = _paragraphs(text)
     names = detect_speakers(text, paras)
-    ids = {name: f"P{i}" for i, name in enumerate(names, start=1)}
-    participants = [{"id": pid, "name": name, "role": "autre"} for name, pid in ids.items()]
+    ids = {speaker_key(name): f"P{i}" for i, name in enumerate(names, start=1)}
+    participants = [{"id": f"P{i}", "name": name, "role": "autre"} for i, name in enumerate(names, start=1)]
     pieces: list[str] = []
     chunks: list[tuple[int, int, int]] = []
     pos = 0
@@ -141,20 +158,20 @@ def text_to_body(text: str) -> tuple[str, list[dict], BodyMap]:
         if not names:
             marker = "**P1** : "
         else:
-            m = TURN.match(text, a, b)
-            if m and m.group("name") in ids:
-                current = ids[m.group("name")]
-                a = m.end()
+            t = _turn(text, a, b)
+            if t and t[0] in ids:
+                current = ids[t[0]]
+                label = f" ({t[2].strip()})" if t[2] and t[2].strip() else ""
+                a = t[4]
                 if a >= b:
-                    pending = current
+                    pending = f"**{current}{label}** : "
                     continue
-                marker = f"**{current}** : "
+                marker = f"**{current}{label}** : " + (f"[{clock(t[3]).split('.')[0]}] " if t[3] else "")
             elif pending or current is None or SPEAKER_MARKER.match(text, a, b):
                 if current is None:
                     current = "P0"
-                    if not any(p["id"] == "P0" for p in participants):
-                        participants.insert(0, {"id": "P0", "name": UNKNOWN_SPEAKER, "role": "autre"})
-                marker = f"**{pending or current}** : "
+                    participants.insert(0, {"id": "P0", "name": UNKNOWN_SPEAKER, "role": "autre"})
+                marker = pending or f"**{current}** : "
             pending = None
         if pieces:
             pieces.append("\n\n")
