@@ -20,7 +20,7 @@ from lxml import etree
 
 from analyse.exchange.plaintext import detect_speakers, text_to_body
 from analyse.exchange.refi_project import import_whole_project, read_territory_map
-from analyse.model.codebook import CANONICAL_IDS, load_codebook, validate_codebook
+from analyse.model.codebook import CANONICAL_IDS, load_codebook, render_codebook, validate_codebook
 from analyse.model.codings import load_codings
 from analyse.model.corpus import load_corpus, load_document
 
@@ -229,6 +229,7 @@ def test_emergent_codes_validate_apart(tmp_path):
     book, problems = validate_codebook(path)
     assert book is not None and not problems.errors
     assert "EMG.rage" in book and "EMG.rage" not in book.codes and book.dimension_of("EMG.rage") == "EMG"
+    assert "\n    EMG.rage Rage" in render_codebook(book).split("Codes candidats")[1]
     path.write_text(base + "\n  - {id: ENG.99, label: X, status: emergent}\n", encoding="utf-8")
     assert validate_codebook(path)[0] is None
     path.write_text(base + "\n  - {id: EMG.x, label: X, status: candidat}\n", encoding="utf-8")

@@ -299,4 +299,11 @@ def render_codebook(book: Codebook, fmt: str = "tree") -> str:
         for code in book.codes.values():
             if code.dimension == dim and (code.parent is None or code.parent not in book.codes):
                 walk(code, 1)
+    if book.emergent:
+        out.append(f"Codes candidats importés ({len(book.emergent)}, status: emergent) — à examiner, hors balises")
+        for code in book.emergent.values():
+            depth, parent = 1, code.parent
+            while parent in book.emergent and depth < 10:
+                depth, parent = depth + 1, book.emergent[parent].parent
+            out.append(f"{'  ' * depth}{code.id} {code.label}")
     return "\n".join(out) + "\n"
