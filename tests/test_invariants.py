@@ -14,8 +14,8 @@ from analyse.cli import main
 from analyse.model.codings import CodingStore, coding_record, coverage_record, load_codings
 from analyse.model.corpus import load_corpus
 from analyse.errors import UsageError
-from analyse.analysis.invariants import (Thresholds, bootstrap_dispersion, classify, code_territory_table, coded_material, count_matrix,
-                                invariance_table, juilland_d, material_from_frames, shannon_evenness)
+from analyse.analysis.invariants import (Thresholds, code_territory_table, coded_material, invariance_table,
+                                         is_invariant, juilland_d, material_from_frames, shannon_evenness)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,42 +205,7 @@ def test_coder_without_coverage_falls_back_on_coded_documents(project):
     assert "no coverage record" in m.notes[0]
 
 
-# --- classification thresholds ------------------------------------------------------
-
-def _summary(**overrides):
-    row = {"segments": 40, "territories": 4, "n_territories": 4, "min_territory_segments": 5,
-           "D": 0.9, "top_share": 0.3}
-    row.update(overrides)
-    return pd.DataFrame([row])
-
-
-@pytest.mark.parametrize("overrides, expected", [
-    ({}, "invariant"),
-    ({"segments": 4, "territories": 1, "D": 0.0, "top_share": 1.0}, "rare"),       # rare before all
-    ({"segments": 4}, "rare"),
-    ({"segments": 5}, "invariant"),                                              # threshold inclusive
-    ({"D": 0.7}, "invariant"),                                                   # D ≥ d_inv
-    ({"D": 0.69, "top_share": 0.45}, "partagé"),
-    ({"min_territory_segments": 1}, "partagé"),                                  # needs 2 everywhere
-    ({"territories": 3, "min_territory_segments": 0, "D": 0.75}, "partagé"),
-    ({"D": 0.5, "top_share": 0.6}, "singulier"),                                 # share ≥ s_sing
-    ({"D": 0.5, "top_share": 0.59}, "partagé"),
-    ({"D": 0.29, "top_share": 0.5}, "singulier"),                                # D < d_sing
-    ({"D": 0.3, "top_share": 0.5}, "partagé"),
-    ({"territories": 1, "n_territories": 1, "D": float("nan"), "top_share": 1.0}, "singulier"),
-])
-def test_classification_thresholds_behave_as_documented(overrides, expected):
-    assert classify(_summary(**overrides)).iloc[0] == expected
-
-
-def test_classification_thresholds_are_parameters():
-    strict = Thresholds(min_segments=50, min_per_territory=6, d_inv=0.95, s_sing=0.25, d_sing=0.1)
-    assert classify(_summary(), strict).iloc[0] == "rare"
-    assert classify(_summary(segments=60), strict).iloc[0] == "singulier"        # 0.3 ≥ 0.25
-    assert classify(_summary(segments=60, D=0.96, min_territory_segments=6), strict).iloc[0] == "invariant"
-
-
-# --- invariance table and bootstrap -----------------------------------------------------
+# --- invariance table -------------------------------------------------------------------
 
 def _even_and_singular():
     docs = {}
@@ -252,45 +217,20 @@ def _even_and_singular():
 
 
 def test_invariance_table_classifies_and_describes_codes():
-    table = invariance_table(_even_and_singular(), n_boot=200, seed=3).set_index("code")
-    assert table.loc["E", "class"] == "invariant"
+    table = invariance_table(_even_and_singular(), n_boot=200, n_perm=99, seed=3).set_index("code")
+    assert table.loc["E", "class"] == "invariant robuste"
     assert table.loc["E", "D"] == pytest.approx(1.0)
     assert table.loc["E", "territories"] == 4 and table.loc["E", "segments"] == 8
     assert table.loc["E", "min_territory_segments"] == 2
+    assert table.loc["E", "reliability"] == "non mesurée"
     assert table.loc["S", "class"] == "rare"                       # 2 segments < 5
     assert table.loc["S", "top_territory"] == "t1" and table.loc["S", "top_share"] == 1.0
     assert table.loc["S", "D"] == 0.0 and table.loc["S", "entropy"] == 0.0
 
 
-def test_bootstrap_interval_collapses_when_documents_are_alike():
-    # Every document of a territory has the same rate: any resample gives the same D.
-    table = invariance_table(_even_and_singular(), n_boot=100, seed=0).set_index("code")
-    assert table.loc["E", "D_low"] == pytest.approx(1.0)
-    assert table.loc["E", "D_high"] == pytest.approx(1.0)
-    assert table.loc["S", "D_low"] == table.loc["S", "D_high"] == 0.0
-
-
-def test_bootstrap_is_seeded_and_brackets_variable_codes():
-    m = make_material({
-        "t1": [(10, ["C"], ["C"], []), (10, [], [], [])],
-        "t2": [(10, ["C"], [], []), (10, ["C"], [], [])],
-        "t3": [(10, ["C"], ["C"], ["C"]), (10, [], [], [])],
-    })
-    a = invariance_table(m, n_boot=300, seed=7)
-    pd.testing.assert_frame_equal(a, invariance_table(m, n_boot=300, seed=7))
-    d7, _ = bootstrap_dispersion(count_matrix(m), n_boot=300, seed=7)
-    d8, _ = bootstrap_dispersion(count_matrix(m), n_boot=300, seed=8)
-    assert d7.shape == (300, 1)
-    assert np.array_equal(d7, bootstrap_dispersion(count_matrix(m), n_boot=300, seed=7)[0])
-    assert not np.array_equal(d7, d8)
-    row = a.iloc[0]
-    assert 0.0 <= row["D_low"] < row["D_high"] <= 1.0
-    assert row["D_low"] < row["D"]
-
-
 def test_no_bootstrap_gives_nan_intervals():
-    table = invariance_table(_even_and_singular(), n_boot=0)
-    assert table["D_low"].isna().all() and table["entropy_high"].isna().all()
+    table = invariance_table(_even_and_singular(), n_boot=0, n_perm=0)
+    assert table["D_low"].isna().all() and table["p_conc"].isna().all()
 
 
 def test_invariance_by_words_and_by_dimension():
@@ -298,29 +238,28 @@ def test_invariance_by_words_and_by_dimension():
         "x": [(10, ["ENG.1"], ["ENG.2"], []), (30, [])],
         "y": [(10, ["ENG.1", "ENG.2"], [], [])],
     })
-    words = invariance_table(m, level="dimension", unit="words", n_boot=0).set_index("code")
+    words = invariance_table(m, level="dimension", unit="words", n_boot=0, n_perm=0).set_index("code")
     # x: 20 coded words of 60; y: 10 of 30 → equal rates.
     assert words.loc["ENG", "D"] == pytest.approx(1.0)
-    segs = invariance_table(m, level="dimension", n_boot=0).set_index("code")
+    segs = invariance_table(m, level="dimension", n_boot=0, n_perm=0).set_index("code")
     # x: 2 segments of 4 (0.5); y: 1 of 3 → rates 0.5 and 1/3.
     assert segs.loc["ENG", "top_territory"] == "x"
     assert segs.loc["ENG", "top_share"] == pytest.approx(0.5 / (0.5 + 1 / 3))
 
 
 def test_invariance_table_order_labels_and_attrs():
-    table = invariance_table(_even_and_singular(), n_boot=10, labels={"E": "Engagement"})
+    table = invariance_table(_even_and_singular(), n_boot=10, n_perm=9, labels={"E": "Engagement"})
     assert table["code"].tolist() == ["E", "S"]                   # invariant before rare
     assert table.loc[0, "label"] == "Engagement"
     assert table.attrs["territories"] == ["t1", "t2", "t3", "t4"]
-    assert table.attrs["thresholds"]["d_inv"] == Thresholds().d_inv
+    assert table.attrs["thresholds"]["d_inv"] == Thresholds().d_inv and len(table.attrs["rule"]) == 5
 
 
-def test_count_matrix_matches_the_table():
-    m = make_material({"x": [(10, ["A"], ["A", "B"])], "y": [(5, ["B"], [], [])]})
-    cm = count_matrix(m, unit="words")
-    assert cm.docs == ["x-d0", "y-d0"] and cm.codes == ["A", "B"]
-    assert cm.counts.tolist() == [[20.0, 10.0], [0.0, 5.0]]
-    assert cm.sizes.tolist() == [20.0, 15.0]
+def test_unreliable_code_is_never_invariant():
+    rel = pd.DataFrame({"code": ["E", "S"], "status": ["peu fiable", "fiable"], "alpha": [0.4, 0.9]})
+    table = invariance_table(_even_and_singular(), n_boot=50, n_perm=49, reliability=rel).set_index("code")
+    assert table.loc["E", "class"] == "indéterminé" and "peu fiable" in table.loc["E", "reason"]
+    assert table.loc["E", "alpha"] == 0.4
 
 
 # --- command line -------------------------------------------------------------------------
@@ -334,7 +273,10 @@ def test_cli_invariants_json(coded_project, capsys):
     rows = {r["code"]: r for r in out["rows"]}
     assert out["coders"] == ["A"]
     assert rows["ENG.1"]["territories"] == 2 and rows["ENG.1"]["label"] == "Libellé ENG.1"
-    assert rows["SYS.1"]["class"] == "singulier" and rows["SYS.1"]["top_territory"] == "le-mene"
+    # SYS.1 sits in one territory, but B did not code it where both coded: it cannot be called singular
+    assert rows["SYS.1"]["top_territory"] == "le-mene" and rows["SYS.1"]["D_high"] < 0.3
+    assert rows["SYS.1"]["reliability"] == "peu fiable" and rows["SYS.1"]["class"] == "indéterminé"
+    assert len(out["rule"]) == 5
 
 
 def test_cli_invariants_table_and_errors(coded_project, capsys):
@@ -342,7 +284,7 @@ def test_cli_invariants_table_and_errors(coded_project, capsys):
     args = ["--corpus", str(p / "corpus"), "--codebook", str(p / "codebook/balises.yaml")]
     assert main(["invariants", *args, "--level", "dimension", "--n-boot", "10"]) == 0
     out = capsys.readouterr().out
-    assert "Seuils" in out and "ENG" in out and "class" in out
+    assert "Règle" in out and "ENG" in out and "class" in out
     assert main(["invariants", *args, "--coders", "Z"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("analyse : erreur :") and "unknown coder" in err and len(err.strip().splitlines()) == 1
@@ -357,30 +299,45 @@ INTENDED_SINGULAR = {
     "VAL.M3": "malaunay", "VAL.4": "malaunay",
     "ENG.6": "grande-synthe", "ENG.D3": "grande-synthe",
 }
-# Codes allowed to miss their intended class, each with the reason (none so far).
-DOCUMENTED_EXCEPTIONS: dict[str, str] = {}
 
 
-def test_bundled_corpus_matches_intended_invariants_and_singularities():
-    codings_file = ROOT / "corpus" / "codings" / "A.jsonl"
-    if not codings_file.exists():
-        pytest.skip("corpus/codings/A.jsonl is not there yet")
+@pytest.fixture(scope="module")
+def bundled_table():
+    from analyse.reliability.agreement import reliability_data
+    from analyse.reliability.per_code import code_reliability
+    from analyse.model.codebook import load_codebook
+
     corpus = load_corpus(ROOT / "corpus")
-    if len(corpus.documents) < 24:
-        pytest.skip(f"the bundled corpus is incomplete ({len(corpus.documents)} documents, need 24)")
-    codings = load_codings(corpus, None, coders=["A"])
-    table = invariance_table(coded_material(corpus, codings, coders="A"), n_boot=0).set_index("code")
+    book = load_codebook(ROOT / "codebook" / "balises.yaml")
+    codings = load_codings(corpus, book)
+    rel = code_reliability(reliability_data(codings, corpus, ["A", "B"], codebook=book), n_boot=200)
+    material = coded_material(corpus, codings, coders="A")
+    return invariance_table(material, n_boot=300, n_perm=299, reliability=rel).set_index("code"), material
+
+
+def test_bundled_corpus_intended_singularities_are_found_or_flagged(bundled_table):
+    table, _ = bundled_table
     wrong = []
-    for code in INTENDED_INVARIANTS:
-        got = table["class"].get(code, "absent")
-        if got != "invariant" and code not in DOCUMENTED_EXCEPTIONS:
-            wrong.append(f"{code}: {got}, expected invariant")
     for code, place in INTENDED_SINGULAR.items():
-        got = table["class"].get(code, "absent")
-        top = table["top_territory"].get(code)
-        if (got != "singulier" or top != place) and code not in DOCUMENTED_EXCEPTIONS:
-            wrong.append(f"{code}: {got} (top {top}), expected singulier in {place}")
+        row = table.loc[code]
+        # a singularity may only be missed because its coding is not reliable enough to conclude
+        if not ((row["class"] == "singulier" and row["top_territory"] == place)
+                or (row["class"] == "indéterminé" and row["reliability"] == "peu fiable")):
+            wrong.append(f"{code}: {row['class']} (top {row['top_territory']})")
     assert not wrong, "; ".join(wrong)
+
+
+def test_bundled_corpus_intended_invariants_are_never_called_singular(bundled_table):
+    table, _ = bundled_table
+    for code in INTENDED_INVARIANTS:
+        assert table.loc[code, "class"] in ("invariant robuste", "invariant probable", "indéterminé"), code
+
+
+def test_bundled_corpus_no_unreliable_invariant(bundled_table):
+    table, material = bundled_table
+    inv = table[is_invariant(table["class"])]
+    assert len(inv) and (inv["reliability"] == "fiable").all()
+    assert "animateur" not in set(material.segments["role"])
 
 
 def test_cli_specificities_wires_the_nlp_layer(project, monkeypatch, capsys):

@@ -163,3 +163,22 @@ def test_bad_arguments_are_usage_errors(setup):
     with pytest.raises(UsageError):
         panel.toggle("ENG.99")
     assert not store.path("B").exists()
+
+
+def test_valence_is_saved_reloaded_and_checked(setup):
+    corpus, book, store, _, a_bytes = setup
+    panel = _panel(setup)
+    panel.widget()
+    panel.toggle("ENG.1")
+    panel.set_valence("ENG.1", "mise en échec")
+    (rec,) = _lines(store, "B")
+    assert rec["valence"] == "mise en échec"
+    again = _panel(setup)
+    assert again.valence("ENG.1") == "mise en échec"
+    again.set_valence("ENG.1", "à l'œuvre")
+    assert "valence" not in _lines(store, "B")[0]
+    with pytest.raises(UsageError, match="valence inconnue"):
+        again.set_valence("ENG.1", "bof")
+    with pytest.raises(UsageError, match="cocher le code"):
+        again.set_valence("SYS.1", "contestée")
+    assert store.path("A").read_bytes() == a_bytes

@@ -387,10 +387,15 @@ def segment_lemmas(source: Corpus | Iterable[Segment], layer: NLPLayer | None = 
     return out
 
 
-def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> pd.DataFrame:
+def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None,
+                sentences: bool = False) -> pd.DataFrame:
     """One row per token: segment, i, text, lemma, pos, is_stop, ent_type (tidy).
 
-    ``ent_type`` is empty outside entities.
+    ``ent_type`` is empty outside entities. With ``sentences``, two more
+    columns: ``sent`` (0-based sentence number in the segment, from the
+    parser's sentence boundaries) and ``idx`` (character offset of the token
+    in the segment text), which :mod:`analyse.analysis.units` uses to cut
+    segments into text units without parsing again.
 
     Examples
     --------
@@ -398,6 +403,12 @@ def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = Non
     >>> tokens[tokens.pos == "NOUN"].lemma.value_counts().head()        # doctest: +SKIP
     """
     rows = []
+    if sentences:
+        for seg, doc in parse_segments(source, layer):
+            for n, sent in enumerate(doc.sents):
+                rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_, n, t.idx)
+                            for t in sent if not t.is_space)
+        return pd.DataFrame(rows, columns=TOKEN_COLUMNS + ["sent", "idx"])
     for seg, doc in parse_segments(source, layer):
         rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_)
                     for t in doc if not t.is_space)

@@ -53,6 +53,11 @@ DEFAULTS: dict = {
     },
     # Display names of territories (slug = name); the slug is the fallback.
     "territories": {},
+    # Invariants: the rules of analysis.invariants.Thresholds and the resampling effort.
+    "method": {
+        "min_segments": 5, "min_per_territory": 2, "d_inv": 0.7, "s_sing": 0.6, "d_sing": 0.3,
+        "alpha": 0.05, "min_reliability": 0.667, "n_boot": 500, "n_perm": 999,
+    },
 }
 
 
@@ -160,6 +165,12 @@ class Project:
     @property
     def agreement_coders(self) -> list[str]:
         return list(self.settings["coders"]["agreement"])
+
+    def thresholds(self):
+        """The invariant classification rules of this project (``[method]`` of balises.toml)."""
+        from analyse.analysis.invariants import Thresholds
+        fields = Thresholds.__dataclass_fields__
+        return Thresholds(**{k: v for k, v in self.settings["method"].items() if k in fields})
 
     def territory_names(self) -> dict[str, str]:
         return dict(self.settings["territories"])

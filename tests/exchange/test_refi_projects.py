@@ -125,10 +125,11 @@ def test_written_project_validates(imported):
         assert doc.path == str(Path("importe") / f"{doc_id}.md")
         assert doc.meta["source_guid"] and doc.kind == "entretien" and doc.atelier == "none"
     book = load_codebook(proj / "codebook" / "balises.yaml")
-    # Candidate codes are kept apart: the balises are untouched.
-    assert set(book.codes) >= set(CANONICAL_IDS) and not any(c.startswith("EMG.") for c in book.codes)
-    assert len(book.emergent) == len(r.codes_new)
-    assert all(c.status == "emergent" and c.source_guid for c in book.emergent.values())
+    # Candidate codes are kept apart: status emergent, dimension EMG (not declared), never a balise.
+    assert set(book.codes) >= set(CANONICAL_IDS) and not any(c.id.startswith("EMG.") for c in book.balises)
+    assert [c["id"] for c in r.codes_new] == [k for k in book.emergent if k.startswith("EMG.")]
+    assert all(c.status == "emergent" and c.source_guid and c.dimension == "EMG" and "EMG" not in book.dimensions
+               for c in book.codes.values() if c.id.startswith("EMG."))
     codings = load_codings(corpus, book, proj / "corpus" / "codings")
     assert not codings.problems.errors, codings.problems.errors[:3]
     assert not codings.frame["moved"].any()
@@ -228,9 +229,10 @@ def test_emergent_codes_validate_apart(tmp_path):
                     "  - {id: EMG.rage, label: Rage, status: emergent, parent: EMG.colere}\n", encoding="utf-8")
     book, problems = validate_codebook(path)
     assert book is not None and not problems.errors
-    assert "EMG.rage" in book and "EMG.rage" not in book.codes and book.dimension_of("EMG.rage") == "EMG"
-    assert "\n    EMG.rage Rage" in render_codebook(book).split("Codes candidats")[1]
-    path.write_text(base + "\n  - {id: ENG.99, label: X, status: emergent}\n", encoding="utf-8")
+    assert book["EMG.rage"].status == "emergent" and book.dimension_of("EMG.rage") == "EMG"
+    assert "EMG.rage" in book.emergent and "EMG.rage" not in {c.id for c in book.balises}
+    assert "\n    EMG.rage" in render_codebook(book).split("Codes candidats hors dimensions")[1]
+    path.write_text(base + "\n  - {id: EMG.y, status: emergent}\n", encoding="utf-8")  # no label
     assert validate_codebook(path)[0] is None
     path.write_text(base + "\n  - {id: EMG.x, label: X, status: candidat}\n", encoding="utf-8")
     assert validate_codebook(path)[0] is None

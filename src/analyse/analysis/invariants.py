@@ -58,10 +58,13 @@ import pandas as pd
 
 from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATERIAL_SEGMENT_COLUMNS,  # noqa: F401
                                        NO_ROLE, Material, _check_choice, coded_material, material_from_frames)
+from analyse.analysis.dispersion import _snap, juilland_d, shannon_evenness  # noqa: F401
+from analyse.analysis.spread import bc_interval, bootstrap_spread, build_design, observed_spread, permutation_pvalues
 
 UNITS = ("segments", "words")
+# Valences of a coding that count against a balise (see the codebook README).
+VALENCES_AGAINST = ("mise en échec", "contestée")
 GROUPINGS = ("territory", "role", "atelier")
-CLASSES = ("invariant", "partagé", "singulier", "rare")
 
 # ---------------------------------------------------------------------------
 # 2. Code × territory tables
@@ -149,88 +152,35 @@ def share_matrix(table: pd.DataFrame, value: str = "segment_share",
 # 3. Dispersion, bootstrap and classification
 # ---------------------------------------------------------------------------
 
-def juilland_d(rates: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Juilland's D of size-normalised frequencies along ``axis`` (territories).
-
-    ``D = 1 − (σ/μ)/√(n−1)``, σ the population standard deviation. NaN when
-    the code never occurs or ``n < 2``.
-
-    Examples
-    --------
-    >>> float(juilland_d(np.array([0.1, 0.1, 0.1, 0.1])))
-    1.0
-    >>> float(juilland_d(np.array([0.3, 0.0, 0.0, 0.0])))
-    0.0
-    """
-    rates = np.asarray(rates, dtype=float)
-    n = rates.shape[axis]
-    mean = rates.mean(axis=axis)
-    if n < 2:
-        return np.full(mean.shape, np.nan)[()]
-    sd = rates.std(axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = 1.0 - (sd / mean) / np.sqrt(n - 1)
-    d = np.where(mean > 0, _snap(d), np.nan)
-    return d[()]
-
-
-def _snap(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] and round float noise at the bounds (1 − 1e-16 → 1), for stable tables."""
-    x = np.clip(x, 0.0, 1.0)
-    x = np.where(x < 1e-12, 0.0, x)
-    return np.where(x > 1.0 - 1e-12, 1.0, x)
-
-
-def shannon_evenness(rates: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Normalised Shannon entropy ``−Σ q ln q / ln n`` of ``q = rates / Σ rates``.
-
-    Examples
-    --------
-    >>> float(shannon_evenness(np.array([2.0, 2.0, 2.0])))
-    1.0
-    >>> float(shannon_evenness(np.array([0.0, 5.0, 0.0])))
-    0.0
-    """
-    rates = np.asarray(rates, dtype=float)
-    n = rates.shape[axis]
-    total = rates.sum(axis=axis, keepdims=True)
-    if n < 2:
-        return np.full(np.squeeze(total, axis=axis).shape, np.nan)[()]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = rates / total
-        terms = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
-        h = -terms.sum(axis=axis) / np.log(n)
-    h = np.where(np.squeeze(total, axis=axis) > 0, _snap(h), np.nan)
-    return h[()]
-
-
 @dataclass(frozen=True)
 class Thresholds:
-    """Thresholds of :func:`classify`, with the reasons for their defaults.
+    """Rules of :func:`classify`, with the reasons for their defaults (``[method]`` in balises.toml).
 
-    Rules, applied in this order (the first that holds wins):
+    Applied in this order; the first that holds wins:
 
     1. **rare**: fewer than ``min_segments`` coded segments in the whole
-       material. Default 5: below that, one segment more or less moves a
-       territory's share by 20 % or more, and no pattern can be read.
-    2. **invariant**: present in *every* territory with at least
-       ``min_per_territory`` coded segments each, and ``D ≥ d_inv``. Default
-       2 segments (one occurrence may be incidental) and ``d_inv = 0.7``: with
-       four territories, rates in proportions 4:3:2:1 give D ≈ 0.74 (the
-       busiest territory holds 40 % of the normalised frequency: unequal but
-       comparable), while 5:2:2:1 give D ≈ 0.65 (one territory as heavy as
-       the three others together: not an invariant).
-    3. **singulier**: the top territory holds at least ``s_sing`` of the
-       size-normalised frequency (default 0.6: more than the three other
-       territories together, 2.4 times its even share of 0.25 with four
-       territories; e.g. 7:1:1:1, share 0.7), or ``D < d_sing`` (default 0.3:
-       e.g. 8:1:1:0 gives D ≈ 0.26).
-    4. **partagé**: everything else — present in several territories without
-       being invariant nor dominated by one (e.g. two territories out of four,
-       5:5:0:0, D ≈ 0.42; or 5:2:2:1, D ≈ 0.65).
+       material (default 5: one segment more or less then moves a territory's
+       share by 20 % or more).
+    2. **indéterminé**: the spread cannot be measured (fewer than two
+       territories in the material).
+    3. **invariant robuste**: present in *every* territory with at least
+       ``min_per_territory`` coded segments, the *lower* bound of D's
+       bias-corrected interval at least ``d_inv`` (default 0.7: rates 4:3:2:1
+       give D ≈ 0.74, 5:2:2:1 give D ≈ 0.65), not more concentrated than chance
+       (``p_conc ≥ alpha``), and never told as failing.
+    4. **invariant probable**: present everywhere and the *point* estimate of D
+       at least ``d_inv``, but the interval or a failure story does not allow more.
+    5. **singulier**: more concentrated in one territory than chance
+       (``p_conc < alpha``) with the top territory holding at least the share
+       :meth:`s_sing_for` gives (``s_sing`` = 0.6 with four territories: more
+       than the three others together, a rate 4.5 times the others' mean; the
+       same ratio of rates for any number of territories), or the *upper*
+       bound of D below ``d_sing``.
+    6. **partagé**: everything else.
 
-    The defaults are calibrated for about four territories; with many more,
-    ``s_sing`` should be lowered (the even share is ``1/n``).
+    A code whose coding is *peu fiable* (alpha below ``min_reliability`` on the
+    team's double-coded sample) cannot be invariant or singular: it becomes
+    **indéterminé**, with the reason.
     """
 
     min_segments: int = 5
@@ -238,170 +188,119 @@ class Thresholds:
     d_inv: float = 0.7
     s_sing: float = 0.6
     d_sing: float = 0.3
+    alpha: float = 0.05
+    min_reliability: float = 0.667
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def s_sing_for(self, n_territories: int) -> float:
+        """The top-share bar for ``n`` territories: the same ratio of the top rate to the others' mean
+        rate as ``s_sing`` gives with four territories (0.6 → 4.5 times).
 
-def classify(summary: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Series:
-    """Class of each row of an invariance summary (rules in :class:`Thresholds`).
+        >>> round(Thresholds().s_sing_for(4), 3), round(Thresholds().s_sing_for(10), 3)
+        (0.6, 0.333)
+        """
+        k = self.s_sing * 3.0 / (1.0 - self.s_sing)
+        return k / (k + max(n_territories, 2) - 1)
 
-    Parameters
-    ----------
-    summary : DataFrame
-        Columns ``segments`` (coded segments in all), ``territories`` (where
-        present), ``n_territories`` (in the material), ``min_territory_segments``
-        (fewest coded segments in any territory, 0 if absent from one), ``D``
-        and ``top_share``.
+    def describe(self) -> list[str]:
+        """The rule in five French lines, for reports."""
+        return [
+            f"rare : moins de {self.min_segments} segments codés ; indéterminé : dispersion non mesurable, "
+            "ou codage peu fiable là où il faudrait conclure",
+            f"invariant robuste : présent partout (au moins {self.min_per_territory} segments par territoire), "
+            f"borne basse de D ≥ {self.d_inv}, pas plus concentré que le hasard, jamais raconté en échec",
+            f"invariant probable : présent partout et D ≥ {self.d_inv}, sans que l'intervalle ou les échecs "
+            "permettent davantage",
+            f"singulier : plus concentré qu'au hasard (p < {self.alpha}) avec un territoire dominant, ou borne "
+            f"haute de D < {self.d_sing}",
+            "partagé : tout le reste ; D est l'indice de Juilland, son intervalle un bootstrap à deux niveaux "
+            "(documents par atelier, puis segments), corrigé du biais",
+        ]
 
-    Returns
-    -------
-    Series of str
-        ``invariant``, ``partagé``, ``singulier`` or ``rare``.
+
+CLASSES = ("invariant robuste", "invariant probable", "partagé", "singulier", "rare", "indéterminé")
+
+
+def is_invariant(classes: pd.Series) -> pd.Series:
+    """True for both invariant classes (robuste, probable)."""
+    return classes.astype(str).str.startswith("invariant")
+
+
+def classify(summary: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Class and reason of each row of an invariance summary (rules in :class:`Thresholds`).
+
+    ``summary`` needs ``segments, territories, n_territories,
+    min_territory_segments, D, D_low, D_high, top_share, p_conc`` and may
+    carry ``failing`` (territories where the code is told as failing) and
+    ``reliability`` (*fiable*, *peu fiable*, *non mesurée*).
 
     Examples
     --------
-    >>> s = pd.DataFrame({"segments": [40, 3], "territories": [4, 1], "n_territories": 4,
-    ...                   "min_territory_segments": [8, 0], "D": [0.9, 0.0], "top_share": [0.3, 1.0]})
-    >>> classify(s).tolist()
-    ['invariant', 'rare']
+    >>> s = pd.DataFrame({"segments": [40, 3, 30], "territories": [4, 1, 4], "n_territories": 4,
+    ...                   "min_territory_segments": [8, 0, 6], "D": [0.9, 0.0, 0.8],
+    ...                   "D_low": [0.8, 0.0, 0.5], "D_high": [0.95, 0.0, 0.9],
+    ...                   "top_share": [0.3, 1.0, 0.3], "p_conc": [0.6, 0.1, 0.5]})
+    >>> classify(s)["class"].tolist()
+    ['invariant robuste', 'rare', 'invariant probable']
     """
     t = thresholds or Thresholds()
     d = summary["D"].astype(float)
+    low, high = summary["D_low"].astype(float), summary["D_high"].astype(float)
+    p_conc = summary["p_conc"].astype(float)
+    n = summary["n_territories"].astype(int)
+    failing = summary["failing"] if "failing" in summary else pd.Series("", index=summary.index)
+    fails = failing.fillna("").astype(str) != ""
     rare = summary["segments"] < t.min_segments
-    everywhere = ((summary["territories"] == summary["n_territories"])
-                  & (summary["min_territory_segments"] >= t.min_per_territory))
-    invariant = everywhere & (d >= t.d_inv)             # NaN D (one territory) is never invariant
-    singular = (summary["top_share"] >= t.s_sing) | (d < t.d_sing)
-    out = np.select([rare, invariant, singular], ["rare", "invariant", "singulier"], "partagé")
-    return pd.Series(out, index=summary.index, name="class")
-
-
-@dataclass
-class CountMatrix:
-    """Document × code counts, the input of the dispersion and bootstrap.
-
-    ``counts[d, c]`` is the frequency of code ``c`` in document ``d`` (coded
-    segments or coded words), ``segment_counts`` the coded segments whatever
-    the unit (for presence), ``sizes[d]`` the document's size in the unit and
-    ``territory[d]`` the index of its territory in ``territories``. An
-    inter-territory document gives one row per territory (``<doc>@<territory>``).
-    """
-
-    docs: list[str]
-    codes: list[str]
-    territories: list[str]
-    territory: np.ndarray
-    counts: np.ndarray
-    segment_counts: np.ndarray
-    sizes: np.ndarray
-
-    def by_territory(self, matrix: np.ndarray) -> np.ndarray:
-        """Sum rows of a document-level matrix (or vector) per territory."""
-        out = np.zeros((len(self.territories),) + matrix.shape[1:], dtype=float)
-        np.add.at(out, self.territory, matrix)
-        return out
-
-
-def count_matrix(material: Material, level: str = "code", unit: str = "segments",
-                 codes: Sequence[str] | None = None) -> CountMatrix:
-    """Build the document × code :class:`CountMatrix` of a material.
-
-    Examples
-    --------
-    >>> cm = count_matrix(material, unit="words")   # doctest: +SKIP
-    """
-    _check_choice("unit", unit, UNITS)
-    segs = material.segments
-    # An inter-territory document is one row per territory it speaks for, so that each part
-    # counts (and is resampled) in its own territory; other documents keep their id.
-    spread = segs.groupby("doc")["territory"].transform("nunique") > 1
-    segs = segs.assign(doc=segs["doc"].where(~spread, segs["doc"] + "@" + segs["territory"].astype(str)))
-    docs_frame = (segs.groupby("doc", sort=True)
-                  .agg(territory=("territory", "first"), segments=("segment", "size"), words=("words", "sum")))
-    docs = list(docs_frame.index)
-    territories = sorted(docs_frame["territory"].unique())
-    t_index = {t: i for i, t in enumerate(territories)}
-    coded = material.at_level(level).merge(segs[["segment", "doc", "words"]], on="segment")
-    code_list = list(codes) if codes is not None else sorted(coded["code"].unique())
-    coded = coded[coded["code"].isin(code_list)]
-    d_index = pd.Index(docs)
-    c_index = pd.Index(code_list)
-    rows = d_index.get_indexer(coded["doc"])
-    cols = c_index.get_indexer(coded["code"])
-    seg_counts = np.zeros((len(docs), len(code_list)))
-    np.add.at(seg_counts, (rows, cols), 1.0)
-    if unit == "words":
-        counts = np.zeros_like(seg_counts)
-        np.add.at(counts, (rows, cols), coded["words"].to_numpy(dtype=float))
-        sizes = docs_frame["words"].to_numpy(dtype=float)
-    else:
-        counts = seg_counts
-        sizes = docs_frame["segments"].to_numpy(dtype=float)
-    return CountMatrix(docs=docs, codes=code_list, territories=territories,
-                       territory=docs_frame["territory"].map(t_index).to_numpy(),
-                       counts=counts, segment_counts=seg_counts, sizes=sizes)
-
-
-def bootstrap_dispersion(cm: CountMatrix, n_boot: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of D and entropy: ``(D, H)``, each ``n_boot × codes``.
-
-    Documents are resampled with replacement *within* each territory (a
-    territory keeps its number of documents), so the interval reflects how
-    much a territory's profile depends on which workshops were held. The
-    resampling is a multinomial weight per document, so a replicate is one
-    matrix product ``weights @ counts`` instead of a loop over draws.
-
-    Examples
-    --------
-    >>> d, h = bootstrap_dispersion(count_matrix(material), n_boot=200, seed=1)  # doctest: +SKIP
-    """
-    rng = np.random.default_rng(seed)
-    n_t, n_c = len(cm.territories), len(cm.codes)
-    freq = np.zeros((n_boot, n_t, n_c))
-    size = np.zeros((n_boot, n_t))
-    for t in range(n_t):
-        members = np.flatnonzero(cm.territory == t)
-        k = len(members)
-        weights = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)
-        freq[:, t, :] = weights @ cm.counts[members]
-        size[:, t] = weights @ cm.sizes[members]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = freq / size[:, :, None]
-    return juilland_d(rates, axis=1), shannon_evenness(rates, axis=1)
-
-
-def _interval(replicates: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of each column of ``replicates`` (NaN replicates ignored).
-
-    Why plain percentiles: a resampled territory is noisier than the observed
-    one, and noise only makes rates less even, so replicates of D (and of the
-    entropy) lean *below* the estimate. The percentile interval keeps that
-    lean: for a near-even code it may lie a little below D, which makes
-    ``D_low`` a conservative reading of invariance (``D_low ≥ d_inv`` means
-    robustly invariant). A bias-corrected interval was tried and rejected:
-    for D near 1 almost every replicate is below the estimate and the
-    correction squeezes the interval to a misleading sliver.
-    """
-    alpha = (1.0 - ci) / 2.0
-    low = np.full(replicates.shape[1], np.nan)
-    high = np.full(replicates.shape[1], np.nan)
-    valid = ~np.isnan(replicates)
-    for j in np.flatnonzero(valid.any(axis=0)):
-        low[j], high[j] = np.quantile(replicates[valid[:, j], j], [alpha, 1.0 - alpha])
-    return low, high
+    undetermined = (n < 2) | d.isna()
+    everywhere = ((summary["territories"] == n) & (summary["min_territory_segments"] >= t.min_per_territory))
+    concentrated = p_conc < t.alpha
+    robust = everywhere & (low >= t.d_inv) & ~concentrated & ~fails
+    probable = everywhere & (d >= t.d_inv)
+    s_bar = n.map(t.s_sing_for)
+    singular = (concentrated & (summary["top_share"] >= s_bar)) | (high < t.d_sing)
+    cls = np.select([rare, undetermined, robust, probable, singular],
+                    ["rare", "indéterminé", "invariant robuste", "invariant probable", "singulier"], "partagé")
+    reason = np.select(
+        [rare, undetermined, robust, probable & fails, probable, singular],
+        ["trop peu de segments codés", "moins de deux territoires",
+         "présent partout, intervalle de D au-dessus du seuil",
+         "présent partout mais raconté en échec ou contesté : " + failing.fillna("").astype(str),
+         "présent partout, D au-dessus du seuil mais intervalle trop large",
+         "concentré dans un territoire"], "présent dans plusieurs territoires")
+    out = pd.DataFrame({"class": cls, "reason": reason}, index=summary.index)
+    if "reliability" in summary:
+        weak = (summary["reliability"] == "peu fiable") & out["class"].isin(
+            ["invariant robuste", "invariant probable", "singulier"])
+        out.loc[weak, "reason"] = "codage peu fiable (accord entre codeurs insuffisant) : " + out.loc[weak, "class"]
+        out.loc[weak, "class"] = "indéterminé"
+    return out
 
 
 INVARIANCE_COLUMNS = ["code", "label", "segments", "territories", "min_territory_segments",
-                      "top_territory", "top_share", "D", "D_low", "D_high",
-                      "entropy", "entropy_low", "entropy_high", "class"]
+                      "top_territory", "top_share", "D", "D_low", "D_high", "entropy",
+                      "p_even", "p_conc", "reliability", "alpha", "failing", "class", "reason"]
+
+
+def _failing(material: Material, level: str, design_territories: list[str]) -> dict[str, str]:
+    """``{code: "territory, territory"}`` where a coding of the code carries a failing/contested valence."""
+    codes = material.codes
+    if "valence" not in codes or codes["valence"].isna().all():
+        return {}
+    bad = codes[codes["valence"].isin(VALENCES_AGAINST)]
+    if level == "dimension":
+        bad = bad.assign(code=bad["dimension"])
+    bad = bad.merge(material.segments[["segment", "territory"]], on="segment")
+    return {code: ", ".join(sorted(set(g["territory"].astype(str)))) for code, g in bad.groupby("code")}
 
 
 def invariance_table(material: Material, level: str = "code", unit: str = "segments",
                      n_boot: int = 500, seed: int = 0, ci: float = 0.95,
                      thresholds: Thresholds | None = None, codes: Sequence[str] | None = None,
-                     labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """Dispersion of every code over territories, with bootstrap intervals and a class.
+                     labels: dict[str, str] | None = None, n_perm: int = 999,
+                     reliability: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Spread of every code over territories, with an interval, a permutation test and a class.
 
     Parameters
     ----------
@@ -409,77 +308,67 @@ def invariance_table(material: Material, level: str = "code", unit: str = "segme
     level : {"code", "dimension"}
         At ``"dimension"`` the ``code`` column holds dimension ids.
     unit : {"segments", "words"}
-        Frequencies and sizes in coded segments / segments (default: the
-        coding unit) or coded words / words.
+        Frequencies in coded segments (default) or coded words.
     n_boot : int
-        Bootstrap replicates (documents resampled within territories); 0 for none.
+        Replicates of the two-stage bootstrap (:func:`analyse.analysis.spread.bootstrap_spread`); 0 for none.
     seed : int
-        Seed of the resampling, for reproducible intervals.
+        Seed of the resampling and of the permutations.
     ci : float
-        Coverage of the percentile interval (default 0.95); see
-        :func:`_interval` for why it may sit slightly below D for even codes.
-    thresholds : Thresholds, optional
-        Classification rules; see :class:`Thresholds` for the defaults.
-    codes : list of str, optional
-        Codes to report; default those present in the material.
-    labels : dict, optional
-        ``{id: label}`` for the ``label`` column (e.g. from the codebook).
+        Coverage of the bias-corrected interval of D.
+    n_perm : int
+        Permutations of territory labels within strata (0 for none: no code is then robust or singular
+        on the test).
+    reliability : DataFrame, optional
+        :func:`analyse.reliability.per_code.code_reliability` of the team's double-coded sample; without
+        it every code's reliability is « non mesurée ».
 
     Returns
     -------
     DataFrame
-        One row per code: ``code, label, segments, territories,
-        min_territory_segments, top_territory, top_share, D, D_low, D_high,
-        entropy, entropy_low, entropy_high, class``, sorted by class
-        (invariant, partagé, singulier, rare), then D descending, then code.
-        ``df.attrs`` holds the thresholds, the territories, the unit and the
-        bootstrap settings.
-
-    Examples
-    --------
-    >>> table = invariance_table(material, n_boot=500, seed=0)   # doctest: +SKIP
-    >>> table.loc[table["class"] == "invariant", "code"].tolist()  # doctest: +SKIP
+        One row per code (columns :data:`INVARIANCE_COLUMNS`), sorted by class then D. ``df.attrs``
+        holds the thresholds, their description in French, the territories and the settings.
     """
     thresholds = thresholds or Thresholds()
-    cm = count_matrix(material, level=level, unit=unit, codes=codes)
-    freq = cm.by_territory(cm.counts)                      # territories × codes
-    seg_freq = cm.by_territory(cm.segment_counts)
-    size = cm.by_territory(cm.sizes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = freq / size[:, None]
-    d = juilland_d(rates, axis=0)
-    h = shannon_evenness(rates, axis=0)
-    total_rate = rates.sum(axis=0)
-    top = rates.argmax(axis=0) if len(cm.codes) else np.array([], dtype=int)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        top_share = np.where(total_rate > 0, rates.max(axis=0, initial=0.0) / total_rate, np.nan)
-    if n_boot > 0 and len(cm.codes):
-        d_boot, h_boot = bootstrap_dispersion(cm, n_boot=n_boot, seed=seed)
-        d_low, d_high = _interval(d_boot, ci)
-        h_low, h_high = _interval(h_boot, ci)
+    _check_choice("unit", unit, UNITS)
+    coded = material.at_level(level)
+    design = build_design(material.segments, coded, unit=unit, code_list=codes)
+    obs = observed_spread(design)
+    d = obs["D"].to_numpy(dtype=float)
+    if n_boot > 0 and len(design.codes):
+        d_boot, _ = bootstrap_spread(design, n_boot=n_boot, seed=seed)
+        d_low, d_high = bc_interval(d, d_boot, ci)
     else:
-        d_low = d_high = h_low = h_high = np.full(len(cm.codes), np.nan)
+        d_low = d_high = np.full(len(design.codes), np.nan)
+    if n_perm > 0 and len(design.codes):
+        p_even, p_conc = permutation_pvalues(design, n_perm=n_perm, seed=seed)
+    else:
+        p_even = p_conc = np.full(len(design.codes), np.nan)
+    t_index = design.part_territory[design.segment_part]
+    n_t = len(design.territories)
+    freq = np.zeros((n_t, len(design.codes)))
+    np.add.at(freq, t_index, design.x)
+    size = np.bincount(t_index, weights=design.size, minlength=n_t).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        entropy = shannon_evenness(freq / size[:, None], axis=0) if len(design.codes) else np.array([])
     labels = labels or {}
-    table = pd.DataFrame({
-        "code": cm.codes,
-        "label": [labels.get(c, "") for c in cm.codes],
-        "segments": seg_freq.sum(axis=0).astype(int),
-        "territories": (seg_freq > 0).sum(axis=0).astype(int),
-        "n_territories": len(cm.territories),
-        "min_territory_segments": seg_freq.min(axis=0, initial=np.inf).astype(int)
-        if len(cm.territories) else 0,
-        "top_territory": [cm.territories[i] for i in top],
-        "top_share": top_share,
-        "D": d, "D_low": d_low, "D_high": d_high,
-        "entropy": h, "entropy_low": h_low, "entropy_high": h_high,
-    })
-    table["class"] = classify(table, thresholds)
+    rel = {} if reliability is None or reliability.empty else reliability.set_index("code")
+    failing = _failing(material, level, design.territories)
+    table = obs.assign(
+        label=[labels.get(c, "") for c in design.codes], n_territories=n_t,
+        D_low=d_low, D_high=d_high, entropy=entropy, p_even=p_even, p_conc=p_conc,
+        reliability=[("non mesurée" if len(rel) == 0 else rel["status"].get(c, "peu fiable"))
+                     for c in design.codes],
+        alpha=[(np.nan if len(rel) == 0 else rel["alpha"].get(c, np.nan)) for c in design.codes],
+        failing=[failing.get(c, "") for c in design.codes])
+    table = pd.concat([table, classify(table, thresholds)], axis=1)
     rank = {c: i for i, c in enumerate(CLASSES)}
     table = table.sort_values(["class", "D", "code"], key=lambda s: s.map(rank) if s.name == "class" else s,
                               ascending=[True, False, True], na_position="last", ignore_index=True)
     table = table[INVARIANCE_COLUMNS]
-    table.attrs.update({"thresholds": thresholds.as_dict(), "territories": cm.territories,
-                        "level": level, "unit": unit, "n_boot": n_boot, "seed": seed, "ci": ci})
+    table.attrs.update({"thresholds": thresholds.as_dict(), "rule": thresholds.describe(),
+                        "territories": design.territories, "level": level, "unit": unit, "n_boot": n_boot,
+                        "n_perm": n_perm, "seed": seed, "ci": ci,
+                        "reliability_measured": bool(len(rel))})
     return table
 
 
@@ -498,3 +387,46 @@ def codebook_labels(codebook, level: str = "code") -> dict[str, str]:
     if level == "dimension":
         return dict(codebook.dimensions)
     return {cid: c.label for cid, c in codebook.codes.items()}
+
+
+def saturation(material: Material, documents: pd.DataFrame, level: str = "code") -> pd.DataFrame:
+    """New codes (and new code × valence pairs) as documents are added in date order.
+
+    ``documents`` needs ``doc`` and ``date`` (e.g. :func:`analyse.model.corpus.documents_frame`).
+    One row per (scope, step): ``scope`` is a territory or ``"ensemble"``, ``step`` the number of that
+    scope's documents read so far, with the document, its date, the codes seen for the first time
+    (``new``) and the running total (``cumulative``); likewise ``new_valences``. A curve that flattens
+    tells a team that its corpus has stopped bringing new codes.
+
+    Examples
+    --------
+    >>> saturation(material, documents_frame(corpus)).query("scope == 'ensemble'").tail(1)  # doctest: +SKIP
+    """
+    coded = material.at_level(level).merge(material.segments[["segment", "doc", "territory"]], on="segment")
+    if "valence" in material.codes and level == "code":
+        coded = coded.merge(material.codes[["segment", "code", "valence"]], on=["segment", "code"], how="left")
+    else:
+        coded["valence"] = "à l'œuvre"
+    order = (documents[documents["doc"].isin(material.segments["doc"])][["doc", "date"]]
+             .assign(date=lambda f: f["date"].astype(str)).sort_values(["date", "doc"]))
+    scopes = [("ensemble", None)] + [(t, t) for t in material.territories]
+    rows = []
+    for scope, territory in scopes:
+        part = coded if territory is None else coded[coded["territory"] == territory]
+        docs = order
+        if territory is not None:   # documents where the territory speaks, coded or not
+            spoken = set(material.segments.loc[material.segments["territory"] == territory, "doc"])
+            docs = order[order["doc"].isin(spoken)]
+        seen: set[str] = set()
+        seen_val: set[tuple[str, str]] = set()
+        for step, (doc, date) in enumerate(docs.itertuples(index=False), start=1):
+            here = part[part["doc"] == doc]
+            codes = set(here["code"])
+            pairs = set(zip(here["code"], here["valence"].fillna("à l'œuvre")))
+            rows.append({"scope": scope, "step": step, "doc": doc, "date": date,
+                         "new": len(codes - seen), "cumulative": len(seen | codes),
+                         "new_valences": len(pairs - seen_val), "cumulative_valences": len(seen_val | pairs)})
+            seen |= codes
+            seen_val |= pairs
+    return pd.DataFrame(rows, columns=["scope", "step", "doc", "date", "new", "cumulative",
+                                       "new_valences", "cumulative_valences"])

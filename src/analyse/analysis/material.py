@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from analyse.errors import UsageError
-from analyse.model.codings import Codings, segment_codes
+from analyse.model.codings import VALENCES, Codings, segment_codes
 from analyse.model.corpus import Corpus, segments_frame
 
 HOWS = ("union", "majority")
@@ -22,7 +22,8 @@ LEVELS = ("code", "dimension")
 NO_ROLE = "none"
 
 MATERIAL_SEGMENT_COLUMNS = ["segment", "doc", "n", "territory", "atelier", "kind", "role", "words"]
-MATERIAL_CODE_COLUMNS = ["segment", "code", "dimension", "coders", "coded_by"]
+MATERIAL_CODE_COLUMNS = ["segment", "code", "dimension", "coders", "coded_by", "valence"]
+FACILITATOR = "animateur"
 
 
 # ---------------------------------------------------------------------------
@@ -73,6 +74,31 @@ class Material:
         dim = self.codes[["segment", "dimension", "coders"]].rename(columns={"dimension": "code"})
         return (dim.groupby(["segment", "code"], as_index=False, sort=True)["coders"].max())
 
+    def rolled_up(self, parents: dict[str, str]) -> "Material":
+        """The material where a coding of a sub-theme also counts for its parent (``{child: parent}``).
+
+        The codebook's sub-themes of MGT and ECH roll up this way, so that the canonical balises keep
+        every segment that speaks of them. A segment coded with both keeps one parent row.
+        """
+        if not parents or self.codes.empty:
+            return self
+        kids = self.codes[self.codes["code"].isin(parents)]
+        extra = kids.assign(code=kids["code"].map(parents))
+        codes = (pd.concat([self.codes, extra], ignore_index=True)
+                 .sort_values(["segment", "code", "valence"], ascending=[True, True, False])
+                 .drop_duplicates(["segment", "code"], keep="first").reset_index(drop=True))
+        return Material(segments=self.segments, codes=codes, coders=self.coders, how=self.how,
+                        notes=list(self.notes))
+
+
+def rollup_parents(codebook) -> dict[str, str]:
+    """``{sub-theme: canonical balise}`` for the codebook's balises whose parent is a canonical balise."""
+    if codebook is None:
+        return {}
+    from analyse.model.codebook import CANONICAL_IDS
+    return {c.id: c.parent for c in codebook.codes.values()
+            if c.kind == "balise" and c.parent in CANONICAL_IDS}
+
 
 def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
     if value not in allowed:
@@ -88,7 +114,7 @@ def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
 
 
 def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str] | None = None,
-                   how: str = "union") -> Material:
+                   how: str = "union", facilitators: bool = False) -> Material:
     """The segments and codes to analyse, for one or several coders.
 
     Parameters
@@ -105,6 +131,9 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
         the chosen coders *who covered that document* applied it (a segment
         only one coder looked at keeps that coder's codes). With one coder
         both are the same.
+    facilitators : bool
+        Keep the facilitators' turns (role ``animateur``)? Default no: a
+        facilitator's question is not evidence of what a territory does.
 
     Returns
     -------
@@ -168,6 +197,14 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
         segs = segs[~no_place].reset_index(drop=True)
         rows = [r for r in rows if r[0] in set(segs["segment"])]
 
+    if not facilitators:
+        led = segs["role"] == FACILITATOR
+        if led.any():
+            notes.append(f"{int(led.sum())} tour(s) d'animation laissé(s) hors de l'analyse "
+                         "(option facilitators=True pour les garder)")
+            segs = segs[~led].reset_index(drop=True)
+            kept = set(segs["segment"])
+            rows = [r for r in rows if r[0] in kept]
     raw = pd.DataFrame(rows, columns=["segment", "code", "coder"]).drop_duplicates()
     if raw.empty:
         codes = pd.DataFrame(columns=MATERIAL_CODE_COLUMNS)
@@ -179,9 +216,21 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
             codes = codes[codes["coders"] * 2 > looked]
         dims = _dimension_map(codings)
         codes["dimension"] = codes["code"].map(lambda c: dims.get(c, c.split(".")[0]))
+        codes["valence"] = _valences(codings, chosen, codes)
         codes = codes[MATERIAL_CODE_COLUMNS].reset_index(drop=True)
     codes["coders"] = codes["coders"].astype(int)
     return Material(segments=segs, codes=codes, coders=tuple(chosen), how=how, notes=notes)
+
+
+def _valences(codings: Codings, coders: list[str], codes: pd.DataFrame) -> pd.Series:
+    """Valence of each retained (segment, code): failing or contested as soon as one chosen coder says so."""
+    f = codings.frame
+    if f.empty or "valence" not in f:
+        return pd.Series(VALENCES[0], index=codes.index)
+    against = f[f["coder"].isin(coders) & (f["valence"] != VALENCES[0])]
+    worst = (against.sort_values("valence").groupby(["segment", "code"])["valence"].first())
+    keys = pd.MultiIndex.from_frame(codes[["segment", "code"]])
+    return pd.Series(worst.reindex(keys).fillna(VALENCES[0]).to_numpy(), index=codes.index)
 
 
 def _dimension_map(codings: Codings) -> dict[str, str]:
@@ -218,6 +267,8 @@ def material_from_frames(segments: pd.DataFrame, codes: pd.DataFrame) -> Materia
         codes["coders"] = 1
     if "coded_by" not in codes:
         codes["coded_by"] = ""
+    if "valence" not in codes:
+        codes["valence"] = VALENCES[0]
     unknown = set(codes["segment"]) - set(segs["segment"])
     if unknown:
         raise UsageError(f"{len(unknown)} coded segment(s) are not in the segments frame, e.g. {sorted(unknown)[0]}")

@@ -49,6 +49,9 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "sheet": ("analyse.cli.sheet", "coder dans un tableur : exporter une feuille, la réimporter", False),
     "refi": ("analyse.cli.refi",
              "échanger grille et codages avec NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette (REFI-QDA)", False),
+    "themes": ("analyse.cli.themes",
+               "classes lexicales (méthode Reinert) croisées avec territoires et balises", True),
+    "export": ("analyse.cli.export", "exporter le corpus pour d'autres logiciels (IRaMuTeQ)", False),
     "batch": ("analyse.cli.batch",
               "rapports par territoire et synthèse en HTML, avec un index", True),
 }

@@ -63,7 +63,8 @@ from lxml import etree
 
 from analyse import __version__
 from analyse.model.codebook import Codebook, Code
-from analyse.model.codings import CodingStore, check_coder_id, load_codings, now_iso
+from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, load_codings, now_iso,
+                                   memo_with_valence, split_valence_memo)
 from analyse.model.corpus import Corpus
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError, Problems, UsageError
@@ -274,8 +275,9 @@ def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes,
             if at:
                 attrs["creationDateTime"] = at
             sel = etree.SubElement(src, _p("PlainTextSelection"), **attrs)
-            if r.memo:
-                etree.SubElement(sel, _p("Description")).text = str(r.memo)
+            memo = memo_with_valence(str(r.memo or ""), getattr(r, "valence", None))
+            if memo:
+                etree.SubElement(sel, _p("Description")).text = memo
             coding_attrs = {"guid": guid_for("coding", key), "creatingUser": user}
             if at:
                 coding_attrs["creationDateTime"] = at
@@ -956,9 +958,11 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
                     duplicates[coder] = duplicates.get(coder, 0) + 1
                     continue
                 existing[coder].add(key)
+                memo, valence = split_valence_memo(sel.memo)
                 records.setdefault(coder, []).append({
                     "doc": doc_id, "start": s, "end": e, "quote": body[s:e], "code": cid, "coder": coder,
-                    "at": c.at or now_iso(), "origin": "human", "score": None, "memo": sel.memo})
+                    "at": c.at or now_iso(), "origin": "human", "score": None, "memo": memo,
+                    **({"valence": valence} if valence != VALENCES[0] else {})})
     # Coverage sets (ours): "coverage:<user name>" -> the mapped coder covers those documents.
     users_by_name = {u["name"]: g for g, u in project.users.items()}
     for set_name, members in sorted(project.sets.items()):

@@ -50,7 +50,7 @@ from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index,
                                    _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
                                    norm_guid, read_project)
 from analyse.fileio import atomic_write_many
-from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, validate_codebook
+from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, _bump_patch, validate_codebook
 from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
@@ -529,7 +529,8 @@ def _check_documents(plan: ProjectImport) -> None:
 
 
 def _codebook_with(path: Path, entries: list[dict], label: str) -> str:
-    """The codebook file text with ``entries`` appended to its ``codes`` list (comments kept)."""
+    """The codebook file text with ``entries`` appended to its ``codes`` list (comments kept) and its
+    patch version bumped, as :func:`analyse.model.codebook.append_code` does for one code."""
     text = path.read_text(encoding="utf-8-sig")
     root = yaml.compose(text)
     keys = [k.value for k, _ in root.value] if isinstance(root, yaml.MappingNode) else []
@@ -543,7 +544,13 @@ def _codebook_with(path: Path, entries: list[dict], label: str) -> str:
     block = "".join(indent + line + "\n" for line in dumped.splitlines())
     comment = (f"{indent}# Codes candidats importés de {label} le {_dt.date.today().isoformat()} : "
                "à examiner, hors des balises.\n")
-    return text.rstrip("\n") + "\n\n" + comment + block
+    new = text.rstrip("\n") + "\n\n" + comment + block
+    version = str(yaml.safe_load(text).get("version") or "")
+    if version:
+        new = re.sub(r'^(version:\s*)(["\']?)' + re.escape(version) + r'\2\s*$',
+                     lambda m: f"{m.group(1)}{m.group(2)}{_bump_patch(version)}{m.group(2)}", new, count=1,
+                     flags=re.M)
+    return new
 
 
 def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codings_folder: str | Path,

@@ -7,7 +7,8 @@ sheet (id, label, dimension, kind, definition) and a hidden ``meta`` sheet
 naming the coder and the exported documents.
 
 In the ``codes`` column several codes are typed separated by ``;`` (for
-example ``ENG.1; COOP.3``). The cell offers a drop-down of the codebook ids,
+example ``ENG.1; COOP.3``); a valence follows its code after ``!``
+(``ENG.2!échec``, ``VAL.1!contestée``; nothing means *à l'œuvre*). The cell offers a drop-down of the codebook ids,
 but a drop-down holds one value only: it helps to pick a single code, and
 typing is how several go in (the drop-down therefore does not reject typed
 text; the import checks every id).
@@ -43,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyse.model.codebook import Codebook
-from analyse.model.codings import CodingStore, check_coder_id, coding_record, coverage_record, load_codings, now_iso
+from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, code_token, coding_record,
+                                   coverage_record, load_codings, now_iso, parse_code_token)
 from analyse.model.corpus import Corpus, Segment
 from analyse.errors import Problems, UsageError
 
@@ -112,7 +114,7 @@ def sheet_rows(corpus: Corpus, book: Codebook, store: CodingStore, coder: str, d
         seg = segment_of_record(rec, corpus)
         if seg is None:
             continue
-        codes.setdefault(seg.id, []).append(rec.get("code"))
+        codes.setdefault(seg.id, []).append(code_token(rec.get("code"), rec.get("valence")))
         memo = (rec.get("memo") or "").strip()
         if memo and memo not in memos.setdefault(seg.id, []):
             memos[seg.id].append(memo)
@@ -121,7 +123,7 @@ def sheet_rows(corpus: Corpus, book: Codebook, store: CodingStore, coder: str, d
         for s in corpus.segments_of(doc):
             rows.append({"segment": s.id, "territory": s.territory, "document": s.doc,
                          "speaker": s.speaker_label or s.speaker or "", "role": s.role or "", "text": s.text,
-                         "codes": f"{CODE_SEPARATOR} ".join(_ordered_codes(set(codes.get(s.id, [])), book)),
+                         "codes": f"{CODE_SEPARATOR} ".join(_ordered_tokens(codes.get(s.id, []), book)),
                          "memo": " | ".join(memos.get(s.id, []))})
     return rows
 
@@ -235,6 +237,7 @@ class SheetImport:
     docs: list[str] = field(default_factory=list)
     codes: dict[str, list[str]] = field(default_factory=dict)   # segment id -> codes, sheet order
     memos: dict[str, str] = field(default_factory=dict)
+    valences: dict[tuple[str, str], str] = field(default_factory=dict)   # (segment, code) -> valence
     problems: Problems = field(default_factory=Problems)
 
 
@@ -367,8 +370,13 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
             problems.add(path, f"column 'text': the text of '{sid}' differs from the corpus", rowno,
                          hint="do not edit the text; write remarks in the memo column")
         codes = []
-        for cid in (c.strip() for c in get("codes").split(CODE_SEPARATOR)):
-            if not cid:
+        for token in (c.strip() for c in get("codes").split(CODE_SEPARATOR)):
+            if not token:
+                continue
+            cid, valence = parse_code_token(token)
+            if valence is None:
+                problems.add(path, f"colonne 'codes' : valence inconnue dans « {token} »", rowno,
+                             hint="après le code : !échec ou !contestée (rien : à l'œuvre)")
                 continue
             if cid not in book:
                 close = [k for k in book.codes if k.lower() == cid.lower()]
@@ -377,6 +385,7 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
                              "use ids of the codebook sheet, separated by ';'")
             elif cid not in codes:
                 codes.append(cid)
+                result.valences[(sid, cid)] = valence
         result.codes[sid] = codes
         result.memos[sid] = get("memo").strip()
         if result.memos[sid] and not codes:
@@ -390,6 +399,22 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
                 problems.add(path, f"segment '{s.id}' of document '{doc}' is missing",
                              hint="do not delete rows; leave the codes cell empty when no code applies")
     return result
+
+
+def _with_valence(rec: dict, valence: str | None) -> dict:
+    """The record with the sheet's valence (the default valence is written as no field)."""
+    if valence is None or (rec.get("valence") or VALENCES[0]) == valence:
+        return rec
+    out = {k: v for k, v in rec.items() if k != "valence"}
+    if valence != VALENCES[0]:
+        out["valence"] = valence
+    return out
+
+
+def _ordered_tokens(tokens: list[str], book: Codebook) -> list[str]:
+    """Sheet tokens (code with its valence mark) in codebook order."""
+    by_code = {parse_code_token(tok)[0]: tok for tok in tokens}
+    return [by_code[c] for c in _ordered_codes(set(by_code), book)]
 
 
 def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, store: CodingStore,
@@ -444,12 +469,13 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
         memo_changed = memo != " | ".join(current_memo.get(sid, []))
         for code in codes:
             recs = old_by_pair.get((sid, code))
+            valence = result.valences.get((sid, code))
             if recs:
                 counts["kept"] += 1
-                new.extend(dict(r, memo=memo) if memo_changed else r for r in recs)
+                new.extend(_with_valence(dict(r, memo=memo) if memo_changed else r, valence) for r in recs)
             else:
                 counts["added"] += 1
-                new.append(coding_record(segments[sid], code, coder, memo=memo, at=at))
+                new.append(coding_record(segments[sid], code, coder, memo=memo, at=at, valence=valence))
     kept_pairs = {(sid, c) for sid, codes in result.codes.items() for c in codes}
     counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
     new += [coverage_record(doc, coder, at=at) for doc in result.docs]

@@ -4,12 +4,6 @@
 ``codes``. The canonical balise ids (ENG.1–6, SYS.1–5, COOP.1–6, VAL.1–6, MGT,
 ECH) are fixed: reports, imports and trained models depend on them, so
 validation refuses a codebook that lacks one.
-
-Codes brought in from another QDA tool (``analyse refi import --territory``) are
-*candidate* codes: ``status: emergent``, ids ``EMG.<slug>``. They only need an
-id and a label, are kept in :attr:`Codebook.emergent` (never in
-:attr:`Codebook.codes`, so analyses of the balises do not see them), and codings
-may use them.
 """
 
 from __future__ import annotations
@@ -34,12 +28,18 @@ CANONICAL_IDS: tuple[str, ...] = (
     "ECH",
 )
 KINDS = ("balise", "mode", "dispositif", "concept", "contexte")
+# Optional `status` of a code: absent for the grid's own codes; "emergent" for a candidate
+# drawn from the data (analyse themes --promote) or brought from another QDA tool (analyse refi
+# import --territory, ids EMG.<slug>), to be discussed before it is used. A candidate needs only an
+# id and a label: criteria, examples and keywords come when the team adopts it, and its dimension
+# may be one the grid does not declare (EMG), which keeps it out of every dimension of the balises.
+STATUSES = ("emergent",)
+EMERGENT = "emergent"
+EMERGENT_PREFIX = "EMG."
 REQUIRED_TEXT = ("label", "definition")
 REQUIRED_LISTS = ("include", "exclude")
 MIN_EXAMPLES = 2
 PATTERN_KEYS = {"LEMMA", "LOWER", "ORTH", "POS", "OP", "TEXT", "IS_PUNCT", "IS_DIGIT"}
-EMERGENT = "emergent"
-EMERGENT_PREFIX = "EMG."
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class Code:
     examples: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     patterns: tuple = ()
-    status: str = ""  # "emergent" for a candidate code imported from another tool
-    source_guid: str = ""  # GUID of the code in the tool it came from
+    status: str | None = None
+    source_guid: str = ""  # GUID of the code in the QDA tool it was imported from
 
     @property
     def is_balise(self) -> bool:
@@ -73,23 +73,27 @@ class Codebook:
     codes: dict[str, Code]
     path: str = ""
     problems: Problems = field(default_factory=Problems)
-    emergent: dict[str, Code] = field(default_factory=dict)  # candidate codes, kept apart
 
     def __contains__(self, code_id: str) -> bool:
-        return code_id in self.codes or code_id in self.emergent
+        return code_id in self.codes
 
     def __getitem__(self, code_id: str) -> Code:
-        return self.codes[code_id] if code_id in self.codes else self.emergent[code_id]
+        return self.codes[code_id]
 
     def children(self, code_id: str | None) -> list[Code]:
         return [c for c in self.codes.values() if c.parent == code_id]
 
     def dimension_of(self, code_id: str) -> str:
-        return self[code_id].dimension
+        return self.codes[code_id].dimension
 
     @property
     def balises(self) -> list[Code]:
         return [c for c in self.codes.values() if c.kind == "balise"]
+
+    @property
+    def emergent(self) -> dict[str, Code]:
+        """The candidate codes (``status: emergent``), in file order."""
+        return {k: c for k, c in self.codes.items() if c.status == EMERGENT}
 
     def frame(self) -> pd.DataFrame:
         """One row per code, in file order (the notebooks' view of the codebook)."""
@@ -160,7 +164,6 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
         problems.add(rel, "missing 'dimensions'", 1, hint="list the dimensions with id and label")
 
     codes: dict[str, Code] = {}
-    emergent: dict[str, Code] = {}
     lines: dict[str, int | None] = {}
     for i, raw in enumerate(data["codes"]):
         line = yaml_line(node, ["codes", i])
@@ -168,36 +171,35 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             problems.add(rel, f"code #{i + 1} has no id", line)
             continue
         cid = str(raw["id"])
-        if cid in codes or cid in emergent:
+        if cid in codes:
             problems.add(rel, f"duplicate code id '{cid}' (first at line {lines[cid]})", line,
                          hint="ids are unique and never reused")
             continue
-        if raw.get("status") is not None and raw.get("status") != EMERGENT:
-            problems.add(rel, f"{cid}: statut '{raw.get('status')}' inconnu", line,
-                         hint=f"seul « status: {EMERGENT} » est admis (code candidat importé)")
-            continue
-        if raw.get("status") == EMERGENT:
-            _emergent_code(raw, cid, rel, line, emergent, problems)
-            lines[cid] = line
-            continue
-        for key in REQUIRED_TEXT:
+        candidate = raw.get("status") == EMERGENT
+        for key in REQUIRED_TEXT[:1] if candidate else REQUIRED_TEXT:
             if not str(raw.get(key) or "").strip():
                 problems.add(rel, f"{cid}: '{key}' is empty", line)
-        for key in REQUIRED_LISTS:
+        for key in () if candidate else REQUIRED_LISTS:
             if not [x for x in _as_list(raw.get(key)) if str(x).strip()]:
                 problems.add(rel, f"{cid}: '{key}' criteria are empty", line)
-        if len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
+        if not candidate and len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
             problems.add(rel, f"{cid}: fewer than {MIN_EXAMPLES} examples", line)
-        if not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
+        if not candidate and not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
             problems.add(rel, f"{cid}: no keywords nor patterns for rule-based suggestions", line)
-        kind = raw.get("kind")
+        kind = raw.get("kind", "concept" if candidate else None)
         if kind not in KINDS:
             problems.add(rel, f"{cid}: kind '{kind}' is not one of {', '.join(KINDS)}", line)
-        dim = raw.get("dimension")
-        if dims and dim not in dims:
+        dim = raw.get("dimension") or (cid.split(".")[0] if candidate else None)
+        if dims and dim not in dims and not candidate:
             problems.add(rel, f"{cid}: unknown dimension '{dim}'", line,
                          hint=f"declared: {', '.join(dims)}")
         _check_patterns(raw.get("patterns") or [], rel, line, cid, problems)
+        status = raw.get("status") or None
+        if status is not None and status not in STATUSES:
+            problems.add(rel, f"{cid}: status '{status}' is not one of {', '.join(STATUSES)}", line,
+                         hint="leave status out for a code of the grid")
+        if status is not None and cid in CANONICAL_IDS:
+            problems.add(rel, f"{cid}: a canonical code cannot have a status", line)
         codes[cid] = Code(
             id=cid, label=str(raw.get("label") or ""), dimension=str(dim), kind=str(kind),
             parent=raw.get("parent") or None, definition=str(raw.get("definition") or "").strip(),
@@ -206,50 +208,30 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             examples=tuple(map(str, _as_list(raw.get("examples")))),
             keywords=tuple(map(str, _as_list(raw.get("keywords")))),
             patterns=tuple(raw.get("patterns") or ()),
+            status=str(status) if status is not None else None,
+            source_guid=str(raw.get("source_guid") or ""),
         )
         lines[cid] = line
 
-    every = {**codes, **emergent}
-    for cid, code in every.items():
-        if code.parent is not None and code.parent not in every:
+    for cid, code in codes.items():
+        if code.parent is not None and code.parent not in codes:
             problems.add(rel, f"{cid}: parent '{code.parent}' does not exist", lines[cid])
-    for cid in every:
+    for cid in codes:
         seen = [cid]
-        parent = every[cid].parent
-        while parent in every:
+        parent = codes[cid].parent
+        while parent in codes:
             if parent in seen:
                 problems.add(rel, f"{cid}: parent cycle {' -> '.join(seen + [parent])}", lines[cid])
                 break
             seen.append(parent)
-            parent = every[parent].parent
+            parent = codes[parent].parent
     for cid in CANONICAL_IDS:
         if cid not in codes:
             problems.add(rel, f"canonical code '{cid}' is missing",
                          hint="reports and imports depend on the canonical ids")
     book = Codebook(version=str(version or ""), name=str(data.get("name") or ""),
-                    dimensions=dims, codes=codes, path=rel, problems=problems, emergent=emergent)
+                    dimensions=dims, codes=codes, path=rel, problems=problems)
     return (None if problems.errors else book), problems
-
-
-def _emergent_code(raw: dict, cid: str, rel: str, line: int | None, out: dict[str, Code],
-                   problems: Problems) -> None:
-    """A candidate code: only an ``EMG.`` id and a label are required (criteria come later, if kept)."""
-    if not cid.startswith(EMERGENT_PREFIX) or cid in CANONICAL_IDS:
-        problems.add(rel, f"{cid}: un code candidat (status: {EMERGENT}) doit avoir un id « {EMERGENT_PREFIX}… »",
-                     line, hint="les codes candidats restent à part des balises")
-        return
-    if not str(raw.get("label") or "").strip():
-        problems.add(rel, f"{cid}: 'label' is empty", line)
-    out[cid] = Code(
-        id=cid, label=str(raw.get("label") or ""), dimension=EMERGENT_PREFIX.rstrip("."),
-        kind=EMERGENT, parent=raw.get("parent") or None,
-        definition=str(raw.get("definition") or "").strip(),
-        include=tuple(map(str, _as_list(raw.get("include")))),
-        exclude=tuple(map(str, _as_list(raw.get("exclude")))),
-        examples=tuple(map(str, _as_list(raw.get("examples")))),
-        keywords=tuple(map(str, _as_list(raw.get("keywords")))),
-        status=EMERGENT, source_guid=str(raw.get("source_guid") or ""),
-    )
 
 
 def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
@@ -264,6 +246,57 @@ def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
         first = problems.errors[0]
         more = f" (and {len(problems.errors) - 1} more: run `analyse validate`)" if len(problems.errors) > 1 else ""
         raise CodebookError(first.message + more, first.path, first.line, first.hint)
+    return book
+
+
+def _bump_patch(version: str) -> str:
+    parts = version.split(".")
+    if parts and parts[-1].isdigit():
+        parts[-1] = str(int(parts[-1]) + 1)
+        return ".".join(parts)
+    return version + ".1"
+
+
+def append_code(path: str | Path, code: dict) -> Codebook:
+    """Append one code at the end of the codebook file and bump its patch version.
+
+    The file is edited as text (its comments and layout stay as they are),
+    the result is validated before anything is written, then written
+    atomically. Used to add emergent codes (``status: emergent``).
+
+    Raises
+    ------
+    CodebookError
+        If the codebook with the new code would not be valid.
+    """
+    import re
+    import tempfile
+
+    from analyse.fileio import atomic_write
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("codes"), list) or list(data)[-1] != "codes":
+        raise CodebookError("cannot append: 'codes' must be the last key of the codebook", str(path))
+    block = yaml.safe_dump([code], allow_unicode=True, sort_keys=False, width=110)
+    block = "\n".join(("  " + line) if line else line for line in block.rstrip("\n").split("\n"))
+    new = text.rstrip("\n") + "\n\n" + block + "\n"
+    old_version = str(data.get("version") or "")
+    if old_version:
+        new = re.sub(r'^(version:\s*)(["\']?)' + re.escape(old_version) + r'\2\s*$',
+                     lambda m: f"{m.group(1)}{m.group(2)}{_bump_patch(old_version)}{m.group(2)}",
+                     new, count=1, flags=re.M)
+    with tempfile.TemporaryDirectory() as tmp:
+        check = Path(tmp) / path.name
+        check.write_text(new, encoding="utf-8")
+        book, problems = validate_codebook(check)
+    if book is None:
+        first = problems.errors[0]
+        raise CodebookError(f"the new code would make the codebook invalid: {first.message}", str(path),
+                            hint=first.hint)
+    atomic_write(path, new)
+    book.path = str(path)
     return book
 
 
@@ -299,11 +332,10 @@ def render_codebook(book: Codebook, fmt: str = "tree") -> str:
         for code in book.codes.values():
             if code.dimension == dim and (code.parent is None or code.parent not in book.codes):
                 walk(code, 1)
-    if book.emergent:
-        out.append(f"Codes candidats importés ({len(book.emergent)}, status: emergent) — à examiner, hors balises")
-        for code in book.emergent.values():
-            depth, parent = 1, code.parent
-            while parent in book.emergent and depth < 10:
-                depth, parent = depth + 1, book.emergent[parent].parent
-            out.append(f"{'  ' * depth}{code.id} {code.label}")
+    apart = [c for c in book.emergent.values() if c.dimension not in book.dimensions]
+    if apart:
+        out.append(f"Codes candidats hors dimensions ({len(apart)}, status: emergent) — à examiner")
+        for code in apart:
+            if code.parent is None or code.parent not in book.codes:
+                walk(code, 1)
     return "\n".join(out) + "\n"

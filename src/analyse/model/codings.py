@@ -40,7 +40,54 @@ CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin"
 LOCK_TIMEOUT_S = 60
 
 CODINGS_COLUMNS = ["coder", "doc", "segment", "territory", "start", "end", "code", "dimension",
-                   "origin", "score", "memo", "at", "quote", "path", "line", "moved"]
+                   "origin", "score", "memo", "at", "quote", "path", "line", "moved", "valence"]
+# How a coding says the balise stands in that segment: at work (the default, field absent),
+# told as failing, or disputed by a speaker (see codebook/README.md, « Valence »).
+VALENCES = ("à l'œuvre", "mise en échec", "contestée")
+# How a valence is typed after a code id in a sheet cell or a memo line: ENG.1!échec, ENG.1!contestée.
+VALENCE_MARKS = {"échec": "mise en échec", "echec": "mise en échec", "mise en échec": "mise en échec",
+                 "contestée": "contestée", "contestee": "contestée"}
+
+
+VALENCE_MEMO = re.compile(r"^\[valence\s*:\s*(?P<v>[^\]]+)\]\s*")
+
+
+def memo_with_valence(memo: str, valence: str | None) -> str:
+    """A memo carrying the valence for tools that have no field for it (REFI-QDA): ``[valence : …] memo``."""
+    if not valence or valence == VALENCES[0]:
+        return memo or ""
+    return f"[valence : {valence}] {memo or ''}".rstrip()
+
+
+def split_valence_memo(text: str | None) -> tuple[str, str]:
+    """``(memo, valence)`` from a memo written by :func:`memo_with_valence` (else the default valence).
+
+    >>> split_valence_memo("[valence : contestée] pas d'accord"), split_valence_memo("note")
+    (("pas d'accord", 'contestée'), ('note', "à l'œuvre"))
+    """
+    m = VALENCE_MEMO.match(text or "")
+    if not m or m.group("v").strip() not in VALENCES:
+        return text or "", VALENCES[0]
+    return (text or "")[m.end():], m.group("v").strip()
+
+
+def code_token(code: str, valence: str | None = None) -> str:
+    """``ENG.1`` or ``ENG.1!échec`` / ``ENG.1!contestée``: a coding's code as typed in a sheet."""
+    if not valence or valence == VALENCES[0]:
+        return code
+    return f"{code}!{'échec' if valence == 'mise en échec' else 'contestée'}"
+
+
+def parse_code_token(token: str) -> tuple[str, str | None]:
+    """``(code, valence)`` from ``ENG.1``, ``ENG.1!échec``, ``ENG.1 ! contestee``…; valence None if unknown.
+
+    >>> parse_code_token("VAL.2 !echec"), parse_code_token("MGT")
+    (('VAL.2', 'mise en échec'), ('MGT', "à l'œuvre"))
+    """
+    code, _, mark = token.partition("!")
+    if not mark.strip():
+        return code.strip(), VALENCES[0]
+    return code.strip(), VALENCE_MARKS.get(mark.strip().lower())
 COVERAGE_COLUMNS = ["coder", "doc", "at"]
 
 
@@ -58,14 +105,19 @@ def check_coder_id(coder: str) -> str:
 
 def coding_record(segment: Segment, code: str, coder: str, *, memo: str = "", origin: str = "human",
                   score: float | None = None, at: str | None = None,
-                  start: int | None = None, end: int | None = None, body: str | None = None) -> dict:
-    """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given)."""
+                  start: int | None = None, end: int | None = None, body: str | None = None,
+                  valence: str | None = None) -> dict:
+    """A coding line for a whole segment (or a span of it when ``start``/``end`` and ``body`` are given).
+
+    ``valence`` is written only when it is not the default (*à l'œuvre*).
+    """
     s = segment.start if start is None else start
     e = segment.end if end is None else end
     quote = segment.text if (start is None and end is None) else body[s:e]
     return {"doc": segment.doc, "start": s, "end": e, "quote": quote, "code": code,
             "coder": coder, "at": at or now_iso(), "origin": origin,
-            "score": None if origin == "human" else score, "memo": memo}
+            "score": None if origin == "human" else score, "memo": memo,
+            **({"valence": valence} if valence and valence != VALENCES[0] else {})}
 
 
 def coverage_record(doc: str, coder: str, at: str | None = None) -> dict:
@@ -273,6 +325,10 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
     if rec["end"] <= rec["start"]:
         problems.add(rel, f"end ({rec['end']}) must be greater than start ({rec['start']})", lineno)
         ok = False
+    if rec.get("valence") not in (None, *VALENCES):
+        problems.add(rel, f"valence inconnue : {rec['valence']!r}", lineno,
+                     hint="« à l'œuvre » (ou rien), « mise en échec » ou « contestée »")
+        ok = False
     if rec["origin"] not in ORIGINS:
         problems.add(rel, f"origin '{rec['origin']}' is not one of {', '.join(ORIGINS)}", lineno)
         ok = False
@@ -354,6 +410,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 "dimension": codebook.dimension_of(rec["code"]) if codebook is not None else rec["code"].split(".")[0],
                 "origin": rec["origin"], "score": rec.get("score"), "memo": rec.get("memo") or "",
                 "at": rec["at"], "quote": rec["quote"], "path": rel, "line": lineno, "moved": moved,
+                "valence": rec.get("valence") or VALENCES[0],
             })
     frame = pd.DataFrame(rows, columns=CODINGS_COLUMNS)
     coverage = pd.DataFrame(cover, columns=COVERAGE_COLUMNS).drop_duplicates(["coder", "doc"], keep="last")

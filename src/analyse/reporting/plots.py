@@ -31,11 +31,13 @@ from matplotlib.figure import Figure as _MatplotlibFigure
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
              "grey": "#999999"}
-CLASS_STYLE = {  # class: (colour, marker, legend label)
-    "invariant": (OKABE_ITO["green"], "o", "invariant"),
+CLASS_STYLE = {  # class: (colour, marker, legend label) — the classes of analysis.invariants.CLASSES
+    "invariant robuste": (OKABE_ITO["green"], "o", "invariant robuste"),
+    "invariant probable": (OKABE_ITO["sky"], "h", "invariant probable"),
     "partagé": (OKABE_ITO["blue"], "s", "partagé"),
     "singulier": (OKABE_ITO["vermillion"], "D", "singulier"),
     "rare": (OKABE_ITO["grey"], "^", "rare"),
+    "indéterminé": (OKABE_ITO["purple"], "X", "indéterminé"),
 }
 DIMENSION_COLOURS = {"ENG": OKABE_ITO["orange"], "SYS": OKABE_ITO["sky"], "COOP": OKABE_ITO["green"],
                      "VAL": OKABE_ITO["yellow"], "MGT": OKABE_ITO["purple"], "ECH": OKABE_ITO["blue"],
@@ -359,4 +361,40 @@ def profile_bars(profile: pd.DataFrame, territory: str, n: int = 15, labels: dic
     ax.tick_params(axis="x", labelsize=SMALL)
     ax.legend(fontsize=SMALL, loc="lower right")
     ax.set_title(title or f"Codes les plus présents — {territory_label(territory)}", fontsize=FONT + 1)
+    return fig
+
+
+def saturation_curve(sat: pd.DataFrame, title: str | None = None, max_lines: int = 12) -> Figure:
+    """Codes (and code × valence pairs) found so far, as documents are read in date order.
+
+    The whole corpus in black; each territory in grey, labelled at its end (past ``max_lines``
+    territories only the whole corpus and the slowest to settle are drawn, so the figure stays
+    readable for a large network).
+
+    Examples
+    --------
+    >>> saturation_curve(saturation(material, documents_frame(corpus)))   # doctest: +SKIP
+    """
+    fig = Figure(figsize=(8.0, 4.6), layout="constrained")
+    ax = fig.subplots()
+    scopes = [s for s in sat["scope"].unique() if s != "ensemble"]
+    if len(scopes) > max_lines:   # the territories still finding new codes latest
+        last_new = sat[(sat["scope"] != "ensemble") & (sat["new"] > 0)].groupby("scope")["step"].max()
+        scopes = list(last_new.sort_values(ascending=False).index[:max_lines])
+    for scope in scopes:
+        rows = sat[sat["scope"] == scope]
+        ax.plot(rows["step"], rows["cumulative"], color=OKABE_ITO["grey"], linewidth=1.2, marker=".",
+                gid=f"scope:{scope}")
+        if len(rows):
+            ax.annotate(territory_label(scope), (rows["step"].iloc[-1], rows["cumulative"].iloc[-1]),
+                        fontsize=SMALL, xytext=(3, 0), textcoords="offset points", va="center")
+    whole = sat[sat["scope"] == "ensemble"]
+    ax.plot(whole["step"], whole["cumulative"], color=OKABE_ITO["black"], linewidth=2.2, marker="o",
+            markersize=3, label="codes, tout le corpus", gid="scope:ensemble")
+    ax.plot(whole["step"], whole["cumulative_valences"], color=OKABE_ITO["vermillion"], linewidth=1.4,
+            linestyle="--", label="codes × valence, tout le corpus", gid="scope:valences")
+    ax.set_xlabel("documents lus, par ordre de date", fontsize=SMALL)
+    ax.set_ylabel("codes rencontrés (cumul)", fontsize=SMALL)
+    ax.legend(fontsize=SMALL, loc="lower right", frameon=False)
+    ax.set_title(title or "Saturation : de nouveaux codes apparaissent-ils encore ?", fontsize=FONT + 1)
     return fig

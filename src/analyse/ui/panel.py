@@ -22,7 +22,7 @@ import unicodedata
 from pathlib import Path
 
 from analyse.model.codebook import Codebook, load_codebook
-from analyse.model.codings import CodingStore, check_coder_id, coding_record, coverage_record
+from analyse.model.codings import VALENCES, CodingStore, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus, Segment, load_corpus
 from analyse.errors import AnalyseError, UsageError
 from analyse.exchange.sheet import segment_of_record
@@ -138,6 +138,25 @@ class CodingPanel:
             raise UsageError(f"code '{code}' is not on segment {self.segment.id}",
                              hint="tick the code before writing its memo")
         new = [dict(r, memo=memo) for r in old]
+        self.store.replace(self.coder, old, new)
+        self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
+        self.refresh()
+
+    def valence(self, code: str, segment: Segment | None = None) -> str:
+        """Valence of the coding ``code`` of a segment (*à l'œuvre* when not said)."""
+        recs = [r for r in self.records[(segment or self.segment).id] if r["code"] == code]
+        return (recs[0].get("valence") or VALENCES[0]) if recs else VALENCES[0]
+
+    def set_valence(self, code: str, valence: str) -> None:
+        """Say whether the balise ``code`` is at work, failing or contested in the current segment."""
+        if valence not in VALENCES:
+            raise UsageError(f"valence inconnue « {valence} »", hint="valences : " + ", ".join(VALENCES))
+        old = [r for r in self.records[self.segment.id] if r["code"] == code]
+        if not old:
+            raise UsageError(f"le code « {code} » n'est pas posé sur le segment {self.segment.id}",
+                             hint="cocher le code avant de dire sa valence")
+        new = [{**{k: v for k, v in r.items() if k != "valence"},
+                **({"valence": valence} if valence != VALENCES[0] else {})} for r in old]
         self.store.replace(self.coder, old, new)
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
