@@ -300,15 +300,15 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
     by_name: dict[str, str] = {}
     code_id: dict[str, str] = {}
     for g, code in project.codes.items():
-        ours = match_code(code, book, by_guid)
-        if ours:
+        ours = emergent_by_guid.get(g) or match_code(code, book, by_guid)
+        if ours and ours in book.emergent:  # a candidate already in the codebook (same GUID or name)
+            code_id[g] = ours
+            plan.codes_present += 1
+        elif ours:
             code_id[g] = ours
             plan.codes_ours[code.name] = ours
         elif g in by_guid:  # one of our dimensions, exported as a non-codable parent: not a candidate
             continue
-        elif g in emergent_by_guid:
-            code_id[g] = emergent_by_guid[g]
-            plan.codes_present += 1
         else:
             cid = unique(EMERGENT_PREFIX + (slugify(code.name) or "code"), taken)
             parent = code_id.get(_parent_guid(project, code), None)
