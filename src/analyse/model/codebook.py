@@ -30,8 +30,13 @@ CANONICAL_IDS: tuple[str, ...] = (
 )
 KINDS = ("balise", "mode", "dispositif", "concept", "contexte")
 # Optional `status` of a code: absent for the grid's own codes; "emergent" for a candidate
-# drawn from the data (analyse themes --promote), to be discussed before it is used.
+# drawn from the data (analyse themes --promote) or brought from another QDA tool (analyse refi
+# import --territory, ids EMG.<slug>), to be discussed before it is used. A candidate needs only an
+# id and a label: criteria, examples and keywords come when the team adopts it, and its dimension
+# may be one the grid does not declare (EMG), which keeps it out of every dimension of the balises.
 STATUSES = ("emergent",)
+EMERGENT = "emergent"
+EMERGENT_PREFIX = "EMG."
 REQUIRED_TEXT = ("label", "definition")
 REQUIRED_LISTS = ("include", "exclude")
 MIN_EXAMPLES = 2
@@ -52,6 +57,7 @@ class Code:
     keywords: tuple[str, ...] = ()
     patterns: tuple = ()
     status: str | None = None
+    source_guid: str = ""  # GUID of the code in the QDA tool it was imported from
 
     @property
     def is_balise(self) -> bool:
@@ -84,6 +90,11 @@ class Codebook:
     @property
     def balises(self) -> list[Code]:
         return [c for c in self.codes.values() if c.kind == "balise"]
+
+    @property
+    def emergent(self) -> dict[str, Code]:
+        """The candidate codes (``status: emergent``), in file order."""
+        return {k: c for k, c in self.codes.items() if c.status == EMERGENT}
 
     def frame(self) -> pd.DataFrame:
         """One row per code, in file order (the notebooks' view of the codebook)."""
@@ -164,21 +175,22 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             problems.add(rel, msg("cb.duplicate_id", code=cid, line=lines[cid]), line,
                          hint=msg("cb.duplicate_id_hint"))
             continue
-        for key in REQUIRED_TEXT:
+        candidate = raw.get("status") == EMERGENT
+        for key in REQUIRED_TEXT[:1] if candidate else REQUIRED_TEXT:
             if not str(raw.get(key) or "").strip():
                 problems.add(rel, msg("cb.empty_field", code=cid, key=key), line)
-        for key in REQUIRED_LISTS:
+        for key in () if candidate else REQUIRED_LISTS:
             if not [x for x in _as_list(raw.get(key)) if str(x).strip()]:
                 problems.add(rel, msg("cb.empty_criteria", code=cid, key=key), line)
-        if len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
+        if not candidate and len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
             problems.add(rel, msg("cb.few_examples", code=cid, n=MIN_EXAMPLES), line)
-        if not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
+        if not candidate and not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
             problems.add(rel, msg("cb.no_keywords", code=cid), line)
-        kind = raw.get("kind")
+        kind = raw.get("kind", "concept" if candidate else None)
         if kind not in KINDS:
             problems.add(rel, msg("cb.bad_kind", code=cid, kind=kind, kinds=", ".join(KINDS)), line)
-        dim = raw.get("dimension")
-        if dims and dim not in dims:
+        dim = raw.get("dimension") or (cid.split(".")[0] if candidate else None)
+        if dims and dim not in dims and not candidate:
             problems.add(rel, msg("cb.unknown_dimension", code=cid, dimension=dim), line,
                          hint=msg("cb.declared_dimensions", dimensions=", ".join(dims)))
         _check_patterns(raw.get("patterns") or [], rel, line, cid, problems)
@@ -197,6 +209,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             keywords=tuple(map(str, _as_list(raw.get("keywords")))),
             patterns=tuple(raw.get("patterns") or ()),
             status=str(status) if status is not None else None,
+            source_guid=str(raw.get("source_guid") or ""),
         )
         lines[cid] = line
 
@@ -317,5 +330,11 @@ def render_codebook(book: Codebook, fmt: str = "tree") -> str:
         out.append(f"{dim} — {label}")
         for code in book.codes.values():
             if code.dimension == dim and (code.parent is None or code.parent not in book.codes):
+                walk(code, 1)
+    apart = [c for c in book.emergent.values() if c.dimension not in book.dimensions]
+    if apart:
+        out.append(f"Codes candidats hors dimensions ({len(apart)}, status: emergent) — à examiner")
+        for code in apart:
+            if code.parent is None or code.parent not in book.codes:
                 walk(code, 1)
     return "\n".join(out) + "\n"

@@ -75,6 +75,8 @@ FRONT_MATTER_SCHEMA = {
         "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
         "language": {"type": "string", "pattern": r"^[a-z]{2}$"},
         "synthetic": {"type": "boolean"},
+        # Set by `analyse refi import`: the source's GUID in the tool it came from (re-imports skip it).
+        "source_guid": {"type": "string", "pattern": r"^[0-9A-Fa-f{}-]{32,38}$"},
         "participants": {
             "type": "array",
             "minItems": 1,
