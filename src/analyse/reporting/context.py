@@ -64,16 +64,20 @@ class Context:
         return nlp, layer
 
     @cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        # tokens and entities come from one read of the cache
+        nlp, layer = self._nlp
+        return nlp.token_entity_frames(self.corpus, layer)
+
+    @cached_property
     def tokens(self) -> pd.DataFrame:
         """Token table (segment, i, text, lemma, pos, is_stop, ent_type) from the NLP cache."""
-        nlp, layer = self._nlp
-        return nlp.token_frame(self.corpus, layer)
+        return self._frames[0]
 
     @cached_property
     def entities(self) -> pd.DataFrame:
         """Entity table (segment, start_char, end_char, text, label) from the NLP cache."""
-        nlp, layer = self._nlp
-        return nlp.entity_frame(self.corpus, layer)
+        return self._frames[1]
 
     def person_spans(self, segment: str, text: str | None = None) -> list[tuple[int, int]]:
         """Person entity spans of a segment; with ``text``, only those that still
