@@ -132,14 +132,18 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     if not list(coders):
         raise UsageError("no coder given", hint="set coders, e.g. ['A']")
     corpus = load_corpus(corpus_dir)
+    book = load_codebook(codebook_path)
+    # Codings are checked against the whole corpus: a subset selects what is reported,
+    # never what the codings are checked against (else every other territory's
+    # coding would be an « unknown document »).
+    codings = load_codings(corpus, book, codings_dir, coders=list(coders))
     if territories:
         unknown = sorted(set(territories) - set(corpus.territories))
         if unknown:
             raise UsageError(f"unknown territory: {', '.join(unknown)}",
                              hint=f"available: {', '.join(corpus.territories)}")
         corpus = corpus.subset(list(territories))
-    book = load_codebook(codebook_path)
-    codings = load_codings(corpus, book, codings_dir, coders=list(coders))
+        codings = codings.subset(corpus.documents)
     if pseudonyms_path and Path(pseudonyms_path).exists():
         pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
     else:
