@@ -20,14 +20,12 @@ spaCy version and the cache format; ``<content-hash>`` is a hash of the unit's
 texts. A changed document therefore gets a new hash and is re-parsed alone,
 while the other documents are read back from their files.
 
-The key is computed once per process from the pipeline package's
-``meta.json`` and spaCy's package metadata, never by loading the model: a
-warm cache is read without importing spaCy at all. Two side files make that
-possible: ``.lemmas.json`` holds each segment's lemma text (see
-:func:`lemma_text`), all the learned coder needs; ``.columns.json`` holds the
-token and entity tables as columns (see :func:`token_entity_frames`), all the
-analyses need. The ``Doc`` objects in ``.spacy`` are rebuilt (spaCy loaded)
-only for what needs them, such as the rule matcher.
+The key comes from the pipeline package's ``meta.json`` and spaCy's package
+metadata (:func:`model_key`, once per process), never from loading the model,
+so a warm cache is read without importing spaCy: ``.lemmas.json`` holds each
+segment's lemma text (all the learned coder needs), ``.columns.json`` the token
+and entity tables as columns (all the analyses need). The ``Doc`` objects are
+rebuilt, and spaCy loaded, only for what needs them (the rule matcher).
 The cache folder is ``.cache/nlp/`` next to the corpus folder (git-ignored),
 or ``$BALISES_NLP_CACHE``, or the ``cache_dir`` argument.
 
@@ -146,8 +144,7 @@ def _package_meta(name: str) -> dict | None:
     if name.startswith("blank:"):
         # what spacy.blank(lang).meta says
         return {"lang": name.split(":", 1)[1], "name": "pipeline", "version": "0.0.0", "pipeline": []}
-    path = Path(name)
-    candidates = [path / "meta.json"] if path.is_dir() else []
+    candidates = [Path(name) / "meta.json"] if Path(name).is_dir() else []
     if not candidates:
         try:
             spec = importlib.util.find_spec(name)     # locates the package, imports nothing
@@ -167,10 +164,8 @@ def _package_meta(name: str) -> dict | None:
 
 @functools.lru_cache(maxsize=8)
 def model_key(name: str, exclude: tuple[str, ...] = ()) -> str | None:
-    """:func:`pipeline_key` of an installed pipeline, from its metadata alone (no weights loaded).
-
-    ``None`` when the metadata cannot be found (the pipeline must then be loaded).
-    Computed once per process.
+    """:func:`pipeline_key` of an installed pipeline from its metadata alone, no weights loaded
+    (``None`` when there is no metadata: the pipeline must then be loaded).
 
     Examples
     --------
@@ -210,37 +205,24 @@ def doc_columns(docs: Sequence) -> dict:
     tokens: dict[str, list] = {f: [] for f in _TOKEN_FIELDS}
     entities: dict[str, list] = {f: [] for f in _ENTITY_FIELDS}
     for k, doc in enumerate(docs):
-        for t in doc:
-            if t.is_space:
-                continue
-            for field_, value in zip(_TOKEN_FIELDS, (k, t.i, t.text, t.lemma_, t.pos_, bool(t.is_stop),
-                                                     t.ent_type_)):
-                tokens[field_].append(value)
-        for e in doc.ents:
-            for field_, value in zip(_ENTITY_FIELDS, (k, e.start_char, e.end_char, e.text, e.label_)):
-                entities[field_].append(value)
+        rows = [(k, t.i, t.text, t.lemma_, t.pos_, bool(t.is_stop), t.ent_type_) for t in doc if not t.is_space]
+        ents = [(k, e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
+        for table, fields, values in ((tokens, _TOKEN_FIELDS, rows), (entities, _ENTITY_FIELDS, ents)):
+            for f, column in zip(fields, zip(*values)):
+                table[f].extend(column)
     return {"format": CACHE_FORMAT, "tokens": tokens, "entities": entities}
 
 
 def _valid_columns(cols, n_segments: int) -> bool:
     try:
-        if cols["format"] != CACHE_FORMAT:
-            return False
         for table, fields in (("tokens", _TOKEN_FIELDS), ("entities", _ENTITY_FIELDS)):
-            lengths = {len(cols[table][f]) for f in fields}
-            if len(lengths) != 1 or any(not 0 <= k < n_segments for k in cols[table]["seg"][-1:]):
+            columns = [cols[table][f] for f in fields]
+            if (cols["format"] != CACHE_FORMAT or len({len(c) for c in columns}) != 1
+                    or any(not 0 <= k < n_segments for k in columns[0][-1:])):
                 return False
     except (KeyError, TypeError):
         return False
     return True
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def default_cache_dir(corpus_root: str | Path | None = None) -> Path:
@@ -402,8 +384,6 @@ class NLPLayer:
             bar.close()
 
     def _bar(self, total: int):
-        if self.progress is False:
-            return _NoBar()
         from tqdm.auto import tqdm
         import sys
 

@@ -22,7 +22,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
 import yaml
 
@@ -97,8 +96,32 @@ def _compose_and_construct(front: str) -> tuple[yaml.Node | None, object]:
 
 
 @functools.lru_cache(maxsize=1)
-def _front_matter_validator() -> jsonschema.Draft202012Validator:
+def _front_matter_check():
+    """The schema compiled to plain Python by fastjsonschema: a valid front matter (nearly all of them)
+    is accepted without importing jsonschema, whose import alone costs about a second of CPU."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(FRONT_MATTER_SCHEMA)
+
+
+@functools.lru_cache(maxsize=1)
+def _front_matter_validator():
+    import jsonschema
+
     return jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
+
+
+def _schema_errors(meta: dict) -> list:
+    """Every schema error of a front matter (jsonschema's, with paths), none when it is valid."""
+    import fastjsonschema
+
+    try:
+        _front_matter_check()(meta)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    # invalid: jsonschema lists every error, each with its path (for the line number)
+    return sorted(_front_matter_validator().iter_errors(meta), key=lambda e: list(map(str, e.path)))
 
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
@@ -249,8 +272,7 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
                    folder: str, stem: str, problems: Problems) -> bool:
     """Check the front matter against the schema and the folder; report every problem."""
     ok = True
-    validator = _front_matter_validator()
-    for err in sorted(validator.iter_errors(meta), key=lambda e: list(map(str, e.path))):
+    for err in _schema_errors(meta):
         where = ".".join(str(p) for p in err.path) or "front matter"
         line = yaml_line(node, list(err.path))
         problems.add(rel, f"{where}: {err.message}", None if line is None else line + first_line - 1,
@@ -285,7 +307,7 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
     return ok
 
 
-def _schema_hint(err: jsonschema.ValidationError) -> str:
+def _schema_hint(err: "jsonschema.ValidationError") -> str:  # noqa: F821
     if err.validator == "enum":
         return "allowed: " + ", ".join(map(str, err.validator_value))
     if err.validator == "required":
