@@ -36,7 +36,7 @@ from _bench import (PYTHON, alternate, analyse_cmd, copy_nlp_cache, env_for, rep
 TARGETS = {4: 5.0, 16: 20.0}
 
 
-def child(project: Path, coder: str) -> None:
+def child(project: Path, coder: str, cache: Path) -> None:
     stages: dict[str, float] = {}
     clock = [time.process_time()]
 
@@ -62,7 +62,7 @@ def child(project: Path, coder: str) -> None:
     inv_dim = invariance_table(material, level="dimension", n_boot=500, seed=0)
     pairs = [cooccurrence(material, unit=u) for u in ("segment", "document")]
     stage("invariants")
-    layer = nlp.NLPLayer(cache_dir=project / ".cache" / "nlp", progress=False)
+    layer = nlp.NLPLayer(cache_dir=cache, progress=False)
     tokens, entities = nlp.token_frame(corpus, layer), nlp.entity_frame(corpus, layer)
     stage("tokens")
     spec = specificities(tokens, segments_frame(corpus))
@@ -80,10 +80,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--coder", default="A")
     ap.add_argument("--src", action="append", help="another src folder to measure alternately (e.g. main's)")
-    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.child), args.coder)
+        child(Path(args.child[0]), args.coder, Path(args.child[1]))
         return 0
     scales = sorted(set([1] + args.scales))
     srcs = sources(args.src)
@@ -92,15 +92,19 @@ def main() -> int:
     try:
         projects = {s: replicate_project(work / f"x{s}", s) for s in scales}
         for label, src in srcs.items():
-            parse = run(analyse_cmd("specificities", "--json"), cwd=projects[1], env=env_for(src))
+            # one cache per library copy: each pays its own cold parse
+            parse = run(analyse_cmd("specificities", "--json"), cwd=projects[1],
+                        env=env_for(src, {"BALISES_NLP_CACHE": str(projects[1] / ".cache" / f"nlp-{label}")}))
             print(f"[{label}] analyse spaCy du corpus 1× (cache froid, une fois) : {parse.wall:.1f} s mur, "
                   f"{parse.cpu:.1f} s CPU", flush=True)
         for s in scales[1:]:
-            copy_nlp_cache(projects[1] / ".cache" / "nlp", projects[s] / ".cache" / "nlp", s)
+            for label in srcs:
+                copy_nlp_cache(projects[1] / ".cache" / f"nlp-{label}", projects[s] / ".cache" / f"nlp-{label}", s)
 
         def case(label, src, scale):
             def go():
-                r = run([PYTHON, __file__, "--child", str(projects[scale]), "--coder", args.coder], env=env_for(src))
+                r = run([PYTHON, __file__, "--child", str(projects[scale]), str(projects[scale] / ".cache" / f"nlp-{label}"),
+                         "--coder", args.coder], env=env_for(src))
                 info.setdefault((label, scale), []).append(json.loads(r.stdout.strip().splitlines()[-1]))
                 return r
             return go

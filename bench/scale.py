@@ -61,13 +61,19 @@ def main() -> int:
             if check.code != 0:
                 print(check.stdout[-2000:], check.stderr[-2000:])
                 return 2
-        for label, src in srcs.items():
+        def env(label: str, scale: int) -> dict:
+            # one cache per library copy: each pays its own cold parse
+            return env_for(srcs[label], {"BALISES_NLP_CACHE": str(projects[scale] / ".cache" / f"nlp-{label}")})
+
+        for label in srcs:
             # the one cold parse, on the 1× corpus; the replicas get its cache files
-            parse = run(analyse_cmd("specificities", "--json"), cwd=projects[1], env=env_for(src))
+            parse = run(analyse_cmd("specificities", "--json"), cwd=projects[1], env=env(label, 1))
             print(f"[{label}] analyse du corpus 1× par spaCy (cache froid, une fois) : {parse.wall:.1f} s mur, "
                   f"{parse.cpu:.1f} s CPU", flush=True)
         for scale in scales[1:]:
-            copy_nlp_cache(projects[1] / ".cache" / "nlp", projects[scale] / ".cache" / "nlp", scale)
+            for label in srcs:
+                copy_nlp_cache(projects[1] / ".cache" / f"nlp-{label}", projects[scale] / ".cache" / f"nlp-{label}",
+                               scale)
 
         out_sizes: dict[tuple[str, int], float] = {}
 
@@ -76,7 +82,7 @@ def main() -> int:
                 out = projects[scale] / "outputs" / "rapport"
                 shutil.rmtree(out, ignore_errors=True)
                 r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(args.jobs)), cwd=projects[scale],
-                        env=env_for(src), check=False)
+                        env=env(label, scale), check=False)
                 if r.code != 0:
                     print(f"[{label}] {scale}× : batch exit {r.code}\n{r.stderr[-1500:]}", flush=True)
                 out_sizes[(label, scale)] = folder_mb(out)

@@ -15,8 +15,8 @@ segments of one document. Each unit is stored as one spaCy ``DocBin`` file::
     <cache>/<pipeline-key>/<unit-name>-<content-hash>.lemmas.json
     <cache>/<pipeline-key>/<unit-name>-<content-hash>.columns.json
 
-``<pipeline-key>`` names the pipeline, its version, its components, the
-spaCy version and the cache format; ``<content-hash>`` is a hash of the unit's
+``<pipeline-key>`` names the pipeline, its version, its components and the
+spaCy version; ``<content-hash>`` is a hash of the unit's
 texts. A changed document therefore gets a new hash and is re-parsed alone,
 while the other documents are read back from their files.
 
@@ -67,7 +67,8 @@ ENTITY_COLUMNS = ["segment", "start_char", "end_char", "text", "label"]
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _HASH_LEN = 20
-# Part of the pipeline key: a change of what the cache files hold starts a new cache folder.
+# Written in ``.columns.json``: a file of another format is re-parsed, not misread. (Not part of
+# the pipeline key, which models also record: an older cache gains its columns file on first use.)
 CACHE_FORMAT = 2
 _SIDE_FILES = (".spacy", ".lemmas.json", ".columns.json")
 # Stored per unit; "seg" is the segment's position in its unit (ids are the caller's).
@@ -119,7 +120,7 @@ def _spacy_version() -> str:
 
 
 def _key(meta: dict, pipe_names: Sequence[str]) -> str:
-    detail = json.dumps([list(pipe_names), _spacy_version(), CACHE_FORMAT], sort_keys=True)
+    detail = json.dumps([list(pipe_names), _spacy_version()], sort_keys=True)
     digest = hashlib.sha256(detail.encode("utf-8")).hexdigest()[:8]
     base = f"{meta.get('lang', 'xx')}_{meta.get('name', 'pipeline')}-{meta.get('version', '0')}"
     return f"{_SAFE_NAME.sub('_', base)}-{digest}"
