@@ -67,8 +67,7 @@ ENTITY_COLUMNS = ["segment", "start_char", "end_char", "text", "label"]
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _HASH_LEN = 20
-# Written in ``.columns.json``: a file of another format is re-parsed, not misread. (Not part of
-# the pipeline key, which models also record: an older cache gains its columns file on first use.)
+# In ``.columns.json`` (a file of another format is re-parsed), not in the key that models record.
 CACHE_FORMAT = 2
 _SIDE_FILES = (".spacy", ".lemmas.json", ".columns.json")
 # Stored per unit; "seg" is the segment's position in its unit (ids are the caller's).
