@@ -16,9 +16,9 @@ segments of one document. Each unit is stored as one spaCy ``DocBin`` file::
     <cache>/<pipeline-key>/<unit-name>-<content-hash>.columns.json
 
 ``<pipeline-key>`` names the pipeline, its version, its components and the
-spaCy version; ``<content-hash>`` is a hash of the unit's
-texts. A changed document therefore gets a new hash and is re-parsed alone,
-while the other documents are read back from their files.
+spaCy version; ``<content-hash>`` is a hash of the unit's texts. A changed
+document therefore gets a new hash and is re-parsed alone, while the other
+documents are read back from their files.
 
 The key comes from the pipeline package's ``meta.json`` and spaCy's package
 metadata (:func:`model_key`, once per process), never from loading the model,
