@@ -357,9 +357,9 @@ def test_cli_specificities_wires_the_nlp_layer(project, monkeypatch, capsys):
         return pd.DataFrame(rows, columns=nlp.TOKEN_COLUMNS)
 
     monkeypatch.setattr(nlp, "NLPLayer", lambda **kw: None)
-    monkeypatch.setattr(nlp, "token_frame", tokens)
-    monkeypatch.setattr(nlp, "entity_frame", lambda corpus, layer=None: pd.DataFrame(
-        [("le-mene-test#1", 0, 7, "Bonjour", "PER")], columns=nlp.ENTITY_COLUMNS))
+    # one read of the cache gives both tables
+    monkeypatch.setattr(nlp, "token_entity_frames", lambda corpus, layer=None: (tokens(corpus), pd.DataFrame(
+        [("le-mene-test#1", 0, 7, "Bonjour", "PER")], columns=nlp.ENTITY_COLUMNS)))
     p = project
     assert main(["specificities", "--corpus", str(p / "corpus"), "--json", "--top", "3"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -66,3 +66,22 @@ def test_territory_subset_and_unknown_territory(project: Path, ctx_factory):
         load_context(project / "corpus", project / "codebook" / "balises.yaml", territories=["nowhere"])
     with pytest.raises(UsageError, match="territoire inconnu « x »"):
         ctx.check_territory("x")
+
+
+def test_synthesis_of_a_subset_reports_no_false_problem(project: Path, ctx_factory):
+    # codings of every territory, checked against the whole corpus: none is an « unknown document »
+    from analyse.model.codebook import CANONICAL_IDS
+    from analyse.model.codings import coding_record
+    from analyse.model.corpus import load_corpus
+
+    ctx_factory("chercheurs")
+    corpus = load_corpus(project / "corpus")
+    CodingStore(project / "corpus" / "codings").append(
+        "A", [coding_record(s, CANONICAL_IDS[0], "A") for s in corpus.segments])
+    full = load_context(project / "corpus", project / "codebook" / "balises.yaml", coders=["A"])
+    assert full.problems == [] and len(full.codings.frame) == len(corpus.segments)
+    ctx = load_context(project / "corpus", project / "codebook" / "balises.yaml", coders=["A"],
+                       territories=["malaunay"])
+    assert ctx.problems == [] and ctx.problems_frame().empty
+    assert set(ctx.codings.frame["doc"]) == set(ctx.codings.coverage["doc"]) == {"malaunay-test"}
+    assert set(ctx.material.segments["territory"]) == {"malaunay"}

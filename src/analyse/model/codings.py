@@ -484,6 +484,12 @@ class Codings:
     def of(self, *coders: str) -> pd.DataFrame:
         return self.frame[self.frame["coder"].isin(coders)]
 
+    def subset(self, docs) -> "Codings":
+        """The codings and coverage of some documents only (problems are kept)."""
+        keep = set(docs)
+        return Codings(self.frame[self.frame["doc"].isin(keep)].reset_index(drop=True),
+                       self.coverage[self.coverage["doc"].isin(keep)].reset_index(drop=True), self.problems)
+
 
 def json_lines(lines: list[str], rel: str, problems: Problems):
     """Yield ``(line number, object)`` for each JSON object line; report the others."""

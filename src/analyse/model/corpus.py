@@ -30,12 +30,12 @@ are reported as warnings.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
 import yaml
 
@@ -100,7 +100,11 @@ SPEAKER_MARKER = re.compile(
 )
 
 
-class _DatesAsStrings(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DatesAsStrings(_SafeLoader):
     """SafeLoader that leaves ``2018-02-30`` as text, so the schema can report it."""
 
 
@@ -108,6 +112,45 @@ _DatesAsStrings.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _compose_and_construct(front: str) -> tuple[yaml.Node | None, object]:
+    """The front matter's node tree (for line numbers) and its value, from one parse."""
+    loader = _DatesAsStrings(front)
+    try:
+        node = loader.get_single_node()
+        return node, (None if node is None else loader.construct_document(node))
+    finally:
+        loader.dispose()
+
+
+@functools.lru_cache(maxsize=1)
+def _front_matter_check():
+    """The schema compiled to plain Python by fastjsonschema: a valid front matter (nearly all of them)
+    is accepted without importing jsonschema, whose import alone costs about a second of CPU."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(FRONT_MATTER_SCHEMA)
+
+
+@functools.lru_cache(maxsize=1)
+def _front_matter_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
+
+
+def _schema_errors(meta: dict) -> list:
+    """Every schema error of a front matter (jsonschema's, with paths), none when it is valid."""
+    import fastjsonschema
+
+    try:
+        _front_matter_check()(meta)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    # invalid: jsonschema lists every error, each with its path (for the line number)
+    return sorted(_front_matter_validator().iter_errors(meta), key=lambda e: list(map(str, e.path)))
 
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
@@ -277,8 +320,7 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
                    folder: str, stem: str, problems: Problems) -> bool:
     """Check the front matter against the schema and the folder; report every problem."""
     ok = True
-    validator = jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
-    for err in sorted(validator.iter_errors(meta), key=lambda e: list(map(str, e.path))):
+    for err in _schema_errors(meta):
         line = yaml_line(node, list(err.path))
         problems.add(rel, _schema_message(err), None if line is None else line + first_line - 1,
                      hint=_schema_hint(err))
@@ -345,7 +387,9 @@ def _check_participant_territories(meta: dict, node: yaml.Node, rel: str, first_
                                      f"avec territory: {INTER_TERRITORIES}")
             ok = False
     return ok
-def _schema_message(err: jsonschema.ValidationError) -> str:
+
+
+def _schema_message(err: "jsonschema.ValidationError") -> str:  # noqa: F821
     # jsonschema words its messages in English: say the same in French
     field = ".".join(str(p) for p in err.path) or msg("doc.front_matter")
     if err.validator == "enum":
@@ -360,7 +404,7 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
     return msg("doc.schema_other", field=field, error=err.message)
 
 
-def _schema_hint(err: jsonschema.ValidationError) -> str:
+def _schema_hint(err: "jsonschema.ValidationError") -> str:  # noqa: F821
     if err.validator == "enum":
         return msg("doc.schema_allowed", values=", ".join(map(str, err.validator_value)))
     if err.validator == "required":
@@ -460,8 +504,7 @@ def parse_document(text: str, rel: str, folder: str, stem: str) -> tuple[Documen
         problems.add(rel, exc.message, exc.line, exc.hint)
         return None, [], problems
     try:
-        node = yaml.compose(front)
-        meta = yaml.load(front, Loader=_DatesAsStrings)
+        node, meta = _compose_and_construct(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 2

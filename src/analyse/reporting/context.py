@@ -160,9 +160,14 @@ class Context:
 
     @cached_property
     def _aligned(self) -> Aligned:
+        tokens, entities = self._frames
+        return align(self.segments, self.material, tokens, entities)
+
+    @cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        # tokens and entities come from one read of the cache
         nlp, layer = self._nlp
-        return align(self.segments, self.material, nlp.token_frame(self.corpus, layer),
-                     nlp.entity_frame(self.corpus, layer))
+        return nlp.token_entity_frames(self.corpus, layer)
 
     @cached_property
     def tokens(self) -> pd.DataFrame:
