@@ -20,7 +20,7 @@ from analyse.coding.evaluate import (DIMENSIONS, _kappa, dimension_indicator, do
                               level_metrics, summarise, territory_splits, write_outputs)
 from analyse.nlp import NLPLayer
 
-from test_autocode import build_synthetic_project
+from tests.coding.test_autocode import build_synthetic_project
 
 
 def test_document_splits_never_share_a_document():

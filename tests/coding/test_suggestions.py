@@ -15,7 +15,7 @@ from analyse.errors import UsageError
 from analyse.coding.suggestions import SuggestionFile, read_texts
 
 from tests.helpers import run_cli
-from test_autocode import build_synthetic_project
+from tests.coding.test_autocode import build_synthetic_project
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ def _state(folder: Path) -> dict[str, list]:
             rec = json.loads(line)
             rec.pop("at", None)
             recs.append(rec)
-        out[path.stem] = recs
+        # a coder file is a set of records: their order in the file carries no meaning
+        out[path.stem] = sorted(recs, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
     return out
 
 

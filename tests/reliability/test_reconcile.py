@@ -13,7 +13,7 @@ from analyse.errors import UsageError
 from analyse.reliability.reconcile import (disagreements, export_disagreements, parse_decision, read_decisions,
                                record_consensus, to_markdown)
 
-from test_agreement import add_doc, code, load, run
+from tests.reliability.test_agreement import add_doc, code, load, run
 
 DOCS = ["le-mene-r1", "malaunay-r2"]
 
