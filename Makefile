@@ -50,7 +50,7 @@ lab: $(STAMP)
 
 # Re-execute the notebooks in place (after a library change that alters their tables), then commit them.
 notebooks: $(STAMP)
-	cd notebooks && for nb in territoire synthese accord; do \
+	cd notebooks && for nb in territoire synthese accord themes; do \
 	  ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=balises --ExecutePreprocessor.timeout=900 $$nb.ipynb || exit 1; done
 

@@ -470,6 +470,7 @@ MESSAGES: dict[str, str] = {
     # ------------------------------------------------------------ reporting/batch.py (index page)
     "batch.report.synthese": "Synthèse transversale",
     "batch.report.accord": "Accord entre codeurs",
+    "batch.report.themes": "Mondes lexicaux (classification Reinert)",
     "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
     "batch.audience.chercheurs": "chercheurs",
     "batch.title": "Balises — analyses par territoire et synthèse",

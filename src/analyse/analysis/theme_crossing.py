@@ -82,6 +82,8 @@ def territory_crossing(themes: Themes, n_boot: int = 200, seed: int = 0) -> tupl
     u = themes.units[themes.units["class"].notna()]
     if "territory" not in u.columns:
         raise UsageError("les unités n'ont pas de territoire")
+    # the facilitator of an inter-territory workshop speaks for no territory: out of this crossing
+    u = u[u["territory"].notna()]
     territories = sorted(u["territory"].dropna().unique())
     docs = sorted(u["doc"].unique())
     k = themes.k

@@ -49,7 +49,9 @@ KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
 AGREEMENT_NOTEBOOK = "accord.ipynb"
-REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord")}
+THEMES_NOTEBOOK = "themes.ipynb"
+REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord"),
+                 "themes": msg("batch.report.themes")}
 PSEUDONYMS_FILE = "pseudonymes.json"
 PUBLISHED_FOLDERS = ("tables", "figures")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -194,6 +196,8 @@ def plan_batch(project: Project, territories: list[str] | None = None, out: str 
 
     jobs = [job(t, TERRITORY_NOTEBOOK, project.territory_label(t), territory=t) for t in names]
     jobs.append(job("synthese", SYNTHESIS_NOTEBOOK, REPORT_LABELS["synthese"], territories=names))
+    if (notebooks_dir / THEMES_NOTEBOOK).exists():
+        jobs.append(job("themes", THEMES_NOTEBOOK, REPORT_LABELS["themes"], territories=names))
     pair = list(agreement_coders if agreement_coders is not None else project.agreement_coders)
     if audience == "chercheurs" and len(pair) >= 2 and (notebooks_dir / AGREEMENT_NOTEBOOK).exists() \
             and all(c in available for c in pair):
