@@ -471,6 +471,8 @@ MESSAGES: dict[str, str] = {
     "batch.report.synthese": "Synthèse transversale",
     "batch.report.accord": "Accord entre codeurs",
     "batch.report.themes": "Mondes lexicaux (classification Reinert)",
+    "themes.too_small": ("trop peu de texte pour une classification lexicale ({units} unités classées, "
+                         "il en faut au moins {minimum}) : ce rapport se remplira avec le corpus"),
     "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
     "batch.audience.chercheurs": "chercheurs",
     "batch.title": "Balises — analyses par territoire et synthèse",

@@ -95,10 +95,10 @@ TERRITORIES = ["grande-synthe", "le-mene", "loos-en-gohelle", "malaunay", NEW]
 
 
 @pytest.mark.parametrize("run, reports", [
-    ("chercheurs", TERRITORIES + ["synthese", "accord"]),
-    ("groupe-miroir", TERRITORIES + ["synthese"]),
-    ("chercheurs-new", [NEW, "synthese", "accord"]),
-    ("groupe-miroir-new", [NEW, "synthese"]),
+    ("chercheurs", TERRITORIES + ["synthese", "themes", "accord"]),
+    ("groupe-miroir", TERRITORIES + ["synthese", "themes"]),
+    ("chercheurs-new", [NEW, "synthese", "themes", "accord"]),
+    ("groupe-miroir-new", [NEW, "synthese", "themes"]),
 ])
 def test_batch_succeeds_with_a_report_for_every_territory(living, run, reports):
     code, out = living["runs"][run]

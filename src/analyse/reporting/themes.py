@@ -25,6 +25,11 @@ from analyse.analysis.theme_crossing import (class_balises, code_crossing, coded
                                              unseen_classes)
 from analyse.analysis.themes import Themes, Topics, classify_themes, topic_model
 from analyse.analysis.units import speaker_names
+from analyse.errors import UsageError
+from analyse.messages import msg
+
+# Below this many classified text units a lexical classification says nothing a reader could use.
+MIN_CLASSIFIED_UNITS = 30
 
 
 @dataclass
@@ -81,7 +86,13 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
 
     themes = classify_themes(tokens, segments_frame(corpus), k=k, seed=seed, unit_size=unit_size,
                              min_freq=min_freq, exclude=speaker_names(corpus))
-    topics = topic_model(themes, seed=seed)
+    classified = int(themes.units["class"].notna().sum())
+    if themes.k < 2 or classified < MIN_CLASSIFIED_UNITS:
+        raise UsageError(msg("themes.too_small", units=classified, minimum=MIN_CLASSIFIED_UNITS))
+    try:
+        topics = topic_model(themes, seed=seed)
+    except ValueError:   # scikit-learn's way of saying there is too little text for topics
+        raise UsageError(msg("themes.too_small", units=classified, minimum=MIN_CLASSIFIED_UNITS)) from None
     table, labels = territory_crossing(themes, n_boot=n_boot, seed=seed)
     seg_codes = segment_codes(codings, corpus, coder)
     codes = code_crossing(themes, seg_codes, codebook)
