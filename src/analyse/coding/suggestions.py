@@ -34,10 +34,12 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write
 from analyse.errors import CodingsError, UsageError
 
-SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
+SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment",
+                     "confidence", "model_version", "codebook_version"]
 DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
 SUGGESTIONS_DIR = Path("outputs") / "suggestions"
 MACHINE_CODERS = ("rule", "model")
+ASSISTED_ORIGIN = "model-assisted"   # origin of a coding accepted from a suggestion
 TEXT_UNIT = 1000   # input lines per NLP cache unit for `suggest --texts`
 
 
@@ -52,27 +54,34 @@ def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]
             for r in rules_frame.itertuples(index=False)]
 
 
-def model_records(segments: Sequence[Segment], proba: np.ndarray, classes: Sequence[str],
-                  thresholds: Sequence[float], at: str | None = None) -> list[dict]:
-    """Suggestion records for every (segment, code) whose probability reaches the code's threshold.
+def model_records(segments: Sequence[Segment], decided: np.ndarray, confidence: np.ndarray,
+                  classes: Sequence[str], at: str | None = None, model_version: str | None = None,
+                  codebook_version: str | None = None) -> list[dict]:
+    """Suggestion records for every (segment, code) the model decided on (thresholds and abstention applied).
 
-    A model suggestion covers the whole segment: the model reads the segment
-    as a whole and has no span to point at.
+    ``confidence`` holds calibrated probabilities; the record's ``score`` is that probability and
+    ``confidence`` its French word. A model suggestion covers the whole segment: the model reads
+    the segment as a whole and has no span to point at.
     """
+    from analyse.coding.autocode import confidence_word
+
     at = at or now_iso()
     out = []
-    rows, cols = np.nonzero(proba >= np.asarray(thresholds))
+    rows, cols = np.nonzero(np.asarray(decided))
     for i, j in zip(rows, cols):
-        seg, p, t = segments[i], float(proba[i, j]), float(thresholds[j])
+        seg, p = segments[i], float(confidence[i, j])
+        word = confidence_word(p)
         out.append({"doc": seg.doc, "start": seg.start, "end": seg.end, "quote": seg.text,
                     "code": str(classes[j]), "coder": "model", "at": at, "origin": "model",
-                    "score": round(p, 4), "memo": f"modèle : probabilité {p:.2f} ≥ seuil {t:.2f}",
-                    "segment": seg.id})
+                    "score": round(p, 4), "memo": f"modèle : {word} (probabilité calibrée {p:.2f})",
+                    "segment": seg.id, "confidence": word, "model_version": model_version,
+                    "codebook_version": codebook_version})
     return out
 
 
 def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=None,
-                     exclude: set[tuple[str, str]] = frozenset(), at: str | None = None) -> list[dict]:
+                     exclude: set[tuple[str, str]] = frozenset(), at: str | None = None,
+                     model_version: str | None = None, codebook_version: str | None = None) -> list[dict]:
     """Rule and model suggestions for segments, minus the excluded (segment, code) pairs.
 
     Parameters
@@ -115,7 +124,9 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
     if model is not None and segments:
         from analyse.coding.autocode import segments_frame_for_model
         X = segments_frame_for_model(segments, lemmas)
-        records += model_records(segments, model.predict_proba(X), model.classes_, model.thresholds_, at)
+        scores = model._all_proba(X)
+        records += model_records(segments, model.decide(scores), model.calibrate(scores[:, :len(model.classes_)]),
+                                 model.classes_, at, model_version, codebook_version)
     records = [r for r in records if (r["segment"], r["code"]) not in exclude]
     order = {s.id: (s.doc, s.n) for s in segments}
     return sorted(records, key=lambda r: (order[r["segment"]], r["code"], r["origin"]))
@@ -232,7 +243,7 @@ class SuggestionFile:
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
                span: str = "segment", codebook_version: str | None = None) -> int:
-        """Turn suggestions into human codings of ``coder``; return how many were written.
+        """Turn suggestions into codings of ``coder`` (origin ``model-assisted``); return how many were written.
 
         Parameters
         ----------
@@ -266,12 +277,16 @@ class SuggestionFile:
                 raise CodingsError(f"suggestion {r['code']} for {r['segment']} no longer matches the text",
                                    self.path, hint="the document changed: run `analyse suggest` again")
             memo = (f"acceptée depuis une suggestion {'des règles' if r['origin'] == 'rule' else 'du modèle'} "
-                    f"(score {r['score']:.2f}) ; {r['memo']}")
+                    f"(score {r['score']:.2f}"
+                    + (f", modèle {r['model_version']}" if r.get("model_version") else "")
+                    + f") ; {r['memo']}")
+            # A coding accepted from a suggestion is not a blind human coding: reliability studies
+            # must be able to tell it apart.
+            kw = dict(memo=memo, origin=ASSISTED_ORIGIN, score=r.get("score"), codebook_version=codebook_version)
             if span == "match":
-                codings.append(coding_record(seg, r["code"], coder, memo=memo, start=r["start"], end=r["end"],
-                                             body=body, codebook_version=codebook_version))
+                codings.append(coding_record(seg, r["code"], coder, start=r["start"], end=r["end"], body=body, **kw))
             else:
-                codings.append(coding_record(seg, r["code"], coder, memo=memo, codebook_version=codebook_version))
+                codings.append(coding_record(seg, r["code"], coder, **kw))
             done.append(r)
             decided.add((r["segment"], r["code"]))
         # the coder's file first: if that fails, nothing is logged as accepted
@@ -353,17 +368,33 @@ def read_texts(path: str | Path) -> list[tuple[object, str]]:
 
 
 def score_texts(texts: Sequence[str], model, layer, unit: int = TEXT_UNIT) -> np.ndarray:
-    """Model probabilities for free texts (parsed through the NLP cache in units of ``unit`` texts)."""
-    units = [(f"texts-{i // unit:06d}", list(texts[i:i + unit])) for i in range(0, len(texts), unit)]
-    lemmas = [lem for u in layer.parse_units(units, docs=False) for lem in u.lemmas]
-    return model.predict_proba(pd.DataFrame({"text": list(texts), "lemmas": lemmas}))
+    """Scores of every model head for free texts (parsed through the NLP cache in units of ``unit`` texts).
+
+    Pass the result to :func:`text_results`.
+    """
+    from analyse.coding.autocode import texts_lemmas
+
+    lemmas = texts_lemmas(list(texts), layer, "texts", unit)
+    return model._all_proba(pd.DataFrame({"text": list(texts), "lemmas": lemmas}))
 
 
-def text_results(ids: Sequence, proba: np.ndarray, classes: Sequence[str], thresholds: Sequence[float]) -> list[dict]:
-    """``{"id", "codes", "scores"}`` per input text: codes at or above threshold, every probability."""
-    classes = [str(c) for c in classes]
-    above = proba >= np.asarray(thresholds)
-    rounded = np.round(proba, 4).tolist()
-    return [{"id": rid, "codes": [c for c, a in zip(classes, row_above) if a],
-             "scores": dict(zip(classes, row))}
-            for rid, row_above, row in zip(ids, above.tolist(), rounded)]
+def text_results(ids: Sequence, scores: np.ndarray, model) -> list[dict]:
+    """``{"id", "codes", "scores", "confidence"}`` per input text.
+
+    ``codes``: the codes above their precision threshold, empty when the model abstains (no code
+    reliable enough, or « rien à coder »); ``scores``: the calibrated probability of every learned
+    code; ``confidence``: the French word of each suggested code.
+    """
+    from analyse.coding.autocode import confidence_word
+
+    classes = [str(c) for c in model.classes_]
+    decided = model.decide(scores).astype(bool)
+    calibrated = model.calibrate(scores[:, :len(classes)])
+    rounded = np.round(calibrated, 4).tolist()
+    out = []
+    for rid, row_dec, row in zip(ids, decided.tolist(), rounded):
+        codes = [c for c, d in zip(classes, row_dec) if d]
+        probs = dict(zip(classes, row))
+        out.append({"id": rid, "codes": codes, "scores": probs,
+                    "confidence": {c: confidence_word(probs[c]) for c in codes}})
+    return out

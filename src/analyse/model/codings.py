@@ -35,7 +35,7 @@ from analyse.errors import CodingsError, Problems, UsageError
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
-ORIGINS = ("human", "rule", "model", "llm")
+ORIGINS = ("human", "rule", "model", "llm", "model-assisted")   # model-assisted: accepted from a suggestion
 CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
 LOCK_TIMEOUT_S = 60
 
