@@ -222,3 +222,25 @@ def test_evaluate_json_has_the_three_transfer_sections(tmp_path: Path, monkeypat
     assert {"micro_f1", "macro_f1", "micro_precision", "mean_kappa"} <= set(loto["dimension"])
     assert transfer["devset"]["texts"] == 3 and transfer["devset"]["agreement_labels_1_2"]["texts"] == 3
     assert transfer["devset"]["false_alarm_rate"] is not None
+
+
+def test_most_useful_segment_is_an_uncertain_one(tmp_path: Path):
+    import spacy
+
+    from analyse.coding.autocode import train_model
+    from analyse.coding.suggestions import most_useful_segments
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
+    from analyse.nlp import NLPLayer
+
+    root = build_synthetic_project(tmp_path / "p", docs_per_territory=2)
+    corpus = load_corpus(root / "corpus")
+    book = load_codebook(root / "codebook" / "balises.yaml")
+    layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
+    model, _ = train_model(corpus, book, load_codings(corpus, book), "A", layer, cv=3, char_ngrams=None)
+    segs = corpus.segments_of("malaunay-doc0")
+    ranked = most_useful_segments(segs, model, layer, k=len(segs))
+    assert len(ranked) == len(segs) and {s for s, _ in ranked} == {s.id for s in segs}
+    values = [u for _, u in ranked]
+    assert values == sorted(values, reverse=True) and all(0 <= u <= 1 for u in values)
+    assert most_useful_segments([], model, layer) == []
