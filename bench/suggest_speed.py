@@ -53,6 +53,7 @@ def main() -> int:
     ap.add_argument("--segments", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--knowledge", action="store_true", help="train with the codebook and référentiel documents")
+    ap.add_argument("--cv", type=int, default=3, help="inner folds of the (untimed) training (default 3)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     corpus = load_corpus(ROOT / "corpus")
@@ -61,9 +62,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         layer = NLPLayer(cache_dir=Path(tmp) / "cache", progress=False)
         t0 = time.perf_counter()
-        model, meta = train_model(corpus, book, codings, "A", layer, knowledge=args.knowledge)
+        model, meta = train_model(corpus, book, codings, "A", layer, knowledge=args.knowledge, cv=args.cv)
         print(f"model: {len(model.classes_)} codes suggestable, trained on {meta['segments']} segments of coder A "
-              f"in {time.perf_counter() - t0:.0f} s (not timed)")
+              f"in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
         lemmas = segment_lemmas(corpus.segments, layer)
     base = segments_frame_for_model(corpus.segments, lemmas)
     replicas = math.ceil(args.segments / len(base))
