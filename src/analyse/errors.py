@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyse.messages import msg
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -39,7 +41,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        text = f"{where}: {self.severity}: {self.message}"
+        text = f"{where}: {msg('severity.' + self.severity)}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def as_dict(self) -> dict:

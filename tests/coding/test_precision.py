@@ -16,7 +16,7 @@ from analyse.coding.autocode import (NOTHING_HEAD, SegmentCoder, confidence_word
 from analyse.coding.knowledge import codebook_documents, referentiel_paragraphs
 from analyse.model.codebook import load_codebook
 
-from conftest import run_cli
+from tests.helpers import run_cli
 from test_autocode import build_synthetic_project
 
 # Words that give a code away, words shared by every code (noise) and small talk with no code.

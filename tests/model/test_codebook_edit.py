@@ -17,7 +17,7 @@ from analyse.model.codebook import load_codebook, render_codebook
 from analyse.model.codebook_edit import CodebookEditor
 from analyse.model.codings import CodingStore, coding_record, load_codings
 from analyse.model.corpus import load_corpus
-from conftest import ROOT, make_codebook, run_cli
+from tests.helpers import ROOT, make_codebook, run_cli
 
 
 def _code(cid, parent="ENG.1", kind="mode", dim="ENG"):

@@ -10,7 +10,7 @@ from analyse.errors import CodingsError
 from analyse.model.coders import load_registry, validate_registry
 from analyse.model.codings import CodingStore, coding_record
 from analyse.model.corpus import load_corpus
-from conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 GOOD = """\
 # un commentaire
@@ -69,7 +69,7 @@ def test_validate_warns_about_unregistered_coder_files(project: Path, capsys):
     assert code == 0 and "2 avertissement(s)" in out.out and "n'est pas décrit dans le registre" in out.out
     (project / "corpus" / "codings" / "coders.yaml").write_text(GOOD, encoding="utf-8")
     code, out = run_cli(project, "validate", capsys=capsys)
-    assert code == 0 and "1 avertissement(s)" in out.out and "C.jsonl: warning: le codeur C" in out.out
+    assert code == 0 and "1 avertissement(s)" in out.out and "C.jsonl: attention: le codeur C" in out.out
     (project / "corpus" / "codings" / "coders.yaml").write_text(GOOD.replace("human", "robot"), encoding="utf-8")
     code, out = run_cli(project, "validate", capsys=capsys)
     assert code == 1 and "type « robot » inconnu" in out.out

@@ -12,7 +12,7 @@ from analyse.analysis.specificities import specificities
 from analyse.model import conventions
 from analyse.model.corpus import load_corpus, segments_frame
 
-from conftest import FRONT_MATTER, write_doc
+from tests.helpers import FRONT_MATTER, write_doc
 
 MARKS = ["(rires)", "[rires]", "[Rires]", "[inaudible]", "(silence)", "[00:12:31]", "(pause 3 s)", "…"]
 

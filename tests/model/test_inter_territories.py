@@ -12,7 +12,7 @@ from analyse.analysis.stats import corpus_summary
 from analyse.model.codebook import load_codebook
 from analyse.model.codings import load_codings
 from analyse.model.corpus import load_corpus, segments_frame
-from tests.conftest import make_codebook, write_doc
+from tests.helpers import make_codebook, write_doc
 
 INTER = textwrap.dedent("""\
     ---

@@ -13,7 +13,7 @@ from analyse.model.codebook import load_codebook
 from analyse.model.codings import CodingStore, coding_record, load_codings
 from analyse.model.corpus import load_corpus
 from analyse.model.memos import MEMO_FIELDS, MemoStore, check_target, parse_target, validate_memos
-from conftest import run_cli
+from tests.helpers import run_cli
 
 
 def test_memo_on_each_target_type_is_dated_signed_and_listed(tmp_path: Path):
@@ -107,5 +107,5 @@ def test_validate_warns_about_memos_whose_target_is_gone(project: Path, capsys):
     store.add("document", "ancien-doc", "document disparu", "Claire")
     code, out = run_cli(project, "validate", capsys=capsys)
     assert code == 0 and "2 avertissement(s)" in out.out
-    assert "memos.jsonl:2: warning: mémo" in out.out and "code inconnu « ENG.M1 »" in out.out
+    assert "memos.jsonl:2: attention: mémo" in out.out and "code inconnu « ENG.M1 »" in out.out
     assert "document inconnu « ancien-doc »" in out.out

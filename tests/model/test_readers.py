@@ -11,7 +11,7 @@ from analyse.errors import CorpusError
 from analyse.model.corpus import load_corpus, load_document
 from analyse.model.readers import (DOCUMENT_READERS, SOURCE_READERS, decode, document_reader, read_source,
                                    source_reader)
-from tests.conftest import write_doc
+from tests.helpers import write_doc
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 

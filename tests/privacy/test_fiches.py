@@ -11,7 +11,7 @@ import yaml
 from analyse.cli import main
 from analyse.model.corpus import load_corpus
 from analyse.privacy.fiches import REQUIRED, prefill_fiches, validate_fiches
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_cli_check_exits_1_on_a_broken_fiche(tmp_path, capsys):
     (tmp_path / "fiches" / "ENG.1.yaml").write_text("code: ENG.1\n", encoding="utf-8")
     assert main(["fiches", "--check", "--project", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "fiches/ENG.1.yaml: error: champ manquant : « verbatims »" in err
+    assert "fiches/ENG.1.yaml: erreur: champ manquant : « verbatims »" in err
 
 
 def test_markdown_handout_hides_territories_and_the_researchers_version_shows_them(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from analyse.model.corpus import load_corpus
 from analyse.privacy.lexicons import Lexicon, load_lexicons
 from analyse.privacy.masking import Masker, load_masker, masking_pipeline, render
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

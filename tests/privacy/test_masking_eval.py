@@ -10,7 +10,7 @@ import yaml
 from analyse.model.corpus import load_corpus
 from analyse.privacy.masking_eval import (KINDS, check_labels, evaluate_masking, labels_from_annotations, load_labels,
                                           load_split)
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 DATA = ROOT / "tests" / "data" / "masking"
 

@@ -103,7 +103,7 @@ def test_no_facilitator_question_among_the_bundled_corpus_verbatims():
     from analyse.model.codebook import load_codebook
     from analyse.model.codings import load_codings
     from analyse.model.corpus import load_corpus
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     corpus = load_corpus(ROOT / "corpus")
     codings = load_codings(corpus, load_codebook(ROOT / "codebook" / "balises.yaml"), coders=["A"])

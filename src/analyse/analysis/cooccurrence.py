@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyse.errors import UsageError
+from analyse.textutil import check_choice
 from analyse.analysis.material import Material
 
 UNITS = ("segment", "document")
@@ -41,8 +41,7 @@ def incidence_matrix(material: Material, unit: str = "segment", level: str = "co
     --------
     >>> incidence_matrix(material, unit="document").sum()   # doctest: +SKIP
     """
-    if unit not in UNITS:
-        raise UsageError(f"unknown unit '{unit}'", hint=f"use one of: {', '.join(UNITS)}")
+    check_choice("unit", unit, UNITS)
     coded = material.at_level(level)
     key = "segment" if unit == "segment" else "doc"
     units = sorted(material.segments[key].unique())
@@ -157,8 +156,7 @@ def strongest_pairs(pairs: pd.DataFrame, by: str = "jaccard", n: int = 15,
     >>> strongest_pairs(pair_table(m), n=2, min_together=1)[["code_a", "code_b"]].values.tolist()
     [['A', 'B'], ['A', 'C']]
     """
-    if by not in MEASURES:
-        raise UsageError(f"unknown measure '{by}'", hint=f"use one of: {', '.join(MEASURES)}")
+    check_choice("by", by, MEASURES)
     kept = pairs[pairs["together"] >= min_together]
     return (kept.sort_values([by, "together", "code_a", "code_b"], ascending=[False, False, True, True],
                              ignore_index=True).head(n))

@@ -61,6 +61,7 @@ from analyse.analysis.material import (HOWS, LEVELS, MATERIAL_CODE_COLUMNS, MATE
                                        restrict_territories)
 from analyse.analysis.dispersion import _snap, juilland_d, shannon_evenness  # noqa: F401
 from analyse.analysis.spread import bc_interval, bootstrap_spread, build_design, observed_spread, permutation_pvalues
+from analyse.textutil import check_choice  # noqa: F401
 
 UNITS = ("segments", "words")
 # Valences of a coding that count against a balise (see the codebook README).
@@ -76,7 +77,7 @@ UNCLASSIFIED = "non classé"
 def _grouping(by: str | Sequence[str]) -> list[str]:
     by = [by] if isinstance(by, str) else list(by)
     for b in by:
-        _check_choice("grouping", b, GROUPINGS)
+        check_choice("by", b, GROUPINGS)
     return by
 
 
@@ -209,17 +210,20 @@ class Thresholds:
 
     def describe(self) -> list[str]:
         """The rule in five French lines, for reports."""
+        def fr(x: float) -> str:   # French decimal comma
+            return f"{x:g}".replace(".", ",")
         return [
             f"rare : moins de {self.min_segments} segments codés ; indéterminé : dispersion non mesurable, "
             "ou codage peu fiable là où il faudrait conclure",
             f"invariant robuste : présent partout (au moins {self.min_per_territory} segments par territoire), "
-            f"borne basse de D ≥ {self.d_inv}, pas plus concentré que le hasard, jamais raconté en échec",
-            f"invariant probable : présent partout et D ≥ {self.d_inv}, sans que l'intervalle ou les échecs "
+            f"borne basse de D ≥ {fr(self.d_inv)}, pas plus concentré que le hasard, jamais raconté en échec",
+            f"invariant probable : présent partout et D ≥ {fr(self.d_inv)}, sans que l'intervalle ou les échecs "
             "permettent davantage",
-            f"singulier : plus concentré qu'au hasard (p < {self.alpha}) avec un territoire dominant, ou borne "
-            f"haute de D < {self.d_sing}",
+            f"singulier : plus concentré qu'au hasard (p < {fr(self.alpha)}) avec un territoire dominant, ou "
+            f"borne haute de D < {fr(self.d_sing)}",
             "partagé : tout le reste ; D est l'indice de Juilland, son intervalle un bootstrap à deux niveaux "
-            "(documents par atelier, puis segments), corrigé du biais",
+            "(documents par atelier, puis segments), corrigé du biais ; un code peu fiable "
+            f"(alpha < {fr(self.min_reliability)}) n'est jamais invariant ni singulier",
         ]
 
 

@@ -13,6 +13,8 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from analyse.errors import UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice
 from analyse.model.codings import VALENCES, Codings, segment_codes
 from analyse.model.corpus import Corpus, segments_frame
 
@@ -68,7 +70,7 @@ class Material:
         At the dimension level a segment coded ENG.1 and ENG.M2 counts once for
         ENG (with the larger number of coders of the two).
         """
-        _check_choice("level", level, LEVELS)
+        check_choice("level", level, LEVELS)
         if level == "code":
             return self.codes[["segment", "code", "coders"]]
         dim = self.codes[["segment", "dimension", "coders"]].rename(columns={"dimension": "code"})
@@ -100,9 +102,8 @@ def rollup_parents(codebook) -> dict[str, str]:
             if c.kind == "balise" and c.parent in CANONICAL_IDS}
 
 
-def _check_choice(name: str, value, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        raise UsageError(f"unknown {name} '{value}'", hint=f"use one of: {', '.join(allowed)}")
+# The old private name, for modules of other branches that still import it.
+_check_choice = check_choice
 
 
 def _as_list(coders: str | Iterable[str] | None) -> list[str] | None:
@@ -163,19 +164,18 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
     >>> m = coded_material(corpus, codings, coders=["A", "B"], how="majority")  # doctest: +SKIP
     >>> m.codes.head()                                                         # doctest: +SKIP
     """
-    _check_choice("how", how, HOWS)
+    check_choice("how", how, HOWS)
     available = codings.coders
     chosen = _as_list(coders) or list(available)
     if not chosen:
-        raise UsageError("there are no codings to analyse",
-                         hint="code some documents first (corpus/codings/<coder>.jsonl)")
+        raise UsageError(msg("mat.no_codings"), hint=msg("mat.no_codings_hint"))
     unknown = [c for c in chosen if c not in available]
     if unknown and not strict:
         return empty_material(chosen, how, [f"Le codeur {', '.join(unknown)} n'a encore rien codé dans ce "
                                             "matériau."])
     if unknown:
-        raise UsageError(f"unknown coder(s): {', '.join(unknown)}",
-                         hint=f"available: {', '.join(available) or 'none'}")
+        raise UsageError(msg("unknown_coders", coders=", ".join(unknown)),
+                         hint=msg("available", items=", ".join(available) or msg("none")))
     chosen = sorted(set(chosen))
     notes: list[str] = []
     covered_by: dict[str, set[str]] = {}          # doc -> coders who covered it
@@ -188,8 +188,7 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
             per_segment = segment_codes(codings, corpus, coder, covered_only=False)
             docs = {seg.split("#")[0] for seg in per_segment}
             if docs:
-                notes.append(f"coder {coder} has no coverage record: the {len(docs)} document(s) "
-                             f"they coded are taken as covered")
+                notes.append(msg("mat.no_coverage_note", coder=coder, n=len(docs)))
             for s in corpus.segments:
                 if s.doc in docs:
                     per_segment.setdefault(s.id, set())
@@ -200,8 +199,7 @@ def coded_material(corpus: Corpus, codings: Codings, coders: str | Iterable[str]
         return empty_material(chosen, how, [*notes, f"Le codeur {', '.join(chosen)} n'a encore couvert "
                                                    "aucun document de ce matériau."])
     if not covered_by:
-        raise UsageError(f"coder(s) {', '.join(chosen)} covered no document",
-                         hint="record coverage of finished documents, or choose another coder")
+        raise UsageError(msg("mat.nothing_covered", coders=", ".join(chosen)), hint=msg("mat.nothing_covered_hint"))
     segs = segments_frame(corpus)
     segs = segs[segs["doc"].isin(covered_by)].copy()
     segs["role"] = segs["role"].fillna(NO_ROLE)
@@ -288,7 +286,7 @@ def material_from_frames(segments: pd.DataFrame, codes: pd.DataFrame) -> Materia
         codes["valence"] = VALENCES[0]
     unknown = set(codes["segment"]) - set(segs["segment"])
     if unknown:
-        raise UsageError(f"{len(unknown)} coded segment(s) are not in the segments frame, e.g. {sorted(unknown)[0]}")
+        raise UsageError(msg("mat.segments_missing", n=len(unknown), example=sorted(unknown)[0]))
     return Material(segments=segs[MATERIAL_SEGMENT_COLUMNS + ["text"]].reset_index(drop=True),
                     codes=codes[MATERIAL_CODE_COLUMNS].drop_duplicates(["segment", "code"])
                     .reset_index(drop=True))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analyse.privacy.decontext import representative_verbatims
 from analyse.analysis.material import Material
+from analyse.messages import msg
 
 
 def territory_profile(table: pd.DataFrame, territory: str, labels: dict[str, str] | None = None,
@@ -47,7 +48,7 @@ def territory_profile(table: pd.DataFrame, territory: str, labels: dict[str, str
     [['A', 0.2, 0.1, 2.0], ['B', 0.0, 0.3, 0.0]]
     """
     if territory not in set(table["territory"]):
-        raise ValueError(f"territory '{territory}' is not in the table")
+        raise ValueError(msg("profile.unknown_territory", territory=territory))
     here = table[table["territory"] == territory].set_index("code")
     others = table[table["territory"] != territory]
     elsewhere = others.groupby("code")[value].mean() if len(others) else pd.Series(dtype=float)

@@ -47,6 +47,7 @@ from scipy.special import xlogy
 from scipy.stats import hypergeom
 
 from analyse.errors import UsageError
+from analyse.messages import msg
 
 CONTENT_POS = ("NOUN", "PROPN", "VERB", "ADJ")
 SPEC_COLUMNS = ["territory", "lemma", "pos", "f", "f_total", "territory_size", "corpus_size",
@@ -61,7 +62,7 @@ def _territory_of(segments: pd.DataFrame | dict) -> pd.Series:
         return pd.Series(segments, name="territory")
     missing = {"segment", "territory"} - set(segments.columns)
     if missing:
-        raise UsageError(f"segments frame lacks column(s) {', '.join(sorted(missing))}")
+        raise UsageError(msg("spec.segments_columns", columns=", ".join(sorted(missing))))
     return segments.drop_duplicates("segment").set_index("segment")["territory"]
 
 
@@ -77,8 +78,8 @@ def content_lemmas(tokens: pd.DataFrame, pos: tuple[str, ...] = CONTENT_POS) -> 
     """
     missing = set(TOKEN_COLUMNS) - set(tokens.columns)
     if missing:
-        raise UsageError(f"token frame lacks column(s) {', '.join(sorted(missing))}",
-                         hint="build it with analyse.nlp (segment, i, text, lemma, pos, is_stop, ent_type)")
+        raise UsageError(msg("spec.tokens_columns", columns=", ".join(sorted(missing))),
+                         hint=msg("spec.tokens_columns_hint"))
     keep = tokens["pos"].isin(pos) & ~tokens["is_stop"].astype(bool)
     t = tokens.loc[keep, ["segment", "lemma", "pos"]]
     t = t[t["lemma"].astype(str).str.contains(r"[^\W\d_]", regex=True)]
@@ -100,12 +101,15 @@ def lemma_counts(tokens: pd.DataFrame, segments: pd.DataFrame | dict) -> pd.Data
     """
     words = content_lemmas(tokens)
     territory = _territory_of(segments)
+    # A facilitator of an inter-territory workshop speaks for no territory: the segment is known, its
+    # territory empty; those words belong to no territory's vocabulary.
+    known = words["segment"].isin(territory.index)
     words["territory"] = words["segment"].map(territory)
+    words = words[~(known & words["territory"].isna())]
     lost = words["territory"].isna()
     if lost.any():
-        raise UsageError(f"{words.loc[lost, 'segment'].nunique()} segment(s) of the token frame have no "
-                         f"territory, e.g. {words.loc[lost, 'segment'].iloc[0]}",
-                         hint="pass the segments frame of the same corpus")
+        raise UsageError(msg("spec.no_territory", n=words.loc[lost, "segment"].nunique(),
+                             example=words.loc[lost, "segment"].iloc[0]), hint=msg("spec.no_territory_hint"))
     counts = words.groupby(["territory", "lemma"], as_index=False, sort=True).size().rename(columns={"size": "f"})
     pos = (words.groupby(["lemma", "pos"], as_index=False).size()
            .sort_values(["lemma", "size", "pos"], ascending=[True, False, True])

@@ -65,6 +65,9 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "themes": ("analyse.cli.themes",
                "classes lexicales (méthode Reinert) croisées avec territoires et balises", True),
     "export": ("analyse.cli.export", "exporter le corpus pour d'autres logiciels (IRaMuTeQ)", False),
+    "repair": ("analyse.cli.repair",
+               "réparer les fichiers de codages coupés par une ancienne version (séparateurs de ligne Unicode)",
+               True),
     "batch": ("analyse.cli.batch",
               "rapports par territoire et synthèse en HTML, avec un index", True),
 }

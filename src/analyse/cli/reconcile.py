@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FICHIER",
                         help="écrire les désaccords dans FICHIER.csv (à remplir) ou FICHIER.md "
                              "(défaut : Markdown à l'écran)")
-    parser.add_argument("--force", action="store_true", help="écraser --out s'il existe")
+    parser.add_argument("--force", action="store_true",
+                        help="écraser --out s'il existe ; avec --apply --replace, effacer aussi les codages "
+                             "ajoutés au consensus depuis son enregistrement")
     parser.add_argument("--apply", metavar="FICHIER.csv",
                         help="enregistrer les décisions d'un CSV rempli comme un nouveau codeur")
     parser.add_argument("--as", dest="as_coder", default="consensus", metavar="CODEUR",
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         corpus, book, codings = loaded
         store = CodingStore(Project.from_args(args).codings_dir)
         result = record_consensus(args.apply, codings, corpus, store, coders=coders, as_coder=args.as_coder,
-                                  codebook=book, replace=args.replace)
+                                  codebook=book, replace=args.replace, force=args.force)
         print_problems(result.problems)
         if not result.ok:
             print(f"analyse : erreur : {len(result.problems.errors)} ligne(s) en erreur : rien n'a été enregistré",

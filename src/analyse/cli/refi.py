@@ -11,6 +11,7 @@ from analyse.errors import EXIT_OK
 # Same values as analyse.exchange.refi.OFFSET_UNITS / taguette.TAGUETTE_USER (literal: --help stays light).
 OFFSET_UNITS = ("auto", "codepoints", "utf16")
 TAGUETTE_USER = "admin"
+KINDS = ("transcript", "recit", "entretien", "note")  # analyse.model.corpus.KINDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="dire ce qui serait écrit, ne rien écrire")
     p.add_argument("--offsets", choices=OFFSET_UNITS, default="auto",
                    help="unité des positions (défaut auto : UTF-16 pour NVivo, points de code sinon)")
+    whole = p.add_argument_group(
+        "projet entier", "avec --territory ou --territory-map, importer aussi les sources (documents), "
+        "les codes absents de la grille (codes candidats « EMG.… », status: emergent) et les mémos")
+    whole.add_argument("--territory", metavar="SLUG", help="territoire des documents importés")
+    whole.add_argument("--territory-map", metavar="FICHIER.csv",
+                       help="CSV « source,territoire » : le territoire de chaque source (par son nom)")
+    whole.add_argument("--kind", choices=KINDS, default="entretien",
+                       help="type des documents importés (défaut : entretien)")
+    whole.add_argument("--language", default="fr", metavar="CODE",
+                       help="langue des documents importés, code à deux lettres (défaut : fr)")
     p.set_defaults(func=run_import)
 
 
@@ -91,12 +102,17 @@ def run_export_taguette(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from analyse.exchange.refi import import_project, parse_coder_map
 
+    if args.territory or args.territory_map:
+        return run_import_whole(args)
     project = _project(args)
     report = import_project(args.file, project.load_corpus(), project.load_codebook(), project.codings_dir,
                             parse_coder_map(args.coder_map), dry_run=args.dry_run, offsets=args.offsets)
     for p in report.problems.warnings:
         print(p)
     print(report.summary())
+    if report.unmatched_sources or report.unknown_codes:
+        print("pour importer aussi ces sources (documents) et ces codes (codes candidats) : "
+              "relancer avec --territory SLUG ou --territory-map FICHIER.csv")
     if args.dry_run:
         print("essai : rien n'a été écrit")
     else:
@@ -104,3 +120,26 @@ def run_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+
+
+def run_import_whole(args: argparse.Namespace) -> int:
+    from analyse.exchange.refi import parse_coder_map
+    from analyse.exchange.refi_project import import_whole_project, read_territory_map
+
+    project = _project(args)
+    territory_map = read_territory_map(args.territory_map) if args.territory_map else None
+    report = import_whole_project(args.file, project.load_corpus(), project.load_codebook(), project.codings_dir,
+                                  territory=args.territory, territory_map=territory_map,
+                                  coder_map=parse_coder_map(args.coder_map), dry_run=args.dry_run,
+                                  offsets=args.offsets, kind=args.kind, language=args.language)
+    for p in report.problems.warnings:
+        print(p)
+    print(report.summary())
+    if args.dry_run:
+        print("essai : rien n'a été écrit")
+    else:
+        print(f"écrit : {len(report.documents)} document(s) dans {project.corpus_dir}, "
+              f"{len(report.codes_new)} code(s) candidat(s) dans {project.codebook_path}, "
+              f"{sum(report.written.values())} codage(s) dans {project.codings_dir}, "
+              f"{len(report.memos)} mémo(s) dans {project.corpus_dir}/memos.jsonl")
+    return EXIT_OK

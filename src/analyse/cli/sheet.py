@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     i.add_argument("file", help="une feuille écrite par `analyse sheet export` (.xlsx ou .csv)")
     i.add_argument("--coder", required=True, help="codeur dont le fichier reçoit les codages")
     i.add_argument("--dry-run", action="store_true", help="vérifier et compter, ne rien écrire")
+    i.add_argument("--force", action="store_true",
+                   help="effacer aussi les codages ajoutés ou modifiés depuis l'export de la feuille")
     i.set_defaults(func=run_import)
 
 
@@ -54,7 +56,8 @@ def run_import(args: argparse.Namespace) -> int:
 
     project, corpus, book = _load(args)
     store = CodingStore(project.codings_dir)
-    result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run)
+    result, counts = import_sheet(args.file, args.coder, corpus, book, store, dry_run=args.dry_run,
+                                  force=args.force)
     print_problems(result.problems)
     if result.problems.errors:
         print(f"analyse : {len(result.problems.errors)} problème(s) dans {args.file} : rien n'a été importé",

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     project = Project.from_args(args)
     corpus = project.load_corpus()
     layer = nlp.NLPLayer(cache_dir=project.cache_dir)
-    tokens, entities = nlp.token_frame(corpus, layer), nlp.entity_frame(corpus, layer)
+    tokens, entities = nlp.token_entity_frames(corpus, layer)   # one pass; no spaCy when warm
     segs = segments_frame(corpus)
     spec = specificities(tokens, segs)
     flesh = territory_flesh(spec, n=args.top)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from analyse.cli.common import skipped_problems
-from analyse.errors import EXIT_OK
+from analyse.errors import EXIT_OK, EXIT_PROBLEMS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,14 @@ def run(args: argparse.Namespace) -> int:
 
     project = Project.from_args(args)
     corpus = project.load_corpus()
-    book, _ = project.validate_codebook()
+    book, book_problems = project.validate_codebook()
+    if book is None:
+        # a broken codebook (a parent cycle, a missing canonical code…) makes every count by code wrong
+        for p in book_problems.errors:
+            print(f"analyse : erreur : {p}", file=sys.stderr)
+        print("analyse : erreur : la grille a des erreurs : chiffres non calculés (corriger la grille, "
+              "voir `analyse validate`)", file=sys.stderr)
+        return EXIT_PROBLEMS
     codings = project.load_codings(corpus, book)
     bad = len(corpus.problems.errors) + len(codings.problems.errors)
     if args.json:

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="codeur dont les segments non couverts reçoivent des propositions (défaut : A)")
     parser.add_argument("--model", default=None,
                         help="fichier du modèle (défaut : outputs/models/model.joblib ; entraîné sur A s'il manque)")
+    parser.add_argument("--trust-model", action="store_true",
+                        help="accepter un --model pris hors de outputs/models/ (un modèle peut exécuter du code)")
     parser.add_argument("--no-rules", action="store_true", help="pas de propositions par règles")
     parser.add_argument("--no-model", action="store_true", help="pas de propositions du modèle appris")
     add_nlp_options(parser)
@@ -34,7 +36,8 @@ def obtain_model(args, project, corpus, book, codings, layer):
 
     path = Path(args.model) if args.model else project.model_path
     if path.is_file():
-        model, meta = load_model(path, book, layer.key)
+        model, meta = load_model(path, book, layer.key, trusted_dir=project.models_dir,
+                                 trust=getattr(args, "trust_model", False))
         if meta.get("training_hash") != current_training_hash(corpus, codings, meta.get("coder", "A")):
             note(f"{path} a été entraîné sur d'autres codages que les actuels : lancer `analyse train` "
                  "pour le mettre à jour")
@@ -73,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suggest_texts(args) -> int:
-    import json
-
     from analyse.coding.suggestions import read_texts, score_texts, text_results, write_lines
 
     if not args.out:
@@ -89,7 +90,8 @@ def _suggest_texts(args) -> int:
     model, meta, _ = obtain_model(args, project, corpus, book, codings, layer)
     proba = score_texts([t for _, t in items], model, layer)
     results = text_results([i for i, _ in items], proba, model)
-    write_lines(out, (json.dumps(r, ensure_ascii=False) for r in results))
+    from analyse.fileio import dumps_line
+    write_lines(out, (dumps_line(r) for r in results))
     coded = sum(1 for r in results if r["codes"])
     print(f"analyse : {len(results)} texte(s) lu(s), {coded} avec au moins un code proposé, "
           f"{len(results) - coded} sans proposition (abstention) → {out}", file=sys.stderr)

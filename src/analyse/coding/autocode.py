@@ -53,6 +53,7 @@ from analyse.model.codings import Codings, segment_codes
 from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
+from analyse.messages import msg
 
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
@@ -530,8 +531,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         codes = [c for c in labels if counts[c] >= self.min_positives]
         self.skipped_ = {c: counts[c] for c in labels if counts[c] < self.min_positives}
         if not codes:
-            raise ModelError(f"no code has {self.min_positives} or more positive segments: nothing to learn",
-                             hint="code more segments, or lower min_positives")
+            raise ModelError(msg("model.no_code", n=self.min_positives), hint=msg("model.no_code_hint"))
         dims = sorted({d for d in (self.dimensions or {}).values()})
         heads = codes + [DIMENSION_PREFIX + d for d in dims]
         nothing = [not s for s in label_sets]
@@ -588,9 +588,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         if extra_data is not None:
             extra_data = (extra_data[0], extra_data[1][:, reliable], extra_data[2])
         if not any(h != NOTHING_HEAD for h in heads):
-            what = (f"an out-of-fold precision of {self.target_precision}" if self.threshold_rule == "precision"
-                    else f"an internal cross-validated F1 of {self.min_cv_f1}")
-            raise ModelError(f"no code reaches {what}", hint="code more segments, or lower the target")
+            if self.threshold_rule == "precision":
+                raise ModelError(msg("model.no_precision", precision=self.target_precision),
+                                 hint=msg("model.no_precision_hint"))
+            raise ModelError(msg("model.no_f1", f1=self.min_cv_f1), hint=msg("model.no_f1_hint"))
         self.nothing_threshold_ = None
         if NOTHING_HEAD in heads:
             k = heads.index(NOTHING_HEAD)
@@ -804,8 +805,7 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     covered = segment_codes(codings, corpus, coder, covered_only=True)
     if not covered:
-        raise ModelError(f"coder '{coder}' has covered no document: nothing to learn from",
-                         hint="add coverage lines to the coder's file, or pass another --coder")
+        raise ModelError(msg("model.no_coverage", coder=coder), hint=msg("model.no_coverage_hint"))
     lemmas = segment_lemmas([s for s in corpus.segments if s.id in covered], layer)
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
@@ -867,8 +867,13 @@ def save_model(model: SegmentCoder, meta: dict, path: str | Path = DEFAULT_MODEL
 
 
 def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None = None,
-               pipeline: str | None = None) -> tuple[SegmentCoder, dict]:
+               pipeline: str | None = None, trusted_dir: str | Path | None = None,
+               trust: bool = False) -> tuple[SegmentCoder, dict]:
     """Read a saved model; refuse it if it was trained on another codebook version.
+
+    A model file is a pickle: loading it runs whatever it holds. With
+    ``trusted_dir`` (the project's ``outputs/models/``), a file elsewhere
+    (symbolic links resolved) is refused before it is opened, unless ``trust``.
 
     ``pipeline`` (an :func:`analyse.nlp.pipeline_key`), when given, must also
     be the spaCy pipeline the model was trained with: other lemmas, other features.
@@ -890,29 +895,35 @@ def load_model(path: str | Path = DEFAULT_MODEL_PATH, codebook: Codebook | None 
 
     path = Path(path)
     if not path.is_file():
-        raise ModelError("model file not found", path, hint="train one with `analyse train`")
+        raise ModelError(msg("model.not_found"), path, hint=msg("model.not_found_hint"))
+    if trusted_dir is not None and not trust:
+        real, home = path.resolve(), Path(trusted_dir).resolve()
+        if home not in real.parents:
+            raise ModelError(f"modèle refusé : il n'est pas dans le dossier des modèles du projet ({trusted_dir})",
+                             path, hint="un fichier de modèle peut exécuter du code à son ouverture : n'utiliser "
+                                        "que des modèles entraînés par `analyse train`, ou ajouter --trust-model "
+                                        "si vous savez d'où vient ce fichier")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = joblib.load(path)
         meta, model = data["meta"], data["model"]
     except Exception as exc:  # a pickle can fail in many ways; all mean "retrain"
-        raise ModelError(f"cannot read the model ({type(exc).__name__})", path,
-                         hint="delete it and run `analyse train`") from None
+        raise ModelError(msg("model.unreadable", error=type(exc).__name__), path,
+                         hint=msg("model.unreadable_hint")) from None
     if meta.get("format") != MODEL_FORMAT:
-        raise ModelError(f"model format {meta.get('format')} is not {MODEL_FORMAT}", path,
-                         hint="retrain with `analyse train`")
+        raise ModelError(msg("model.bad_format", found=meta.get("format"), expected=MODEL_FORMAT), path,
+                         hint=msg("model.retrain_hint"))
     if meta.get("sklearn_version") != sklearn.__version__:
-        raise ModelError(f"model written by scikit-learn {meta.get('sklearn_version')}, "
-                         f"this is {sklearn.__version__}", path, hint="retrain with `analyse train`")
+        raise ModelError(msg("model.sklearn_version", found=meta.get("sklearn_version"), current=sklearn.__version__),
+                         path, hint=msg("model.retrain_hint"))
     if codebook is not None and meta.get("codebook_version") != codebook.version:
         raise ModelCodebookError(
-            f"model trained on codebook version {meta.get('codebook_version')}, "
-            f"but the codebook is version {codebook.version}", path,
-            hint="retrain with `analyse train` so its codes match the codebook")
+            msg("model.codebook_version", found=meta.get("codebook_version"), current=codebook.version), path,
+            hint=msg("model.codebook_version_hint"))
     if pipeline is not None and meta.get("spacy_pipeline") != pipeline:
-        raise ModelError(f"model trained with spaCy pipeline {meta.get('spacy_pipeline')}, "
-                         f"this run uses {pipeline}", path, hint="retrain with `analyse train`")
+        raise ModelError(msg("model.spacy_pipeline", found=meta.get("spacy_pipeline"), current=pipeline), path,
+                         hint=msg("model.retrain_hint"))
     return model, meta
 
 

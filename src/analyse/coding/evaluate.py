@@ -40,13 +40,12 @@ from analyse.model.codebook import Codebook
 from analyse.model.codings import Codings
 from analyse.model.corpus import Corpus
 from analyse.errors import UsageError
+from analyse.messages import msg
+from analyse.textutil import fr_number
 
 DIMENSIONS = BALISE_DIMENSIONS
-SCHEMES = {
-    "group_kfold": "validation croisée groupée par document",
-    "leave_one_territory_out": "un territoire laissé de côté",
-}
-METHODS = {"model": "modèle appris", "rules": "règles (mots-clés et motifs)"}
+SCHEMES = {key: msg(f"ev.scheme.{key}") for key in ("group_kfold", "leave_one_territory_out")}
+METHODS = {key: msg(f"ev.method.{key}") for key in ("model", "rules")}
 LEVELS = ("balise", "dimension")
 TARGETS = {("leave_one_territory_out", "dimension"): 0.75, ("leave_one_territory_out", "balise"): 0.5}
 # Candidates compared by grouped CV to choose SegmentCoder's defaults (see `analyse evaluate --compare`).
@@ -81,7 +80,7 @@ def document_splits(docs: Sequence[str], n_splits: int = 5) -> list[tuple[np.nda
     docs = np.asarray(list(docs))
     n = min(n_splits, len(set(docs)))
     if n < 2:
-        raise UsageError("grouped cross-validation needs at least two coded documents")
+        raise UsageError(msg("ev.two_documents"))
     return list(GroupKFold(n_splits=n).split(np.zeros(len(docs)), groups=docs))
 
 
@@ -89,7 +88,7 @@ def territory_splits(territories: Sequence[str]) -> list[tuple[np.ndarray, np.nd
     """Leave one territory out: one split per territory, tested on that territory alone."""
     territories = np.asarray(list(territories))
     if len(set(territories)) < 2:
-        raise UsageError("leave-one-territory-out needs at least two territories")
+        raise UsageError(msg("ev.two_territories"))
     return list(LeaveOneGroupOut().split(np.zeros(len(territories)), groups=territories))
 
 
@@ -497,8 +496,9 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     from analyse.nlp import NLPLayer, default_cache_dir
 
     if coder not in set(codings.coverage["coder"]):
-        raise UsageError(f"coder '{coder}' has covered no document",
-                         hint=f"coders with coverage: {', '.join(sorted(set(codings.coverage['coder']))) or 'none'}")
+        raise UsageError(msg("ev.no_coverage", coder=coder),
+                         hint=msg("ev.coders_with_coverage",
+                                  coders=", ".join(sorted(set(codings.coverage["coder"]))) or msg("none")))
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     X, y, docs = evaluation_data(corpus, codings, coder, layer)
     codes = list(codebook.codes)
@@ -560,7 +560,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return "—" if np.isnan(v) else f"{v:.3f}".replace(".", ",")
+        return "—" if np.isnan(v) else fr_number(v, 3)
     return str(v)
 
 
@@ -579,33 +579,31 @@ def render_markdown(ev: Evaluation) -> str:
     s = s.rename(columns={"scheme": "schéma", "method": "méthode", "level": "niveau",
                           "micro_precision": "précision (micro)", "micro_recall": "rappel (micro)",
                           "micro_f1": "F1 micro", "macro_f1": "F1 macro", "mean_kappa": "kappa moyen"})
-    out = [f"# Évaluation des suggestions automatiques (référence : codeur {ev.coder})", "",
-           f"{ev.info.get('segments')} segments de {ev.info.get('documents')} documents couverts par le codeur "
-           f"{ev.coder}, territoires : {', '.join(ev.info.get('territories', []))}. Le modèle est ré-entraîné "
-           "dans chaque pli, seuils compris (validation croisée interne au pli) : les plis de test ne servent "
-           "jamais à régler quoi que ce soit. Les règles n'apprennent rien : leurs chiffres sont les mêmes dans "
-           "les deux schémas.", "", "## Résumé", "", _md_table(s), "", "## Objectifs", ""]
+    out = [msg("ev.md.title", coder=ev.coder), "",
+           msg("ev.md.intro", segments=ev.info.get("segments"), documents=ev.info.get("documents"), coder=ev.coder,
+               territories=", ".join(ev.info.get("territories", []))),
+           "", msg("ev.md.summary"), "", _md_table(s), "", msg("ev.md.targets"), ""]
     for t in ev.targets():
-        verdict = "atteint" if t["met"] else f"manqué de {_fmt(t['gap'])}"
-        out.append(f"- {SCHEMES[t['scheme']]}, niveau {t['level']} : F1 micro {_fmt(t['value'])} "
-                   f"(objectif {_fmt(t['target'])}) — {verdict}")
+        verdict = msg("ev.md.met") if t["met"] else msg("ev.md.missed", gap=_fmt(t["gap"]))
+        out.append(msg("ev.md.target", scheme=SCHEMES[t["scheme"]], level=t["level"], value=_fmt(t["value"]),
+                       target=_fmt(t["target"]), verdict=verdict))
     if ev.skipped:
-        out += ["", "## Codes non appris (moins de 5 segments codés)", "",
+        out += ["", msg("ev.md.skipped"), "",
                 ", ".join(f"{c} ({n})" for c, n in ev.skipped.items())]
     if ev.comparison is not None:
         c = ev.comparison.drop(columns=["params"]).rename(columns={
             "candidate": "candidat", "balise_micro_f1": "F1 micro balises", "balise_macro_f1": "F1 macro balises",
             "dimension_micro_f1": "F1 micro dimensions", "dimension_macro_f1": "F1 macro dimensions",
             "seconds": "secondes"})
-        out += ["", "## Modèles comparés (validation croisée groupée par document)", "", _md_table(c)]
+        out += ["", msg("ev.md.compared"), "", _md_table(c)]
     pc = ev.per_code[ev.per_code["scheme"] == "leave_one_territory_out"]
     wide = pc.pivot_table(index="code", columns="method", values=["f1", "kappa"], aggfunc="first")
-    short = {"model": "modèle", "rules": "règles"}
+    short = {key: msg(f"ev.short.{key}") for key in ("model", "rules")}
     wide.columns = [f"{'F1' if v == 'f1' else 'kappa'} {short[m]}" for v, m in wide.columns]
     support = pc.drop_duplicates("code").set_index("code")["support"]
     wide.insert(0, "support", support)
     wide = wide.reset_index()
-    out += ["", "## Par code (un territoire laissé de côté)", "", _md_table(wide), ""]
+    out += ["", msg("ev.md.per_code"), "", _md_table(wide), ""]
     return "\n".join(out)
 
 
@@ -625,14 +623,14 @@ def plot_f1(ev: Evaluation, path: str | Path, codebook: Codebook | None = None) 
     for k, scheme in enumerate(SCHEMES):
         f1 = (pc[(pc.scheme == scheme) & (pc.method == "model")].set_index("code")["f1"]
               .reindex(order).fillna(0.0))
-        ax.barh(ypos + (k - 0.5) * height, f1.values, height=height, label=f"modèle — {SCHEMES[scheme]}")
+        ax.barh(ypos + (k - 0.5) * height, f1.values, height=height, label=msg("ev.plot.model", scheme=SCHEMES[scheme]))
     rules = pc[(pc.scheme == "group_kfold") & (pc.method == "rules")].set_index("code")["f1"].reindex(order)
-    ax.plot(rules.values, ypos, "k|", markersize=9, label="règles (référence)")
+    ax.plot(rules.values, ypos, "k|", markersize=9, label=msg("ev.plot.rules"))
     ax.set_yticks(ypos, order, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 (par code)")
-    ax.set_title(f"F1 par code des suggestions automatiques (référence : codeur {ev.coder})", fontsize=10)
+    ax.set_xlabel(msg("ev.plot.xlabel"))
+    ax.set_title(msg("ev.plot.title", coder=ev.coder), fontsize=10)
     ax.legend(loc="lower right", fontsize=7)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

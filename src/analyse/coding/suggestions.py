@@ -31,8 +31,10 @@ from filelock import FileLock
 
 from analyse.model.codings import CodingStore, check_coder_id, coding_record, now_iso
 from analyse.model.corpus import Corpus, Segment
-from analyse.fileio import atomic_write
+from analyse.fileio import atomic_write, dumps_line, split_lines
 from analyse.errors import CodingsError, UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice, fr_number
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment",
                      "confidence", "model_version", "codebook_version"]
@@ -50,7 +52,7 @@ def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]
     at = at or now_iso()
     return [{"doc": r.doc, "start": int(r.start), "end": int(r.end), "quote": r.quote, "code": r.code,
              "coder": "rule", "at": at, "origin": "rule", "score": round(float(r.score), 4),
-             "memo": f"règles : {r.terms}", "segment": r.segment}
+             "memo": msg("sug.memo_rules", terms=r.terms), "segment": r.segment}
             for r in rules_frame.itertuples(index=False)]
 
 
@@ -73,7 +75,7 @@ def model_records(segments: Sequence[Segment], decided: np.ndarray, confidence: 
         word = confidence_word(p)
         out.append({"doc": seg.doc, "start": seg.start, "end": seg.end, "quote": seg.text,
                     "code": str(classes[j]), "coder": "model", "at": at, "origin": "model",
-                    "score": round(p, 4), "memo": f"modèle : {word} (probabilité calibrée {p:.2f})",
+                    "score": round(p, 4), "memo": msg("sug.memo_model", word=word, p=fr_number(p, 2)),
                     "segment": seg.id, "confidence": word, "model_version": model_version,
                     "codebook_version": codebook_version})
     return out
@@ -172,14 +174,13 @@ def _read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8")), start=1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise CodingsError(f"not valid JSON: {exc.msg}", path, lineno,
-                               hint="this file is generated: delete it and run `analyse suggest` again") from None
+            raise CodingsError(msg("not_json", error=exc.msg), path, lineno, hint=msg("sug.regenerate_hint")) from None
     return out
 
 
@@ -214,11 +215,10 @@ class SuggestionFile:
         kept = [r for r in records if (r["segment"], r["code"]) not in decided]
         for r in kept:
             if r.get("coder") not in MACHINE_CODERS or r.get("origin") not in MACHINE_CODERS:
-                raise CodingsError(f"suggestion with coder '{r.get('coder')}' / origin '{r.get('origin')}'",
-                                   self.path, hint="suggestions come from 'rule' or 'model' only")
+                raise CodingsError(msg("sug.bad_origin", coder=r.get("coder"), origin=r.get("origin")),
+                                   self.path, hint=msg("sug.bad_origin_hint"))
         with self._lock():
-            write_lines(self.path, (json.dumps({k: r.get(k) for k in SUGGESTION_FIELDS},
-                                                       ensure_ascii=False) for r in kept))
+            write_lines(self.path, (dumps_line({k: r.get(k) for k in SUGGESTION_FIELDS}) for r in kept))
         return len(kept)
 
     def read(self) -> pd.DataFrame:
@@ -254,8 +254,9 @@ class SuggestionFile:
             match = [r for r in records if r["segment"] == seg and r["code"] == code
                      and (origin is None or r["origin"] == origin)]
             if not match:
-                raise UsageError(f"no suggestion {code} for segment {seg}" + (f" from {origin}" if origin else ""),
-                                 self.path, hint="pick rows from SuggestionFile.pending()")
+                raise UsageError(msg("sug.no_such_suggestion", code=code, segment=seg)
+                                 + (msg("sug.from_origin", origin=origin) if origin else ""),
+                                 self.path, hint=msg("sug.pick_pending_hint"))
             # prefer the best-scored one when rules and model agree on the pair
             out.append(max(match, key=lambda r: (r.get("score") or 0)))
         return out
@@ -264,11 +265,11 @@ class SuggestionFile:
         if not records:
             return
         at = now_iso()
-        lines = [json.dumps({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
-                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason},
-                            ensure_ascii=False) for r in records]
+        lines = [dumps_line({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
+                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason})
+                 for r in records]
         with self._lock():
-            old = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.is_file() else []
+            old = split_lines(self.log_path.read_text(encoding="utf-8")) if self.log_path.is_file() else []
             write_lines(self.log_path, [line for line in old if line.strip()] + lines)
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
@@ -291,9 +292,8 @@ class SuggestionFile:
         """
         check_coder_id(coder)
         if coder in MACHINE_CODERS:
-            raise UsageError(f"'{coder}' is a machine coder", hint="accept suggestions into a human coder's file")
-        if span not in ("segment", "match"):
-            raise UsageError(f"span '{span}' is not 'segment' or 'match'")
+            raise UsageError(msg("panel.machine_coder", coder=coder), hint=msg("sug.machine_coder_hint"))
+        check_choice("span", span, ("segment", "match"))
         chosen = self._select(selection)
         decided = self.decided_pairs()
         segments = {s.id: s for s in corpus.segments}
@@ -304,12 +304,12 @@ class SuggestionFile:
             seg = segments.get(r["segment"])
             body = corpus.documents[r["doc"]].body if r["doc"] in corpus.documents else None
             if seg is None or body is None or body[r["start"]:r["end"]] != r["quote"]:
-                raise CodingsError(f"suggestion {r['code']} for {r['segment']} no longer matches the text",
-                                   self.path, hint="the document changed: run `analyse suggest` again")
-            memo = (f"acceptée depuis une suggestion {'des règles' if r['origin'] == 'rule' else 'du modèle'} "
-                    f"(score {r['score']:.2f}"
-                    + (f", modèle {r['model_version']}" if r.get("model_version") else "")
-                    + f") ; {r['memo']}")
+                raise CodingsError(msg("sug.text_changed", code=r["code"], segment=r["segment"]),
+                                   self.path, hint=msg("sug.text_changed_hint"))
+            memo = msg("sug.memo_accepted_rule" if r["origin"] == "rule" else "sug.memo_accepted_model",
+                       score=fr_number(r["score"], 2), memo=r["memo"])
+            if r.get("model_version"):
+                memo += f" ; modèle {r['model_version']}"
             # A coding accepted from a suggestion is not a blind human coding: reliability studies
             # must be able to tell it apart.
             kw = dict(memo=memo, origin=ASSISTED_ORIGIN, score=r.get("score"), codebook_version=codebook_version)
@@ -355,44 +355,44 @@ def read_texts(path: str | Path) -> list[tuple[object, str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read the input ({exc.strerror})", path) from None
+        raise UsageError(msg("texts.unreadable", error=exc.strerror), path) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", path, raw[:exc.start].count(b"\n") + 1,
-                         hint="re-save the file as UTF-8") from None
+        raise UsageError(msg("texts.not_utf8", byte=raw[exc.start]), path, raw[:exc.start].count(b"\n") + 1,
+                         hint=msg("resave_utf8")) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()           # the final newline does not make an empty line
     if not lines:
-        raise UsageError("the input is empty", path, hint='write one {"id": …, "text": …} object per line')
+        raise UsageError(msg("texts.empty"), path, hint=msg("texts.empty_hint"))
     seen: dict[object, int] = {}
     out = []
     for lineno, line in enumerate(lines, start=1):
         line = line.rstrip("\r")
         if not line.strip():
-            raise UsageError("empty line", path, lineno, hint="remove it: every line must be a JSON object")
+            raise UsageError(msg("texts.empty_line"), path, lineno, hint=msg("texts.empty_line_hint"))
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"not valid JSON: {exc.msg}", path, lineno) from None
+            raise UsageError(msg("not_json", error=exc.msg), path, lineno) from None
         if not isinstance(rec, dict):
-            raise UsageError("a line must be a JSON object", path, lineno, hint='e.g. {"id": "a1", "text": "…"}')
+            raise UsageError(msg("line_not_object"), path, lineno, hint=msg("texts.object_hint"))
         if "id" not in rec or rec["id"] is None or rec["id"] == "":
-            raise UsageError("missing 'id'", path, lineno, hint="give every line a unique id")
+            raise UsageError(msg("texts.missing_id"), path, lineno, hint=msg("texts.missing_id_hint"))
         rid = rec["id"]
         if isinstance(rid, bool) or not isinstance(rid, (str, int)):
-            raise UsageError(f"'id' must be a string or an integer, not {type(rid).__name__}", path, lineno)
+            raise UsageError(msg("texts.bad_id", type=type(rid).__name__), path, lineno)
         if rid in seen:
-            raise UsageError(f"duplicate id {rid!r} (first on line {seen[rid]})", path, lineno,
-                             hint="ids must be unique")
+            raise UsageError(msg("texts.duplicate_id", id=repr(rid), line=seen[rid]), path, lineno,
+                             hint=msg("texts.duplicate_id_hint"))
         seen[rid] = lineno
         if "text" not in rec:
-            raise UsageError("missing 'text'", path, lineno, hint='add "text": "…"')
+            raise UsageError(msg("texts.missing_text"), path, lineno, hint=msg("texts.missing_text_hint"))
         if not isinstance(rec["text"], str):
-            raise UsageError(f"'text' must be a string, not {type(rec['text']).__name__}", path, lineno)
+            raise UsageError(msg("texts.bad_text", type=type(rec["text"]).__name__), path, lineno)
         out.append((rid, rec["text"]))
     return out
 

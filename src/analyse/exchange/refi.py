@@ -68,6 +68,8 @@ from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, load_c
 from analyse.model.corpus import Corpus
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError, Problems, UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice
 from analyse.exchange.taguette import TAGUETTE_USER, is_taguette_export
 from analyse.exchange.taguette import read_export as read_taguette_export
 
@@ -197,7 +199,7 @@ def export_codebook(book: Codebook, out: str | Path, fmt: str = "qdc") -> Path:
     elif fmt == "taguette-csv":
         data = codebook_taguette_csv(book).encode("utf-8")
     else:
-        raise UsageError(f"unknown codebook format '{fmt}'", hint="use qdc or taguette-csv")
+        check_choice("fmt", fmt, ("qdc", "taguette-csv"))
     _write_atomic(Path(out), data)
     return Path(out)
 
@@ -341,8 +343,8 @@ def export_project(corpus: Corpus, book: Codebook, out: str | Path,
     problems = check_qdpx(io.BytesIO(data), label=str(out))
     if problems.errors:
         first = problems.errors[0]
-        raise AnalyseError(f"export failed its own checks: {first.message}", first.path, first.line,
-                           hint=f"{len(problems.errors)} problem(s); nothing was written")
+        raise AnalyseError(msg("refi.self_check", message=first.message), first.path, first.line,
+                           hint=msg("refi.self_check_hint", n=len(problems.errors)))
     _write_atomic(Path(out), data)
     project = etree.fromstring(xml)
     return {"path": Path(out), "sources": len(texts),
@@ -379,9 +381,9 @@ def check_qdpx(source, label: str | None = None) -> Problems:
     problems = Problems()
     zf, qde_name = _open_zip(source, label)
     where = f"{label}:{qde_name}"
-    root = _parse_xml(zf.read(qde_name), where)
+    root = _parse_xml(_read_entry(zf, qde_name, where), where)
     if etree.QName(root).localname != "Project":
-        problems.add(where, f"root element is <{etree.QName(root).localname}>, not <Project>")
+        problems.add(where, msg("refi.root_not_project", name=etree.QName(root).localname))
         return problems
     guids: dict[str, int] = {}
     kinds: dict[str, set[str]] = {"Code": set(), "User": set(), "Source": set(), "Variable": set(),
@@ -392,7 +394,7 @@ def check_qdpx(source, label: str | None = None) -> Problems:
             continue
         g = norm_guid(g)
         if g in guids:
-            problems.add(where, f"GUID {g} used twice (lines {guids[g]} and {el.sourceline})", el.sourceline)
+            problems.add(where, msg("refi.guid_twice", guid=g, first=guids[g], second=el.sourceline), el.sourceline)
         guids[g] = el.sourceline
         name = etree.QName(el).localname
         if name.endswith("Source"):
@@ -406,18 +408,18 @@ def check_qdpx(source, label: str | None = None) -> Problems:
     for el in root.iter(etree.Element):
         name = etree.QName(el).localname
         if name in refs and norm_guid(el.get("targetGUID")) not in kinds[refs[name]]:
-            problems.add(where, f"<{name}> points to unknown {refs[name].lower()} {el.get('targetGUID')}",
-                         el.sourceline)
+            problems.add(where, msg("refi.unknown_target", element=name, kind=refs[name],
+                                     guid=el.get("targetGUID")), el.sourceline)
         for attr in ("creatingUser", "modifyingUser", "creatingUserGUID", "modifyingUserGUID"):
             if el.get(attr) is not None and norm_guid(el.get(attr)) not in kinds["User"]:
-                problems.add(where, f"{attr}={el.get(attr)} is not a <User>", el.sourceline)
+                problems.add(where, msg("refi.not_user", attr=attr, value=el.get(attr)), el.sourceline)
     ours = (root.get("origin") or "").startswith("Balises")
     entries = _entry_index(zf)
     for el in root.iter(etree.Element):
         for attr in ("plainTextPath", "richTextPath", "path"):
             value = el.get(attr)
             if value and value.startswith("internal://") and _find_entry(entries, value) is None:
-                problems.add(where, f"{attr} {value} is not in the archive", el.sourceline)
+                problems.add(where, msg("refi.not_in_archive", attr=attr, value=value), el.sourceline)
     for src in root.iter(_p("TextSource")):
         text = _source_text(zf, entries, src, where, problems)
         if text is None:
@@ -425,10 +427,10 @@ def check_qdpx(source, label: str | None = None) -> Problems:
         for sel in src.findall(_p("PlainTextSelection")):
             start, end = _int_attr(sel, "startPosition"), _int_attr(sel, "endPosition")
             if start is None or end is None or not 0 <= start < end <= len(text):
-                problems.add(where, f"selection {sel.get('startPosition')}-{sel.get('endPosition')} is outside "
-                             f"the text of source '{src.get('name')}' ({len(text)} characters)", sel.sourceline)
+                problems.add(where, msg("refi.selection_outside", start=sel.get("startPosition"), end=sel.get("endPosition"),
+                                         source=src.get("name"), n=len(text)), sel.sourceline)
             elif ours and sel.get("name") is not None and text[start:end] != sel.get("name"):
-                problems.add(where, f"selection {start}-{end} of '{src.get('name')}' does not hold its quote",
+                problems.add(where, msg("refi.selection_quote", start=start, end=end, source=src.get("name")),
                              sel.sourceline)
     return problems
 
@@ -500,8 +502,8 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise AnalyseError(f"not a readable REFI-QDA archive ({exc})", label,
-                           hint="a .qdpx must be a zip file: export the project again") from None
+        raise AnalyseError(msg("refi.not_zip", error=exc), label, hint=msg("refi.not_zip_hint")) from None
+    _check_sizes(zf, label)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     top = [n for n in names if "/" not in n and n.lower().endswith(".qde")]
     # The standard names it project.qde; ATLAS.ti writes Project.qde or <project name>.qde.
@@ -510,9 +512,44 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
         return zf, exact[0]
     if len(top) == 1:
         return zf, top[0]
-    raise AnalyseError("no project.qde in the archive" if not top else
-                       f"several .qde files in the archive ({', '.join(sorted(top))})", label,
-                       hint="is this a REFI-QDA project exported by a QDA tool?")
+    raise AnalyseError(msg("refi.no_qde") if not top else msg("refi.several_qde", names=", ".join(sorted(top))),
+                       label, hint=msg("refi.qde_hint"))
+
+
+MAX_ENTRY_BYTES = 256 * 1024 * 1024      # one source text or project.qde, uncompressed
+MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024   # the whole archive, uncompressed
+
+
+def _check_sizes(zf: zipfile.ZipFile, label: str) -> None:
+    total = sum(i.file_size for i in zf.infolist())
+    if total > MAX_ARCHIVE_BYTES:
+        raise AnalyseError(f"archive refusée : elle se décompresse en {total / 2**20:.0f} Mio (plus que "
+                           f"{MAX_ARCHIVE_BYTES / 2**20:.0f} Mio)", label,
+                           hint="un projet de codage n'est jamais si gros : vérifier la provenance du fichier, "
+                                "ou l'exporter sans les médias (audio, vidéo, images)")
+
+
+def _read_entry(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """An entry of the archive, read by pieces and refused past :data:`MAX_ENTRY_BYTES`
+    (the size written in the archive's directory can lie: the bytes are counted)."""
+    info = zf.getinfo(name)
+    hint = ("un texte ou un project.qde n'est jamais si gros : vérifier la provenance du fichier, "
+            "ou l'exporter sans les médias")
+    if info.file_size > MAX_ENTRY_BYTES:
+        raise AnalyseError(f"élément « {name} » refusé : {info.file_size / 2**20:.0f} Mio une fois décompressé "
+                           f"(limite {MAX_ENTRY_BYTES / 2**20:.0f} Mio)", where, hint=hint)
+    chunks, size = [], 0
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_ENTRY_BYTES:
+                raise AnalyseError(f"élément « {name} » refusé : plus de {MAX_ENTRY_BYTES / 2**20:.0f} Mio une "
+                                   "fois décompressé", where, hint=hint)
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_xml(data: bytes, where: str):
@@ -520,8 +557,8 @@ def _parse_xml(data: bytes, where: str):
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise AnalyseError(f"not well-formed XML: {exc.msg}", where, exc.lineno,
-                           hint="the file is damaged: export it again") from None
+        raise AnalyseError(msg("refi.bad_xml", error=exc.msg), where, exc.lineno,
+                           hint=msg("refi.bad_xml_hint")) from None
 
 
 def _entry_index(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -541,8 +578,8 @@ def _decode_text(raw: bytes, where: str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise AnalyseError(f"source text is not UTF-8 (byte offset {exc.start})", where,
-                           hint="REFI-QDA plain text sources must be UTF-8") from None
+        raise AnalyseError(msg("refi.source_not_utf8", offset=exc.start), where,
+                           hint=msg("refi.source_not_utf8_hint")) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -555,16 +592,15 @@ def _source_text(zf, entries, src, where: str, problems: Problems) -> str | None
     if not path:
         return None
     if not path.startswith("internal://"):
-        problems.add(where, f"source '{src.get('name')}' is outside the archive ({path}); its codings are skipped",
+        problems.add(where, msg("refi.source_outside", source=src.get("name"), path=path),
                      src.sourceline, severity="warning")
         return None
     entry = _find_entry(entries, path)
     if entry is None:
-        problems.add(where, f"plainTextPath {path} of source '{src.get('name')}' is not in the archive",
-                     src.sourceline, hint="its codings cannot be placed; export the project with its sources",
-                     severity="warning")
+        problems.add(where, msg("refi.source_missing", path=path, source=src.get("name")),
+                     src.sourceline, hint=msg("refi.source_missing_hint"), severity="warning")
         return None
-    return _decode_text(zf.read(entry), f"{where}:{entry}")
+    return _decode_text(_read_entry(zf, entry, where), f"{where}:{entry}")
 
 
 class OffsetConverter:
@@ -622,8 +658,7 @@ def _codes_of(parent, ns: str, path: tuple[str, ...], out: dict[str, RefiCode]) 
 
 
 def _detect_unit(origin: str, unit: str) -> str:
-    if unit not in OFFSET_UNITS:
-        raise UsageError(f"unknown offset unit '{unit}'", hint=f"use one of {', '.join(OFFSET_UNITS)}")
+    check_choice("offsets", unit, OFFSET_UNITS)
     if unit != "auto":
         return unit
     # NVivo (Windows and Mac) counts UTF-16 code units: see shared/refi-qda/SOURCES.md.
@@ -664,7 +699,7 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     path = Path(path)
     label = str(path)
     if not path.is_file():
-        raise UsageError("no such file", label)
+        raise UsageError(msg("no_such_file"), label)
     _detect_unit("", offsets)  # a bad --offsets value is refused whatever the file
     if is_taguette_export(path):
         # Taguette has no .qdpx export; its project export (SQLite) holds the highlights.
@@ -675,9 +710,17 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     if is_zip or path.suffix.lower() == ".qdpx":
         zf, qde = _open_zip(path, label)
         where = f"{label}:{qde}"
-        root = _parse_xml(zf.read(qde), where)
+        root = _parse_xml(_read_entry(zf, qde, where), where)
     else:
         where = label
+        if path.suffix.lower() in (".sqlite3", ".sqlite", ".db"):
+            raise AnalyseError("ce fichier n'est pas une base SQLite (un export de projet Taguette) malgré son "
+                               "extension", label, hint="dans Taguette, « Exporter le projet » donne le bon "
+                                                        "fichier .sqlite3 ; ne pas le renommer ni l'ouvrir dans "
+                                                        "un éditeur de texte")
+        if path.stat().st_size > MAX_ENTRY_BYTES:
+            raise AnalyseError(f"fichier refusé : plus de {MAX_ENTRY_BYTES / 2**20:.0f} Mio", label,
+                               hint="une grille ou un projet REFI-QDA n'est jamais si gros")
         root = _parse_xml(path.read_bytes(), where)
     qname = etree.QName(root)
     if (qname.namespace, qname.localname) == (CODEBOOK_NS, "CodeBook"):
@@ -688,9 +731,8 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
         return RefiProject(label, "codebook", root.get("origin") or "", {}, codes, [], {},
                            "codepoints")
     if (qname.namespace, qname.localname) != (PROJECT_NS, "Project"):
-        raise AnalyseError(f"not a REFI-QDA project: root element is <{qname.localname}> "
-                           f"in namespace '{qname.namespace or ''}'", where, root.sourceline,
-                           hint=f"expected <Project xmlns=\"{PROJECT_NS}\"> or a <CodeBook>")
+        raise AnalyseError(msg("refi.not_project", name=qname.localname, namespace=qname.namespace or ""),
+                           where, root.sourceline, hint=msg("refi.not_project_hint", namespace=PROJECT_NS))
     origin = root.get("origin") or ""
     unit = _detect_unit(origin, offsets)
     problems = Problems()
@@ -714,22 +756,22 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
         for sel in src.findall(_p("PlainTextSelection")):
             start, end = _int_attr(sel, "startPosition"), _int_attr(sel, "endPosition")
             if start is None or end is None:
-                problems.add(where, "selection without integer startPosition/endPosition", sel.sourceline)
+                problems.add(where, msg("refi.selection_no_int"), sel.sourceline)
                 continue
             if conv is None:
                 if sel.findall(_p("Coding")):
-                    problems.add(where, f"selection {start}-{end} of '{source.name}' skipped: "
-                                 "its source has no text", sel.sourceline, severity="warning")
+                    problems.add(where, msg("refi.selection_no_text", start=start, end=end, source=source.name),
+                                 sel.sourceline, severity="warning")
                 continue
             try:
                 s, e = conv(start), conv(end)
             except IndexError:
-                problems.add(where, f"selection {start}-{end} lies beyond the text of source "
-                             f"'{source.name}' ({conv.length} {unit})", sel.sourceline,
-                             hint="the positions do not fit the text; try --offsets codepoints or utf16")
+                problems.add(where, msg("refi.selection_beyond", start=start, end=end, source=source.name,
+                                         n=conv.length, unit=unit), sel.sourceline,
+                             hint=msg("refi.selection_beyond_hint"))
                 continue
             if e <= s:
-                problems.add(where, f"selection {start}-{end} of '{source.name}' is empty or reversed",
+                problems.add(where, msg("refi.selection_empty", start=start, end=end, source=source.name),
                              sel.sourceline)
                 continue
             sel_user = norm_guid(sel.get("creatingUser")) or default_user
@@ -749,8 +791,7 @@ def read_project(path: str | Path, offsets: str = "auto") -> RefiProject:
     media = [el for tag in ("PictureSelection", "PDFSelection", "AudioSelection", "VideoSelection",
                             "TranscriptSelection") for el in root.iter(_p(tag)) if el.find(_p("Coding")) is not None]
     if media:
-        problems.add(where, f"{len(media)} coded selection(s) on pictures, PDF, audio or video are not imported "
-                     "(the corpus is text only)", media[0].sourceline, severity="warning")
+        problems.add(where, msg("refi.media", n=len(media)), media[0].sourceline, severity="warning")
     sets = {}
     for s in root.iter(_p("Set")):
         sets[s.get("name") or ""] = [norm_guid(m.get("targetGUID")) for m in s.findall(_p("MemberSource"))]
@@ -843,20 +884,20 @@ class ImportReport:
             recs = self.records.get(coder, [])
             n = sum(1 for r in recs if r.get("type") != "coverage")
             cov = len(recs) - n
-            lines.append(f"{coder}: {n} coding(s), {cov} coverage line(s)"
-                         + (f", {self.duplicates.get(coder, 0)} already present" if self.duplicates.get(coder) else ""))
-        lines.append(f"codes mapped: {len(self.codes_mapped)}; unknown codes: {len(self.unknown_codes)}; "
-                     f"unmatched sources: {len(self.unmatched_sources)}")
+            lines.append(msg("refi.sum.coder", coder=coder, n=n, coverage=cov)
+                         + (msg("refi.sum.already", n=self.duplicates.get(coder, 0)) if self.duplicates.get(coder) else ""))
+        lines.append(msg("refi.sum.totals", mapped=len(self.codes_mapped), unknown=len(self.unknown_codes),
+                         unmatched=len(self.unmatched_sources)))
         unused = sum(1 for n in self.unknown_codes.values() if not n)
         for name, n in sorted(self.unknown_codes.items()):
             if n:
-                lines.append(f"  unknown code '{name}' ({n} coding(s) not imported)")
+                lines.append(msg("refi.sum.unknown_code", name=name, n=n))
         if unused:
-            lines.append(f"  {unused} unknown code(s) with no coding in the file")
+            lines.append(msg("refi.sum.unused_codes", n=unused))
         for name in self.unmatched_sources:
-            lines.append(f"  unmatched source '{name}' (its codings are not imported)")
+            lines.append(msg("refi.sum.unmatched_source", name=name))
         for name, n in sorted(self.skipped_users.items()):
-            lines.append(f"  user '{name}' not mapped to a coder ({n} coding(s) not imported; use --coder-map)")
+            lines.append(msg("refi.sum.skipped_user", name=name, n=n))
         return "\n".join(lines)
 
 
@@ -865,7 +906,7 @@ def parse_coder_map(items: list[str] | None) -> dict[str, str]:
     result = {}
     for item in items or []:
         if "=" not in item:
-            raise UsageError(f"--coder-map '{item}' is not OTHER=CODER", hint="e.g. --coder-map 'Marie Dupont=MD'")
+            raise UsageError(msg("refi.bad_coder_map", item=item), hint=msg("refi.bad_coder_map_hint"))
         other, coder = item.rsplit("=", 1)
         result[other.strip()] = check_coder_id(coder.strip())
     return result
@@ -906,8 +947,9 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
     known_users |= set(project.users)
     for other in coder_map:
         if other not in known_users:
-            raise UsageError(f"--coder-map: no user '{other}' in {project.path}",
-                             hint=f"users: {', '.join(sorted(u['name'] for u in project.users.values())) or 'none'}")
+            raise UsageError(msg("refi.no_user", user=other, path=project.path),
+                             hint=msg("refi.users_hint", users=", ".join(sorted(u["name"] for u in project.users.values()))
+                                      or msg("none")))
     by_guid = _our_guids(book)
     mapped: dict[str, str | None] = {g: match_code(c, book, by_guid) for g, c in project.codes.items()}
     codes_mapped = {project.codes[g].name: cid for g, cid in mapped.items() if cid}
@@ -934,7 +976,7 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
                 # other line ends): place the quote at its nearest occurrence.
                 hits = [m.start() for m in re.finditer(re.escape(quote), body)]
                 if not hits:
-                    problems.add(project.path, f"quote of selection {s}-{e} not found in '{doc_id}'", sel.line,
+                    problems.add(project.path, msg("refi.quote_not_found", start=s, end=e, doc=doc_id), sel.line,
                                  severity="warning")
                     continue
                 s = min(hits, key=lambda h: abs(h - s))
@@ -948,7 +990,7 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
                     continue
                 coder = _coder_for(c.user, project.users, coder_map)
                 if coder is None:
-                    uname = project.users.get(c.user, {}).get("name") or c.user or "(no user)"
+                    uname = project.users.get(c.user, {}).get("name") or c.user or msg("refi.no_user_name")
                     skipped_users[uname] = skipped_users.get(uname, 0) + 1
                     continue
                 if coder not in existing:
@@ -1025,16 +1067,15 @@ def import_project(path: str | Path, corpus: Corpus, book: Codebook, codings_fol
     """
     project = read_project(path, offsets)
     if project.origin == "Taguette" and not coder_map:
-        raise UsageError("a Taguette export does not record who made each highlight", str(path),
-                         hint=f"name the coder they belong to: --coder-map {TAGUETTE_USER}=B")
+        raise UsageError(msg("refi.taguette_who"), str(path), hint=msg("refi.taguette_who_hint", user=TAGUETTE_USER))
     store = CodingStore(codings_folder)
     report = plan_import(project, corpus, book, coder_map, store)
     errors = report.problems.errors
     if errors:
         first = errors[0]
-        more = f"; {len(errors) - 1} more error(s)" if len(errors) > 1 else ""
+        more = msg("refi.more_errors", n=len(errors) - 1) if len(errors) > 1 else ""
         raise AnalyseError(first.message, first.path, first.line,
-                           hint=(first.hint + "; " if first.hint else "") + f"nothing was imported{more}")
+                           hint=(first.hint + " ; " if first.hint else "") + msg("refi.nothing_imported") + more)
     if not dry_run:
         # All coders' files together: a failure leaves every one of them unchanged.
         report.written = store.append_many(report.records)

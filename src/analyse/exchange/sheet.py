@@ -28,18 +28,29 @@ ones present in the file. Codings whose (segment, code) pair is unchanged are
 kept as they were (their span, date and origin), so an unchanged sheet writes
 nothing but coverage.
 
-Writing goes through :class:`~analyse.model.codings.CodingStore`: the new lines are
-appended first, then the replaced ones are removed (:meth:`~analyse.model.codings.CodingStore.replace`),
-each step atomic and locked. A crash between the two steps leaves old and new
-lines side by side (duplicates, never a loss); running the import again
-cleans it up. Other coders' files are never opened for writing.
+The hidden ``meta`` sheet also records the state of the coder's file the
+sheet was made from (a digest of each coding of the exported documents). An
+import that would remove or overwrite a coding created or changed since the
+export (in the panel, by another import) refuses, lists those codings and
+asks for ``force=True`` (``--force``): never a silent lost update. A CSV
+keeps no such state; its import says so when it removes codings.
+
+Writing goes through :class:`~analyse.model.codings.CodingStore`: the replaced
+lines go and the new ones come in with one atomic, locked rewrite
+(:meth:`~analyse.model.codings.CodingStore.replace`), so a crash leaves the old
+file or the new one. Other coders' files are never opened for writing.
+
+Why this module is long: the export and the import share the sheet's
+columns, its hidden ``meta`` sheet (documents, state of the coder's file) and
+the rules that read a cell; each half is checked against the other.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-import unicodedata
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +59,8 @@ from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, code_t
                                    coverage_record, load_codings, now_iso, parse_code_token)
 from analyse.model.corpus import Corpus, Segment
 from analyse.errors import Problems, UsageError
+from analyse.messages import msg
+from analyse.textutil import normalise_text
 
 COLUMNS = ["segment", "territory", "document", "speaker", "role", "text", "codes", "memo"]
 CODEBOOK_COLUMNS = ["id", "label", "dimension", "kind", "definition"]
@@ -56,6 +69,32 @@ WIDTHS = {"segment": 26, "territory": 16, "document": 26, "speaker": 10, "role":
           "codes": 22, "memo": 40}
 CODEBOOK_WIDTHS = {"id": 10, "label": 45, "dimension": 11, "kind": 11, "definition": 90}
 CODE_SEPARATOR = ";"
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def record_digest(rec: dict) -> str:
+    """A short fingerprint of a coding line, to recognise it at import time."""
+    return hashlib.sha1(json.dumps(rec, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def base_state(store: CodingStore, coder: str, docs) -> list[str]:
+    """Digests of the coder's codings (not coverage) of ``docs``: the state a sheet is made from."""
+    wanted = set(docs)
+    return sorted({record_digest(r) for r in store.records(coder)
+                   if r.get("type") != "coverage" and r.get("doc") in wanted})
+
+
+def csv_safe(value):
+    """A cell that a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@`` first).
+
+    Examples
+    --------
+    >>> csv_safe("=HYPERLINK(1)"), csv_safe("texte")
+    ("'=HYPERLINK(1)", 'texte')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 # --------------------------------------------------------------------------- shared with the panel
@@ -87,14 +126,14 @@ def select_documents(corpus: Corpus, docs: list[str] | None = None, territory: s
     if docs:
         unknown = [d for d in docs if d not in corpus.documents]
         if unknown:
-            raise UsageError(f"unknown document(s): {', '.join(unknown)}",
-                             hint="use ids from the documents' front matter (analyse stats)")
+            raise UsageError(msg("sheet.unknown_documents", docs=", ".join(unknown)),
+                             hint=msg("sheet.unknown_documents_hint"))
         return list(dict.fromkeys(docs))
     if territory:
         found = sorted(d.id for d in corpus.documents.values() if d.territory == territory)
         if not found:
-            raise UsageError(f"no document in territory '{territory}'",
-                             hint=f"territories: {', '.join(corpus.territories)}")
+            raise UsageError(msg("sheet.no_document", territory=territory),
+                             hint=msg("sheet.territories_hint", territories=", ".join(corpus.territories)))
         return found
     return sorted(corpus.documents)
 
@@ -149,22 +188,24 @@ def export_sheet(corpus: Corpus, book: Codebook, store: CodingStore, coder: str,
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise UsageError(f"cannot write '{out.name}'", hint="the output must end in .xlsx or .csv")
+        raise UsageError(msg("sheet.cannot_write", name=out.name), hint=msg("sheet.cannot_write_hint"))
     chosen = select_documents(corpus, docs, territory)
     rows = sheet_rows(corpus, book, store, coder, chosen)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        # utf-8-sig: Excel recognises the encoding of the accents by the BOM
+        # utf-8-sig: Excel recognises the encoding of the accents by the BOM;
+        # a memo or text starting with = + - @ would be run as a formula: quote it
         with open(out, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
         return len(rows)
-    _write_xlsx(out, rows, book, coder, chosen)
+    _write_xlsx(out, rows, book, coder, chosen, base_state(store, coder, chosen))
     return len(rows)
 
 
-def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: list[str]) -> None:
+def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: list[str],
+                base: list[str] = ()) -> None:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
@@ -222,6 +263,9 @@ def _write_xlsx(out: Path, rows: list[dict], book: Codebook, coder: str, docs: l
     meta.append(["codebook", book.version])
     for doc in docs:
         meta.append(["document", doc])
+    meta.append(["base-count", len(base)])
+    for digest in base:
+        meta.append(["base", digest])
     meta.sheet_state = "hidden"
     wb.save(out)
 
@@ -238,12 +282,9 @@ class SheetImport:
     codes: dict[str, list[str]] = field(default_factory=dict)   # segment id -> codes, sheet order
     memos: dict[str, str] = field(default_factory=dict)
     valences: dict[tuple[str, str], str] = field(default_factory=dict)   # (segment, code) -> valence
+    base: set[str] | None = None       # digests of the coder's codings at export (None: unknown)
+    conflicts: list[dict] = field(default_factory=list)   # codings changed since export the import removes
     problems: Problems = field(default_factory=Problems)
-
-
-def _norm(text: str) -> str:
-    # spreadsheets turn \n into \r\n and may trim; NFC since some editors recompose accents
-    return unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n").replace("\r", "\n").strip())
 
 
 def _cell(value) -> str:
@@ -259,22 +300,40 @@ def _read_xlsx(path: Path, problems: Problems) -> tuple[list[list[str]], dict | 
     try:
         wb = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        problems.add(path, f"cannot read the workbook: {exc}", hint="save it again as .xlsx")
+        problems.add(path, msg("sheet.bad_workbook", error=exc), hint=msg("sheet.bad_workbook_hint"))
         return [], None
     ws = wb["segments"] if "segments" in wb.sheetnames else wb.worksheets[0]
     table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    _check_formulas(path, ws.title, problems)
     meta = None
     if "meta" in wb.sheetnames:
-        meta = {"document": []}
+        meta = {"document": [], "base": []}
         for row in wb["meta"].iter_rows(values_only=True):
             if not row or row[0] is None:
                 continue
             key, value = _cell(row[0]), _cell(row[1] if len(row) > 1 else None)
-            if key == "document":
-                meta["document"].append(value)
+            if key in ("document", "base"):
+                meta[key].append(value)
             else:
                 meta[key] = value
     return table, meta
+
+
+def _check_formulas(path: Path, sheet: str, problems: Problems) -> None:
+    """A formula whose result the program that saved the file did not store reads as empty:
+    an empty ``codes`` cell means « no code », so such a cell must stop the import."""
+    from openpyxl import load_workbook
+    try:
+        ws = load_workbook(path, data_only=False, read_only=True)[sheet]
+        cached = load_workbook(path, data_only=True, read_only=True)[sheet]
+    except Exception:  # already read once: a failure here changes nothing
+        return
+    for row_f, row_v in zip(ws.iter_rows(), cached.iter_rows()):
+        for cell_f, cell_v in zip(row_f, row_v):
+            if cell_f.data_type == "f" and cell_v.value is None:
+                problems.add(path, f"la cellule {cell_f.coordinate} contient une formule sans valeur calculée",
+                             cell_f.row, hint="ouvrir la feuille dans le tableur, l'enregistrer (les formules sont "
+                                              "alors calculées) ou remplacer la formule par sa valeur")
 
 
 def _read_csv(path: Path, problems: Problems) -> list[list[str]]:
@@ -283,8 +342,7 @@ def _read_csv(path: Path, problems: Problems) -> list[list[str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        problems.add(path, "not valid UTF-8", line,
-                     hint="save the file as 'CSV UTF-8' in your spreadsheet program")
+        problems.add(path, msg("not_utf8"), line, hint=msg("sheet.csv_utf8_hint"))
         return []
     first = text.splitlines()[0] if text.strip() else ""
     # French-locale spreadsheets save CSV with ';' (codes inside are quoted)
@@ -301,15 +359,15 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     --------
     >>> result = read_sheet("b-le-mene.xlsx", "B", corpus, book)   # doctest: +SKIP
     >>> [str(p) for p in result.problems]                           # doctest: +SKIP
-    ['b-le-mene.xlsx:5: error: column 'codes': unknown code 'ENG.9' ...']
+    ['b-le-mene.xlsx:5: erreur: colonne « codes » : code inconnu « ENG.9 » ...']
     """
     check_coder_id(coder)
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        raise UsageError(msg("sheet.no_such_file", path=path))
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise UsageError(f"cannot read '{path.name}'", hint="import a .xlsx or .csv coding sheet")
+        raise UsageError(msg("sheet.cannot_read", name=path.name), hint=msg("sheet.cannot_read_hint"))
     result = SheetImport(path=path, coder=coder)
     problems = result.problems
     meta = None
@@ -320,7 +378,7 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     if problems:
         return result
     if not any(any(v.strip() for v in row) for row in table):
-        problems.add(path, "the file is empty", hint="export a sheet with `analyse sheet export`")
+        problems.add(path, msg("sheet.empty"), hint=msg("sheet.empty_hint"))
         return result
     # the header is the first non-blank row; row numbers stay those of the file
     first = next(i for i, row in enumerate(table) if any(v.strip() for v in row))
@@ -330,20 +388,23 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
     missing = [c for c in COLUMNS if c not in header]
     extra = [h for h in header if h not in COLUMNS]
     for c in missing:
-        problems.add(path, f"column '{c}' is missing" + (f" (found {', '.join(repr(e) for e in extra)})" if extra else ""),
-                     first + 1, hint=f"the header row must be: {', '.join(COLUMNS)}")
+        found = msg("sheet.found_columns", found=", ".join(repr(e) for e in extra)) if extra else ""
+        problems.add(path, msg("sheet.missing_column", column=c) + found,
+                     first + 1, hint=msg("sheet.header_hint", columns=", ".join(COLUMNS)))
     if missing:
         return result
     if meta is not None and meta.get("coder") and meta["coder"] != coder:
-        problems.add(path, f"this sheet was exported for coder '{meta['coder']}', not '{coder}'",
-                     hint=f"use --coder {meta['coder']}, or export a sheet for {coder}")
+        problems.add(path, msg("sheet.other_coder", exported=meta["coder"], coder=coder),
+                     hint=msg("sheet.other_coder_hint", exported=meta["coder"], coder=coder))
     col = {c: header.index(c) for c in COLUMNS}
     segments = {s.id: s for s in corpus.segments}
     exported = list(meta["document"]) if meta and meta.get("document") else None
+    if meta is not None and "base-count" in meta:
+        result.base = set(meta.get("base", []))
     if exported:
         for doc in exported:
             if doc not in corpus.documents:
-                problems.add(path, f"the sheet names document '{doc}', which is not in the corpus")
+                problems.add(path, msg("sheet.doc_not_in_corpus", doc=doc))
     seen: dict[str, int] = {}
     docs_in_file: list[str] = []
     for rowno, row in enumerate(table[first + 1:], start=first + 2):
@@ -353,22 +414,20 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
         sid = get("segment").strip()
         seg = segments.get(sid)
         if seg is None:
-            problems.add(path, f"column 'segment': unknown segment id '{sid}'", rowno,
-                         hint="do not edit the segment column; export the sheet again")
+            problems.add(path, msg("sheet.unknown_segment", segment=sid), rowno, hint=msg("sheet.unknown_segment_hint"))
             continue
         if sid in seen:
-            problems.add(path, f"column 'segment': segment '{sid}' already on row {seen[sid]}", rowno,
-                         hint="keep one row per segment and put its codes together, separated by ';'")
+            problems.add(path, msg("sheet.segment_twice", segment=sid, row=seen[sid]), rowno,
+                         hint=msg("sheet.segment_twice_hint"))
             continue
         seen[sid] = rowno
         if exported is not None and seg.doc not in exported:
-            problems.add(path, f"column 'segment': '{sid}' is not from a document of this export", rowno)
+            problems.add(path, msg("sheet.segment_other_doc", segment=sid), rowno)
             continue
         if seg.doc not in docs_in_file:
             docs_in_file.append(seg.doc)
-        if _norm(get("text")) != _norm(seg.text):
-            problems.add(path, f"column 'text': the text of '{sid}' differs from the corpus", rowno,
-                         hint="do not edit the text; write remarks in the memo column")
+        if normalise_text(get("text")) != normalise_text(seg.text):
+            problems.add(path, msg("sheet.text_changed", segment=sid), rowno, hint=msg("sheet.text_changed_hint"))
         codes = []
         for token in (c.strip() for c in get("codes").split(CODE_SEPARATOR)):
             if not token:
@@ -380,24 +439,22 @@ def read_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook) -> 
                 continue
             if cid not in book:
                 close = [k for k in book.codes if k.lower() == cid.lower()]
-                problems.add(path, f"column 'codes': unknown code '{cid}'", rowno,
-                             hint=f"did you mean {close[0]}?" if close else
-                             "use ids of the codebook sheet, separated by ';'")
+                problems.add(path, msg("sheet.unknown_code", code=cid), rowno,
+                             hint=msg("sheet.did_you_mean", code=close[0]) if close else msg("sheet.codes_hint"))
             elif cid not in codes:
                 codes.append(cid)
                 result.valences[(sid, cid)] = valence
         result.codes[sid] = codes
         result.memos[sid] = get("memo").strip()
         if result.memos[sid] and not codes:
-            problems.add(path, f"column 'memo': the memo of '{sid}' is not kept, since the row has no code",
-                         rowno, hint="a memo belongs to a coding: add a code or keep the note elsewhere",
+            problems.add(path, msg("sheet.memo_dropped", segment=sid), rowno, hint=msg("sheet.memo_dropped_hint"),
                          severity="warning")
     result.docs = [d for d in exported if d in corpus.documents] if exported is not None else docs_in_file
     for doc in result.docs:
         for s in corpus.segments_of(doc):
             if s.id not in seen:
-                problems.add(path, f"segment '{s.id}' of document '{doc}' is missing",
-                             hint="do not delete rows; leave the codes cell empty when no code applies")
+                problems.add(path, msg("sheet.missing_segment", segment=s.id, doc=doc),
+                             hint=msg("sheet.missing_segment_hint"))
     return result
 
 
@@ -418,12 +475,15 @@ def _ordered_tokens(tokens: list[str], book: Codebook) -> list[str]:
 
 
 def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, store: CodingStore,
-                 dry_run: bool = False) -> tuple[SheetImport, dict]:
+                 dry_run: bool = False, force: bool = False) -> tuple[SheetImport, dict]:
     """Check a sheet and, if it has no problem, make the coder's codings of its documents equal to it.
 
     Returns the :class:`SheetImport` and counts ``{"added", "removed", "kept", "documents"}``;
     when ``result.problems.errors`` is not empty nothing was written (warnings, such as a memo on
     a row without code, do not stop the import).
+
+    Codings created or changed since the sheet was exported that the import
+    would remove or overwrite are errors (one per coding) unless ``force``.
 
     Examples
     --------
@@ -438,8 +498,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
         # a line the store cannot check would be silently replaced: refuse instead
         errors = load_codings(corpus, book, store.folder, coders=[coder]).problems.errors
         for p in errors:
-            result.problems.add(path, f"the codings file has a problem: {p}",
-                                hint="fix it first (analyse validate)")
+            result.problems.add(path, msg("sheet.codings_problem", problem=p), hint=msg("sheet.codings_problem_hint"))
     if result.problems.errors:
         return result, counts
     docs = set(result.docs)
@@ -480,6 +539,31 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
     kept_pairs = {(sid, c) for sid, codes in result.codes.items() for c in codes}
     counts["removed"] = sum(1 for pair in old_by_pair if pair not in kept_pairs)
     new += [coverage_record(doc, coder, at=at) for doc in result.docs]
+    new_keys = {record_digest(r) for r in new}
+    lost = [r for r in old if r.get("type") != "coverage" and record_digest(r) not in new_keys]
+    if result.base is not None:
+        newer = [r for r in lost if record_digest(r) not in result.base]
+        result.conflicts = newer
+        for r in newer if not force else []:
+            seg = segment_of_record(r, corpus)
+            memo = (r.get("memo") or "").strip()
+            result.problems.add(
+                path, f"le codage {r.get('code')} de {seg.id if seg else r.get('doc')} (enregistré le "
+                      f"{r.get('at')}{', mémo « ' + memo[:40] + ' »' if memo else ''}) a été ajouté ou modifié "
+                      f"dans {store.path(coder).name} après l'export de cette feuille : l'import l'effacerait",
+                hint="exporter une nouvelle feuille et y reporter les changements, ou relancer avec --force "
+                     "pour l'effacer quand même")
+        if newer and not force:
+            return result, counts
+    elif lost and suffix_of(path) == ".csv":
+        result.problems.add(path, f"{len(lost)} codage(s) retiré(s) : une feuille CSV ne garde pas l'état du fichier "
+                                  "au moment de l'export, les codages ajoutés depuis ne peuvent pas être protégés",
+                            hint="préférer une feuille .xlsx, ou relire les retraits avec --dry-run",
+                            severity="warning")
     if not dry_run:
         store.replace(coder, old, new)
     return result, counts
+
+
+def suffix_of(path) -> str:
+    return Path(path).suffix.lower()

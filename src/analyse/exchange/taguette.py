@@ -32,6 +32,7 @@ from pathlib import Path
 
 from analyse.model.corpus import Corpus
 from analyse.errors import AnalyseError, Problems, UsageError
+from analyse.messages import msg
 from analyse.fileio import atomic_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -128,8 +129,7 @@ def _query(db: sqlite3.Connection, sql: str, label: str) -> list[sqlite3.Row]:
     try:
         return db.execute(sql).fetchall()
     except sqlite3.DatabaseError as exc:
-        raise AnalyseError(f"not a Taguette project export ({exc})", label,
-                           hint="in Taguette: Project → Export project, which gives a .sqlite3 file") from None
+        raise AnalyseError(msg("tag.not_export", error=exc), label, hint=msg("tag.not_export_hint")) from None
 
 
 def _highlight_dates(db: sqlite3.Connection, label: str) -> dict[int, str]:
@@ -169,19 +169,18 @@ def read_export(path: str | Path):
     path = Path(path)
     label = str(path)
     if not path.is_file():
-        raise UsageError("no such file", label)
+        raise UsageError(msg("no_such_file"), label)
     # Read-only, so a file the user opened by mistake is never modified.
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise AnalyseError(f"cannot open the SQLite file ({exc})", label) from None
+        raise AnalyseError(msg("tag.cannot_open", error=exc), label) from None
     db.row_factory = sqlite3.Row
     problems = Problems()
     try:
         projects = _query(db, "SELECT id, name FROM projects ORDER BY id", label)
         if len(projects) != 1:
-            raise AnalyseError(f"{len(projects)} projects in the file, expected 1", label,
-                               hint="export one project from Taguette (Project → Export project)")
+            raise AnalyseError(msg("tag.projects", n=len(projects)), label, hint=msg("tag.projects_hint"))
         codes = {f"taguette-tag-{r['id']}": RefiCode(f"taguette-tag-{r['id']}", r["path"], (r["path"],),
                                                     r["description"] or "")
                  for r in _query(db, "SELECT id, path, description FROM tags ORDER BY id", label)}
@@ -199,21 +198,20 @@ def read_export(path: str | Path):
             conv = ByteToChar(text)
             source = RefiSource(f"taguette-doc-{doc['id']}", doc["name"] or "", text)
             for hl in highlights.get(doc["id"], []):
-                where = f"highlight {hl['id']} of document '{source.name}'"
+                where = msg("tag.where", id=hl["id"], doc=source.name)
                 try:
                     s, e = conv(hl["start_offset"]), conv(hl["end_offset"])
                 except IndexError:
-                    problems.add(label, f"{where}: bytes {hl['start_offset']}-{hl['end_offset']} lie beyond "
-                                 f"its text ({conv.length} bytes)",
-                                 hint="the export is inconsistent: export the project again")
+                    problems.add(label, msg("tag.beyond", where=where, start=hl["start_offset"], end=hl["end_offset"],
+                                             n=conv.length), hint=msg("tag.beyond_hint"))
                     continue
                 if e <= s:
-                    problems.add(label, f"{where} is empty or reversed", severity="warning")
+                    problems.add(label, msg("tag.empty", where=where), severity="warning")
                     continue
                 snippet = html_text(hl["snippet"] or "")
                 if snippet and snippet != text[s:e]:
-                    problems.add(label, f"{where}: Taguette's snippet «{snippet[:40]}» is not the text at its "
-                                 f"offsets «{text[s:e][:40]}»", severity="warning")
+                    problems.add(label, msg("tag.snippet", where=where, snippet=snippet[:40], text=text[s:e][:40]),
+                                 severity="warning")
                 codings = [RefiCoding(tag, TAGUETTE_USER, dates.get(hl["id"], ""))
                            for tag in tags_of.get(hl["id"], [])]
                 source.selections.append(RefiSelection(f"taguette-highlight-{hl['id']}", s, e, "", "",
@@ -239,7 +237,7 @@ def export_documents(corpus: Corpus, book, out: str | Path, doc_ids: list[str] |
     ids = select_documents(corpus, doc_ids)
     too_long = [d for d in ids if len(d) > NAME_MAX]
     if too_long:
-        raise UsageError(f"document id(s) longer than Taguette's {NAME_MAX} characters: {', '.join(too_long)}")
+        raise UsageError(msg("tag.id_too_long", n=NAME_MAX, ids=", ".join(too_long)))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -18,6 +18,7 @@ import yaml
 
 from analyse.model.corpus import yaml_line
 from analyse.errors import CodebookError, Problems, UsageError
+from analyse.messages import msg
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),
@@ -29,8 +30,13 @@ CANONICAL_IDS: tuple[str, ...] = (
 )
 KINDS = ("balise", "mode", "dispositif", "concept", "contexte")
 # Optional `status` of a code: absent for the grid's own codes; "emergent" for a candidate
-# drawn from the data (analyse themes --promote), to be discussed before it is used.
+# drawn from the data (analyse themes --promote) or brought from another QDA tool (analyse refi
+# import --territory, ids EMG.<slug>), to be discussed before it is used. A candidate needs only an
+# id and a label: criteria, examples and keywords come when the team adopts it, and its dimension
+# may be one the grid does not declare (EMG), which keeps it out of every dimension of the balises.
 STATUSES = ("emergent",)
+EMERGENT = "emergent"
+EMERGENT_PREFIX = "EMG."
 REQUIRED_TEXT = ("label", "definition")
 REQUIRED_LISTS = ("include", "exclude")
 MIN_EXAMPLES = 2
@@ -51,6 +57,7 @@ class Code:
     keywords: tuple[str, ...] = ()
     patterns: tuple = ()
     status: str | None = None
+    source_guid: str = ""  # GUID of the code in the QDA tool it was imported from
 
     @property
     def is_balise(self) -> bool:
@@ -84,6 +91,11 @@ class Codebook:
     def balises(self) -> list[Code]:
         return [c for c in self.codes.values() if c.kind == "balise"]
 
+    @property
+    def emergent(self) -> dict[str, Code]:
+        """The candidate codes (``status: emergent``), in file order."""
+        return {k: c for k, c in self.codes.items() if c.status == EMERGENT}
+
     def frame(self) -> pd.DataFrame:
         """One row per code, in file order (the notebooks' view of the codebook)."""
         rows = [{
@@ -105,18 +117,17 @@ def _as_list(value) -> list:
 
 def _check_patterns(patterns, rel, line, cid, problems: Problems) -> None:
     if not isinstance(patterns, list):
-        problems.add(rel, f"{cid}: patterns must be a list of token patterns", line)
+        problems.add(rel, msg("cb.patterns_not_list", code=cid), line)
         return
     for pattern in patterns:
         if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
-            problems.add(rel, f"{cid}: each pattern must be a non-empty list of token dicts", line,
-                         hint='e.g. [{LEMMA: "faire"}, {LEMMA: "confiance"}]')
+            problems.add(rel, msg("cb.pattern_not_tokens", code=cid), line, hint=msg("cb.pattern_example"))
             continue
         for token in pattern:
             unknown = set(token) - PATTERN_KEYS
             if unknown:
-                problems.add(rel, f"{cid}: unsupported pattern key(s) {sorted(unknown)}", line,
-                             hint=f"use {sorted(PATTERN_KEYS)}")
+                problems.add(rel, msg("cb.pattern_keys", code=cid, keys=sorted(unknown)), line,
+                             hint=msg("cb.pattern_keys_hint", keys=sorted(PATTERN_KEYS)))
 
 
 def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
@@ -125,62 +136,63 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
     rel = str(path)
     problems = Problems()
     if not path.is_file():
-        problems.add(rel, "codebook file not found", hint="pass --codebook PATH")
+        problems.add(rel, msg("cb.not_found"), hint=msg("cb.not_found_hint"))
         return None, problems
     try:
         text = path.read_text(encoding="utf-8-sig")
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except UnicodeDecodeError:
-        problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
+        problems.add(rel, msg("not_utf8"), hint=msg("resave_utf8"))
         return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.add(rel, f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                     None if mark is None else mark.line + 1, hint="check indentation and quotes")
+        problems.add(rel, msg("cb.not_yaml", error=getattr(exc, 'problem', exc)),
+                     None if mark is None else mark.line + 1, hint=msg("cb.not_yaml_hint"))
         return None, problems
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
-        problems.add(rel, "expected a mapping with a 'codes' list", 1)
+        problems.add(rel, msg("cb.no_codes"), 1)
         return None, problems
     version = data.get("version")
     if not version:
-        problems.add(rel, "missing 'version'", 1, hint='add e.g. version: "1.0.0"; bump it on every change')
+        problems.add(rel, msg("cb.no_version"), 1, hint=msg("cb.no_version_hint"))
     dims = {}
     for d in data.get("dimensions") or []:
         if isinstance(d, dict) and d.get("id"):
             dims[str(d["id"])] = str(d.get("label", d["id"]))
     if not dims:
-        problems.add(rel, "missing 'dimensions'", 1, hint="list the dimensions with id and label")
+        problems.add(rel, msg("cb.no_dimensions"), 1, hint=msg("cb.no_dimensions_hint"))
 
     codes: dict[str, Code] = {}
     lines: dict[str, int | None] = {}
     for i, raw in enumerate(data["codes"]):
         line = yaml_line(node, ["codes", i])
         if not isinstance(raw, dict) or not raw.get("id"):
-            problems.add(rel, f"code #{i + 1} has no id", line)
+            problems.add(rel, msg("cb.code_without_id", n=i + 1), line)
             continue
         cid = str(raw["id"])
         if cid in codes:
-            problems.add(rel, f"duplicate code id '{cid}' (first at line {lines[cid]})", line,
-                         hint="ids are unique and never reused")
+            problems.add(rel, msg("cb.duplicate_id", code=cid, line=lines[cid]), line,
+                         hint=msg("cb.duplicate_id_hint"))
             continue
-        for key in REQUIRED_TEXT:
+        candidate = raw.get("status") == EMERGENT
+        for key in REQUIRED_TEXT[:1] if candidate else REQUIRED_TEXT:
             if not str(raw.get(key) or "").strip():
-                problems.add(rel, f"{cid}: '{key}' is empty", line)
-        for key in REQUIRED_LISTS:
+                problems.add(rel, msg("cb.empty_field", code=cid, key=key), line)
+        for key in () if candidate else REQUIRED_LISTS:
             if not [x for x in _as_list(raw.get(key)) if str(x).strip()]:
-                problems.add(rel, f"{cid}: '{key}' criteria are empty", line)
-        if len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
-            problems.add(rel, f"{cid}: fewer than {MIN_EXAMPLES} examples", line)
-        if not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
-            problems.add(rel, f"{cid}: no keywords nor patterns for rule-based suggestions", line)
-        kind = raw.get("kind")
+                problems.add(rel, msg("cb.empty_criteria", code=cid, key=key), line)
+        if not candidate and len(_as_list(raw.get("examples"))) < MIN_EXAMPLES:
+            problems.add(rel, msg("cb.few_examples", code=cid, n=MIN_EXAMPLES), line)
+        if not candidate and not _as_list(raw.get("keywords")) and not _as_list(raw.get("patterns")):
+            problems.add(rel, msg("cb.no_keywords", code=cid), line)
+        kind = raw.get("kind", "concept" if candidate else None)
         if kind not in KINDS:
-            problems.add(rel, f"{cid}: kind '{kind}' is not one of {', '.join(KINDS)}", line)
-        dim = raw.get("dimension")
-        if dims and dim not in dims:
-            problems.add(rel, f"{cid}: unknown dimension '{dim}'", line,
-                         hint=f"declared: {', '.join(dims)}")
+            problems.add(rel, msg("cb.bad_kind", code=cid, kind=kind, kinds=", ".join(KINDS)), line)
+        dim = raw.get("dimension") or (cid.split(".")[0] if candidate else None)
+        if dims and dim not in dims and not candidate:
+            problems.add(rel, msg("cb.unknown_dimension", code=cid, dimension=dim), line,
+                         hint=msg("cb.declared_dimensions", dimensions=", ".join(dims)))
         _check_patterns(raw.get("patterns") or [], rel, line, cid, problems)
         status = raw.get("status") or None
         if status is not None and status not in STATUSES:
@@ -197,25 +209,25 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
             keywords=tuple(map(str, _as_list(raw.get("keywords")))),
             patterns=tuple(raw.get("patterns") or ()),
             status=str(status) if status is not None else None,
+            source_guid=str(raw.get("source_guid") or ""),
         )
         lines[cid] = line
 
     for cid, code in codes.items():
         if code.parent is not None and code.parent not in codes:
-            problems.add(rel, f"{cid}: parent '{code.parent}' does not exist", lines[cid])
+            problems.add(rel, msg("cb.missing_parent", code=cid, parent=code.parent), lines[cid])
     for cid in codes:
         seen = [cid]
         parent = codes[cid].parent
         while parent in codes:
             if parent in seen:
-                problems.add(rel, f"{cid}: parent cycle {' -> '.join(seen + [parent])}", lines[cid])
+                problems.add(rel, msg("cb.parent_cycle", code=cid, cycle=" -> ".join(seen + [parent])), lines[cid])
                 break
             seen.append(parent)
             parent = codes[parent].parent
     for cid in CANONICAL_IDS:
         if cid not in codes:
-            problems.add(rel, f"canonical code '{cid}' is missing",
-                         hint="reports and imports depend on the canonical ids")
+            problems.add(rel, msg("cb.missing_canonical", code=cid), hint=msg("cb.missing_canonical_hint"))
     book = Codebook(version=str(version or ""), name=str(data.get("name") or ""),
                     dimensions=dims, codes=codes, path=rel, problems=problems)
     return (None if problems.errors else book), problems
@@ -227,11 +239,11 @@ def load_codebook(path: str | Path = "codebook/balises.yaml") -> Codebook:
     A path that does not exist is a wrong usage (:class:`UsageError`), not bad data.
     """
     if not Path(path).is_file():
-        raise UsageError("fichier de grille introuvable", str(path), hint="indiquer --codebook CHEMIN")
+        raise UsageError(msg("cb.not_found"), str(path), hint=msg("cb.not_found_hint"))
     book, problems = validate_codebook(path)
     if book is None:
         first = problems.errors[0]
-        more = f" (and {len(problems.errors) - 1} more: run `analyse validate`)" if len(problems.errors) > 1 else ""
+        more = msg("and_more", n=len(problems.errors) - 1) if len(problems.errors) > 1 else ""
         raise CodebookError(first.message + more, first.path, first.line, first.hint)
     return book
 
@@ -306,7 +318,7 @@ def render_codebook(book: Codebook, fmt: str = "tree") -> str:
             lines.append("")
         return "\n".join(lines)
     if fmt != "tree":
-        raise CodebookError(f"unknown format '{fmt}'", hint="use tree, csv or md")
+        raise CodebookError(msg("cb.unknown_format", fmt=fmt), hint=msg("cb.formats_hint"))
     out = [f"{book.name} — version {book.version}"]
 
     def walk(code: Code, depth: int) -> None:
@@ -318,5 +330,11 @@ def render_codebook(book: Codebook, fmt: str = "tree") -> str:
         out.append(f"{dim} — {label}")
         for code in book.codes.values():
             if code.dimension == dim and (code.parent is None or code.parent not in book.codes):
+                walk(code, 1)
+    apart = [c for c in book.emergent.values() if c.dimension not in book.dimensions]
+    if apart:
+        out.append(f"Codes candidats hors dimensions ({len(apart)}, status: emergent) — à examiner")
+        for code in apart:
+            if code.parent is None or code.parent not in book.codes:
                 walk(code, 1)
     return "\n".join(out) + "\n"

@@ -445,8 +445,7 @@ class CodebookEditor:
                             and not line.lstrip().startswith(("- {\"id\"", "retired"))]
         if dry_run:
             return report
-        for coder, (old, new) in plans.items():
-            self.store.replace(coder, old, new)
+        self.store.replace_many(plans)    # every coder's file, all or nothing
         after = {c: len([r for r in self.store.records(c) if r.get("type") != "coverage"])
                  for c in self.store.coders()}
         for coder, n in report.counts_after.items():

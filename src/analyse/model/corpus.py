@@ -30,16 +30,17 @@ are reported as warnings.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
 import yaml
 
 from analyse.errors import CorpusError, Problems
+from analyse.messages import msg
 
 TERRITORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("transcript", "recit", "entretien", "note")
@@ -74,6 +75,8 @@ FRONT_MATTER_SCHEMA = {
         "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
         "language": {"type": "string", "pattern": r"^[a-z]{2}$"},
         "synthetic": {"type": "boolean"},
+        # Set by `analyse refi import`: the source's GUID in the tool it came from (re-imports skip it).
+        "source_guid": {"type": "string", "pattern": r"^[0-9A-Fa-f{}-]{32,38}$"},
         "participants": {
             "type": "array",
             "minItems": 1,
@@ -97,7 +100,11 @@ SPEAKER_MARKER = re.compile(
 )
 
 
-class _DatesAsStrings(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DatesAsStrings(_SafeLoader):
     """SafeLoader that leaves ``2018-02-30`` as text, so the schema can report it."""
 
 
@@ -105,6 +112,45 @@ _DatesAsStrings.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _compose_and_construct(front: str) -> tuple[yaml.Node | None, object]:
+    """The front matter's node tree (for line numbers) and its value, from one parse."""
+    loader = _DatesAsStrings(front)
+    try:
+        node = loader.get_single_node()
+        return node, (None if node is None else loader.construct_document(node))
+    finally:
+        loader.dispose()
+
+
+@functools.lru_cache(maxsize=1)
+def _front_matter_check():
+    """The schema compiled to plain Python by fastjsonschema: a valid front matter (nearly all of them)
+    is accepted without importing jsonschema, whose import alone costs about a second of CPU."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(FRONT_MATTER_SCHEMA)
+
+
+@functools.lru_cache(maxsize=1)
+def _front_matter_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
+
+
+def _schema_errors(meta: dict) -> list:
+    """Every schema error of a front matter (jsonschema's, with paths), none when it is valid."""
+    import fastjsonschema
+
+    try:
+        _front_matter_check()(meta)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    # invalid: jsonschema lists every error, each with its path (for the line number)
+    return sorted(_front_matter_validator().iter_errors(meta), key=lambda e: list(map(str, e.path)))
 
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
@@ -233,11 +279,8 @@ def read_text(path: str | Path) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise CorpusError(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            path, line,
-            hint="re-save the file as UTF-8; it looks like another encoding such as cp1252 or Latin-1",
-        ) from None
+        raise CorpusError(msg("doc.not_utf8", byte=raw[exc.start], offset=exc.start), path, line,
+                          hint=msg("doc.not_utf8_hint")) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -245,15 +288,13 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     """Return ``(front_matter_yaml, body, body_first_line)`` of a document text."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
-        raise CorpusError("missing YAML front matter",
-                          hint="start the file with a line '---', the metadata, then '---'")
+        raise CorpusError(msg("doc.no_front_matter"), hint=msg("doc.no_front_matter_hint"))
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             front = "\n".join(lines[1:i])
             body = "\n".join(lines[i + 1:])
             return front, body, i + 2
-    raise CorpusError("front matter is not closed",
-                      hint="add a line '---' after the metadata")
+    raise CorpusError(msg("doc.front_matter_open"), hint=msg("doc.front_matter_open_hint"))
 
 
 def yaml_line(node: yaml.Node | None, path: list) -> int | None:
@@ -279,11 +320,9 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
                    folder: str, stem: str, problems: Problems) -> bool:
     """Check the front matter against the schema and the folder; report every problem."""
     ok = True
-    validator = jsonschema.Draft202012Validator(FRONT_MATTER_SCHEMA)
-    for err in sorted(validator.iter_errors(meta), key=lambda e: list(map(str, e.path))):
-        where = ".".join(str(p) for p in err.path) or "front matter"
+    for err in _schema_errors(meta):
         line = yaml_line(node, list(err.path))
-        problems.add(rel, f"{where}: {err.message}", None if line is None else line + first_line - 1,
+        problems.add(rel, _schema_message(err), None if line is None else line + first_line - 1,
                      hint=_schema_hint(err))
         ok = False
     if not ok:
@@ -297,28 +336,27 @@ def _validate_meta(meta: dict, node: yaml.Node, rel: str, first_line: int,
                          yaml_line(node, ["territory"]) + first_line - 1,
                          hint=f"déplacer le fichier dans corpus/{INTER_TERRITORIES}/")
         else:
-            problems.add(rel, f"territory '{territory}' differs from its folder '{folder}'",
+            problems.add(rel, msg("doc.territory_folder", territory=territory, folder=folder),
                          yaml_line(node, ["territory"]) + first_line - 1,
-                         hint=f"set territory: {folder} or move the file to corpus/{territory}/")
+                         hint=msg("doc.territory_folder_hint", folder=folder, territory=territory))
         ok = False
     ok = _check_participant_territories(meta, node, rel, first_line, inter, problems) and ok
     if meta["id"] != stem:
-        problems.add(rel, f"id '{meta['id']}' differs from the file name '{stem}.md'",
-                     yaml_line(node, ["id"]) + first_line - 1,
-                     hint="rename the file or the id: segment ids are built from it")
+        problems.add(rel, msg("doc.id_file", id=meta["id"], stem=stem),
+                     yaml_line(node, ["id"]) + first_line - 1, hint=msg("doc.id_file_hint"))
         ok = False
     try:
         _dt.date.fromisoformat(meta["date"])
     except ValueError:
-        problems.add(rel, f"date '{meta['date']}' is not a real calendar date",
-                     yaml_line(node, ["date"]) + first_line - 1, hint="use YYYY-MM-DD")
+        problems.add(rel, msg("doc.bad_date", date=meta["date"]),
+                     yaml_line(node, ["date"]) + first_line - 1, hint=msg("doc.bad_date_hint"))
         ok = False
     seen: set[str] = set()
     for i, p in enumerate(meta["participants"]):
         if p["id"] in seen:
-            problems.add(rel, f"participant id '{p['id']}' is declared twice",
+            problems.add(rel, msg("doc.participant_twice", id=p["id"]),
                          yaml_line(node, ["participants", i]) + first_line - 1,
-                         hint="give each participant its own id")
+                         hint=msg("doc.participant_twice_hint"))
             ok = False
         seen.add(p["id"])
     return ok
@@ -351,13 +389,28 @@ def _check_participant_territories(meta: dict, node: yaml.Node, rel: str, first_
     return ok
 
 
-def _schema_hint(err: jsonschema.ValidationError) -> str:
+def _schema_message(err: "jsonschema.ValidationError") -> str:  # noqa: F821
+    # jsonschema words its messages in English: say the same in French
+    field = ".".join(str(p) for p in err.path) or msg("doc.front_matter")
     if err.validator == "enum":
-        return "allowed: " + ", ".join(map(str, err.validator_value))
+        return msg("doc.schema_enum", field=field, value=err.instance)
     if err.validator == "required":
-        return "add the missing field"
+        missing = next((k for k in err.validator_value if k not in (err.instance or {})), "")
+        return msg("doc.schema_required", field=field, name=missing)
+    if err.validator == "type":
+        return msg("doc.schema_type", field=field, value=err.instance, type=err.validator_value)
+    if err.validator == "pattern":
+        return msg("doc.schema_pattern", field=field, value=err.instance)
+    return msg("doc.schema_other", field=field, error=err.message)
+
+
+def _schema_hint(err: "jsonschema.ValidationError") -> str:  # noqa: F821
+    if err.validator == "enum":
+        return msg("doc.schema_allowed", values=", ".join(map(str, err.validator_value)))
+    if err.validator == "required":
+        return msg("doc.schema_add_field")
     if err.validator == "pattern" and "date" in list(map(str, err.path)):
-        return "use an ISO date YYYY-MM-DD"
+        return msg("doc.schema_iso_date")
     return ""
 
 
@@ -392,23 +445,22 @@ def parse_segments(doc: Document, problems: Problems) -> list[Segment]:
             participant = doc.participant(pid)
             if participant is None:
                 known = ", ".join(p.id for p in doc.participants)
-                problems.add(doc.path, f"unknown speaker '{pid}'", line,
-                             hint=f"declare it under participants (declared: {known})")
+                problems.add(doc.path, msg("doc.unknown_speaker", id=pid), line,
+                             hint=msg("doc.unknown_speaker_hint", known=known))
                 speaker = label = role = None
                 continue
             speaker, label, role = pid, (m.group("label") or "").strip() or None, participant.role
             turn += 1
             start = m.end()
         elif speaker is None and doc.kind not in NARRATIVE_KINDS:
-            problems.add(doc.path, "text before the first speaker turn", line,
-                         hint="start the paragraph with a marker such as '**P1 (élue)** : '")
+            problems.add(doc.path, msg("doc.text_before_turn"), line, hint=msg("doc.text_before_turn_hint"))
             continue
         while end > start and body[end - 1].isspace():
             end -= 1
         while start < end and body[start].isspace():
             start += 1
         if start >= end:
-            problems.add(doc.path, "empty speaker turn", line, severity="warning")
+            problems.add(doc.path, msg("doc.empty_turn"), line, severity="warning")
             continue
         n = len(segments) + 1
         mark = TIMECODE.match(body, start, end)
@@ -452,17 +504,15 @@ def parse_document(text: str, rel: str, folder: str, stem: str) -> tuple[Documen
         problems.add(rel, exc.message, exc.line, exc.hint)
         return None, [], problems
     try:
-        node = yaml.compose(front)
-        meta = yaml.load(front, Loader=_DatesAsStrings)
+        node, meta = _compose_and_construct(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 2
-        problems.add(rel, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", line,
-                     hint="check indentation, colons and quotes")
+        problems.add(rel, msg("doc.front_matter_yaml", error=getattr(exc, "problem", exc)), line,
+                     hint=msg("doc.front_matter_yaml_hint"))
         return None, [], problems
     if not isinstance(meta, dict):
-        problems.add(rel, "front matter is not a mapping of fields", 2,
-                     hint="write one 'field: value' per line")
+        problems.add(rel, msg("doc.front_matter_mapping"), 2, hint=msg("doc.front_matter_mapping_hint"))
         return None, [], problems
     if not _validate_meta(meta, node, rel, 2, folder, stem, problems):
         return None, [], problems
@@ -483,7 +533,7 @@ def parse_document(text: str, rel: str, folder: str, stem: str) -> tuple[Documen
     )
     segments = parse_segments(doc, problems)
     if not segments:
-        problems.add(rel, "document has no segment", first_line, hint="add speaker turns after the front matter")
+        problems.add(rel, msg("doc.no_segment"), first_line, hint=msg("doc.no_segment_hint"))
     return doc, segments, problems
 
 
@@ -518,9 +568,8 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
     """
     root = Path(root)
     if not root.is_dir():
-        raise CorpusError("corpus folder not found", root, hint="pass --corpus PATH")
+        raise CorpusError(msg("corpus.not_found"), root, hint=msg("corpus.not_found_hint"))
     from analyse.model.readers import document_reader, source_reader
-
     documents: dict[str, Document] = {}
     segments: list[Segment] = []
     problems = Problems()
@@ -535,16 +584,16 @@ def load_corpus(root: str | Path = "corpus") -> Corpus:
                               "ou ranger ce fichier hors de corpus/")
             continue
         if not TERRITORY_SLUG.match(path.parent.name):
-            problems.add(path.relative_to(root), f"folder '{path.parent.name}' is not a territory slug",
-                         hint="use lowercase letters, digits and hyphens, e.g. grande-synthe")
+            problems.add(path.relative_to(root), msg("corpus.bad_folder", folder=path.parent.name),
+                         hint=msg("corpus.bad_folder_hint"))
             continue
         doc, segs, probs = reader(path, root)
         problems.extend(probs)
         if doc is None:
             continue
         if doc.id in documents:
-            problems.add(doc.path, f"document id '{doc.id}' is also used by {documents[doc.id].path}",
-                         hint="document ids must be unique across territories")
+            problems.add(doc.path, msg("corpus.duplicate_id", id=doc.id, other=documents[doc.id].path),
+                         hint=msg("corpus.duplicate_id_hint"))
             continue
         documents[doc.id] = doc
         segments.extend(segs)

@@ -26,7 +26,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from analyse.errors import Problems, UsageError
-from analyse.fileio import atomic_write
+from analyse.fileio import atomic_write, dumps_line, split_lines
 from analyse.model.codings import now_iso
 
 MEMOS_NAME = "memos.jsonl"
@@ -100,7 +100,7 @@ class MemoStore:
     def _lines(self) -> list[str]:
         if not self.path.exists():
             return []
-        return self.path.read_text(encoding="utf-8-sig").splitlines()
+        return split_lines(self.path.read_text(encoding="utf-8-sig"))
 
     def records(self) -> list[dict]:
         """Every readable memo, in the order they were written (see :func:`validate_memos` for the others)."""
@@ -128,7 +128,7 @@ class MemoStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S):
             lines = [line for line in self._lines() if line.strip()]   # unreadable lines are kept as they are
-            lines.append(json.dumps(rec, ensure_ascii=False))
+            lines.append(dumps_line(rec))
             atomic_write(self.path, "".join(line + "\n" for line in lines))
         return rec
 
@@ -147,7 +147,7 @@ def validate_memos(path: str | Path) -> Problems:
     problems = Problems()
     if not path.exists():
         return problems
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
         if not line.strip():
             continue
         try:
@@ -176,7 +176,7 @@ def dangling_memos(path: str | Path, corpus=None, codebook=None, codings=None) -
     problems = Problems()
     if not path.exists():
         return problems
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:

@@ -58,7 +58,6 @@ Examples
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -66,7 +65,9 @@ from typing import Iterable, Sequence
 import pandas as pd
 import yaml
 
-from analyse.errors import AnalyseError, UsageError
+from analyse.errors import AnalyseError
+from analyse.messages import msg
+from analyse.textutil import check_choice, fold_chars
 from analyse.analysis.material import Material
 
 CATEGORIES = ("PERSONNE", "LIEU", "ORGANISATION", "PROJET")
@@ -106,14 +107,7 @@ def fold(text: str) -> str:
     >>> fold("Loos-en-Gohelle, l’Été")
     "loos en gohelle, l'ete"
     """
-    out = []
-    for ch in text:
-        if ch in _SEPARATORS:
-            out.append(_SEPARATORS[ch])
-            continue
-        base = unicodedata.normalize("NFD", ch)[0].lower()[:1]
-        out.append(base or ch)
-    return "".join(out)
+    return fold_chars(text, _SEPARATORS)
 
 
 @dataclass
@@ -147,9 +141,7 @@ class Gazetteer:
 
         ``any_case`` lets a one-word capitalised name match in lower case too.
         """
-        if category not in CATEGORIES:
-            raise UsageError(f"unknown gazetteer category '{category}'",
-                             hint=f"use one of: {', '.join(CATEGORIES)}")
+        check_choice("category", category, CATEGORIES)
         name = " ".join(str(name).split())
         key = fold(name)
         if len(key) < 2 or key in self.entries or key in self.keep:
@@ -240,10 +232,10 @@ def load_gazetteer(path: str | Path | None = None, territories: Iterable[str] | 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise AnalyseError("gazetteer file not found", path) from None
+        raise AnalyseError(msg("gaz.not_found"), path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise AnalyseError(f"gazetteer is not valid YAML: {getattr(exc, 'problem', exc)}", path,
+        raise AnalyseError(msg("gaz.not_yaml", error=getattr(exc, "problem", exc)), path,
                            None if mark is None else mark.line + 1) from None
     gaz = Gazetteer(keep={fold(k) for k in data.get("keep") or []})
     sections = [("common", data.get("common") or {})]
@@ -254,8 +246,8 @@ def load_gazetteer(path: str | Path | None = None, territories: Iterable[str] | 
     for source, section in sections:
         for category, names in section.items():
             if category not in CATEGORIES:
-                raise AnalyseError(f"unknown category '{category}' in section '{source}'", path,
-                                   hint=f"use one of: {', '.join(CATEGORIES)}")
+                raise AnalyseError(msg("gaz.bad_category", category=category, section=source), path,
+                                   hint=msg("use_one_of", allowed=", ".join(CATEGORIES)))
             for name in names or []:
                 gaz.add(name, category, source=f"gazetteer:{source}",
                         any_case=category in ("PROJET", "ORGANISATION"))

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from analyse.fileio import atomic_write
 from analyse.model.corpus import Corpus
+from analyse.textutil import fold_chars
 
 ROLE_LABELS = {
     "elu": "Élu·e",
@@ -98,11 +98,6 @@ def _convention_spans(text: str, extra: tuple[str, ...] = ()) -> list[tuple[int,
     return spans(text, extra)
 
 
-def _fold(text: str) -> str:
-    """Lowercase and strip accents, keeping string length unchanged per character."""
-    return "".join(unicodedata.normalize("NFD", ch)[0].lower()[:1] or ch for ch in text)
-
-
 @dataclass
 class Pseudonymiser:
     """Stable name → pseudonym mapping for a corpus, and the text replacement.
@@ -127,7 +122,7 @@ class Pseudonymiser:
                 people.setdefault(p.name.strip(), p.role)
         counters: dict[str, int] = {}
         mapping = {}
-        for name in sorted(people, key=_fold):
+        for name in sorted(people, key=fold_chars):
             role = people[name]
             counters[role] = counters.get(role, 0) + 1
             mapping[name] = f"{ROLE_LABELS.get(role, 'Participant·e')} {counters[role]}"
@@ -137,12 +132,12 @@ class Pseudonymiser:
         variants: dict[str, set[str]] = {}
         self._partial: set[str] = set()
         for name, alias in self.mapping.items():
-            variants.setdefault(_fold(name), set()).add(alias)
+            variants.setdefault(fold_chars(name), set()).add(alias)
             first, _, last = name.strip().partition(" ")
             for part in (first, last.strip()):
-                if len(part) >= 3 and _fold(part) != _fold(name):
-                    variants.setdefault(_fold(part), set()).add(alias)
-                    self._partial.add(_fold(part))
+                if len(part) >= 3 and fold_chars(part) != fold_chars(name):
+                    variants.setdefault(fold_chars(part), set()).add(alias)
+                    self._partial.add(fold_chars(part))
         # A first or last name shared by two people becomes [PERSONNE], not a wrong alias.
         self._lookup = {v: next(iter(a)) if len(a) == 1 else PERSON_PLACEHOLDER
                         for v, a in variants.items()}
@@ -153,7 +148,7 @@ class Pseudonymiser:
 
     def is_name(self, word: str) -> bool:
         """Whether ``word`` is a participant's name or part of one (any case)."""
-        return isinstance(word, str) and _fold(word.strip()) in self._lookup
+        return isinstance(word, str) and fold_chars(word.strip()) in self._lookup
 
     def alias(self, name: str) -> str:
         return self.mapping.get(name.strip(), PERSON_PLACEHOLDER)
@@ -176,7 +171,7 @@ class Pseudonymiser:
         # (priority, start, end, replacement): lower priority wins, then the longer span.
         plan: list[tuple[int, int, int, str]] = []
         if self._pattern is not None:
-            for m in self._pattern.finditer(_fold(text)):
+            for m in self._pattern.finditer(fold_chars(text)):
                 start, end = m.span()
                 # A lone first name must be capitalised: « Claire » the person, not « une idée claire ».
                 if m.group(0) in self._partial and not text[start].isupper():

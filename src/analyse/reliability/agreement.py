@@ -79,6 +79,9 @@ from analyse.model.codings import (CODINGS_COLUMNS, COVERAGE_COLUMNS, Codings, C
                       segment_for)
 from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
+from analyse.messages import msg
+from analyse.textutil import check_choice, fr_number, fr_percent
+from analyse.fileio import split_lines
 
 PSEUDO_CODERS = ("model", "rule")
 LEVELS = ("segment", "document")
@@ -90,14 +93,8 @@ OVERALL = "overall"
 # lowest limit for tentative conclusions.
 THRESHOLDS = (0.667, 0.8)
 
-# Why a statistic is undefined: key -> English note (the plot has French labels).
-REASONS = {
-    "never_used": "undefined: no coder applied the code on the compared units (no variation)",
-    "always_used": "undefined: every coder applied the code on every compared unit (no variation)",
-    "one_value": "undefined: all values are identical (no variation)",
-    "no_units": "undefined: no unit was coded by two coders",
-    "no_codes": "undefined: no code of this group was applied on the compared units",
-}
+# Why a statistic is undefined: key -> note for readers (the plot has shorter labels).
+REASONS = {key: msg(f"agr.reason.{key}") for key in ("never_used", "always_used", "one_value", "no_units", "no_codes")}
 
 TABLE_COLUMNS = ["coders", "level", "by", "group", "label", "n_units", "n_codes", "n_present_any",
                  "n_present_all", "percent_agreement", "kappa", "alpha", "n_codes_defined",
@@ -322,15 +319,15 @@ class Reliability:
 def _check_coders(codings: Codings, coders) -> list[str]:
     coders = list(dict.fromkeys(coders or []))
     if len(coders) < 2:
-        raise UsageError(f"agreement needs at least 2 coders (got: {', '.join(coders) or 'none'})",
-                         hint="name two coders or more, e.g. --coders A B")
+        raise UsageError(msg("agr.two_coders", coders=", ".join(coders) or msg("none")),
+                         hint=msg("agr.two_coders_hint"))
     known = set(codings.coders)
     unknown = [c for c in coders if c not in known]
     if unknown:
         pseudo = [c for c in unknown if c in PSEUDO_CODERS]
-        hint = (f"coders with codings or coverage: {', '.join(codings.coders) or 'none'}"
-                + ("; 'model' and 'rule' are read from --suggestions PATH" if pseudo else ""))
-        raise UsageError(f"unknown coder(s): {', '.join(unknown)}", hint=hint)
+        hint = (msg("agr.known_coders", coders=", ".join(codings.coders) or msg("none"))
+                + (msg("agr.pseudo_from_file") if pseudo else ""))
+        raise UsageError(msg("unknown_coders", coders=", ".join(unknown)), hint=hint)
     return coders
 
 
@@ -339,13 +336,10 @@ def _no_overlap_error(codings: Codings, coders: list[str]) -> UsageError:
     for c in coders:
         n_docs = int((codings.coverage["coder"] == c).sum())
         n_codings = int((codings.frame["coder"] == c).sum())
-        parts.append(f"{c} covered {n_docs} document(s)"
-                     + (f" but has {n_codings} coding(s) and no coverage line" if not n_docs and n_codings else ""))
-    return UsageError(
-        f"no overlapping segment between coders {', '.join(coders)}: {'; '.join(parts)}",
-        hint="agreement is computed on documents that every coder has marked as covered "
-             "(a coverage line in <coder>.jsonl once a document is fully coded): have the coders "
-             "code the same documents and record their coverage")
+        parts.append(msg("agr.covered_docs", coder=c, n=n_docs)
+                     + (msg("agr.codings_without_coverage", n=n_codings) if not n_docs and n_codings else ""))
+    return UsageError(msg("agr.no_overlap", coders=", ".join(coders), details="; ".join(parts)),
+                      hint=msg("agr.no_overlap_hint"))
 
 
 def reliability_data(codings: Codings, corpus: Corpus, coders: list[str], *,
@@ -383,10 +377,8 @@ def reliability_data(codings: Codings, corpus: Corpus, coders: list[str], *,
     >>> rel.values.shape                                                    # doctest: +SKIP
     (62, 2, 214)
     """
-    if level not in LEVELS:
-        raise UsageError(f"unknown level '{level}'", hint=f"use one of {', '.join(LEVELS)}")
-    if overlap not in OVERLAPS:
-        raise UsageError(f"unknown overlap '{overlap}'", hint=f"use one of {', '.join(OVERLAPS)}")
+    check_choice("level", level, LEVELS)
+    check_choice("overlap", overlap, OVERLAPS)
     coders = _check_coders(codings, coders)
     per_coder = {c: segment_codes(codings, corpus, c, covered_only=True) for c in coders}
     need = len(coders) if overlap == "all" else 2
@@ -509,8 +501,7 @@ def agreement_table(rel: Reliability, by: str = "code") -> pd.DataFrame:
     >>> table = agreement_table(reliability_data(codings, corpus, ["A", "B"]))  # doctest: +SKIP
     >>> table.set_index("group").loc["overall", ["kappa", "alpha"]]             # doctest: +SKIP
     """
-    if by not in BY:
-        raise UsageError(f"unknown grouping '{by}'", hint=f"use one of {', '.join(BY)}")
+    check_choice("by", by, BY)
     all_units = np.arange(len(rel.units))
     all_codes = list(range(len(rel.codes)))
     rows = []
@@ -587,18 +578,16 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
     >>> machine = load_suggestions("outputs/suggestions.jsonl", corpus, book)  # doctest: +SKIP
     >>> table = agreement(with_suggestions(codings, machine), corpus, ["A", "model"])  # doctest: +SKIP
     """
-    if coverage not in MACHINE_COVERAGE:
-        raise UsageError(f"unknown machine coverage '{coverage}'",
-                         hint=f"use one of {', '.join(MACHINE_COVERAGE)}")
+    check_choice("coverage", coverage, MACHINE_COVERAGE)
     path = Path(path)
     rel = str(path)
     if not path.is_file():
-        raise UsageError("suggestions file not found", path, hint="pass --suggestions PATH to a JSONL file")
+        raise UsageError(msg("agr.no_suggestions"), path, hint=msg("agr.no_suggestions_hint"))
     problems = Problems()
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
-        problems.add(rel, "not valid UTF-8", hint="re-save the file as UTF-8")
+        problems.add(rel, msg("not_utf8"), hint=msg("resave_utf8"))
         lines = []
     by_doc: dict[str, list] = {}
     for s in corpus.segments:
@@ -609,30 +598,27 @@ def load_suggestions(path: str | Path, corpus: Corpus, codebook: Codebook | None
             continue
         missing = [f for f in ("doc", "start", "end", "code", "origin") if f not in rec]
         if missing:
-            problems.add(rel, f"missing field(s): {', '.join(missing)}", lineno)
+            problems.add(rel, msg("missing_fields", fields=", ".join(missing)), lineno)
             continue
         origin, doc, code, start, end = rec["origin"], rec["doc"], rec["code"], rec["start"], rec["end"]
         if origin not in PSEUDO_CODERS:
-            problems.add(rel, f"origin '{origin}' is not one of {', '.join(PSEUDO_CODERS)}", lineno,
-                         hint="a suggestions file holds machine codings only")
+            problems.add(rel, msg("agr.machine_origin", origin=origin, origins=", ".join(PSEUDO_CODERS)), lineno,
+                         hint=msg("agr.machine_origin_hint"))
             continue
         if doc not in corpus.documents:
-            problems.add(rel, f"unknown document '{doc}'", lineno,
-                         hint="the suggestions do not match this corpus: run the suggester again")
+            problems.add(rel, msg("unknown_document", doc=doc), lineno, hint=msg("agr.suggest_again"))
             continue
         if codebook is not None and code not in codebook:
-            problems.add(rel, f"unknown code '{code}'", lineno,
-                         hint="use an id from codebook/balises.yaml (analyse codebook)")
+            problems.add(rel, msg("unknown_code", code=code), lineno, hint=msg("cod.code_id_hint"))
             continue
         body = corpus.documents[doc].body
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) \
                 or not 0 <= start < end <= len(body):
-            problems.add(rel, f"bad offsets start={start!r} end={end!r} for '{doc}'", lineno,
-                         hint="offsets are integers with 0 <= start < end <= length of the text")
+            problems.add(rel, msg("agr.bad_offsets", start=repr(start), end=repr(end), doc=doc), lineno,
+                         hint=msg("agr.bad_offsets_hint"))
             continue
         if rec.get("quote") is not None and body[start:end] != rec["quote"]:
-            problems.add(rel, f"quote does not match the text of '{doc}' at its offsets", lineno,
-                         hint="the document changed since the suggestions were made: run the suggester again")
+            problems.add(rel, msg("agr.quote_mismatch", doc=doc), lineno, hint=msg("agr.quote_mismatch_hint"))
             continue
         score = rec.get("score")
         if min_score is not None and score is not None and float(score) < min_score:
@@ -671,8 +657,7 @@ def with_suggestions(codings: Codings, machine: Codings) -> Codings:
     """
     clash = sorted(set(codings.coders) & set(machine.coders))
     if clash:
-        raise UsageError(f"a human coder file is named like a pseudo-coder: {', '.join(clash)}",
-                         hint="rename that coder file: 'model' and 'rule' are reserved for suggestions")
+        raise UsageError(msg("agr.pseudo_clash", coders=", ".join(clash)), hint=msg("agr.pseudo_clash_hint"))
     problems = Problems()
     problems.extend(codings.problems)
     problems.extend(machine.problems)
@@ -743,13 +728,8 @@ def agreement_json(rel: Reliability, table: pd.DataFrame, warnings_: list[str] |
         "documents": len(rel.documents),
         "units": len(rel.units),
         "definitions": {
-            "unit": f"a (code, {rel.level}) pair: 1 if the coder applied the code, 0 if not",
-            "percent_agreement": "share (0-1) of units on which all coders agree",
-            "kappa": "Cohen's kappa (2 coders) or mean pairwise Cohen's kappa (Light's, 3+ coders)",
-            "alpha": "Krippendorff's alpha, nominal",
-            "pooled": "group rows pool every (code, unit) pair of the codes applied at least once in the group",
-            "mean": "kappa_mean and alpha_mean: unweighted mean of the defined per-code values",
-            "null": "undefined value; see note",
+            "unit": msg("agr.def.unit", level=rel.level),
+            **{key: msg(f"agr.def.{key}") for key in ("percent_agreement", "kappa", "alpha", "pooled", "mean", "null")},
         },
         "rows": [r for r in records if r["by"] != OVERALL],
         "overall": next(r for r in records if r["by"] == OVERALL),
@@ -759,8 +739,8 @@ def agreement_json(rel: Reliability, table: pd.DataFrame, warnings_: list[str] |
 
 def _fmt(value, percent: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "undefined"
-    return f"{100 * value:.1f}%" if percent else f"{value:.3f}"
+        return msg("agr.undefined")
+    return fr_percent(value) if percent else fr_number(value, 3)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -770,21 +750,23 @@ def format_table(table: pd.DataFrame) -> str:
     --------
     >>> print(format_table(agreement_table(rel)))   # doctest: +SKIP
     """
+    col = {k: msg(f"agr.col.{k}") for k in ("group", "units", "codes", "any", "both", "all", "agreement",
+                                              "kappa_mean", "alpha_mean", "note")}
     show = pd.DataFrame({
-        "group": table["group"],
-        "units": table["n_units"],
-        "codes": table["n_codes"],
-        "any": table["n_present_any"],
-        "both" if table["coders"].iloc[0].count("+") == 1 else "all": table["n_present_all"],
-        "agreement": [_fmt(v, percent=True) for v in table["percent_agreement"]],
+        col["group"]: table["group"],
+        col["units"]: table["n_units"],
+        col["codes"]: table["n_codes"],
+        col["any"]: table["n_present_any"],
+        col["both"] if table["coders"].iloc[0].count("+") == 1 else col["all"]: table["n_present_all"],
+        col["agreement"]: [_fmt(v, percent=True) for v in table["percent_agreement"]],
         "kappa": [_fmt(v) for v in table["kappa"]],
         "alpha": [_fmt(v) for v in table["alpha"]],
-        "kappa_mean": [_fmt(v) for v in table["kappa_mean"]],
-        "alpha_mean": [_fmt(v) for v in table["alpha_mean"]],
-        "note": [n.removeprefix("undefined: ") if isinstance(n, str) else "" for n in table["note"]],
+        col["kappa_mean"]: [_fmt(v) for v in table["kappa_mean"]],
+        col["alpha_mean"]: [_fmt(v) for v in table["alpha_mean"]],
+        col["note"]: [n.removeprefix(msg("agr.undefined_prefix")) if isinstance(n, str) else "" for n in table["note"]],
     })
     if (table["by"] == "code").any():
-        show = show.drop(columns=["codes", "kappa_mean", "alpha_mean"])
+        show = show.drop(columns=[col["codes"], col["kappa_mean"], col["alpha_mean"]])
     with pd.option_context("display.max_rows", 1000, "display.width", 200,
                            "display.max_colwidth", 90):
         return show.to_string(index=False)
@@ -793,20 +775,7 @@ def format_table(table: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- plot
 
 _OKABE_ITO = {"high": "#0072B2", "mid": "#E69F00", "low": "#D55E00", "undefined": "#EEEEEE"}
-_REASONS_FR = {
-    "never_used": "indéfini : code jamais appliqué",
-    "always_used": "indéfini : code appliqué partout",
-    "one_value": "indéfini : aucune variation",
-    "no_units": "indéfini : aucune unité commune",
-    "no_codes": "indéfini : aucun code appliqué",
-}
-
-
-def _fr_number(value: float, digits: int = 3) -> str:
-    text = f"{value:.{digits}f}"
-    if float(text) == 0:
-        text = text.lstrip("-")          # no "−0,000"
-    return text.replace(".", ",").replace("-", "−")
+_REASONS_FR = {key: msg(f"agr.plot.reason.{key}") for key in REASONS}
 
 
 def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | None = None,
@@ -846,7 +815,7 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
     from matplotlib.ticker import FuncFormatter
 
     if value not in ("alpha", "kappa", "alpha_mean", "kappa_mean"):
-        raise UsageError(f"cannot plot '{value}'", hint="use alpha, kappa, alpha_mean or kappa_mean")
+        raise UsageError(msg("agr.cannot_plot", value=value), hint=msg("agr.cannot_plot_hint"))
     rows = table[table["by"] != OVERALL].reset_index(drop=True)
     overall = table[table["by"] == OVERALL]
     # Ties and undefined rows keep the table's (codebook) order; barh draws bottom-up.
@@ -882,32 +851,30 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
             bar.set_hatch(hatch)
             bar.set_edgecolor("#AAAAAA")
             bar.set_linewidth(0)
-            ax.text(low + 0.01, y, _REASONS_FR.get(reason, "indéfini"), va="center", ha="left",
+            ax.text(low + 0.01, y, _REASONS_FR.get(reason, msg("agr.plot.undefined")), va="center", ha="left",
                     fontsize=8, color="black")
         else:
             # Three decimals, so that 0,799 is not read as reaching the 0,8 threshold; n says
             # how many units the value rests on (an alpha of 1 on one unit proves little).
-            ax.text(max(v, 0) + 0.01, y, f"{_fr_number(v)} (n = {int(n_any)})", va="center",
+            ax.text(max(v, 0) + 0.01, y, f"{fr_number(v, 3)} (n = {int(n_any)})", va="center",
                     ha="left", fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     ax.set_yticks(ypos, list(ordered["group"]))
     ax.set_ylim(-0.6, n - 0.4 + 0.8)
-    for x, text in zip(THRESHOLDS, ("seuil minimal 0,667", "seuil recommandé 0,8")):
+    for x, text in zip(THRESHOLDS, (msg("agr.plot.threshold_min"), msg("agr.plot.threshold_good"))):
         ax.axvline(x, color="black", linestyle="--" if x < THRESHOLDS[1] else "-", linewidth=1)
         ax.text(x, n - 0.2, text, rotation=0, ha="right" if x < THRESHOLDS[1] else "left",
                 va="bottom", fontsize=8)
     ax.axvline(0, color="#444444", linewidth=0.8)
     ax.set_xticks(np.arange(math.ceil(low * 5) / 5, 1.01, 0.2))     # the margin right of 1 holds labels
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _fr_number(x, 1)))
-    names = {"alpha": "alpha de Krippendorff", "kappa": "kappa de Cohen",
-             "alpha_mean": "alpha de Krippendorff (moyenne des codes)",
-             "kappa_mean": "kappa de Cohen (moyenne des codes)"}
-    ax.set_xlabel(f"{names[value]}\n(n : unités où au moins un codeur a appliqué le code)")
-    legend = [Patch(color=_OKABE_ITO["high"], label="≥ 0,8"),
-              Patch(color=_OKABE_ITO["mid"], label="0,667 à 0,8"),
-              Patch(color=_OKABE_ITO["low"], label="< 0,667")]
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fr_number(x, 1)))
+    names = {key: msg(f"agr.plot.{key}") for key in ("alpha", "kappa", "alpha_mean", "kappa_mean")}
+    ax.set_xlabel(msg("agr.plot.xlabel", name=names[value]))
+    legend = [Patch(color=_OKABE_ITO["high"], label=msg("agr.plot.band_high")),
+              Patch(color=_OKABE_ITO["mid"], label=msg("agr.plot.band_mid")),
+              Patch(color=_OKABE_ITO["low"], label=msg("agr.plot.band_low"))]
     if len(undefined):
         legend.append(Patch(facecolor=_OKABE_ITO["undefined"], hatch="///", edgecolor="#AAAAAA",
-                            label="indéfini"))
+                            label=msg("agr.plot.undefined")))
     if own_figure:
         fig.legend(handles=legend, loc="outside lower center", ncol=len(legend), fontsize=8, frameon=False)
     else:
@@ -915,9 +882,9 @@ def plot_agreement(table: pd.DataFrame, *, value: str = "alpha", title: str | No
     if title is None:
         coders = " / ".join(str(table["coders"].iloc[0]).split("+")) if len(table) else ""
         level = str(table["level"].iloc[0]) if len(table) else "segment"
-        title = f"Accord inter-codeurs {coders} (unité : {level})"
+        title = msg("agr.plot.title", coders=coders, level=level)
         if len(overall) and pd.notna(overall[value].iloc[0]):
-            title += f"\n{names[value]} global : {_fr_number(float(overall[value].iloc[0]))}"
+            title += msg("agr.plot.title_overall", name=names[value], value=fr_number(float(overall[value].iloc[0]), 3))
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -937,8 +904,7 @@ def load_reliability_codings(corpus: Corpus, book: Codebook, codings_dir: str | 
     humans = [c for c in coders if c not in PSEUDO_CODERS or c in from_file]
     pseudo = [c for c in coders if c not in humans]
     if pseudo and not suggestions:
-        raise UsageError(f"le(s) codeur(s) {', '.join(pseudo)} demandent un fichier de propositions",
-                         hint="ajouter --suggestions FICHIER (le JSONL écrit par analyse suggest)")
+        raise UsageError(msg("agr.needs_suggestions", coders=", ".join(pseudo)), hint=msg("agr.needs_suggestions_hint"))
     if humans:
         codings = load_codings(corpus, book, codings_dir, coders=humans)
     else:
@@ -951,13 +917,10 @@ def load_reliability_codings(corpus: Corpus, book: Codebook, codings_dir: str | 
 
 def agreement_summary(rel: Reliability) -> str:
     """The French lines printed above the agreement table: what was compared, what the columns mean."""
-    common = (f"{len(rel.documents)} documents" if rel.level == "document"
-              else f"{len(rel.documents)} documents, {len(rel.units)} segments")
+    common = (msg("agr.sum.documents", n=len(rel.documents)) if rel.level == "document"
+              else msg("agr.sum.documents_segments", n=len(rel.documents), units=len(rel.units)))
     return "\n".join([
-        f"Accord {' / '.join(rel.coders)} : {common} en commun ; unités : paires (code, {rel.level})",
-        "agreement = part des unités où les codeurs sont d'accord ; kappa = kappa de Cohen"
-        + (" (moyenne des paires)" if len(rel.coders) > 2 else "")
-        + " ; alpha = alpha de Krippendorff (nominal)",
-        "les lignes de groupe réunissent les codes appliqués au moins une fois ; "
-        "*_mean = moyenne des valeurs définies par code\n",
+        msg("agr.sum.compared", coders=" / ".join(rel.coders), common=common, level=rel.level),
+        msg("agr.sum.columns", pairs=msg("agr.sum.pairs") if len(rel.coders) > 2 else ""),
+        msg("agr.sum.groups"),
     ])

@@ -23,7 +23,6 @@ import csv
 import html
 import io
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,8 @@ from analyse.model.codebook import Codebook
 from analyse.model.codings import CodingStore, Codings, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
+from analyse.messages import msg
+from analyse.textutil import fold
 
 # Internal column -> French header of the exported files. The coders' columns
 # are "codes <coder>" in both.
@@ -165,25 +166,21 @@ def to_markdown(table: pd.DataFrame) -> str:
     coders = table.attrs.get("coders") or [c[len(CODES_PREFIX):] for c in table.columns
                                            if c.startswith(CODES_PREFIX)]
     n_segments = table["segment"].nunique()
-    lines = [f"# Désaccords entre codeurs : {' / '.join(coders)}", ""]
+    lines = [msg("rec.md.title", coders=" / ".join(coders)), ""]
     common = ""
     if "documents" in table.attrs:
-        common = (f" Segments comparés : {table.attrs['segments']}, dans {table.attrs['documents']} "
-                  "documents codés par tous les codeurs.")
-    lines += [f"{len(table)} désaccord(s) sur {n_segments} segment(s), pour "
-              f"{table['code'].nunique()} code(s).{common}", ""]
-    lines += ["Pour chaque ligne, inscrire la décision dans la colonne « décision » du fichier CSV : "
-              "« oui » (le code s'applique au segment), « non » (il ne s'applique pas) ou le nom d'un "
-              "codeur (suivre son choix). Puis enregistrer le consensus avec "
-              "`analyse reconcile --apply FICHIER.csv --as consensus`.", ""]
+        common = msg("rec.md.compared", segments=table.attrs["segments"], documents=table.attrs["documents"])
+    lines += [msg("rec.md.counts", n=len(table), segments=n_segments, codes=table["code"].nunique(),
+                  compared=common), ""]
+    lines += [msg("rec.md.how"), ""]
     if table.empty:
-        lines += ["Aucun désaccord : les codeurs ont appliqué les mêmes codes sur tous les segments comparés.", ""]
+        lines += [msg("rec.md.none"), ""]
         return "\n".join(lines)
     shown = (["segment", "territory", "role", "speaker", "text", "applied_by", "not_applied_by"]
              + [CODES_PREFIX + c for c in coders] + ["decision"])
     for code, group in table.groupby("code", sort=False):
         label = group["label"].iloc[0]
-        lines += [f"## {code}{' — ' + label if label else ''} ({len(group)} désaccord(s))", ""]
+        lines += [msg("rec.md.code", code=code, label=" — " + label if label else "", n=len(group)), ""]
         lines.append("| " + " | ".join(HEADERS_FR.get(c, c) for c in shown) + " |")
         lines.append("|" + "---|" * len(shown))
         for _, row in group.iterrows():
@@ -208,10 +205,9 @@ def export_disagreements(table: pd.DataFrame, path: str | Path, *, overwrite: bo
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".md"):
-        raise UsageError(f"cannot write '{path.name}'", path, hint="use a .csv or .md file name")
+        raise UsageError(msg("rec.cannot_write", name=path.name), path, hint=msg("rec.cannot_write_hint"))
     if path.exists() and not overwrite:
-        raise UsageError("file exists and may hold the team's decisions", path,
-                         hint="choose another file name, or pass --force to overwrite it")
+        raise UsageError(msg("rec.file_exists"), path, hint=msg("rec.file_exists_hint"))
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         path.write_text(to_csv(table), encoding="utf-8-sig", newline="")
@@ -244,26 +240,24 @@ def read_decisions(source) -> tuple[pd.DataFrame, str]:
         path = Path(source)
         name = str(path)
         if not path.is_file():
-            raise UsageError("decisions file not found", path,
-                             hint="pass the CSV written by `analyse reconcile --out FILE.csv`")
+            raise UsageError(msg("rec.no_decisions"), path, hint=msg("rec.no_decisions_hint"))
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise UsageError("not valid UTF-8", path,
-                             hint="save it from the spreadsheet as « CSV UTF-8 »") from None
+            raise UsageError(msg("not_utf8"), path, hint=msg("rec.csv_utf8_hint")) from None
         header = text.split("\n", 1)[0]
         sep = max((";", ",", "\t"), key=header.count)
         try:
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise UsageError(f"cannot read the CSV: {str(exc).splitlines()[0]}", path,
-                             hint="keep the file as exported: one header line, one row per disagreement") from None
+            raise UsageError(msg("rec.bad_csv", error=str(exc).splitlines()[0]), path,
+                             hint=msg("rec.bad_csv_hint")) from None
     reverse = {v: k for k, v in HEADERS_FR.items()}
     frame.columns = [reverse.get(str(c).strip(), str(c).strip()) for c in frame.columns]
     missing = [HEADERS_FR[c] for c in ("segment", "code", "decision") if c not in frame.columns]
     if missing:
-        raise UsageError(f"column(s) missing: {', '.join(missing)}", name,
-                         hint="use the CSV written by `analyse reconcile --out FILE.csv` and keep its header")
+        raise UsageError(msg("rec.missing_columns", columns=", ".join(missing)), name,
+                         hint=msg("rec.missing_columns_hint"))
     return frame, name
 
 
@@ -278,11 +272,6 @@ def coders_of(frame: pd.DataFrame) -> list[str]:
     return [c[len(CODES_PREFIX):] for c in frame.columns if c.startswith(CODES_PREFIX)]
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text).strip().lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 def parse_decision(value, coders: list[str]):
     """``True`` (apply the code), ``False`` (do not), a coder's name (follow that coder),
     ``None`` (not decided yet) or ``ValueError`` for anything else.
@@ -295,7 +284,7 @@ def parse_decision(value, coders: list[str]):
     >>> parse_decision(" Oui ", ["A", "B"]), parse_decision("", ["A", "B"]), parse_decision("b", ["A", "B"])
     (True, None, 'B')
     """
-    folded = _fold(value)
+    folded = fold(value)
     if not folded:
         return None
     if folded in YES:
@@ -303,7 +292,7 @@ def parse_decision(value, coders: list[str]):
     if folded in NO:
         return False
     for c in coders:
-        if _fold(c) == folded:
+        if fold(c) == folded:
             return c
     raise ValueError(value)
 
@@ -351,10 +340,24 @@ def _recorded_docs(store: CodingStore, coder: str) -> set[str]:
     return docs
 
 
+def _changed_since_recorded(store: CodingStore, coder: str, docs: set[str], new: list[dict]) -> list[dict]:
+    """Codings of ``docs`` dated after the document's last coverage line and not written again by ``new``."""
+    records = store.records(coder)
+    covered: dict[str, str] = {}
+    for rec in records:
+        if rec.get("type") == "coverage" and rec.get("doc") in docs:
+            covered[rec["doc"]] = max(covered.get(rec["doc"], ""), str(rec.get("at", "")))
+    again = {(r.get("doc"), r.get("start"), r.get("end"), r.get("code"), r.get("memo") or "") for r in new}
+    return [r for r in records
+            if r.get("type") != "coverage" and r.get("doc") in docs
+            and str(r.get("at", "")) > covered.get(r.get("doc"), "")
+            and (r.get("doc"), r.get("start"), r.get("end"), r.get("code"), r.get("memo") or "") not in again]
+
+
 def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingStore, *,
                      coders: list[str] | None = None, as_coder: str = "consensus",
                      codebook: Codebook | None = None, replace: bool = False,
-                     at: str | None = None) -> ConsensusResult:
+                     at: str | None = None, force: bool = False) -> ConsensusResult:
     """Record the team's decisions as the codings of a new coder.
 
     Every row is checked first: the segment must exist, the (segment, code)
@@ -368,7 +371,10 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
     each disputed code decided « oui » (with the « commentaire » as memo) and a
     coverage line. A document with undecided rows is skipped (decide them and
     apply again); one already in the consensus file is skipped unless
-    ``replace``, which rewrites that document's consensus lines.
+    ``replace``, which rewrites that document's consensus lines in one atomic
+    write. A consensus coding added or changed after the document's consensus
+    was recorded (dated after its coverage line, e.g. in the panel) that the
+    replacement would drop is an error (nothing written) unless ``force``.
 
     Parameters
     ----------
@@ -400,12 +406,10 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
     frame, name = read_decisions(decisions)
     coders = list(coders or coders_of(frame))
     if len(coders) < 2:
-        raise UsageError("the decisions do not name the compared coders", name,
-                         hint="keep the 'codes <coder>' columns of the export, or pass --coders A B")
+        raise UsageError(msg("rec.no_coders"), name, hint=msg("rec.no_coders_hint"))
     check_coder_id(as_coder)
     if as_coder in coders or as_coder in PSEUDO_CODERS:
-        raise UsageError(f"the consensus cannot be recorded as '{as_coder}'",
-                         hint="choose a new coder name, e.g. --as consensus")
+        raise UsageError(msg("rec.bad_consensus_name", coder=as_coder), hint=msg("rec.bad_consensus_name_hint"))
     rel = reliability_data(codings, corpus, coders, codebook=codebook, level="segment", overlap="all")
     present = rel.values == 1.0
     differ = present.any(axis=1) & ~present.all(axis=1)
@@ -425,27 +429,25 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
         if not seg and not code and not str(row["decision"]).strip():
             continue
         if seg not in segments:
-            problems.add(name, f"unknown segment '{seg}'", line,
-                         hint="keep the segment column as exported")
+            problems.add(name, msg("rec.unknown_segment", segment=seg), line, hint=msg("rec.unknown_segment_hint"))
             continue
         key = (seg, code)
         if key not in open_keys:
-            problems.add(name, f"{code} on {seg} is not a disagreement between {', '.join(coders)} any more",
-                         line, hint="their codings changed since the export: export the disagreements again")
+            problems.add(name, msg("rec.not_disagreement", code=code, segment=seg, coders=", ".join(coders)),
+                         line, hint=msg("rec.not_disagreement_hint"))
             continue
         try:
             value = parse_decision(row["decision"], coders)
         except ValueError:
-            problems.add(name, f"decision '{row['decision']}' not understood for {code} on {seg}", line,
-                         hint=f"write oui or non, or the name of a coder to follow ({', '.join(coders)})")
+            problems.add(name, msg("rec.bad_decision", decision=row["decision"], code=code, segment=seg), line,
+                         hint=msg("rec.bad_decision_hint", coders=", ".join(coders)))
             continue
         if value is None:
             continue
         if isinstance(value, str):
             value = bool(present[code_index[code], coders.index(value), unit_index[seg]])
         if key in decided and decided[key] != value:
-            problems.add(name, f"{code} on {seg} is decided twice, differently", line,
-                         hint="keep one row per segment and code")
+            problems.add(name, msg("rec.decided_twice", code=code, segment=seg), line, hint=msg("rec.decided_twice_hint"))
             continue
         decided[key] = value
         comment = str(row.get("comment", "") or "").strip()
@@ -480,8 +482,19 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
                 records.append(coding_record(seg, code, as_coder, memo=memo.get(key, ""), at=at,
                                              codebook_version=codebook.version if codebook else None))
     records += [coverage_record(doc, as_coder, at=at) for doc in result.documents]
-    if replace and chosen & already:
-        store.rewrite(as_coder, keep=lambda rec: rec.get("doc") not in chosen)
-    store.append(as_coder, records)
+    if replace and chosen & already and not force:
+        newer = _changed_since_recorded(store, as_coder, chosen, records)
+        for rec in newer:
+            problems.add(store.path(as_coder), f"le codage {rec.get('code')} de « {rec.get('doc')} » "
+                         f"({rec.get('start')}–{rec.get('end')}, {rec.get('at')}) a été ajouté ou modifié après "
+                         "l'enregistrement du consensus : --replace l'effacerait",
+                         hint="le reporter dans le fichier de décisions, ou relancer avec --force pour l'effacer")
+        if newer:
+            result.documents = []
+            return result
+    # One atomic write: the replaced documents' lines read above go and the new come in together;
+    # a line written meanwhile (the panel, between this check and the write) is kept.
+    replaced = [r for r in store.records(as_coder) if r.get("doc") in chosen] if replace and chosen & already else []
+    store.rewrite_and_append(as_coder, records=records, old=replaced)
     result.codings = len(records) - len(result.documents)
     return result

@@ -38,6 +38,8 @@ from pathlib import Path
 
 from analyse.errors import UsageError
 from analyse.model.corpus import TERRITORY_SLUG, Corpus, load_corpus
+from analyse.messages import msg
+from analyse.textutil import check_choice, fr_number  # noqa: F401
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.project import Project
 from analyse.reporting.report import AUDIENCES
@@ -47,7 +49,7 @@ KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
 AGREEMENT_NOTEBOOK = "accord.ipynb"
-REPORT_LABELS = {"synthese": "Synthèse transversale", "accord": "Accord entre codeurs"}
+REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord")}
 PSEUDONYMS_FILE = "pseudonymes.json"
 PUBLISHED_FOLDERS = ("tables", "figures")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -114,10 +116,9 @@ def check_territories(requested: list[str] | None, available: list[str]) -> list
     out = []
     for name in requested:
         if not TERRITORY_SLUG.match(name):
-            raise UsageError(f"invalid territory name '{name}'",
-                             hint="use a territory slug such as le-mene (lowercase letters, digits, hyphens)")
+            raise UsageError(msg("batch.bad_territory", name=name), hint=msg("batch.bad_territory_hint"))
         if name not in available:
-            raise UsageError(f"unknown territory '{name}'", hint=f"available: {', '.join(available)}")
+            raise UsageError(msg("unknown_territory", territory=name), hint=msg("available", items=", ".join(available)))
         if name not in out:
             out.append(name)
     return out
@@ -161,21 +162,21 @@ def plan_batch(project: Project, territories: list[str] | None = None, out: str 
     from analyse.model.codings import CodingStore
 
     if audience not in AUDIENCES:
-        raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+        check_choice("audience", audience, AUDIENCES)
     root = project.root.resolve()
     corpus_dir = project.corpus_dir.resolve()
     codings_dir = project.codings_dir.resolve()
     notebooks_dir = Path(notebooks_dir or root / "notebooks").resolve()
     out_dir = Path(out or project.outputs_dir / "rapport").resolve()
     if out_dir in (corpus_dir, root) or corpus_dir in out_dir.parents:
-        raise UsageError(f"refusing to write reports into {out_dir}", hint="choose a folder under outputs/")
+        raise UsageError(msg("batch.refuse_folder", folder=out_dir), hint=msg("batch.refuse_folder_hint"))
     corpus = load_corpus(corpus_dir)
     names = check_territories(territories, corpus.territories)
     if not names:
-        raise UsageError("the corpus has no territory", hint=f"add documents under {corpus_dir}")
+        raise UsageError(msg("batch.no_territory"), hint=msg("batch.no_territory_hint", folder=corpus_dir))
     for nb in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
         if not (notebooks_dir / nb).exists():
-            raise UsageError(f"notebook not found: {notebooks_dir / nb}")
+            raise UsageError(msg("batch.no_notebook", path=notebooks_dir / nb))
     available = CodingStore(codings_dir).coders()
     coders = list(coders or [project.analysed_coder(available)])
     work_dir = work_dir_for(out_dir)
@@ -282,7 +283,7 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
             render_html(ipynb, html_path)
         except Exception as exc:  # noqa: BLE001
             result.ok = False
-            result.error = "La mise en page HTML du rapport a échoué."
+            result.error = msg("batch.rendering_failed", error=type(exc).__name__)
             result.detail = f"{type(exc).__name__}: {exc}"
         result.rendering_s = time.perf_counter() - t1
     return result
@@ -465,6 +466,6 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     _warm_nlp_cache(plan.corpus, project, progress)
     results = execute(plan, executor=executor, jobs=jobs, progress=progress)
     publish(plan, results)
-    index = write_index(plan, results, "Balises — analyses par territoire et synthèse")
+    index = write_index(plan, results, msg("batch.title"))
     return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,
                        work_dir=plan.work_dir)

@@ -27,8 +27,10 @@ from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import CodingStore, Codings, load_codings
 from analyse.model.corpus import Corpus, documents_frame, load_corpus, segments_frame
 from analyse.errors import Problem, UsageError
-from analyse.analysis.invariants import codebook_labels
-from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table
+from analyse.messages import msg
+from analyse.analysis.invariants import CLASSES, codebook_labels, invariance_table, saturation
+from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table, rollup_parents
+from analyse.reliability.per_code import shared_sample_reliability
 from analyse.project import Project
 from analyse.reporting.plots import set_territory_labels, territory_label  # noqa: F401 - re-exported
 from analyse.privacy.pseudonymise import Pseudonymiser
@@ -50,6 +52,7 @@ class Context:
     project: Project | None = None
     segments: pd.DataFrame | None = None   # every segment, with a ``coded`` flag
     min_coded_segments: int = 0
+    _invariance: dict = field(default_factory=dict, repr=False)
 
     @property
     def territories(self) -> list[str]:
@@ -157,9 +160,14 @@ class Context:
 
     @cached_property
     def _aligned(self) -> Aligned:
+        tokens, entities = self._frames
+        return align(self.segments, self.material, tokens, entities)
+
+    @cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        # tokens and entities come from one read of the cache
         nlp, layer = self._nlp
-        return align(self.segments, self.material, nlp.token_frame(self.corpus, layer),
-                     nlp.entity_frame(self.corpus, layer))
+        return nlp.token_entity_frames(self.corpus, layer)
 
     @cached_property
     def tokens(self) -> pd.DataFrame:
@@ -189,7 +197,8 @@ class Context:
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
         if territory not in self.territories:
-            raise UsageError(f"unknown territory '{territory}'", hint=f"available: {', '.join(self.territories)}")
+            raise UsageError(msg("unknown_territory", territory=territory),
+                             hint=msg("available", items=", ".join(self.territories)))
         return territory
 
     def for_audience(self, spec: pd.DataFrame) -> pd.DataFrame:
@@ -200,6 +209,35 @@ class Context:
         names = spec["lemma"].map(self.pseudonymiser.is_name)
         return spec[(spec["pos"] != "PROPN") & ~names]
 
+    # ------------------------------------------------------------ the method (invariants on intervals)
+    @cached_property
+    def reliability(self) -> pd.DataFrame | None:
+        """Per-code reliability on the team's double-coded sample (None without one)."""
+        coders = self.project.agreement_coders if self.project else ["A", "B"]
+        threshold = self.project.thresholds().min_reliability if self.project else 0.667
+        return shared_sample_reliability(self.corpus, self.codebook, self.codings, coders, threshold=threshold)
+
+    def invariance(self, level: str = "code") -> pd.DataFrame:
+        """:func:`analyse.analysis.invariants.invariance_table` with the project's rules, reliability and
+        small-territory threshold: the one table every report shows (computed once per level)."""
+        if level not in self._invariance:
+            t = self.project.thresholds() if self.project else None
+            method = self.project.settings["method"] if self.project else {"n_boot": 500, "n_perm": 999}
+            labels = self.labels if level == "code" else self.dimension_labels
+            self._invariance[level] = invariance_table(
+                self.material, level=level, labels=labels, thresholds=t, n_boot=method["n_boot"],
+                n_perm=method["n_perm"], reliability=self.reliability if level == "code" else None,
+                min_coded_segments=self.min_coded_segments)
+        return self._invariance[level]
+
+    def class_counts(self, level: str = "code") -> pd.Series:
+        """Codes per class, every class listed in the method's order (the report's headline)."""
+        return self.invariance(level).groupby("class").size().reindex(list(CLASSES), fill_value=0)
+
+    def saturation(self) -> pd.DataFrame:
+        """New codes as documents are read in date order (:func:`analyse.analysis.invariants.saturation`)."""
+        return saturation(self.material, self.documents)
+
     def problems_frame(self) -> pd.DataFrame:
         """Problems found in the inputs, with paths relative to the project (no local path in reports)."""
         frame = pd.DataFrame([p.as_dict() for p in self.problems],
@@ -207,6 +245,7 @@ class Context:
         if self.project is not None and len(frame):
             root = str(self.project.root.resolve()) + os.sep
             frame["path"] = frame["path"].astype(str).str.replace(root, "", regex=False)
+        frame["severity"] = [msg(f"severity.{s}") for s in frame["severity"]]
         return frame
 
 
@@ -247,8 +286,8 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     if territories:
         unknown = sorted(set(territories) - set(full.territories))
         if unknown:
-            raise UsageError(f"unknown territory: {', '.join(unknown)}",
-                             hint=f"available: {', '.join(full.territories)}")
+            raise UsageError(msg("unknown_territories", territories=", ".join(unknown)),
+                             hint=msg("available", items=", ".join(full.territories)))
         corpus = full.subset(list(territories))
         docs = set(corpus.documents)
         codings = Codings(frame=codings.frame[codings.frame["doc"].isin(docs)].reset_index(drop=True),
@@ -259,7 +298,8 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     else:
         pseudonymiser = Pseudonymiser.from_corpus(corpus)
     segments = segments_frame(corpus)
-    aligned = align(segments, coded_material(corpus, codings, coders, strict=False))
+    aligned = align(segments, coded_material(corpus, codings, coders, strict=False)
+                    .rolled_up(rollup_parents(book)))
     # Figures flag the territories with little coded material, wherever they show them.
     cov = coverage_table(aligned.segments, aligned.material, project.min_coded_segments)
     small = set(cov.loc[cov["little_material"] & (cov["segments_coded"] > 0), "territory"])

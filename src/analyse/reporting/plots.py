@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as _MatplotlibFigure
 
+from analyse.messages import msg
+from analyse.textutil import fr_number, fr_percent
+
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
@@ -135,13 +138,13 @@ def heatmap_shares(table: pd.DataFrame, value: str = "segment_share", codes: Seq
                 continue
             # cividis is dark at the bottom of the scale: light text there.
             colour = "black" if v > 0.55 * (vmax or 1.0) else "white"
-            ax.text(j, i, f"{v:.0f} %" if v >= 1 or v == 0 else f"{v:.1f} %".replace(".", ","),
+            ax.text(j, i, fr_percent(v / 100, 0 if v >= 1 or v == 0 else 1),
                     ha="center", va="center", fontsize=SMALL, color=colour)
-    what = "segments" if value == "segment_share" else "mots"
+    what = "segments" if value == "segment_share" else msg("plot.words")
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.set_label(f"Part des {what} du territoire codés (%)", fontsize=FONT)
+    bar.set_label(msg("plot.heatmap_colorbar", what=what), fontsize=FONT)
     bar.ax.tick_params(labelsize=SMALL)
-    ax.set_title(title or f"Codes par territoire : part des {what} codés", fontsize=FONT + 1)
+    ax.set_title(title or msg("plot.heatmap_title", what=what), fontsize=FONT + 1)
     return fig
 
 
@@ -196,12 +199,11 @@ def dispersion_chart(invariance: pd.DataFrame, thresholds: dict | None = None,
     ax.set_xlim(-0.02, 1.05)
     ax.set_ylim(-0.8, len(rows) + 0.6)
     ci = invariance.attrs.get("ci", 0.95)
-    ax.set_xlabel("Dispersion de Juilland D (0 : un seul territoire ; 1 : taux égaux partout)\n"
-                  f"barres : intervalle bootstrap à {ci:.0%}".replace("%", " %"), fontsize=FONT)
+    ax.set_xlabel(msg("plot.dispersion_xlabel", ci=f"{ci:.0%}".replace("%", " %")), fontsize=FONT)
     ax.tick_params(axis="x", labelsize=SMALL)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.legend(title="Classe", fontsize=SMALL, title_fontsize=SMALL, loc="lower right")
-    ax.set_title(title or "Répartition des codes entre territoires", fontsize=FONT + 1)
+    ax.set_title(title or msg("plot.dispersion_title"), fontsize=FONT + 1)
     return fig
 
 
@@ -247,10 +249,10 @@ def cooccurrence_network(pairs: pd.DataFrame, frequencies: pd.Series | dict | No
     ax = fig.add_subplot()
     ax.set_axis_off()
     what = "Jaccard" if weight == "jaccard" else "lift"
-    ax.set_title(title or f"Co-occurrences des codes (les {len(kept)} paires les plus fortes, {what})",
+    ax.set_title(title or msg("plot.network_title", n=len(kept), what=what),
                  fontsize=FONT + 1)
     if graph.number_of_nodes() == 0:
-        ax.text(0.5, 0.5, "Aucune paire de codes assez fréquente", ha="center", va="center",
+        ax.text(0.5, 0.5, msg("plot.network_empty"), ha="center", va="center",
                 fontsize=FONT, transform=ax.transAxes)
         return fig
     # Nodes and edges in sorted order so that the layout does not depend on input order.
@@ -276,7 +278,7 @@ def cooccurrence_network(pairs: pd.DataFrame, frequencies: pd.Series | dict | No
                 fontsize=SMALL, zorder=3, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                                                 "alpha": 0.75})
     ax.margins(0.12)
-    ax.text(0.0, 0.0, f"Taille des nœuds : nombre d'unités codées ; épaisseur des liens : {what}.",
+    ax.text(0.0, 0.0, msg("plot.network_legend", what=what),
             transform=ax.transAxes, fontsize=SMALL, va="bottom")
     return fig
 
@@ -306,7 +308,7 @@ def specificity_bars(spec: pd.DataFrame, n: int = 10, measure: str = "specificit
     rows_n = max(1, math.ceil(len(territories) / cols))
     fig = Figure(figsize=(5.2 * cols, 0.34 * n * rows_n + 1.4 * rows_n + 0.6), layout="constrained")
     axes = fig.subplots(rows_n, cols, squeeze=False)
-    xlabel = "Spécificité (−log10 p, Lafon)" if measure == "specificity" else "Log-vraisemblance G²"
+    xlabel = msg("plot.specificity_xlabel") if measure == "specificity" else msg("plot.g2_xlabel")
     for k, territory in enumerate(territories):
         ax = axes[k // cols][k % cols]
         top = (spec[(spec["territory"] == territory) & (spec[measure] > 0)]
@@ -315,14 +317,14 @@ def specificity_bars(spec: pd.DataFrame, n: int = 10, measure: str = "specificit
         ax.barh(y, top[measure], color=OKABE_ITO["blue"], edgecolor="black", linewidth=0.5)
         ax.set_yticks(y, top["lemma"], fontsize=SMALL)
         for yi, v, f in zip(y, top[measure], top["f"]):
-            ax.text(v, yi, f" {v:.1f} ({f})".replace(".", ","), va="center", ha="left", fontsize=SMALL)
+            ax.text(v, yi, f" {fr_number(v, 1)} ({f})", va="center", ha="left", fontsize=SMALL)
         ax.set_xlim(0, (top[measure].max() if len(top) else 1.0) * 1.3)
         ax.set_title(territory_label(territory), fontsize=FONT)
         ax.set_xlabel(xlabel, fontsize=SMALL)
         ax.tick_params(axis="x", labelsize=SMALL)
     for k in range(len(territories), rows_n * cols):
         axes[k // cols][k % cols].set_axis_off()
-    fig.suptitle(title or "Vocabulaire sur-représenté par territoire (entre parenthèses : fréquence)",
+    fig.suptitle(title or msg("plot.specificity_title"),
                  fontsize=FONT + 1)
     return fig
 
@@ -357,17 +359,17 @@ def profile_bars(profile: pd.DataFrame, territory: str, n: int = 15, labels: dic
     ax.barh(y + h / 2, here, height=h, color=OKABE_ITO["blue"], edgecolor="black", linewidth=0.5,
             label=territory_label(territory))
     ax.barh(y - h / 2, other, height=h, color="#DDDDDD", edgecolor="black", linewidth=0.5, hatch="///",
-            label="moyenne des autres territoires")
+            label=msg("plot.profile_elsewhere"))
     for yi, v in zip(y, here):
-        ax.text(v, yi + h / 2, f" {v:.1f} %".replace(".", ","), va="center", fontsize=SMALL)
+        ax.text(v, yi + h / 2, " " + fr_percent(v / 100), va="center", fontsize=SMALL)
     for yi, v in zip(y, other):
-        ax.text(v, yi - h / 2, f" {v:.1f} %".replace(".", ","), va="center", fontsize=SMALL, color="#333333")
+        ax.text(v, yi - h / 2, " " + fr_percent(v / 100), va="center", fontsize=SMALL, color="#333333")
     ax.set_yticks(y, [_code_label(c, labels) for c in top["code"]], fontsize=SMALL)
-    ax.set_xlabel("Part des segments codés (%)", fontsize=SMALL)
+    ax.set_xlabel(msg("plot.profile_xlabel"), fontsize=SMALL)
     ax.set_xlim(0, max(here.max() if len(here) else 1, other.max() if len(other) else 1) * 1.25 + 0.5)
     ax.tick_params(axis="x", labelsize=SMALL)
     ax.legend(fontsize=SMALL, loc="lower right")
-    ax.set_title(title or f"Codes les plus présents — {territory_label(territory)}", fontsize=FONT + 1)
+    ax.set_title(title or msg("plot.profile_title", territory=territory_label(territory)), fontsize=FONT + 1)
     return fig
 
 

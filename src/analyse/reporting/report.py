@@ -20,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from analyse.errors import UsageError
+from analyse.messages import COLUMNS, msg
+from analyse.textutil import check_choice, fr_number, fr_percent
 from analyse.privacy.pseudonymise import Pseudonymiser
 
 AUDIENCES = ("chercheurs", "groupe-miroir")
@@ -43,10 +45,9 @@ class Report:
 
     def __init__(self, out_dir=None, audience: str = "chercheurs",
                  pseudonymiser: Pseudonymiser | None = None, prefix: str = ""):
-        if audience not in AUDIENCES:
-            raise UsageError(f"unknown audience '{audience}'", hint=f"use one of {', '.join(AUDIENCES)}")
+        check_choice("audience", audience, AUDIENCES)
         if audience == "groupe-miroir" and pseudonymiser is None:
-            raise UsageError("the groupe-miroir audience needs a pseudonymiser")
+            raise UsageError(msg("rep.needs_pseudonymiser"))
         self.out_dir = None if out_dir in (None, "") else Path(out_dir)
         self.audience = audience
         self.pseudonymiser = pseudonymiser
@@ -61,7 +62,7 @@ class Report:
             return None
         stem = f"{self.prefix}-{name}" if self.prefix else name
         if not _SAFE_NAME.match(stem):
-            raise UsageError(f"invalid output name '{stem}'")
+            raise UsageError(msg("rep.bad_output_name", name=stem))
         folder = self.out_dir / kind
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{stem}{suffix}"
@@ -81,23 +82,27 @@ class Report:
         return out
 
     def table(self, df: pd.DataFrame, name: str, caption: str = "", text_columns: tuple[str, ...] = (),
-              float_format: str = "{:.2f}", index: bool = False, percent: tuple[str, ...] = ()):
+              float_format: str | int = 2, index: bool = False, percent: tuple[str, ...] = ()):
         """Save ``df`` as CSV and return an escaped HTML table for display.
 
+        Columns a notebook has not named are given their French header
+        (:data:`analyse.messages.COLUMNS`). Numbers are written the French way
+        with ``float_format`` decimals (an int, or a format such as ``"{:.2f}"``);
         ``percent`` columns hold shares (0–1) shown as « 12,5 % » (the CSV
         keeps the numbers).
         """
         from IPython.display import HTML
 
-        shown = self.frame(df, text_columns)
+        shown = self.frame(df, text_columns).rename(columns=COLUMNS)
         path = self._file("tables", name, ".csv")
         if path is not None:
             shown.to_csv(path, index=index, lineterminator="\n")
-        for col in percent:
+        for col in dict.fromkeys(COLUMNS.get(c, c) for c in percent):
             if col in shown:
-                shown[col] = shown[col].map(_percent)
+                shown[col] = shown[col].map(fr_percent)
+        digits = float_format if isinstance(float_format, int) else len(float_format.format(0.0).split(".")[-1])
         body = shown.to_html(index=index, escape=True, border=0, classes="balises-table", na_rep="—",
-                             float_format=lambda x: float_format.format(x).replace(".", ","))
+                             float_format=lambda x: fr_number(x, digits))
         head = f"<p class='caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
         return HTML(head + body)
 
@@ -124,6 +129,11 @@ class Report:
             alt = titles[0] if titles else name
         return Image(data=data, format="png", alt=alt)
 
+    @staticmethod
+    def md(text) -> str:
+        """See :func:`md`: user text made inert inside a Markdown display."""
+        return md(text)
+
     def verbatims(self, df: pd.DataFrame, text_column: str = "text",
                   meta_columns: tuple[str, ...] = ("territory", "role"), shown: bool = False):
         """Escaped block quotes of segment texts, with a small caption of metadata.
@@ -139,15 +149,32 @@ class Report:
             text = str(row[text_column])
             quote = html.escape(text if shown else self.text(text)).replace("\n", "<br>")
             parts.append(f"<blockquote class='verbatim'>« {quote} »<br><small>{meta}</small></blockquote>")
-        return HTML("\n".join(parts) if parts else "<p><em>Aucun extrait.</em></p>")
-
-
-def _percent(value) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{100 * float(value):.1f} %".replace(".", ",")
+        return HTML("\n".join(parts) if parts else f"<p><em>{html.escape(msg('rep.no_verbatim'))}</em></p>")
 
 
 def escape(text: str) -> str:
     """HTML-escape document text for display in Markdown or HTML output."""
     return html.escape(text)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
+# an address would become a link: break its scheme and « www. » (a French « : » stays as it is)
+_LINKS = re.compile(r"(?i)\b(https?|ftp|file|mailto|javascript|vbscript|data)(:)|\b(www)(\.)")
+
+
+def md(text) -> str:
+    r"""User text (a code label, a title, a name) made inert inside Markdown.
+
+    HTML is escaped (no tag, iframe or script survives) and the Markdown
+    characters that make links, images, emphasis or tables are backslashed,
+    so a label such as ``![x](https://…)`` or ``[y](javascript:…)`` shows as
+    written and loads nothing; the ``:`` of an address scheme and ``www.`` are
+    escaped too, so that no bare address becomes a link.
+
+    Examples
+    --------
+    >>> md("![pixel](https://exemple.org/p.png) <b>gras</b>")
+    '\\!\\[pixel\\](https\\://exemple.org/p.png) &lt;b&gt;gras&lt;/b&gt;'
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    return _LINKS.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", text)

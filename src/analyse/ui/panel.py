@@ -18,21 +18,17 @@ driven and tested without a browser.
 from __future__ import annotations
 
 import html
-import unicodedata
 from pathlib import Path
 
 from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import VALENCES, CodingStore, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus, Segment, load_corpus
 from analyse.errors import AnalyseError, UsageError
+from analyse.messages import msg
+from analyse.textutil import fold, fr_number
 from analyse.exchange.sheet import segment_of_record
 
-ORIGIN_LABELS = {"rule": "règles", "model": "modèle"}
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for the search box."""
-    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+ORIGIN_LABELS = {"rule": msg("panel.origin.rule"), "model": msg("panel.origin.model")}
 
 
 class CodingPanel:
@@ -64,19 +60,19 @@ class CodingPanel:
                  store: CodingStore | str | Path | None = None, suggestions=None):
         self.coder = check_coder_id(coder)
         if coder in ("rule", "model"):
-            raise UsageError(f"'{coder}' is a machine coder", hint="code by hand as a human coder")
+            raise UsageError(msg("panel.machine_coder", coder=coder), hint=msg("panel.machine_coder_hint"))
         self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
         self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
         if store is None:
             store = Path(self.corpus.root) / "codings"
         self.store = store if isinstance(store, CodingStore) else CodingStore(store)
         if doc_id not in self.corpus.documents:
-            raise UsageError(f"unknown document '{doc_id}'",
-                             hint=f"documents: {', '.join(sorted(self.corpus.documents)[:6])}…")
+            raise UsageError(msg("unknown_document", doc=doc_id),
+                             hint=msg("panel.documents_hint", docs=", ".join(sorted(self.corpus.documents)[:6])))
         self.doc = self.corpus.documents[doc_id]
         self.segments: list[Segment] = self.corpus.segments_of(doc_id)
         if not self.segments:
-            raise UsageError(f"document '{doc_id}' has no segment to code")
+            raise UsageError(msg("panel.no_segment", doc=doc_id))
         if suggestions is not None and not hasattr(suggestions, "pending"):
             from analyse.coding.suggestions import SuggestionFile
             suggestions = SuggestionFile(suggestions)
@@ -117,7 +113,7 @@ class CodingPanel:
     def toggle(self, code: str, on: bool | None = None) -> bool:
         """Put ``code`` on the current segment or take it off; return whether it is now on."""
         if code not in self.codebook:
-            raise UsageError(f"unknown code '{code}'", hint="use an id of the codebook")
+            raise UsageError(msg("unknown_code", code=code), hint=msg("use_codebook_id"))
         present = code in self.codes()
         on = (not present) if on is None else on
         if on and not present:
@@ -135,8 +131,8 @@ class CodingPanel:
         """Save the memo of the coding ``code`` of the current segment."""
         old = [r for r in self.records[self.segment.id] if r["code"] == code]
         if not old:
-            raise UsageError(f"code '{code}' is not on segment {self.segment.id}",
-                             hint="tick the code before writing its memo")
+            raise UsageError(msg("panel.code_not_on_segment", code=code, segment=self.segment.id),
+                             hint=msg("panel.code_not_on_segment_hint"))
         new = [dict(r, memo=memo) for r in old]
         self.store.replace(self.coder, old, new)
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
@@ -225,21 +221,20 @@ class CodingPanel:
         self.header = w.HTML()
         self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="24em",
                                            overflow="auto"))
-        self.b_prev = w.Button(description="◀ Précédent", tooltip="Segment précédent")
-        self.b_next = w.Button(description="Suivant ▶", tooltip="Segment suivant")
-        self.b_uncoded = w.Button(description="Suivant non codé ⏭", tooltip="Prochain segment sans code",
+        self.b_prev = w.Button(description=msg("panel.previous"), tooltip=msg("panel.previous_tip"))
+        self.b_next = w.Button(description=msg("panel.next"), tooltip=msg("panel.next_tip"))
+        self.b_uncoded = w.Button(description=msg("panel.next_uncoded"), tooltip=msg("panel.next_uncoded_tip"),
                                   layout=w.Layout(width="auto"))
-        self.b_finish = w.Button(description="Document terminé", button_style="success",
-                                 tooltip="Tout le document est codé : un segment sans code = aucun code ne s'applique",
-                                 layout=w.Layout(width="auto"))
+        self.b_finish = w.Button(description=msg("panel.finish"), button_style="success",
+                                 tooltip=msg("panel.finish_tip"), layout=w.Layout(width="auto"))
         self.b_prev.on_click(lambda _: self._safe(self.previous))
         self.b_next.on_click(lambda _: self._safe(self.next))
         self.b_uncoded.on_click(lambda _: self._safe(self._next_uncoded_clicked))
         self.b_finish.on_click(lambda _: self._safe(self.finish))
-        self.search = w.Text(placeholder="Rechercher un code (id, libellé, définition)…",
-                             description="Recherche", continuous_update=True)
+        self.search = w.Text(placeholder=msg("panel.search_placeholder"), description=msg("panel.search"),
+                             continuous_update=True)
         self.search.observe(lambda ch: self.filter_codes(ch["new"]), names="value")
-        self.definition = w.HTML(value="<i>Cochez ou survolez un code pour voir sa définition.</i>")
+        self.definition = w.HTML(value=f"<i>{html.escape(msg('panel.definition_prompt'))}</i>")
         self.checkboxes: dict[str, object] = {}
         groups, titles = [], []
         for dim, label in self.codebook.dimensions.items():
@@ -267,28 +262,42 @@ class CodingPanel:
         self.status = w.HTML()
         self._box = w.VBox([
             w.HTML(f"<h3>{html.escape(self.doc.title)}</h3><p>{html.escape(self.doc.id)} · "
-                   f"{html.escape(self.doc.territory)} · codeur <b>{html.escape(self.coder)}</b></p>"),
+                   f"{html.escape(self.doc.territory)} · {msg('panel.coder')} <b>{html.escape(self.coder)}</b></p>"),
             self.header, self.text,
             w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_finish]),
-            w.HTML("<b>Suggestions (non confirmées)</b>"), self.suggestions,
-            w.HTML("<b>Codes</b>"), self.search, self.tree, self.definition,
-            w.HTML("<b>Mémos</b>"), self.memos,
+            w.HTML(f"<b>{msg('panel.suggestions')}</b>"), self.suggestions,
+            w.HTML(f"<b>{msg('panel.codes')}</b>"), self.search, self.tree, self.definition,
+            w.HTML(f"<b>{msg('panel.memos')}</b>"), self.memos,
             self.status,
         ])
         self._box.panel = self
         self.refresh()
 
-    def _safe(self, action) -> None:
-        # a widget callback's exception would vanish into the browser log: show it instead
+    def _safe(self, action) -> bool:
+        """Run a widget's action; on failure show a French error and the state really on disk.
+
+        A widget callback's exception would vanish into the browser log while
+        the box stays ticked: the panel must never look « enregistré » when the
+        write failed (lock held too long, no permission, disk full).
+        """
         try:
             action()
-        except AnalyseError as exc:
-            self.refresh()   # put the check boxes back as they are on disk
-            self.status.value = f"<span style='color:#b00'>Erreur : {html.escape(str(exc))}</span>"
+            return True
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
+            message = _failure_message(exc)
+        try:
+            self.reload()      # what is on disk now, whatever the failed write left
+        except Exception:  # noqa: BLE001 - the file itself may be unreadable; keep the last known state
+            pass
+        self.refresh()         # put the check boxes and memos back as they are on disk
+        if getattr(self, "status", None) is not None:
+            self.status.value = (f"<span style='color:#b00'><b>Non enregistré.</b> {html.escape(message)}</span>")
+        self.last_error = message
+        return False
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
-            raise UsageError("every segment of this document has a code")
+            raise UsageError(msg("panel.all_coded"))
 
     def _box_changed(self, code: str, value: bool) -> None:
         if self._syncing:
@@ -311,11 +320,11 @@ class CodingPanel:
 
     def filter_codes(self, query: str) -> list[str]:
         """Show only the codes matching ``query`` (accents and case ignored); return their ids."""
-        q = _fold(query.strip())
+        q = fold(query)
         shown = []
         for cid, cb in getattr(self, "checkboxes", {}).items():
             c = self.codebook[cid]
-            hay = _fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
+            hay = fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
             visible = not q or q in hay
             cb.layout.display = None if visible else "none"
             if visible:
@@ -358,9 +367,9 @@ class CodingPanel:
             return
         w, s = self.w, self.segment
         ncoded = sum(1 for recs in self.records.values() if recs)
-        self.header.value = (f"<b>Segment {self.index + 1} / {len(self.segments)}</b> · {html.escape(s.id)} · "
-                             f"{ncoded} segment(s) codé(s)"
-                             + (" · <span style='color:#070'>document terminé</span>" if self.covered else ""))
+        self.header.value = (f"<b>{msg('panel.segment_of', n=self.index + 1, total=len(self.segments))}</b> · "
+                             f"{html.escape(s.id)} · {msg('panel.coded_count', n=ncoded)}"
+                             + (f" · <span style='color:#070'>{msg('panel.finished')}</span>" if self.covered else ""))
         self.text.value = self._context_html()
         present = set(self.codes())
         self._syncing = True
@@ -371,25 +380,39 @@ class CodingPanel:
             self._syncing = False
         memo_boxes = []
         for code in self.codes():
-            box = w.Textarea(value=self.memo(code), description=code, placeholder="Mémo de ce codage…",
+            box = w.Textarea(value=self.memo(code), description=code, placeholder=msg("panel.memo_placeholder"),
                              continuous_update=False, layout=w.Layout(width="95%"))
             box.observe(lambda ch, c=code: self._safe(lambda: self.set_memo(c, ch["new"])), names="value")
             memo_boxes.append(box)
-        self.memos.children = memo_boxes or [w.HTML("<i>Aucun code sur ce segment.</i>")]
+        self.memos.children = memo_boxes or [w.HTML(f"<i>{html.escape(msg('panel.no_code'))}</i>")]
         rows = []
         for sug in self.pending_suggestions():
             code = sug["code"]
             label = self.codebook[code].label if code in self.codebook else ""
             info = w.HTML(f"{html.escape(code)} — {html.escape(label)} "
-                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, score "
-                          f"{float(sug['score'] or 0):.2f})</small>")
-            ok = w.Button(description="Accepter", button_style="info", layout=w.Layout(width="auto"))
-            no = w.Button(description="Rejeter", layout=w.Layout(width="auto"))
+                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, "
+                          f"{msg('panel.score', score=fr_number(float(sug['score'] or 0), 2))})</small>")
+            ok = w.Button(description=msg("panel.accept"), button_style="info", layout=w.Layout(width="auto"))
+            no = w.Button(description=msg("panel.reject"), layout=w.Layout(width="auto"))
             ok.on_click(lambda _, c=code: self._safe(lambda: self.accept(c)))
             no.on_click(lambda _, c=code: self._safe(lambda: self.reject(c)))
             rows.append(w.HBox([ok, no, info]))
-        self.suggestions.children = rows or [w.HTML("<i>Aucune suggestion pour ce segment.</i>")]
-        self.status.value = f"<small>Enregistré au fur et à mesure dans {html.escape(str(self.store.path(self.coder)))}</small>"
+        self.suggestions.children = rows or [w.HTML(f"<i>{html.escape(msg('panel.no_suggestion'))}</i>")]
+        self.status.value = f"<small>{html.escape(msg('panel.saved_in', path=self.store.path(self.coder)))}</small>"
+
+
+def _failure_message(exc: Exception) -> str:
+    """One French sentence for a failed panel action."""
+    if isinstance(exc, AnalyseError):
+        return msg("panel.error", error=exc)
+    if isinstance(exc, PermissionError):
+        return (f"Erreur : pas le droit d'écrire {exc.filename or 'le fichier des codages'} : "
+                "vérifier les droits du dossier des codages.")
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "Erreur : le disque est plein : libérer de la place puis recommencer."
+    if isinstance(exc, OSError):
+        return f"Erreur d'écriture : {exc.strerror or exc} : recommencer, ou vérifier le dossier des codages."
+    return f"Erreur inattendue ({type(exc).__name__}) : {exc} : rien n'a été enregistré."
 
 
 def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",

@@ -1,0 +1,836 @@
+"""Bad inputs: each gets its exit code, a one-line message naming the file and what to do, and no
+coder file changes. One case per line of the audit (and of issue #20's smaller items).
+
+A case returns the command line to run and the words the message must hold (the file's name, and
+where the message is this branch's, its French wording). Every case also checks that no Python
+traceback is printed and that every file of the codings folder is byte for byte unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from analyse.model.codings import CodingStore, coding_record, coverage_record
+from analyse.model.corpus import load_corpus
+from tests.helpers import DOC, FRONT_MATTER, make_codebook, run_cli, write_doc
+
+CASES: dict[str, tuple] = {}
+
+
+def case(code: int, *, french: bool = False):
+    """Register ``setup(project) -> (argv, [words the output must hold])`` with its exit code."""
+    def register(fn):
+        CASES[fn.__name__.removeprefix("c_")] = (fn, code, french)
+        return fn
+    return register
+
+
+@pytest.fixture
+def base(project: Path) -> Path:
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    segs = corpus.segments_of("le-mene-test")
+    store.append("A", [coding_record(segs[0], "ENG.1", "A", memo="premier"), coding_record(segs[1], "SYS.1", "A"),
+                       coverage_record("le-mene-test", "A")])
+    store.append("B", [coding_record(segs[0], "COOP.1", "B"), coverage_record("le-mene-test", "B")])
+    return project
+
+
+def _codings(p: Path) -> Path:
+    return p / "corpus" / "codings"
+
+
+def _line(p: Path, coder: str = "A", **changes) -> dict:
+    rec = json.loads((_codings(p) / f"{coder}.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    rec.update(changes)
+    return rec
+
+
+def _add_raw(p: Path, coder: str, text: str) -> None:
+    with open(_codings(p) / f"{coder}.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+
+
+def _doc(p: Path, text: str, name: str = "le-mene-test") -> list[str]:
+    write_doc(p / "corpus", "le-mene", name, text)
+    return [f"{name}.md"]
+
+
+VALIDATE = ["validate"]
+
+# --------------------------------------------------------------------------- corpus
+
+
+@case(1)
+def c_front_matter_not_yaml(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("kind: transcript",
+                                                                                        "kind: [transcript"))
+
+
+@case(1)
+def c_front_matter_missing(p):
+    return VALIDATE, _doc(p, "**P1 (élue)** : Bonjour.\n")
+
+
+@case(1)
+def c_front_matter_not_closed(p):
+    return VALIDATE, _doc(p, "---\nid: le-mene-test\n**P1 (élue)** : Bonjour.\n")
+
+
+@case(1)
+def c_document_not_utf8(p):
+    path = p / "corpus" / "le-mene" / "le-mene-test.md"
+    path.write_bytes(DOC.format(id="le-mene-test", territory="le-mene").encode("cp1252"))
+    return VALIDATE, ["le-mene-test.md"]
+
+
+@case(1)
+def c_territory_differs_from_folder(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="malaunay"))
+
+
+@case(1)
+def c_id_differs_from_file_name(p):
+    return VALIDATE, _doc(p, DOC.format(id="autre-id", territory="le-mene"))
+
+
+@case(1)
+def c_duplicate_document_id(p):
+    write_doc(p / "corpus", "malaunay", "le-mene-test", DOC.format(id="le-mene-test", territory="malaunay"))
+    return VALIDATE, ["le-mene-test.md"]
+
+
+@case(1)
+def c_missing_title(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace('title: "Atelier test"\n', ""))
+
+
+@case(1)
+def c_bad_kind(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("kind: transcript",
+                                                                                        "kind: roman"))
+
+
+@case(1)
+def c_bad_atelier(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("atelier: engagement",
+                                                                                        "atelier: cuisine"))
+
+
+@case(1)
+def c_impossible_date(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("2018-03-01", "2018-02-30"))
+
+
+@case(1)
+def c_bad_participant_role(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("role: elu", "role: roi"))
+
+
+@case(1)
+def c_participant_declared_twice(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("{id: P2,", "{id: P1,"))
+
+
+@case(1)
+def c_unknown_speaker(p):
+    return VALIDATE, _doc(p, DOC.format(id="le-mene-test", territory="le-mene").replace("**P2 (DGS)**",
+                                                                                        "**P9 (DGS)**"))
+
+
+@case(1)
+def c_text_before_first_turn(p):
+    return VALIDATE, _doc(p, FRONT_MATTER.format(id="le-mene-test", territory="le-mene")
+                          + "Une phrase sans locuteur.\n\n**P1 (élue)** : Bonjour.\n")
+
+
+@case(1)
+def c_document_without_segment(p):
+    return VALIDATE, _doc(p, FRONT_MATTER.format(id="le-mene-test", territory="le-mene"))
+
+
+@case(1)
+def c_folder_not_a_territory_slug(p):
+    write_doc(p / "corpus", "Le Mené", "le-mene-x", DOC.format(id="le-mene-x", territory="Le Mené"))
+    return VALIDATE, ["le-mene-x.md"]
+
+
+@case(1)
+def c_corpus_folder_missing(p):
+    return ["validate", "--corpus", "nulle-part"], ["nulle-part"]
+
+
+# --------------------------------------------------------------------------- codebook
+
+def _book(p: Path, **kw) -> Path:
+    return make_codebook(p / "codebook" / "balises.yaml", **kw)
+
+
+def _book_edit(p: Path, old: str, new: str) -> list[str]:
+    path = p / "codebook" / "balises.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return ["balises.yaml"]
+
+
+@case(1)
+def c_codebook_not_yaml(p):
+    (p / "codebook" / "balises.yaml").write_text("codes: [\n", encoding="utf-8")
+    return VALIDATE, ["balises.yaml"]
+
+
+@case(1)
+def c_codebook_duplicate_id(p):
+    _book(p, extra=[{"id": "ENG.1", "label": "x", "dimension": "ENG", "kind": "balise", "definition": "d",
+                     "include": ["a"], "exclude": ["b"], "examples": ["c", "d"], "keywords": ["k"]}])
+    return VALIDATE, ["balises.yaml"]
+
+
+@case(1)
+def c_codebook_parent_cycle(p):
+    _book_edit(p, "parent: null", "parent: ENG.2")
+    return VALIDATE, _book_edit(p, "parent: null", "parent: ENG.1")
+
+
+@case(1, french=True)
+def c_codebook_parent_cycle_in_stats(p):
+    _book_edit(p, "parent: null", "parent: ENG.2")
+    _book_edit(p, "parent: null", "parent: ENG.1")
+    return ["stats"], ["balises.yaml", "la grille a des erreurs"]
+
+
+@case(1)
+def c_codebook_self_parent(p):
+    return VALIDATE, _book_edit(p, "parent: null", "parent: ENG.1")
+
+
+@case(1)
+def c_codebook_unknown_parent(p):
+    return VALIDATE, _book_edit(p, "parent: null", "parent: XYZ.9")
+
+
+@case(1)
+def c_codebook_missing_canonical(p):
+    _book(p, drop=("ENG.3",))
+    return VALIDATE, ["balises.yaml"]
+
+
+@case(1)
+def c_codebook_bad_kind(p):
+    return VALIDATE, _book_edit(p, "kind: balise", "kind: truc")
+
+
+@case(1)
+def c_codebook_empty_definition(p):
+    return VALIDATE, _book_edit(p, "definition: Définition de ENG.1.", "definition: ''")
+
+
+@case(1)
+def c_codebook_bad_pattern(p):
+    _book(p, extra=[{"id": "ENG.M9", "label": "x", "dimension": "ENG", "kind": "mode", "parent": "ENG.1",
+                     "definition": "d", "include": ["a"], "exclude": ["b"], "examples": ["c", "d"],
+                     "patterns": [[{"LEMMES": "faire"}]]}])
+    return VALIDATE, ["balises.yaml"]
+
+
+@case(1)
+def c_codebook_file_missing(p):
+    return ["validate", "--codebook", "absente.yaml"], ["absente.yaml"]
+
+
+@case(1)
+def c_codebook_not_utf8(p):
+    path = p / "codebook" / "balises.yaml"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    return VALIDATE, ["balises.yaml"]
+
+
+# --------------------------------------------------------------------------- codings (validate)
+
+@case(1)
+def c_coding_line_not_json(p):
+    _add_raw(p, "A", '{"doc": "le-mene-test", ')
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_line_not_an_object(p):
+    _add_raw(p, "A", '["une", "liste"]')
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_missing_fields(p):
+    _add_raw(p, "A", json.dumps({"doc": "le-mene-test", "code": "ENG.1"}))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_wrong_coder(p):
+    _add_raw(p, "A", json.dumps(_line(p, coder="A", coder_="x") | {"coder": "B"}))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_unknown_document(p):
+    _add_raw(p, "A", json.dumps(_line(p, doc="inconnu")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_unknown_code(p):
+    _add_raw(p, "A", json.dumps(_line(p, code="ENG.99")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_offsets_not_integers(p):
+    _add_raw(p, "A", json.dumps(_line(p, start="0")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_end_before_start(p):
+    rec = _line(p)
+    _add_raw(p, "A", json.dumps(dict(rec, start=rec["end"], end=rec["start"])))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_bad_origin(p):
+    _add_raw(p, "A", json.dumps(_line(p, origin="humain")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_bad_date(p):
+    _add_raw(p, "A", json.dumps(_line(p, at="hier")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1, french=True)
+def c_coding_nan_score(p):
+    _add_raw(p, "A", json.dumps(_line(p, score=float("nan"))))
+    return VALIDATE, ["A.jsonl:4", "score", "entre 0 et 1"]
+
+
+@case(1, french=True)
+def c_coding_score_out_of_range(p):
+    _add_raw(p, "A", json.dumps(_line(p, score=3)))
+    return VALIDATE, ["A.jsonl:4", "entre 0 et 1"]
+
+
+@case(1, french=True)
+def c_coding_score_text(p):
+    _add_raw(p, "A", json.dumps(_line(p, score="0,8")))
+    return VALIDATE, ["A.jsonl:4", "entre 0 et 1"]
+
+
+@case(1, french=True)
+def c_model_line_in_human_file(p):
+    _add_raw(p, "A", json.dumps(_line(p, origin="model", score=0.9)))
+    return VALIDATE, ["A.jsonl:4", "codeur humain A", "accepter"]
+
+
+@case(1, french=True)
+def c_rule_line_in_human_file(p):
+    _add_raw(p, "A", json.dumps(_line(p, origin="rule", score=0.5)))
+    return VALIDATE, ["A.jsonl:4", "codeur humain A"]
+
+
+@case(1)
+def c_coding_quote_nowhere(p):
+    _add_raw(p, "A", json.dumps(_line(p, quote="ce texte n'existe pas")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coding_offsets_beyond_text(p):
+    _add_raw(p, "A", json.dumps(_line(p, start=5000, end=5010, quote="zzz")))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1)
+def c_coverage_unknown_document(p):
+    _add_raw(p, "A", json.dumps({"type": "coverage", "doc": "inconnu", "coder": "A", "at": "2026-01-01T00:00:00Z"}))
+    return VALIDATE, ["A.jsonl:4"]
+
+
+@case(1, french=True)
+def c_coder_file_not_utf8(p):
+    (_codings(p) / "C.jsonl").write_bytes(b'{"memo": "caf\xe9"}\n')
+    return VALIDATE, ["C.jsonl:1", "UTF-8", "enregistrer"]
+
+
+@case(1, french=True)
+def c_coder_file_with_space_in_name(p):
+    (_codings(p) / "C D.jsonl").write_text("", encoding="utf-8")
+    return VALIDATE, ["C D.jsonl", "renommer", "C-D.jsonl"]
+
+
+@case(1, french=True)
+def c_coder_file_with_accent_in_name(p):
+    (_codings(p) / "Hélène.jsonl").write_text("", encoding="utf-8")
+    return VALIDATE, ["Hélène.jsonl", "renommer"]
+
+
+@case(0, french=True)
+def c_record_split_by_old_reader(p):
+    rec = _line(p, memo="avant\u2028après")
+    _add_raw(p, "A", json.dumps(rec, ensure_ascii=False).replace("\u2028", "\n"))
+    return VALIDATE, ["A.jsonl:4", "analyse repair"]
+
+
+@case(0)
+def c_raw_line_separator_from_old_writer(p):
+    _add_raw(p, "A", json.dumps(_line(p, memo="a\u2029b\x85c"), ensure_ascii=False))
+    return VALIDATE, ["0 erreur"]
+
+
+# --------------------------------------------------------------------------- sheet
+
+def _sheet(p: Path, name: str = "f.xlsx", coder: str = "A") -> Path:
+    assert run_cli(p, "sheet", "export", "--coder", coder, "--territory", "le-mene", "--out", name)[0] == 0
+    return p / name
+
+
+def _edit_sheet(path: Path, row: int, column: str, value, sheet: str = "segments") -> None:
+    from openpyxl import load_workbook
+    wb = load_workbook(path)
+    ws = wb[sheet]
+    ws.cell(row=row, column=[c.value for c in ws[1]].index(column) + 1, value=value)
+    wb.save(path)
+
+
+def _edit_csv(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8-sig")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8-sig")
+
+
+def _import(name: str, coder: str = "A", *more) -> list[str]:
+    return ["sheet", "import", name, "--coder", coder, *more]
+
+
+@case(1)
+def c_sheet_unknown_code(p):
+    _edit_sheet(_sheet(p), 2, "codes", "ENG.1; ENG.99")
+    return _import("f.xlsx"), ["f.xlsx:2"]
+
+
+@case(1)
+def c_sheet_code_in_lower_case(p):
+    _edit_sheet(_sheet(p), 2, "codes", "eng.1")
+    return _import("f.xlsx"), ["f.xlsx:2", "ENG.1"]
+
+
+@case(1)
+def c_sheet_unknown_segment(p):
+    _edit_sheet(_sheet(p), 2, "segment", "le-mene-test#99")
+    return _import("f.xlsx"), ["f.xlsx:2"]
+
+
+@case(1)
+def c_sheet_duplicated_segment(p):
+    _edit_sheet(_sheet(p), 3, "segment", "le-mene-test#1")
+    return _import("f.xlsx"), ["f.xlsx:3"]
+
+
+@case(1)
+def c_sheet_text_edited(p):
+    _edit_sheet(_sheet(p), 2, "text", "Texte réécrit")
+    return _import("f.xlsx"), ["f.xlsx:2"]
+
+
+@case(1)
+def c_sheet_column_renamed(p):
+    _edit_sheet(_sheet(p), 1, "codes", "Codes choisis")
+    return _import("f.xlsx"), ["f.xlsx:1"]
+
+
+@case(1)
+def c_sheet_row_deleted(p):
+    from openpyxl import load_workbook
+    path = _sheet(p)
+    wb = load_workbook(path)
+    wb["segments"].delete_rows(3)
+    wb.save(path)
+    return _import("f.xlsx"), ["f.xlsx", "le-mene-test#2"]
+
+
+@case(1)
+def c_sheet_other_coder(p):
+    _sheet(p, coder="B")
+    return _import("f.xlsx", "A"), ["f.xlsx", "--coder B"]
+
+
+@case(1, french=True)
+def c_sheet_formula_without_value(p):
+    _edit_sheet(_sheet(p), 2, "codes", '=IF(TRUE,"ENG.1","")')
+    return _import("f.xlsx"), ["f.xlsx:2", "formule sans valeur calculée"]
+
+
+@case(1, french=True)
+def c_sheet_removes_codings_made_since_export(p):
+    _sheet(p)
+    corpus = load_corpus(p / "corpus")
+    CodingStore(_codings(p)).append("A", [coding_record(corpus.segments_of("le-mene-test")[2], "VAL.3", "A")])
+    return _import("f.xlsx"), ["f.xlsx", "VAL.3 de le-mene-test#3", "--force"]
+
+
+@case(1)
+def c_sheet_damaged_xlsx(p):
+    (p / "f.xlsx").write_bytes(b"PK\x03\x04 pas un classeur")
+    return _import("f.xlsx"), ["f.xlsx"]
+
+
+@case(1)
+def c_sheet_empty_csv(p):
+    (p / "f.csv").write_text("", encoding="utf-8")
+    return _import("f.csv"), ["f.csv"]
+
+
+@case(1)
+def c_sheet_csv_not_utf8(p):
+    _sheet(p, "f.csv")
+    path = p / "f.csv"
+    path.write_bytes(path.read_text(encoding="utf-8-sig").encode("cp1252"))
+    return _import("f.csv"), ["f.csv:2"]
+
+
+@case(1)
+def c_sheet_csv_unknown_code(p):
+    path = _sheet(p, "f.csv")
+    _edit_csv(path, "ENG.1", "ENG.77")
+    return _import("f.csv"), ["f.csv:2"]
+
+
+@case(2)
+def c_sheet_wrong_extension(p):
+    (p / "f.ods").write_bytes(b"x")
+    return _import("f.ods"), ["f.ods"]
+
+
+@case(2)
+def c_sheet_missing_file(p):
+    return _import("absente.xlsx"), ["absente.xlsx"]
+
+
+@case(2)
+def c_sheet_export_bad_extension(p):
+    return ["sheet", "export", "--coder", "A", "--out", "f.txt"], ["f.txt"]
+
+
+@case(2)
+def c_sheet_invalid_coder_id(p):
+    _sheet(p)
+    return _import("f.xlsx", "C D"), ["C D"]
+
+
+@case(1, french=True)
+def c_sheet_export_coder_file_not_utf8(p):
+    (_codings(p) / "A.jsonl").write_bytes(b'{"memo": "caf\xe9"}\n')
+    return ["sheet", "export", "--coder", "A", "--out", "f.xlsx"], ["A.jsonl:1", "UTF-8"]
+
+
+@case(1)
+def c_sheet_import_coder_file_not_utf8(p):
+    _sheet(p)
+    (_codings(p) / "A.jsonl").write_bytes(b'{"memo": "caf\xe9"}\n')
+    return _import("f.xlsx"), ["A.jsonl", "UTF-8"]
+
+
+@case(1)
+def c_sheet_import_into_broken_coder_file(p):
+    _sheet(p)
+    _add_raw(p, "A", "{pas du json")
+    return _import("f.xlsx"), ["A.jsonl"]
+
+
+# --------------------------------------------------------------------------- REFI-QDA and Taguette
+
+def _qdpx(p: Path, qde: bytes | str, name: str = "p.qdpx", extra: dict | None = None) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("project.qde", qde)
+        for k, v in (extra or {}).items():
+            zf.writestr(k, v)
+    (p / name).write_bytes(buf.getvalue())
+    return p / name
+
+
+def _refi(name: str, *more) -> list[str]:
+    return ["refi", "import", name, *more]
+
+
+PROJECT = ("<?xml version='1.0' encoding='utf-8'?>\n<Project xmlns='urn:QDA-XML:project:1.0' name='x' "
+           "origin='test'>{body}</Project>")
+
+
+@case(2)
+def c_refi_not_a_zip(p):
+    (p / "p.qdpx").write_text("ceci est du texte", encoding="utf-8")
+    return _refi("p.qdpx"), ["p.qdpx"]
+
+
+@case(2)
+def c_refi_damaged_zip(p):
+    (p / "p.qdpx").write_bytes(b"PK\x03\x04 pas vraiment un zip")
+    return _refi("p.qdpx"), ["p.qdpx"]
+
+
+@case(2)
+def c_refi_no_project_qde(p):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("lisez-moi.txt", "rien")
+    (p / "p.qdpx").write_bytes(buf.getvalue())
+    return _refi("p.qdpx"), ["p.qdpx"]
+
+
+@case(2)
+def c_refi_qde_not_xml(p):
+    _qdpx(p, "<Project><Users>")
+    return _refi("p.qdpx"), ["p.qdpx:project.qde"]
+
+
+@case(2)
+def c_refi_root_not_project(p):
+    _qdpx(p, "<?xml version='1.0'?><html/>")
+    return _refi("p.qdpx"), ["p.qdpx:project.qde"]
+
+
+@case(2)
+def c_refi_billion_laughs(p):
+    lol = ("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+           + "".join(f"<!ENTITY lol{i} '{('&lol' + (str(i - 1) if i > 1 else '') + ';') * 10}'>" for i in range(1, 10))
+           + "]><Project xmlns='urn:QDA-XML:project:1.0'>&lol9;</Project>")
+    _qdpx(p, lol)
+    return _refi("p.qdpx"), ["p.qdpx"]
+
+
+@case(2)
+def c_refi_external_entity_not_followed(p):
+    xxe = ("<?xml version='1.0'?><!DOCTYPE p [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+           "<Project xmlns='urn:QDA-XML:project:1.0' name='&x;' origin='t'/>")
+    _qdpx(p, xxe)
+    return _refi("p.qdpx", "--dry-run"), ["p.qdpx"]
+
+
+@case(2, french=True)
+def c_refi_entry_too_large(p, monkeypatch=None):
+    import analyse.exchange.refi as refi
+    refi.MAX_ENTRY_BYTES = 1000        # restored by the test (see _run_case)
+    _qdpx(p, PROJECT.format(body="<!--" + "x" * 5000 + "-->"))
+    return _refi("p.qdpx"), ["p.qdpx", "refusé", "Mio"]
+
+
+@case(2, french=True)
+def c_refi_archive_too_large(p):
+    import analyse.exchange.refi as refi
+    refi.MAX_ARCHIVE_BYTES = 1000
+    _qdpx(p, PROJECT.format(body=""), extra={"sources/a.txt": "y" * 5000})
+    return _refi("p.qdpx"), ["p.qdpx", "archive refusée"]
+
+
+@case(2, french=True)
+def c_refi_text_file_named_sqlite3(p):
+    (p / "export.sqlite3").write_text("ceci n'est pas une base\n", encoding="utf-8")
+    return _refi("export.sqlite3", "--coder-map", "admin=C"), ["export.sqlite3", "Exporter le projet"]
+
+
+@case(2)
+def c_refi_taguette_without_coder_map(p):
+    db = sqlite3.connect(p / "t.sqlite3")
+    db.execute("create table projects (id integer)")
+    db.commit()
+    db.close()
+    return _refi("t.sqlite3"), ["t.sqlite3"]
+
+
+@case(2)
+def c_refi_missing_file(p):
+    return _refi("absent.qdpx"), ["absent.qdpx"]
+
+
+@case(2)
+def c_refi_bad_coder_map(p):
+    assert run_cli(p, "refi", "export", "--out", "p.qdpx")[0] == 0
+    return _refi("p.qdpx", "--coder-map", "A:A2"), ["A:A2"]
+
+
+@case(1, french=True)
+def c_refi_into_coder_file_not_utf8(p):
+    assert run_cli(p, "refi", "export", "--out", "p.qdpx")[0] == 0
+    (_codings(p) / "A2.jsonl").write_bytes(b'{"memo": "caf\xe9"}\n')
+    return _refi("p.qdpx", "--coder-map", "A=A2"), ["A2.jsonl:1", "UTF-8"]
+
+
+@case(0)
+def c_refi_zip_slip_source_not_followed(p):
+    body = ("<Users><User guid='11111111-1111-1111-1111-111111111111' name='Z'/></Users>"
+            "<Sources><TextSource guid='22222222-2222-2222-2222-222222222222' name='le-mene-test' "
+            "plainTextPath='internal://../../../etc/passwd'/></Sources>")
+    _qdpx(p, PROJECT.format(body=body))
+    return _refi("p.qdpx", "--coder-map", "Z=Z"), ["p.qdpx"]
+
+
+# --------------------------------------------------------------------------- reconcile
+
+def _decisions(p: Path) -> None:
+    from tests.reliability.test_reconcile import two_coders
+    two_coders(p)
+    assert run_cli(p, "reconcile", "--coders", "A", "B", "--out", "d.csv")[0] == 0
+
+
+@case(2)
+def c_reconcile_decisions_missing(p):
+    return ["reconcile", "--apply", "absent.csv", "--coders", "A", "B"], ["absent.csv"]
+
+
+@case(2)
+def c_reconcile_decisions_not_utf8(p):
+    _decisions(p)
+    (p / "d.csv").write_bytes((p / "d.csv").read_text(encoding="utf-8-sig").encode("cp1252"))
+    return ["reconcile", "--apply", "d.csv"], ["d.csv"]
+
+
+@case(2)
+def c_reconcile_decisions_columns_missing(p):
+    _decisions(p)
+    (p / "d.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    return ["reconcile", "--apply", "d.csv", "--coders", "A", "B"], ["d.csv"]
+
+
+@case(1)
+def c_reconcile_decision_not_understood(p):
+    from tests.reliability.test_reconcile import _fill
+    _decisions(p)
+    _fill(p / "d.csv", {("ENG.1", "le-mene-r1#2"): "peut-être"})
+    return ["reconcile", "--apply", "d.csv"], ["d.csv"]
+
+
+@case(1)
+def c_reconcile_unknown_segment(p):
+    _decisions(p)
+    text = (p / "d.csv").read_text(encoding="utf-8-sig").replace("le-mene-r1#2", "le-mene-r1#77", 1)
+    (p / "d.csv").write_text(text, encoding="utf-8-sig")
+    return ["reconcile", "--apply", "d.csv"], ["d.csv"]
+
+
+@case(2)
+def c_reconcile_as_a_compared_coder(p):
+    _decisions(p)
+    return ["reconcile", "--apply", "d.csv", "--as", "A"], ["A"]
+
+
+@case(1, french=True)
+def c_reconcile_replace_would_erase_newer_consensus(p):
+    from tests.reliability.test_reconcile import _fill
+    _decisions(p)
+    _fill(p / "d.csv", {("ENG.1", "le-mene-r1#2"): "oui", ("ENG.1", "malaunay-r2#1"): "oui",
+                        ("VAL.1", "le-mene-r1#1"): "oui", ("VAL.1", "malaunay-r2#4"): "oui"})
+    assert run_cli(p, "reconcile", "--apply", "d.csv")[0] == 0
+    seg = load_corpus(p / "corpus").segments_of("le-mene-r1")[2]
+    CodingStore(_codings(p)).append("consensus", [coding_record(seg, "COOP.2", "consensus",
+                                                                at="2999-01-01T00:00:00+00:00")])
+    return ["reconcile", "--apply", "d.csv", "--replace"], ["consensus.jsonl", "--force"]
+
+
+@case(2)
+def c_reconcile_out_exists(p):
+    _decisions(p)
+    return ["reconcile", "--coders", "A", "B", "--out", "d.csv"], ["d.csv"]
+
+
+# --------------------------------------------------------------------------- suggest, segments, agreement
+
+@case(2, french=True)
+def c_suggest_model_outside_project(p):
+    (p / "ailleurs.joblib").write_bytes(b"\x80\x04 pickle venu d'ailleurs")
+    (p / "in.jsonl").write_text('{"id": 1, "text": "x"}\n', encoding="utf-8")
+    return ["suggest", "--texts", "in.jsonl", "--out", "out.jsonl", "--model", "ailleurs.joblib",
+            "--no-progress"], ["ailleurs.joblib", "--trust-model"]
+
+
+@case(2)
+def c_suggest_texts_not_utf8(p):
+    (p / "in.jsonl").write_bytes(b'{"id": 1, "text": "caf\xe9"}\n')
+    return ["suggest", "--texts", "in.jsonl", "--out", "out.jsonl"], ["in.jsonl:1"]
+
+
+@case(2)
+def c_suggest_texts_bad_json(p):
+    (p / "in.jsonl").write_text('{"id": 1, "text": "x"}\n{"id": 2,\n', encoding="utf-8")
+    return ["suggest", "--texts", "in.jsonl", "--out", "out.jsonl"], ["in.jsonl:2"]
+
+
+@case(2)
+def c_suggest_texts_duplicate_id(p):
+    (p / "in.jsonl").write_text('{"id": 1, "text": "x"}\n{"id": 1, "text": "y"}\n', encoding="utf-8")
+    return ["suggest", "--texts", "in.jsonl", "--out", "out.jsonl"], ["in.jsonl:2"]
+
+
+@case(2)
+def c_suggest_texts_empty(p):
+    (p / "in.jsonl").write_text("", encoding="utf-8")
+    return ["suggest", "--texts", "in.jsonl", "--out", "out.jsonl"], ["in.jsonl"]
+
+
+@case(2)
+def c_suggest_output_into_codings(p):
+    (p / "in.jsonl").write_text('{"id": 1, "text": "x"}\n', encoding="utf-8")
+    return ["suggest", "--texts", "in.jsonl", "--out", "corpus/codings/A.jsonl"], ["A.jsonl"]
+
+
+@case(1)
+def c_segments_of_a_broken_document(p):
+    _doc(p, "**P1 (élue)** : Bonjour.\n")
+    return ["segments", "corpus/le-mene/le-mene-test.md"], ["le-mene-test.md"]
+
+
+@case(2)
+def c_agreement_unknown_coder(p):
+    return ["agreement", "--coders", "A", "Z"], ["Z"]
+
+
+# --------------------------------------------------------------------------- the runner
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {q.name: q.read_bytes() for q in sorted(folder.iterdir()) if q.is_file() and not q.name.endswith(".lock")}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input(name: str, base: Path, capsys):
+    import analyse.exchange.refi as refi
+
+    fn, expected, french = CASES[name]
+    limits = refi.MAX_ENTRY_BYTES, refi.MAX_ARCHIVE_BYTES
+    try:
+        argv, words = fn(base)
+        capsys.readouterr()
+        before = _snapshot(_codings(base))
+        code, out = run_cli(base, *argv, capsys=capsys)
+    finally:
+        refi.MAX_ENTRY_BYTES, refi.MAX_ARCHIVE_BYTES = limits
+    text = out.out + out.err
+    assert code == expected, text
+    assert "Traceback" not in text
+    for word in words:
+        assert word in text, (word, text)
+    if expected:
+        shown = out.err if out.err.strip() else out.out
+        assert shown.strip(), "no message"
+    assert _snapshot(_codings(base)) == before, "a coder file changed"
+
+
+def test_the_suite_is_large_enough():
+    assert len(CASES) >= 80
+    print(f"{len(CASES)} bad inputs, {sum(1 for _, _, f in CASES.values() if f)} with French wording checked")

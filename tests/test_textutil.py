@@ -1,0 +1,31 @@
+"""Shared text helpers: folding, French numbers, allowed choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyse.errors import UsageError
+from analyse.textutil import check_choice, fold, fold_chars, fr_number, fr_percent, normalise_text
+
+
+def test_fold_ignores_case_accents_and_surrounding_space():
+    assert fold("  Élue ") == fold("elue") == "elue"
+    assert fold("Œuvre") != fold("oeuvre")          # a ligature is a letter of its own, as before
+    text = "Loos-en-Gohelle, l’Été"
+    assert len(fold_chars(text, {"-": " "})) == len(text)
+
+
+def test_numbers_are_written_the_french_way():
+    assert fr_number(1234567.891, 2) == "1\u202f234\u202f567,89"
+    assert fr_number(-0.0001) == "0,000" and fr_number(-1.5, 1) == "−1,5"
+    assert fr_percent(0.9712) == "97,1\xa0%" and fr_percent(None) == "—"
+
+
+def test_text_from_other_tools_is_normalised():
+    assert normalise_text(" e\u0301te\u0301\r\n") == "été"
+
+
+def test_a_wrong_choice_lists_the_allowed_values():
+    with pytest.raises(UsageError, match="level : valeur « mot » inconnue") as err:
+        check_choice("level", "mot", ("segment", "document"))
+    assert err.value.hint == "valeurs possibles : segment, document"
