@@ -1,5 +1,9 @@
 """Honest evaluation of the machine coders against a human coder.
 
+Why this module is long: the cross-validation schemes and the three transfer evaluations of
+issue 19 (leave-one-territory-out, référentiel, development set) share the same metrics, splits
+and report; splitting them would scatter one evaluation over several files.
+
 Two cross-validation schemes, both grouped so that no test segment has a
 sibling from the same document in training (segments of one document share
 speakers, topic and vocabulary: mixing them would flatter the model):
