@@ -299,6 +299,8 @@ MESSAGES: dict[str, str] = {
     "model.no_code_hint": "coder plus de segments, ou baisser min_positives",
     "model.no_f1": "aucun code n'atteint un F1 de {f1} en validation croisée interne",
     "model.no_f1_hint": "coder plus de segments, ou baisser min_cv_f1",
+    "model.no_precision": "aucun code n'atteint une précision de {precision} en validation croisée interne",
+    "model.no_precision_hint": "coder plus de segments, ou baisser la précision visée (--precision)",
     "model.no_coverage": "le codeur « {coder} » n'a couvert aucun document : rien à apprendre",
     "model.no_coverage_hint": "ajouter des lignes de couverture au fichier du codeur, ou passer un autre --coder",
     "model.not_found": "fichier de modèle introuvable",
@@ -393,7 +395,7 @@ MESSAGES: dict[str, str] = {
     "refi.no_user_name": "(aucun utilisateur)",
     # ------------------------------------------------------------ coding/suggestions.py (memos)
     "sug.memo_rules": "règles : {terms}",
-    "sug.memo_model": "modèle : probabilité {p} ≥ seuil {threshold}",
+    "sug.memo_model": "modèle : {word} (probabilité calibrée {p})",
     "sug.memo_accepted_rule": "acceptée depuis une suggestion des règles (score {score}) ; {memo}",
     "sug.memo_accepted_model": "acceptée depuis une suggestion du modèle (score {score}) ; {memo}",
     # ------------------------------------------------------------ reliability/agreement.py (figure)

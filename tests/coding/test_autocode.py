@@ -295,8 +295,10 @@ def test_model_refused_with_another_spacy_pipeline(synthetic: Path, tmp_path: Pa
 def test_stacked_probabilities_equal_one_vs_rest():
     X, y = _toy()
     model = SegmentCoder(char_ngrams=(2, 3), min_df=1, cv=3).fit(X, y, groups=X["doc"])
-    assert model.coef_.shape[0] == len(model.classes_)
+    # one row per code, per dimension head and for the « rien à coder » head
+    assert model.coef_.shape[0] == (len(model.classes_) + len(model.dimension_classes_)
+                                    + (model.nothing_threshold_ is not None))
     ovr = model.pipeline_.predict_proba(X.assign(atelier="", role="", kind=""))
-    assert np.allclose(model.predict_proba(X), ovr)
+    assert np.allclose(model._all_proba(X), ovr)
     svm = SegmentCoder(classifier="svm", C=1.0, char_ngrams=None, min_df=1, cv=3).fit(X, y, groups=X["doc"])
     assert not hasattr(svm, "coef_") and svm.predict_proba(X).shape == (len(X), 2)

@@ -78,16 +78,16 @@ def test_evaluate_is_grouped_and_never_fits_on_a_test_document(tmp_path: Path, m
     calls = []
 
     class Spy(SegmentCoder):
-        def fit(self, X, y, groups=None):
+        def fit(self, X, y, groups=None, extra=None):
             calls.append(("fit", set(X["doc"])))
-            return super().fit(X, y, groups)
+            return super().fit(X, y, groups, extra=extra)
 
         def predict(self, X):
             calls.append(("predict", set(X["doc"])))
             return super().predict(X)
 
     monkeypatch.setattr(evaluate_mod, "SegmentCoder", Spy)
-    ev = evaluate(corpus, book, codings, "A", layer, n_splits=4, params={"cv": 3})
+    ev = evaluate(corpus, book, codings, "A", layer, n_splits=4, params={"cv": 3}, transfer=False)
     fits = [docs for kind, docs in calls if kind == "fit"]
     predicts = [docs for kind, docs in calls if kind == "predict"]
     assert len(fits) == len(predicts) == 4 + 4              # 4 document folds + 4 territories

@@ -128,7 +128,7 @@ def test_suggest_territory_then_accept_and_reject(tmp_path: Path, blank_env, cap
     corpus = load_corpus(root / "corpus")
     for r in records:
         assert list(r) == ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo",
-                           "segment"]
+                           "segment", "confidence", "model_version", "codebook_version"]
         assert r["coder"] == r["origin"] and 0 <= r["score"] <= 1
         assert corpus.documents[r["doc"]].body[r["start"]:r["end"]] == r["quote"]
         assert r["doc"].startswith("malaunay-")
@@ -144,7 +144,7 @@ def test_suggest_territory_then_accept_and_reject(tmp_path: Path, blank_env, cap
 
     book = load_codebook(root / "codebook" / "balises.yaml")
     b = load_codings(corpus, book, codings_dir, coders=["B"]).frame
-    assert len(b) == 2 and set(b.origin) == {"human"} and set(b.coder) == {"B"}
+    assert len(b) == 2 and set(b.origin) == {"model-assisted"} and set(b.coder) == {"B"}
     assert all(m.startswith("acceptée depuis une suggestion du modèle") for m in b.memo)
     assert set(zip(b.segment, b.code)) == set(zip(take.segment, take.code))
     assert (b["start"].tolist(), b["end"].tolist()) == (

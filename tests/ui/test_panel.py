@@ -129,7 +129,8 @@ def test_suggestions_accept_writes_a_human_coding_reject_does_not(setup, tmp_pat
     assert accept.description == "Accepter"
     accept.click()                          # ENG.3 accepted
     (rec,) = _lines(store, "B")
-    assert (rec["code"], rec["origin"], rec["score"], rec["start"]) == ("ENG.3", "human", None, s.start)
+    # accepted from a suggestion: model-assisted (issue 19), with the suggestion's score
+    assert (rec["code"], rec["origin"], rec["score"], rec["start"]) == ("ENG.3", "model-assisted", 0.8, s.start)
     assert panel.codes() == ["ENG.3"] and panel.checkboxes["ENG.3"].value
     assert panel.pending_suggestions() == []
     assert "Aucune suggestion" in panel.suggestions.children[0].value

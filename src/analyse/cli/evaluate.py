@@ -21,7 +21,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=-1,
                         help="plis ajustés en parallèle (défaut -1 : un par cœur ; sans effet sur les résultats)")
     parser.add_argument("--out-dir", default=None, help="dossier de sortie (défaut : outputs/evaluation)")
+    parser.add_argument("--no-kfold", action="store_true",
+                        help="sans la validation croisée par document (plus rapide : un territoire de côté, "
+                             "référentiel et jeu de développement seulement)")
+    parser.add_argument("--referentiel", default="default",
+                        help="texte du référentiel (défaut : ../shared/seed/ à côté du projet)")
+    parser.add_argument("--devset", default="default",
+                        help="dossier du jeu de développement (défaut : tests/data/devset)")
     add_nlp_options(parser)
+
+
+def print_transfer(transfer: dict) -> None:
+    """The three transfer evaluations, side by side, in French."""
+    def fmt(v):
+        return "—" if v is None else f"{v:.3f}".replace(".", ",")
+
+    for key, title in (transfer.get("sections") or {}).items():
+        sec = transfer.get(key) or {}
+        if "skipped" in sec:
+            print(f"{title} : {sec['skipped']}")
+            continue
+        d, b = sec["dimension"], sec.get("balise") or {}
+        print(f"{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
+              f"précision {fmt(d['micro_precision'])}, kappa {fmt(d['mean_kappa'])} ; balises F1 micro "
+              f"{fmt(b.get('micro_f1'))}, macro {fmt(b.get('macro_f1'))} ; fausses alertes sur les textes sans code "
+              f"{fmt(sec.get('false_alarm_rate'))} ; abstention {fmt(sec.get('abstention_rate'))}")
+        agree = sec.get("agreement_labels_1_2")
+        if agree:
+            print(f"  accord labels-1 / labels-2 ({agree['texts']} textes) : dimensions F1 micro "
+                  f"{fmt(agree['dimension']['micro_f1'])}, kappa {fmt(agree['dimension']['mean_kappa'])}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     project, corpus, book, codings = load_for_coding(args)
     layer = nlp_layer(args, project)
     ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
-                  n_jobs=args.jobs)
+                  n_jobs=args.jobs, referentiel=args.referentiel, devset_dir=args.devset, kfold=not args.no_kfold)
     out_dir = Path(args.out_dir) if args.out_dir else project.outputs_dir / "evaluation"
     paths = write_outputs(ev, out_dir, book)
     if args.json:
@@ -47,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"cible {t['scheme']} {t['level']} micro-F1 ≥ {t['target']} : {t['value']:.3f} ({state})")
         if ev.comparison is not None:
             print(ev.comparison.drop(columns=["params"]).round(3).to_string(index=False))
+        print_transfer(ev.transfer)
         print("écrit : " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return EXIT_OK

@@ -59,6 +59,18 @@ def _guard_output(out: Path, codings_dir: Path) -> None:
                          str(out), hint="les propositions vont dans outputs/suggestions/")
 
 
+def refuse_blind_coder(coder: str, codings_dir) -> None:
+    """A coder working blind (coders registry) must never see machine suggestions: refuse."""
+    from analyse.model.coders import load_registry
+
+    registry = load_registry(codings_dir)
+    if registry is not None and coder in registry and registry[coder].blind:
+        raise UsageError(f"le codeur {coder} code à l'aveugle (« blind: true » dans le registre des codeurs) : "
+                         "aucune proposition automatique ne lui est faite",
+                         hint="les propositions fausseraient l'étude d'accord ; choisir un codeur qui ne code "
+                              "pas à l'aveugle, ou corriger le registre si c'est une erreur")
+
+
 def run(args: argparse.Namespace) -> int:
     return _suggest_texts(args) if args.texts else _suggest_territory(args)
 
@@ -77,11 +89,12 @@ def _suggest_texts(args) -> int:
     layer = nlp_layer(args, project)
     model, meta, _ = obtain_model(args, project, corpus, book, codings, layer)
     proba = score_texts([t for _, t in items], model, layer)
-    results = text_results([i for i, _ in items], proba, model.classes_, model.thresholds_)
+    results = text_results([i for i, _ in items], proba, model)
     from analyse.fileio import dumps_line
     write_lines(out, (dumps_line(r) for r in results))
     coded = sum(1 for r in results if r["codes"])
-    print(f"analyse : {len(results)} texte(s) codé(s), {coded} avec au moins un code → {out}", file=sys.stderr)
+    print(f"analyse : {len(results)} texte(s) lu(s), {coded} avec au moins un code proposé, "
+          f"{len(results) - coded} sans proposition (abstention) → {out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -94,6 +107,7 @@ def _suggest_territory(args) -> int:
 
     check_coder_id(args.coder)
     project, corpus, book, codings = load_for_coding(args)
+    refuse_blind_coder(args.coder, project.codings_dir)
     if args.territory not in corpus.territories:
         raise UsageError(f"territoire inconnu « {args.territory} »",
                          hint=f"territoires : {', '.join(corpus.territories)}")
@@ -104,12 +118,13 @@ def _suggest_territory(args) -> int:
     sfile = SuggestionFile(out)
     layer = nlp_layer(args, project)
     rules = None if args.no_rules else RuleSuggester(book, layer.nlp)
-    model = None
+    model = meta = None
     if not args.no_model:
-        model, _, _ = obtain_model(args, project, corpus, book, codings, layer)
+        model, meta, _ = obtain_model(args, project, corpus, book, codings, layer)
     already = codings.frame[codings.frame["coder"] == args.coder]
     exclude = set(zip(already["segment"], already["code"])) | sfile.decided_pairs()
-    records = suggest_segments(segments, layer=layer, rules=rules, model=model, exclude=exclude)
+    records = suggest_segments(segments, layer=layer, rules=rules, model=model, exclude=exclude,
+                               model_version=(meta or {}).get("model_version"), codebook_version=book.version)
     n = sfile.write(records)
     frame = pd.DataFrame(records, columns=SUGGESTION_FIELDS)
     docs = len({s.doc for s in segments})

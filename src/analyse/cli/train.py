@@ -12,6 +12,12 @@ from analyse.errors import EXIT_OK, UsageError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coder", default="A", help="codeur dont les codages sont appris (défaut : A)")
     parser.add_argument("--model", default=None, help="fichier du modèle (défaut : outputs/models/model.joblib)")
+    parser.add_argument("--precision", type=float, default=0.8,
+                        help="précision visée par code (défaut : 0,8) ; un code qui ne l'atteint pas n'est jamais proposé")
+    parser.add_argument("--referentiel", default="default",
+                        help="texte du référentiel à lire à l'entraînement (défaut : ../shared/seed/ à côté du projet)")
+    parser.add_argument("--no-knowledge", action="store_true",
+                        help="n'apprendre que des codages (ni la grille ni le référentiel)")
     add_nlp_options(parser)
 
 
@@ -23,18 +29,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"codeur inconnu « {args.coder} »",
                          hint=f"codeurs disponibles : {', '.join(codings.coders) or 'aucun'}")
     layer = nlp_layer(args, project)
-    model, meta = train_model(corpus, book, codings, args.coder, layer)
+    model, meta = train_model(corpus, book, codings, args.coder, layer, knowledge=not args.no_knowledge,
+                              referentiel=args.referentiel, target_precision=args.precision)
     path = Path(args.model) if args.model else project.model_path
     save_model(model, meta, path)
-    print(f"modèle entraîné sur {meta['segments']} segments du codeur {args.coder} "
-          f"(grille {meta['codebook_version']}) : {len(model.classes_)} codes appris → {path}")
+    extra = meta.get("extra_documents") or {}
+    print(f"modèle {meta['model_version']} entraîné sur {meta['segments']} segments du codeur {args.coder} "
+          f"(grille {meta['codebook_version']}) : {len(model.classes_)} codes proposables → {path}")
+    if extra:
+        print(f"documents ajoutés (pondérés à la baisse) : {extra.get('codebook', 0)} textes de la grille, "
+              f"{extra.get('referentiel', 0)} paragraphes du référentiel")
+    if extra.get("referentiel_missing"):
+        print(f"référentiel absent ({extra['referentiel_missing']}) : modèle entraîné sans lui")
+    print(f"seuils choisis pour une précision de {model.target_precision:.2f} en validation croisée par document ; "
+          + ("« rien à coder » appris (abstention)" if model.nothing_threshold_ is not None
+             else "« rien à coder » non appris (pas assez de segments sans code)"))
     if model.skipped_:
         rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
         print(f"non appris (moins de {model.min_positives} segments codés) : {rare}")
     if model.unreliable_:
         weak = ", ".join(f"{c} ({f:.2f})" for c, f in model.unreliable_.items())
-        print(f"écartés (F1 interne en validation croisée inférieur à {model.min_cv_f1}) : {weak}")
-    print("code\tseuil\tF1 interne (validation croisée)")
-    for c, t, f in zip(model.classes_, model.thresholds_, model.cv_f1_):
-        print(f"{c}\t{t:.3f}\t{f:.3f}")
+        print(f"jamais proposés (précision {model.target_precision:.2f} inatteignable ; meilleure précision "
+              f"interne entre parenthèses) : {weak}")
+    print("code\tseuil\tprécision interne\tF1 interne (validation croisée)")
+    for c, t, p, f in zip(model.classes_, model.thresholds_, model.cv_precision_, model.cv_f1_):
+        print(f"{c}\t{t:.3f}\t{p:.3f}\t{f:.3f}")
     return EXIT_OK

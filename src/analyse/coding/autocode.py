@@ -58,7 +58,7 @@ from analyse.messages import msg
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
 DEFAULT_MODEL_PATH = Path("outputs") / "models" / "model.joblib"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2   # 2: precision thresholds, calibration, « rien à coder » head
 RULE_FIELDS = ["segment", "doc", "code", "start", "end", "quote", "score", "terms"]
 
 
@@ -236,11 +236,70 @@ def best_threshold(y_true: Sequence[int], scores: Sequence[float], default: floa
     return round(threshold, 6), round(float(f1[i]), 6)
 
 
+def precision_threshold(y_true: Sequence[int], scores: Sequence[float], target: float = 0.8,
+                        prior: int = 1) -> tuple[float | None, float, float]:
+    """Lowest threshold whose out-of-fold precision reaches ``target``: ``(threshold, precision, recall)``.
+
+    Precision is shrunk towards 0 by ``prior`` imaginary false positives (``tp / (tp + fp + prior)``)
+    so that three lucky hits on three predictions do not count as a reliable 100 %: a code needs
+    at least ``target * prior / (1 - target)`` clean hits (4 at 0.8). Among the thresholds that reach
+    the target, the one with the highest recall is chosen. ``(None, best precision, 0)`` when the
+    target is unreachable: such a code is never suggested.
+
+    Examples
+    --------
+    >>> precision_threshold([0, 0, 1, 1, 1, 1, 1], [0.1, 0.5, 0.4, 0.6, 0.7, 0.8, 0.9])
+    (0.6, 0.8, 0.8)
+    >>> precision_threshold([0, 1, 0, 1], [0.9, 0.8, 0.7, 0.6])[0] is None
+    True
+    """
+    y = np.asarray(y_true, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    if y.sum() == 0:
+        return None, 0.0, 0.0
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    fp = np.cumsum(1 - y_sorted)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]      # cut only between distinct scores
+    shrunk = tp / (tp + fp + prior)
+    ok = last & (shrunk >= target)
+    if not ok.any():
+        return None, round(float(shrunk[last].max()), 6), 0.0
+    i = int(np.flatnonzero(ok)[np.argmax(tp[ok])])
+    return round(float(s_sorted[i]), 6), round(float(shrunk[i]), 6), round(float(tp[i] / y.sum()), 6)
+
+
+def isotonic_map(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Isotonic calibration of out-of-fold scores, as the knots of a piecewise-linear map (for ``np.interp``)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(np.asarray(scores, float),
+                                                                             np.asarray(y_true, float))
+    return np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float)
+
+
+CONFIDENCE_WORDS = ((0.9, "très probable"), (0.7, "probable"), (0.0, "possible"))
+
+
+def confidence_word(p: float) -> str:
+    """French word for a calibrated probability of a *suggested* code.
+
+    >>> [confidence_word(p) for p in (0.95, 0.75, 0.4)]
+    ['très probable', 'probable', 'possible']
+    """
+    return next(word for floor, word in CONFIDENCE_WORDS if p >= floor)
+
+
 # --------------------------------------------------------------------------- learned model
 
 METADATA_COLUMNS = ("atelier", "role", "kind")
 MODEL_INPUT_COLUMNS = ["segment", "doc", "territory", "text", "lemmas", *METADATA_COLUMNS]
 DIMENSION_PREFIX = "dim:"
+# The « rien à coder » head: positive on covered segments that carry no code.
+NOTHING_HEAD = "none:rien"
+DEFAULT_TARGET_PRECISION = 0.8
+EXTRA_WEIGHTS = {"codebook": 0.3, "referentiel": 0.5}
 # Dimensions of the balises (CON, the concepts, is not one of them).
 BALISE_DIMENSIONS = ("ENG", "SYS", "COOP", "VAL", "MGT", "ECH")
 
@@ -364,7 +423,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] | None = (3, 5),
                  metadata: tuple[str, ...] = METADATA_COLUMNS, dimensions: dict | None = None,
                  min_df: int = 2, min_positives: int = MIN_POSITIVES, min_cv_f1: float = 0.2, cv: int = 5,
-                 labels: Sequence[str] | None = None, random_state: int = 0):
+                 labels: Sequence[str] | None = None, random_state: int = 0,
+                 threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
+                 abstain: bool = True):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -378,6 +439,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.labels = labels
         self.random_state = random_state
+        self.threshold_rule = threshold_rule
+        self.target_precision = target_precision
+        self.abstain = abstain
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -405,28 +469,58 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             return GroupKFold(n_splits=min(self.cv, len(set(groups))))
         return KFold(n_splits=min(self.cv, n), shuffle=True, random_state=self.random_state)
 
-    def _fit_predict(self, X, Y, train, test) -> np.ndarray:
+    def _fit_weighted(self, X, Y, weights):
+        """Fit a fresh pipeline; ``weights`` (None: all 1) reach the classifiers by metadata routing."""
+        import sklearn
+
+        pipe = self._make_pipeline()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if weights is None or np.all(weights == 1.0):
+                return pipe.fit(X, Y)
+            if self.classifier != "logreg":
+                raise ValueError("weighted extra documents need classifier='logreg'")
+            with sklearn.config_context(enable_metadata_routing=True):
+                pipe.named_steps["classify"].estimator.set_fit_request(sample_weight=True)
+                pipe.fit(X, Y, sample_weight=np.asarray(weights, dtype=float))
+            return pipe
+
+    def _fit_predict(self, X, Y, train, test, extra=None) -> np.ndarray:
         # A head with almost no positive segment in this inner training fold cannot be
         # fitted (nor calibrated): it scores 0 there, which only lowers its threshold's F1.
+        # Extra documents (codebook, référentiel) join every training fold, never a test fold.
+        Xtr, Ytr, wtr = X.iloc[train], Y[train], None
+        if extra is not None:
+            Xe, Ye, we = extra
+            Xtr = pd.concat([Xtr, Xe], ignore_index=True)
+            Ytr = np.vstack([Ytr, Ye])
+            wtr = np.r_[np.ones(len(train)), we]
         cols = np.flatnonzero(Y[train].sum(axis=0) >= MIN_FOLD_POSITIVES)
         proba = np.zeros((len(test), Y.shape[1]))
         if cols.size:
-            pipe = self._make_pipeline()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                pipe.fit(X.iloc[train], Y[train][:, cols])
-                proba[:, cols] = _positive_proba(pipe, X.iloc[test], cols.size)
+            pipe = self._fit_weighted(Xtr, Ytr[:, cols], wtr)
+            proba[:, cols] = _positive_proba(pipe, X.iloc[test], cols.size)
         return proba
 
-    def fit(self, X, y, groups=None) -> "SegmentCoder":
+    def fit(self, X, y, groups=None, extra=None) -> "SegmentCoder":
         """Learn the codes of ``y`` and choose one threshold per code by grouped CV.
+
+        With ``threshold_rule="precision"`` (default) each head's threshold is the lowest whose
+        out-of-fold precision reaches ``target_precision`` (:func:`precision_threshold`); a head
+        that cannot reach it is dropped (``unreliable_``) and never suggested. With ``"f1"`` the
+        F1-optimal threshold is kept (the former behaviour). Out-of-fold scores are also
+        calibrated (isotonic) for :meth:`predict_confidence`. With ``abstain``, a « rien à coder »
+        head learns the covered segments that carry no code; when it fires, nothing is suggested.
 
         Parameters
         ----------
         X : DataFrame with ``lemmas`` and ``text`` columns (and metadata columns)
-        y : sequence of sets of code ids
+        y : sequence of sets of code ids (``dim:<DIM>`` labels a dimension without a code)
         groups : sequence, optional
             Group of each segment (its document): internal folds never split a group.
+        extra : (DataFrame, list of sets, weights), optional
+            Extra training documents (codebook, référentiel) with their sample weights: added to
+            every training fold and to the final fit, never used to choose a threshold.
         """
         X = _frame(X).reset_index(drop=True)
         label_sets = [set(v) for v in y]
@@ -440,40 +534,96 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             raise ModelError(msg("model.no_code", n=self.min_positives), hint=msg("model.no_code_hint"))
         dims = sorted({d for d in (self.dimensions or {}).values()})
         heads = codes + [DIMENSION_PREFIX + d for d in dims]
-        if self.dimensions:
-            label_sets = [s | {DIMENSION_PREFIX + self.dimensions[c] for c in s if c in self.dimensions}
-                          for s in label_sets]
+        nothing = [not s for s in label_sets]
+
+        def with_dims(sets):
+            if not self.dimensions:
+                return sets
+            return [s | {DIMENSION_PREFIX + self.dimensions[c] for c in s if c in self.dimensions} for s in sets]
+
+        label_sets = with_dims(label_sets)
+        if self.abstain:
+            heads.append(NOTHING_HEAD)
+            label_sets = [s | {NOTHING_HEAD} if n else s for s, n in zip(label_sets, nothing)]
         Y = np.array([[h in s for h in heads] for s in label_sets], dtype=int)
         keep = Y.sum(axis=0) >= self.min_positives          # a dimension head needs examples too
         heads = [h for h, k in zip(heads, keep) if k]
         Y = Y[:, keep]
+        extra_data = None
+        if extra is not None and len(extra[0]):
+            Xe = _frame(extra[0]).reset_index(drop=True)
+            Ye = np.array([[h in s for h in heads] for s in with_dims([set(v) for v in extra[1]])], dtype=int)
+            extra_data = (Xe, Ye, np.asarray(extra[2], dtype=float))
         groups = None if groups is None else np.asarray(list(groups))
         oof = np.zeros(Y.shape, dtype=float)
         for train, test in self._splitter(len(X), groups).split(X, Y, groups):
-            oof[test] = self._fit_predict(X, Y, train, test)
-        chosen = [best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
-        # A head whose out-of-fold F1 stays below min_cv_f1 is not learnable from
-        # these data: its F1-optimal threshold is then near 0 and it would be
-        # suggested everywhere. Judged on the training data only.
-        reliable = np.array([f >= self.min_cv_f1 for _, f in chosen], dtype=bool)
-        self.unreliable_ = {h: f for h, (_, f), ok in zip(heads, chosen, reliable) if not ok}
+            oof[test] = self._fit_predict(X, Y, train, test, extra_data)
+        f1_chosen = [best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
+        if self.threshold_rule == "precision":
+            prec = [precision_threshold(Y[:, j], oof[:, j], self.target_precision) for j in range(Y.shape[1])]
+            # F1 at the precision threshold, for the report
+            chosen = []
+            for j, (t, p, r) in enumerate(prec):
+                f = 2 * p * r / (p + r) if t is not None and p + r > 0 else 0.0
+                chosen.append((t, round(f, 6)))
+            reliable = np.array([t is not None for t, _, _ in prec], dtype=bool)
+            self.unreliable_ = {h: p for h, (t, p, _), ok in zip(heads, prec, reliable) if not ok}
+            cv_precision = [p for _, p, _ in prec]
+        elif self.threshold_rule == "f1":
+            chosen = f1_chosen
+            # A head whose out-of-fold F1 stays below min_cv_f1 is not learnable from
+            # these data: its F1-optimal threshold is then near 0 and it would be
+            # suggested everywhere. Judged on the training data only.
+            reliable = np.array([f >= self.min_cv_f1 for _, f in chosen], dtype=bool)
+            self.unreliable_ = {h: f for h, (_, f), ok in zip(heads, chosen, reliable) if not ok}
+            cv_precision = [float("nan")] * len(heads)
+        else:
+            raise ValueError(f"unknown threshold_rule '{self.threshold_rule}' (use 'precision' or 'f1')")
+        calibration = [isotonic_map(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
         heads = [h for h, ok in zip(heads, reliable) if ok]
         chosen = [c for c, ok in zip(chosen, reliable) if ok]
+        calibration = [c for c, ok in zip(calibration, reliable) if ok]
+        cv_precision = np.array([c for c, ok in zip(cv_precision, reliable) if ok], dtype=float)
         Y = Y[:, reliable]
-        if not heads:
+        if extra_data is not None:
+            extra_data = (extra_data[0], extra_data[1][:, reliable], extra_data[2])
+        if not any(h != NOTHING_HEAD for h in heads):
+            if self.threshold_rule == "precision":
+                raise ModelError(msg("model.no_precision", precision=self.target_precision),
+                                 hint=msg("model.no_precision_hint"))
             raise ModelError(msg("model.no_f1", f1=self.min_cv_f1), hint=msg("model.no_f1_hint"))
-        is_code = np.array([not h.startswith(DIMENSION_PREFIX) for h in heads])
+        self.nothing_threshold_ = None
+        if NOTHING_HEAD in heads:
+            k = heads.index(NOTHING_HEAD)
+            self.nothing_threshold_ = float(chosen[k][0])
+            # last column of the stacked heads
+            heads.append(heads.pop(k))
+            chosen.append(chosen.pop(k))
+            calibration.append(calibration.pop(k))
+            cv_precision = np.r_[np.delete(cv_precision, k), cv_precision[k]]
+            Y = np.c_[np.delete(Y, k, axis=1), Y[:, k]]
+            if extra_data is not None:
+                Ye = extra_data[1]
+                extra_data = (extra_data[0], np.c_[np.delete(Ye, k, axis=1), Ye[:, k]], extra_data[2])
+        is_code = np.array([not h.startswith(DIMENSION_PREFIX) and h != NOTHING_HEAD for h in heads])
+        is_dim = np.array([h.startswith(DIMENSION_PREFIX) for h in heads])
         heads_arr = np.array(heads, dtype=object)
-        thresholds = np.array([t for t, _ in chosen])
+        thresholds = np.array([t for t, _ in chosen], dtype=float)
         self.classes_ = heads_arr[is_code]
         self.thresholds_ = thresholds[is_code]
         self.cv_f1_ = np.array([f for _, f in chosen])[is_code]
-        self.dimension_classes_ = np.array([h[len(DIMENSION_PREFIX):] for h in heads_arr[~is_code]], dtype=object)
-        self.dimension_thresholds_ = thresholds[~is_code]
-        self.dimension_cv_f1_ = np.array([f for _, f in chosen])[~is_code]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            self.pipeline_ = self._make_pipeline().fit(X, Y)
+        self.cv_precision_ = cv_precision[is_code]
+        self.dimension_classes_ = np.array([h[len(DIMENSION_PREFIX):] for h in heads_arr[is_dim]], dtype=object)
+        self.dimension_thresholds_ = thresholds[is_dim]
+        self.dimension_cv_f1_ = np.array([f for _, f in chosen])[is_dim]
+        self.calibration_ = calibration
+        if extra_data is not None:
+            Xall = pd.concat([X, extra_data[0]], ignore_index=True)
+            Yall = np.vstack([Y, extra_data[1]])
+            wall = np.r_[np.ones(len(X)), extra_data[2]]
+        else:
+            Xall, Yall, wall = X, Y, None
+        self.pipeline_ = self._fit_weighted(Xall, Yall, wall)
         # One sparse-dense product for all heads instead of one pass over the
         # features per head (OneVsRestClassifier.predict_proba): 4× faster on
         # 100,000 segments, same probabilities (a test checks it).
@@ -489,15 +639,48 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
 
             features = self.pipeline_.named_steps["features"].transform(_frame(X))
             return expit(np.asarray(features @ self.coef_.T) + self.intercept_)
-        return _positive_proba(self.pipeline_, _frame(X), len(self.classes_) + len(self.dimension_classes_))
+        n_heads = len(self.classes_) + len(self.dimension_classes_) + (getattr(self, "nothing_threshold_", None)
+                                                                          is not None)
+        return _positive_proba(self.pipeline_, _frame(X), n_heads)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probability of each code in ``classes_`` for each segment, shape ``(n, n_codes)``."""
+        """Probability of each code in ``classes_`` for each segment, shape ``(n, n_codes)``.
+
+        These are the classifiers' scores, compared with ``thresholds_``; see
+        :meth:`predict_confidence` for calibrated probabilities.
+        """
         return self._all_proba(X)[:, :len(self.classes_)]
 
+    def calibrate(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of the code columns of ``scores`` (isotonic on out-of-fold scores)."""
+        cal = getattr(self, "calibration_", None)
+        if not cal:
+            return scores
+        out = np.empty_like(scores, dtype=float)
+        for j in range(scores.shape[1]):
+            x, y = cal[j]
+            out[:, j] = np.interp(scores[:, j], x, y) if len(x) > 1 else (y[0] if len(y) else scores[:, j])
+        return out
+
+    def predict_confidence(self, X) -> np.ndarray:
+        """Calibrated probability of each code in ``classes_`` (shown to coders as a French word)."""
+        return self.calibrate(self.predict_proba(X))
+
+    def abstains(self, all_scores: np.ndarray) -> np.ndarray:
+        """Boolean per row: the « rien à coder » head fires (``all_scores`` from ``_all_proba``)."""
+        if getattr(self, "nothing_threshold_", None) is None:
+            return np.zeros(all_scores.shape[0], dtype=bool)
+        return all_scores[:, -1] >= self.nothing_threshold_
+
+    def decide(self, scores_all: np.ndarray) -> np.ndarray:
+        """0/1 code matrix from all head scores: thresholds, then abstention on « rien à coder »."""
+        pred = (scores_all[:, :len(self.classes_)] >= self.thresholds_).astype(int)
+        pred[self.abstains(scores_all)] = 0
+        return pred
+
     def predict(self, X) -> np.ndarray:
-        """0/1 matrix: probability at or above each code's threshold."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+        """0/1 matrix: score at or above each code's threshold, none where the model abstains."""
+        return self.decide(self._all_proba(X))
 
     def predict_codes(self, X) -> list[list[str]]:
         """The codes predicted for each segment, in ``classes_`` order."""
@@ -505,8 +688,11 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
 
     def predict_dimensions(self, X) -> np.ndarray:
         """0/1 matrix over ``dimension_classes_`` from the dimension heads (empty without them)."""
-        proba = self._all_proba(X)[:, len(self.classes_):]
-        return (proba >= self.dimension_thresholds_).astype(int)
+        scores = self._all_proba(X)
+        n, d = len(self.classes_), len(self.dimension_classes_)
+        pred = (scores[:, n:n + d] >= self.dimension_thresholds_).astype(int)
+        pred[self.abstains(scores)] = 0
+        return pred
 
 
 def _positive_proba(pipe, X, n_heads: int) -> np.ndarray:
@@ -566,9 +752,48 @@ def training_hash(X: pd.DataFrame, y: Sequence[set[str]]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def texts_lemmas(texts: Sequence[str], layer, name: str = "texts", unit: int = 1000) -> list[str]:
+    """Lemma texts of free texts, parsed through the NLP cache in units of ``unit`` texts."""
+    units = [(f"{name}-{i // unit:06d}", list(texts[i:i + unit])) for i in range(0, len(texts), unit)]
+    return [lem for u in layer.parse_units(units, docs=False) for lem in u.lemmas]
+
+
+def knowledge_documents(codebook: Codebook, layer, referentiel: str | Path | None = None,
+                        weights: dict | None = None, exclude_dimension: str | None = None
+                        ) -> tuple[pd.DataFrame, list[set[str]], np.ndarray, dict]:
+    """The codebook's and the référentiel's paragraphs as down-weighted extra training documents.
+
+    Returns ``(X, y, weights, info)``; ``info`` says how many documents of each source were used
+    and, when the référentiel file is absent, that the model is trained without it.
+    ``exclude_dimension`` leaves out the référentiel's paragraphs of one dimension (to test on them).
+    """
+    from analyse.coding.knowledge import codebook_documents, referentiel_paragraphs
+
+    weights = {**EXTRA_WEIGHTS, **(weights or {})}
+    docs = [(d, "codebook") for d in codebook_documents(codebook)]
+    info = {"codebook": len(docs), "referentiel": 0, "referentiel_path": None}
+    if referentiel is not None and Path(referentiel).is_file():
+        paras = [p for p in referentiel_paragraphs(referentiel, codebook) if p["dimension"] != exclude_dimension]
+        docs += [(p, "referentiel") for p in paras]
+        info.update(referentiel=len(paras), referentiel_path=str(referentiel))
+    elif referentiel is not None:
+        info["referentiel_missing"] = str(referentiel)
+    texts = [d["text"] for d, _ in docs]
+    lemmas = texts_lemmas(texts, layer, "knowledge")
+    X = pd.DataFrame({"segment": [d["id"] for d, _ in docs], "doc": [src for _, src in docs],
+                      "territory": "", "text": texts, "lemmas": lemmas, "atelier": "", "role": "", "kind": ""},
+                     columns=MODEL_INPUT_COLUMNS)
+    return X, [set(d["labels"]) for d, _ in docs], np.array([weights[src] for _, src in docs]), info
+
+
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
-                layer=None, **params) -> tuple[SegmentCoder, dict]:
+                layer=None, knowledge: bool = True, referentiel: str | Path | None = "default",
+                **params) -> tuple[SegmentCoder, dict]:
     """Train a :class:`SegmentCoder` on a coder's covered segments; return it and its metadata.
+
+    With ``knowledge`` the codebook's texts and the référentiel's paragraphs (read from
+    ``referentiel``; ``"default"``: ``../shared/seed/`` next to the corpus's project; None: not
+    used) are added as down-weighted training documents (:func:`knowledge_documents`).
 
     Examples
     --------
@@ -585,8 +810,17 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
     params.setdefault("dimensions", dimension_map(codebook))
-    model = SegmentCoder(**params).fit(X, y, groups=X["doc"])
-    return model, model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
+    extra, extra_info = None, {}
+    if knowledge:
+        if referentiel == "default":
+            from analyse.coding.knowledge import default_referentiel_path
+            referentiel = default_referentiel_path(Path(corpus.root).parent if corpus.root else Path.cwd())
+        Xe, ye, we, extra_info = knowledge_documents(codebook, layer, referentiel)
+        extra = (Xe, ye, we)
+    model = SegmentCoder(**params).fit(X, y, groups=X["doc"], extra=extra)
+    meta = model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
+    meta["extra_documents"] = extra_info
+    return model, meta
 
 
 def dimension_map(codebook: Codebook) -> dict[str, str]:
@@ -616,6 +850,8 @@ def model_metadata(model: SegmentCoder, codebook: Codebook, data_hash: str, pipe
                                                                  model.dimension_thresholds_)},
         "skipped": dict(model.skipped_),
         "unreliable": dict(model.unreliable_),
+        "nothing_threshold": getattr(model, "nothing_threshold_", None),
+        "model_version": f"{_dt.date.today().isoformat()}-{data_hash[:8]}",
     }
 
 

@@ -1,5 +1,9 @@
 """Honest evaluation of the machine coders against a human coder.
 
+Why this module is long: the cross-validation schemes and the three transfer evaluations of
+issue 19 (leave-one-territory-out, référentiel, development set) share the same metrics, splits
+and report; splitting them would scatter one evaluation over several files.
+
 Two cross-validation schemes, both grouped so that no test segment has a
 sibling from the same document in training (segments of one document share
 speakers, topic and vocabulary: mixing them would flatter the model):
@@ -115,11 +119,11 @@ def dimension_indicator(Y: np.ndarray, codes: Sequence[str], codebook: Codebook)
     return out
 
 
-def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test):
+def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SegmentCoder(**params)
-        model.fit(X.iloc[train], [y[i] for i in train], groups=X["doc"].iloc[train])
+        model.fit(X.iloc[train], [y[i] for i in train], groups=X["doc"].iloc[train], extra=extra)
         pred = model.predict(X.iloc[test])
         dims = model.predict_dimensions(X.iloc[test]) if len(model.dimension_classes_) else None
     return (test, [str(c) for c in model.classes_], pred, [str(d) for d in model.dimension_classes_], dims,
@@ -127,7 +131,7 @@ def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test):
 
 
 def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, params: dict | None = None,
-                n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+                n_jobs: int = 1, extra=None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
     """Predictions of a freshly fitted :class:`SegmentCoder` for each test fold.
 
     The model gets every codebook code as ``labels`` and, unless ``params``
@@ -148,7 +152,7 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     codes = list(codebook.codes)
     params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(params, X, y, train, test) for train, test in splits)
+        delayed(_fit_fold)(params, X, y, train, test, extra) for train, test in splits)
     Y_pred = np.zeros((len(X), len(codes)), dtype=int)
     D_pred = np.zeros((len(X), len(DIMENSIONS)), dtype=int) if params["dimensions"] else None
     index = {c: j for j, c in enumerate(codes)}
@@ -237,6 +241,161 @@ def summarise(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str], code
     }
 
 
+# --------------------------------------------------------------------------- transfer (issue 19)
+
+TRANSFER_SECTIONS = {
+    "corpus_leave_one_territory_out": "corpus, un territoire laissé de côté",
+    "referentiel": "paragraphes du référentiel, étiquetés par leur section",
+    "devset": "textes réels d'autres villes (jeu de développement)",
+}
+
+
+def false_alarm_rate(gold_empty: np.ndarray, Y_pred: np.ndarray) -> float | None:
+    """Share of the texts that carry no code (``gold_empty``) for which something is suggested."""
+    gold_empty = np.asarray(gold_empty, dtype=bool)
+    if not gold_empty.any():
+        return None
+    return float(np.asarray(Y_pred)[gold_empty].any(axis=1).mean())
+
+
+def union_dimensions(Y_pred: np.ndarray, codes: Sequence[str], codebook: Codebook,
+                     D_heads: np.ndarray | None) -> np.ndarray:
+    """Predicted dimensions: those of the predicted codes, plus the dimension heads that fire."""
+    D = dimension_indicator(Y_pred, codes, codebook)
+    return D if D_heads is None else np.maximum(D, D_heads)
+
+
+def _clean(m: dict) -> dict:
+    return {k: (None if isinstance(v, float) and np.isnan(v) else (round(v, 4) if isinstance(v, float) else v))
+            for k, v in m.items()}
+
+
+def transfer_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str], codebook: Codebook,
+                     D_true: np.ndarray | None = None, D_pred: np.ndarray | None = None,
+                     balise_rows: np.ndarray | None = None) -> dict:
+    """Balise and dimension level metrics, and the false-alarm rate on texts that carry no code.
+
+    ``D_true`` (default: derived from ``Y_true``) lets a text be labelled at dimension level only;
+    ``balise_rows`` restricts the balise level to the texts labelled with a balise.
+    """
+    balise = [j for j, c in enumerate(codes) if codebook[c].kind == "balise"]
+    D_true = dimension_indicator(Y_true, codes, codebook) if D_true is None else D_true
+    D_pred = dimension_indicator(Y_pred, codes, codebook) if D_pred is None else D_pred
+    rows = np.ones(len(Y_true), dtype=bool) if balise_rows is None else np.asarray(balise_rows, dtype=bool)
+    out = {"texts": int(len(Y_true)),
+           "dimension": _clean(level_metrics(D_true, D_pred)),
+           "balise": _clean(level_metrics(Y_true[rows][:, balise], Y_pred[rows][:, balise])) if rows.any() else None,
+           "uncoded_texts": int((D_true.sum(axis=1) == 0).sum()),
+           "false_alarm_rate": false_alarm_rate(D_true.sum(axis=1) == 0, Y_pred),
+           "abstention_rate": float((Y_pred.sum(axis=1) == 0).mean()) if len(Y_pred) else None}
+    return out
+
+
+def _texts_frame(texts: Sequence[str], layer, name: str) -> pd.DataFrame:
+    from analyse.coding.autocode import texts_lemmas
+    return pd.DataFrame({"text": list(texts), "lemmas": texts_lemmas(list(texts), layer, name)})
+
+
+def _predict(model: SegmentCoder, X: pd.DataFrame, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code and dimension predictions of a fitted model in the codebook's and DIMENSIONS' order."""
+    index = {c: j for j, c in enumerate(codes)}
+    Y = np.zeros((len(X), len(codes)), dtype=int)
+    Y[:, [index[c] for c in model.classes_]] = model.predict(X)
+    D = np.zeros((len(X), len(DIMENSIONS)), dtype=int)
+    if len(model.dimension_classes_):
+        D[:, [DIMENSIONS.index(d) for d in model.dimension_classes_]] = model.predict_dimensions(X)
+    return Y, D
+
+
+def read_devset(folder: str | Path) -> tuple[list[dict], dict, dict] | None:
+    """``texts.jsonl`` (``{"id", "text", "source"}``) and ``labels-1.jsonl``/``labels-2.jsonl`` (``{"id", "codes"}``).
+
+    None when the texts or the first labels are absent; the second labels may be absent (``{}``).
+    """
+    folder = Path(folder)
+    texts_path, l1, l2 = folder / "texts.jsonl", folder / "labels-1.jsonl", folder / "labels-2.jsonl"
+    if not (texts_path.is_file() and l1.is_file()):
+        return None
+
+    def lines(path):
+        return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    texts = lines(texts_path)
+    labels = [{r["id"]: set(r.get("codes") or []) for r in lines(p)} if p.is_file() else {} for p in (l1, l2)]
+    return texts, labels[0], labels[1]
+
+
+def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_loto: np.ndarray,
+                        D_loto: np.ndarray | None, params: dict | None, referentiel: Path | None,
+                        devset_dir: Path | None, loto_note: str) -> dict:
+    """The three transfer evaluations of ``analyse evaluate`` (see :data:`TRANSFER_SECTIONS`).
+
+    (a) reuses the leave-one-territory-out predictions; (b) scores the référentiel's paragraphs with
+    a model trained on the whole corpus and the codebook **without the référentiel** (a test, not
+    a look at training data); (c) scores the development set with the model as shipped (corpus,
+    codebook and référentiel). Thresholds are always chosen by grouped CV on the training corpus,
+    never on a set reported here.
+    """
+    from analyse.coding.autocode import knowledge_documents
+    from analyse.coding.knowledge import referentiel_paragraphs
+
+    codes = list(codebook.codes)
+    params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
+    Y = indicator(y, codes)
+    out: dict = {"sections": TRANSFER_SECTIONS}
+    a = transfer_metrics(Y, Y_loto, codes, codebook, D_pred=union_dimensions(Y_loto, codes, codebook, D_loto))
+    a["note"] = loto_note
+    out["corpus_leave_one_territory_out"] = a
+
+    def fit(with_referentiel: bool):
+        Xe, ye, we, info = knowledge_documents(codebook, layer, referentiel if with_referentiel else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SegmentCoder(**params).fit(X, y, groups=X["doc"], extra=(Xe, ye, we)), info
+
+    if referentiel is not None and Path(referentiel).is_file():
+        paras = referentiel_paragraphs(referentiel, codebook)
+        model, _ = fit(False)
+        Xr = _texts_frame([p["text"] for p in paras], layer, "referentiel-eval")
+        Yp, Dp = _predict(model, Xr, codes)
+        Yt = indicator([{p["balise"]} if p["balise"] else set() for p in paras], codes)
+        Dt = np.array([[p["dimension"] == d for d in DIMENSIONS] for p in paras], dtype=int)
+        b = transfer_metrics(Yt, Yp, codes, codebook, Dt, union_dimensions(Yp, codes, codebook, Dp),
+                             balise_rows=np.array([bool(p["balise"]) for p in paras]))
+        b["note"] = ("modèle entraîné sur tout le corpus et la grille, sans le référentiel : c'est un test ; "
+                     "le modèle livré apprend aussi le référentiel (pondéré à 0,5). Toute paragraphe est sous une "
+                     "section : le taux de fausses alertes n'a pas de sens ici.")
+        b["path"] = str(referentiel)
+        out["referentiel"] = b
+    else:
+        out["referentiel"] = {"skipped": f"référentiel absent ({referentiel}) : section non évaluée"}
+
+    dev = read_devset(devset_dir) if devset_dir is not None else None
+    if dev is None:
+        out["devset"] = {"skipped": f"jeu de développement absent ({devset_dir}/texts.jsonl et labels-1.jsonl)"}
+        return out
+    texts, labels1, labels2 = dev
+    texts = [t for t in texts if t["id"] in labels1]
+    model, info = fit(True)
+    Xd = _texts_frame([t["text"] for t in texts], layer, "devset-eval")
+    Yp, Dp = _predict(model, Xd, codes)
+    Y1 = indicator([labels1[t["id"]] for t in texts], codes)
+    c = transfer_metrics(Y1, Yp, codes, codebook, D_pred=union_dimensions(Yp, codes, codebook, Dp))
+    c["note"] = ("modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; "
+                 "aucun seuil n'est réglé sur ce jeu")
+    c["sources"] = sorted({str(t.get("source", "")) for t in texts})
+    if labels2:
+        both = [t for t in texts if t["id"] in labels2]
+        Y1b = indicator([labels1[t["id"]] for t in both], codes)
+        Y2b = indicator([labels2[t["id"]] for t in both], codes)
+        agree = transfer_metrics(Y1b, Y2b, codes, codebook)
+        c["agreement_labels_1_2"] = {"texts": len(both), "dimension": agree["dimension"], "balise": agree["balise"]}
+    else:
+        c["agreement_labels_1_2"] = None
+    out["devset"] = c
+    return out
+
+
 # --------------------------------------------------------------------------- the evaluation
 
 @dataclass
@@ -251,6 +410,7 @@ class Evaluation:
     skipped: dict
     comparison: pd.DataFrame | None = None
     info: dict = field(default_factory=dict)
+    transfer: dict = field(default_factory=dict)
 
     def targets(self) -> list[dict]:
         """The project's targets with the measured value, met or missed, and by how much."""
@@ -275,6 +435,7 @@ class Evaluation:
         return {
             **self.info, "coder": self.coder, "schemes": schemes, "targets": self.targets(),
             "not_learned": self.skipped,
+            "transfer": self.transfer,
             "folds": self.folds,
             "comparison": None if self.comparison is None else [
                 {k: clean(v) for k, v in r.items()} for r in self.comparison.to_dict(orient="records")],
@@ -311,7 +472,9 @@ def compare_models(X: pd.DataFrame, y: list, codes: Sequence[str], codebook: Cod
 
 
 def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A", layer=None,
-             n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1) -> Evaluation:
+             n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1,
+             referentiel: str | Path | None = "default", devset_dir: str | Path | None = "default",
+             knowledge: bool = True, transfer: bool = True, kfold: bool = True) -> Evaluation:
     """Cross-validate the learned coder and the rules against a human coder.
 
     Parameters
@@ -346,11 +509,26 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     Y = indicator(y, codes)
     splits = {"group_kfold": document_splits(X["doc"], n_splits),
               "leave_one_territory_out": territory_splits(X["territory"])}
+    if not kfold:
+        del splits["group_kfold"]
     rules = RuleSuggester(codebook, layer.nlp)
     Y_rules = indicator(rules.predict_codes(docs), codes)
-    per_code, summary, folds = [], [], {}
+    root = Path(corpus.root).parent if corpus.root else Path.cwd()
+    if referentiel == "default":
+        from analyse.coding.knowledge import default_referentiel_path
+        referentiel = default_referentiel_path(root)
+    if devset_dir == "default":
+        devset_dir = root / "tests" / "data" / "devset"
+    extra = None
+    if knowledge:
+        from analyse.coding.autocode import knowledge_documents
+        Xe, ye, we, _ = knowledge_documents(codebook, layer, referentiel)
+        extra = (Xe, ye, we)
+    per_code, summary, folds, loto = [], [], {}, None
     for scheme, scheme_splits in splits.items():
-        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs)
+        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra)
+        if scheme == "leave_one_territory_out":
+            loto = (Y_model, D_model)
         for method, Y_pred, D_pred in (("model", Y_model, D_model), ("rules", Y_rules, None)):
             frame = code_metrics(Y, Y_pred, codes, codebook)
             frame.insert(0, "method", method)
@@ -360,13 +538,22 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
                 summary.append({"scheme": scheme, "method": method, "level": level, **m})
     min_positives = SegmentCoder(**(params or {})).min_positives
     skipped = {c: int(Y[:, j].sum()) for j, c in enumerate(codes) if Y[:, j].sum() < min_positives}
-    comparison = compare_models(X, y, codes, codebook, splits["group_kfold"], n_jobs=n_jobs) if compare else None
+    comparison = (compare_models(X, y, codes, codebook, splits["group_kfold"], n_jobs=n_jobs)
+                  if compare and kfold else None)
     info = {"segments": int(len(X)), "documents": int(X["doc"].nunique()),
-            "territories": sorted(set(X["territory"])), "n_splits": len(splits["group_kfold"]),
+            "territories": sorted(set(X["territory"])), "n_splits": len(splits.get("group_kfold", [])),
             "params": {k: v for k, v in SegmentCoder(**(params or {})).get_params().items()
                        if k not in ("labels", "dimensions")},
             "spacy_pipeline": layer.key}
-    return Evaluation(coder=coder, per_code=pd.concat(per_code, ignore_index=True),
+    transfer_results = {}
+    if transfer:
+        note = ("seuils choisis dans chaque pli sur les seuls territoires d'entraînement ; la grille"
+                + (" et le référentiel" if referentiel is not None and Path(referentiel).is_file() else "")
+                + " ajoutés à l'entraînement" if knowledge else "sans documents ajoutés")
+        transfer_results = transfer_evaluation(X, y, codebook, layer, loto[0], loto[1], params,
+                                               Path(referentiel) if referentiel else None,
+                                               Path(devset_dir) if devset_dir else None, note)
+    return Evaluation(coder=coder, transfer=transfer_results, per_code=pd.concat(per_code, ignore_index=True),
                       summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
                       splits={k: [(X["doc"].iloc[tr].unique().tolist(), X["doc"].iloc[te].unique().tolist())
                                   for tr, te in v] for k, v in splits.items()},

@@ -36,10 +36,12 @@ from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number
 
-SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment"]
+SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment",
+                     "confidence", "model_version", "codebook_version"]
 DECISION_FIELDS = ["decision", "segment", "doc", "code", "origin", "coder", "at", "reason"]
 SUGGESTIONS_DIR = Path("outputs") / "suggestions"
 MACHINE_CODERS = ("rule", "model")
+ASSISTED_ORIGIN = "model-assisted"   # origin of a coding accepted from a suggestion
 TEXT_UNIT = 1000   # input lines per NLP cache unit for `suggest --texts`
 
 
@@ -54,27 +56,34 @@ def rule_records(rules_frame: pd.DataFrame, at: str | None = None) -> list[dict]
             for r in rules_frame.itertuples(index=False)]
 
 
-def model_records(segments: Sequence[Segment], proba: np.ndarray, classes: Sequence[str],
-                  thresholds: Sequence[float], at: str | None = None) -> list[dict]:
-    """Suggestion records for every (segment, code) whose probability reaches the code's threshold.
+def model_records(segments: Sequence[Segment], decided: np.ndarray, confidence: np.ndarray,
+                  classes: Sequence[str], at: str | None = None, model_version: str | None = None,
+                  codebook_version: str | None = None) -> list[dict]:
+    """Suggestion records for every (segment, code) the model decided on (thresholds and abstention applied).
 
-    A model suggestion covers the whole segment: the model reads the segment
-    as a whole and has no span to point at.
+    ``confidence`` holds calibrated probabilities; the record's ``score`` is that probability and
+    ``confidence`` its French word. A model suggestion covers the whole segment: the model reads
+    the segment as a whole and has no span to point at.
     """
+    from analyse.coding.autocode import confidence_word
+
     at = at or now_iso()
     out = []
-    rows, cols = np.nonzero(proba >= np.asarray(thresholds))
+    rows, cols = np.nonzero(np.asarray(decided))
     for i, j in zip(rows, cols):
-        seg, p, t = segments[i], float(proba[i, j]), float(thresholds[j])
+        seg, p = segments[i], float(confidence[i, j])
+        word = confidence_word(p)
         out.append({"doc": seg.doc, "start": seg.start, "end": seg.end, "quote": seg.text,
                     "code": str(classes[j]), "coder": "model", "at": at, "origin": "model",
-                    "score": round(p, 4), "memo": msg("sug.memo_model", p=fr_number(p, 2), threshold=fr_number(t, 2)),
-                    "segment": seg.id})
+                    "score": round(p, 4), "memo": msg("sug.memo_model", word=word, p=fr_number(p, 2)),
+                    "segment": seg.id, "confidence": word, "model_version": model_version,
+                    "codebook_version": codebook_version})
     return out
 
 
 def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=None,
-                     exclude: set[tuple[str, str]] = frozenset(), at: str | None = None) -> list[dict]:
+                     exclude: set[tuple[str, str]] = frozenset(), at: str | None = None,
+                     model_version: str | None = None, codebook_version: str | None = None) -> list[dict]:
     """Rule and model suggestions for segments, minus the excluded (segment, code) pairs.
 
     Parameters
@@ -117,10 +126,42 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
     if model is not None and segments:
         from analyse.coding.autocode import segments_frame_for_model
         X = segments_frame_for_model(segments, lemmas)
-        records += model_records(segments, model.predict_proba(X), model.classes_, model.thresholds_, at)
+        scores = model._all_proba(X)
+        records += model_records(segments, model.decide(scores), model.calibrate(scores[:, :len(model.classes_)]),
+                                 model.classes_, at, model_version, codebook_version)
     records = [r for r in records if (r["segment"], r["code"]) not in exclude]
     order = {s.id: (s.doc, s.n) for s in segments}
     return sorted(records, key=lambda r: (order[r["segment"]], r["code"], r["origin"]))
+
+
+def most_useful_segments(segments: Sequence[Segment], model, layer, k: int = 1) -> list[tuple[str, float]]:
+    """« Segment suivant le plus utile » : the ``k`` segments whose coding would most help the model.
+
+    Uncertainty sampling: for each segment and each learned head, the calibrated probability's
+    closeness to 0.5 (``1 - |2p - 1|``, 1 when the model cannot tell); a segment's usefulness is the
+    largest of these over the codes and the « rien à coder » head. Returns ``[(segment id,
+    usefulness), …]``, most useful first (ties in corpus order).
+
+    Examples
+    --------
+    >>> most_useful_segments(corpus.segments_of("malaunay-valeur"), model, layer, k=3)   # doctest: +SKIP
+    [('malaunay-valeur#7', 0.98), ...]
+    """
+    from analyse.coding.autocode import segments_frame_for_model
+    from analyse.nlp import segment_lemmas
+
+    segments = list(segments)
+    if not segments:
+        return []
+    by_id = segment_lemmas(segments, layer)
+    scores = model._all_proba(segments_frame_for_model(segments, [by_id[s.id] for s in segments]))
+    n = len(model.classes_)
+    probs = model.calibrate(scores[:, :n])
+    if getattr(model, "nothing_threshold_", None) is not None:
+        probs = np.c_[probs, scores[:, -1]]        # the « rien à coder » head, uncalibrated score
+    usefulness = (1 - np.abs(2 * probs - 1)).max(axis=1) if probs.shape[1] else np.zeros(len(segments))
+    order = np.argsort(-usefulness, kind="stable")[:k]
+    return [(segments[i].id, round(float(usefulness[i]), 4)) for i in order]
 
 
 # --------------------------------------------------------------------------- suggestion files
@@ -233,7 +274,7 @@ class SuggestionFile:
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
                span: str = "segment", codebook_version: str | None = None) -> int:
-        """Turn suggestions into human codings of ``coder``; return how many were written.
+        """Turn suggestions into codings of ``coder`` (origin ``model-assisted``); return how many were written.
 
         Parameters
         ----------
@@ -267,11 +308,15 @@ class SuggestionFile:
                                    self.path, hint=msg("sug.text_changed_hint"))
             memo = msg("sug.memo_accepted_rule" if r["origin"] == "rule" else "sug.memo_accepted_model",
                        score=fr_number(r["score"], 2), memo=r["memo"])
+            if r.get("model_version"):
+                memo += f" ; modèle {r['model_version']}"
+            # A coding accepted from a suggestion is not a blind human coding: reliability studies
+            # must be able to tell it apart.
+            kw = dict(memo=memo, origin=ASSISTED_ORIGIN, score=r.get("score"), codebook_version=codebook_version)
             if span == "match":
-                codings.append(coding_record(seg, r["code"], coder, memo=memo, start=r["start"], end=r["end"],
-                                             body=body, codebook_version=codebook_version))
+                codings.append(coding_record(seg, r["code"], coder, start=r["start"], end=r["end"], body=body, **kw))
             else:
-                codings.append(coding_record(seg, r["code"], coder, memo=memo, codebook_version=codebook_version))
+                codings.append(coding_record(seg, r["code"], coder, **kw))
             done.append(r)
             decided.add((r["segment"], r["code"]))
         # the coder's file first: if that fails, nothing is logged as accepted
@@ -353,17 +398,33 @@ def read_texts(path: str | Path) -> list[tuple[object, str]]:
 
 
 def score_texts(texts: Sequence[str], model, layer, unit: int = TEXT_UNIT) -> np.ndarray:
-    """Model probabilities for free texts (parsed through the NLP cache in units of ``unit`` texts)."""
-    units = [(f"texts-{i // unit:06d}", list(texts[i:i + unit])) for i in range(0, len(texts), unit)]
-    lemmas = [lem for u in layer.parse_units(units, docs=False) for lem in u.lemmas]
-    return model.predict_proba(pd.DataFrame({"text": list(texts), "lemmas": lemmas}))
+    """Scores of every model head for free texts (parsed through the NLP cache in units of ``unit`` texts).
+
+    Pass the result to :func:`text_results`.
+    """
+    from analyse.coding.autocode import texts_lemmas
+
+    lemmas = texts_lemmas(list(texts), layer, "texts", unit)
+    return model._all_proba(pd.DataFrame({"text": list(texts), "lemmas": lemmas}))
 
 
-def text_results(ids: Sequence, proba: np.ndarray, classes: Sequence[str], thresholds: Sequence[float]) -> list[dict]:
-    """``{"id", "codes", "scores"}`` per input text: codes at or above threshold, every probability."""
-    classes = [str(c) for c in classes]
-    above = proba >= np.asarray(thresholds)
-    rounded = np.round(proba, 4).tolist()
-    return [{"id": rid, "codes": [c for c, a in zip(classes, row_above) if a],
-             "scores": dict(zip(classes, row))}
-            for rid, row_above, row in zip(ids, above.tolist(), rounded)]
+def text_results(ids: Sequence, scores: np.ndarray, model) -> list[dict]:
+    """``{"id", "codes", "scores", "confidence"}`` per input text.
+
+    ``codes``: the codes above their precision threshold, empty when the model abstains (no code
+    reliable enough, or « rien à coder »); ``scores``: the calibrated probability of every learned
+    code; ``confidence``: the French word of each suggested code.
+    """
+    from analyse.coding.autocode import confidence_word
+
+    classes = [str(c) for c in model.classes_]
+    decided = model.decide(scores).astype(bool)
+    calibrated = model.calibrate(scores[:, :len(classes)])
+    rounded = np.round(calibrated, 4).tolist()
+    out = []
+    for rid, row_dec, row in zip(ids, decided.tolist(), rounded):
+        codes = [c for c, d in zip(classes, row_dec) if d]
+        probs = dict(zip(classes, row))
+        out.append({"id": rid, "codes": codes, "scores": probs,
+                    "confidence": {c: confidence_word(probs[c]) for c in codes}})
+    return out

@@ -42,7 +42,7 @@ from analyse.messages import msg
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
-ORIGINS = ("human", "rule", "model", "llm")
+ORIGINS = ("human", "rule", "model", "llm", "model-assisted")   # model-assisted: accepted from a suggestion
 # Suggestion sources: their lines belong in suggestion files, never in a coder's file.
 MACHINE_CODERS = ("rule", "model")
 CODING_FIELDS = ("doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo")
