@@ -17,7 +17,7 @@ from analyse.coding.knowledge import codebook_documents, referentiel_paragraphs
 from analyse.model.codebook import load_codebook
 
 from tests.helpers import run_cli
-from test_autocode import build_synthetic_project
+from tests.coding.test_autocode import build_synthetic_project
 
 # Words that give a code away, words shared by every code (noise) and small talk with no code.
 CUES = {"A.1": ["quartier", "voisins", "immeuble", "rue"], "B.1": ["argent", "euros", "monnaie", "budget"]}

@@ -84,6 +84,9 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
     from analyse.model.codings import segment_codes
     from analyse.model.corpus import segments_frame
 
+    estimated_units = len(tokens) // max(unit_size, 1)   # before classifying: is there text enough?
+    if estimated_units < MIN_CLASSIFIED_UNITS:
+        raise UsageError(msg("themes.too_small", units=estimated_units, minimum=MIN_CLASSIFIED_UNITS))
     themes = classify_themes(tokens, segments_frame(corpus), k=k, seed=seed, unit_size=unit_size,
                              min_freq=min_freq, exclude=speaker_names(corpus))
     classified = int(themes.units["class"].notna().sum())
