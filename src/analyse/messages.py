@@ -459,6 +459,7 @@ MESSAGES: dict[str, str] = {
     "panel.codes": "Codes",
     "panel.memos": "Mémos",
     "panel.error": "Erreur : {error}",
+    "panel.timecode": "enregistrement : {span}",
     "panel.segment_of": "Segment {n} / {total}",
     "panel.coded_count": "{n} segment(s) codé(s)",
     "panel.finished": "document terminé",

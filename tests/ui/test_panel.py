@@ -198,3 +198,20 @@ def test_chooser_never_defaults_to_a_real_coder(setup):
         chooser.open(None, "B")
     assert chooser.open(doc_id, "Z").coder == "Z"
     chooser.widget()   # builds without a browser
+
+
+def test_timecodes_are_shown_to_go_back_to_the_recording(project: Path):
+    from tests.helpers import FRONT_MATTER, write_doc
+
+    body = ("**P1 (élue)** : [00:03:12] On commence par le tour de table.\n\n"
+            "[00:04:05-00:04:30] Et là, on parle du jardin.\n")
+    write_doc(project / "corpus", "le-mene", "le-mene-enregistre",
+              FRONT_MATTER.format(id="le-mene-enregistre", territory="le-mene") + body)
+    corpus = load_corpus(project / "corpus")
+    book = load_codebook(project / "codebook" / "balises.yaml")
+    panel = CodingPanel("le-mene-enregistre", "B", corpus=corpus, codebook=book,
+                        store=CodingStore(project / "corpus" / "codings"))
+    panel.widget()
+    assert "enregistrement : 00:03:12" in panel.text.value
+    panel.next()
+    assert "enregistrement : 00:04:05–00:04:30" in panel.text.value

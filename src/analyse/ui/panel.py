@@ -352,8 +352,13 @@ class CodingPanel:
             parts.append(f"<div class='balises-before' style='color:#777'><small>avant · "
                          f"{self._speaker_html(before)}</small><p style='white-space:pre-wrap;margin:2px 0'>"
                          f"{html.escape(before.text)}</p></div>")
+        # where to find the passage in the recording, when the transcript has timecodes
+        when = ""
+        if s.start_time:
+            span = s.start_time + (f"–{s.end_time}" if s.end_time else "")
+            when = f" <span class='balises-time' style='color:#555'>⏱ {html.escape(msg('panel.timecode', span=span))}</span>"
         parts.append(f"<div class='balises-current' style='border-left:3px solid #1a6;padding-left:6px'>"
-                     f"<p>{self._speaker_html(s)}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p></div>")
+                     f"<p>{self._speaker_html(s)}{when}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p></div>")
         if self.index + 1 < len(self.segments):
             after = self.segments[self.index + 1]
             parts.append(f"<div class='balises-after' style='color:#777'><small>après · "
