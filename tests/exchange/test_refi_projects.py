@@ -138,6 +138,10 @@ def test_written_project_validates(imported):
     lines = [json.loads(x) for x in memos.read_text(encoding="utf-8").splitlines()] if memos.exists() else []
     assert len(lines) == len(r.memos)
     assert all({"target", "text", "author", "at"} <= set(m) for m in lines)
+    # the same file as `analyse memo`: its format, read by the memos store, no problem for validate
+    from analyse.model.memos import MemoStore, validate_memos
+    assert len(MemoStore(memos).records()) == len(lines)
+    assert not validate_memos(memos).errors
 
 
 def test_second_import_adds_nothing(imported):
@@ -292,7 +296,7 @@ def test_dialogue_source_with_notes(tmp_path):
     book = load_codebook(proj / "codebook" / "balises.yaml")
     assert book.emergent["EMG.jardins-partages"].definition == "Les biens partagés"
     [memo] = [json.loads(x) for x in (proj / "corpus" / "memos.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert memo["target"] == "document:atelier-mene" and memo["text"] == "note de la source"
+    assert (memo["target_type"], memo["target"]) == ("document", "atelier-mene") and memo["text"] == "note de la source"
     assert memo["author"] == "marie-curie" and memo["at"] == "2023-05-05T10:00:00Z"
     again = run_import(proj, qdpx, territory="le-mene")
     assert (len(again.documents), again.n_codings, len(again.memos)) == (0, 0, 0)

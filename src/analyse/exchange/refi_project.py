@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +49,11 @@ from analyse.errors import AnalyseError, CodebookError, Problems, UsageError
 from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index, _existing_keys, _open_zip,
                                    _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
                                    norm_guid, read_project)
-from analyse.fileio import atomic_write_many
+from analyse.fileio import atomic_write_many, dumps_line
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, _bump_patch, validate_codebook
 from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
+from analyse.model.memos import MemoStore
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
 
 MEMOS_FILE = "memos.jsonl"
@@ -255,22 +256,23 @@ def _front_matter(meta: dict) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10**6) + "---\n"
 
 
-def _read_memos(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
+def _memo_target(target: str) -> dict:
+    """The memos file's ``target_type`` / ``target`` (analyse.model.memos) for an imported note's target.
+
+    A note on a source that was not imported, or on a selection that could not be placed, hangs on the
+    project, the original target kept in ``source``: nothing the other tool wrote is dropped.
+    """
+    kind, _, value = target.partition(":")
+    if kind in ("document", "code", "segment"):
+        return {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": kind, "target": value}
+    if kind == "project":
+        return {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": "project", "target": ""}
+    return {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": "project", "target": "", "source": target}
 
 
 def _memo_key(rec: dict) -> tuple:
-    return (rec.get("target"), rec.get("start"), rec.get("end"), rec.get("text"))
+    return (rec.get("source") or f"{rec.get('target_type')}:{rec.get('target')}", rec.get("start"),
+            rec.get("end"), rec.get("text"))
 
 
 def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, book: Codebook,
@@ -365,7 +367,7 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
 
     # Codings and the memos hanging on selections.
     memos_path = Path(corpus.root) / MEMOS_FILE
-    known_memos = {_memo_key(r) for r in _read_memos(memos_path)}
+    known_memos = {_memo_key(r) for r in MemoStore(memos_path).records()}
     notes_on: dict[tuple[str, str], list[str]] = {}
     used_notes: set[str] = set()
     for ng, owners in extras.note_refs.items():
@@ -379,7 +381,8 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
         if not text.strip():
             return
         author = (_coder(user, project.users, {}) if user else "") or ""
-        rec = {"target": target, "text": text.strip(), "author": author, "at": at, **extra, "from": label}
+        rec = {**_memo_target(target), "text": text.strip(), "author": author or label, "at": at or now_iso(),
+               **extra, "from": label}
         if _memo_key(rec) in known_memos:
             plan.memos_present += 1
             return
@@ -619,7 +622,7 @@ def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codin
         old = memos_path.read_text(encoding="utf-8") if memos_path.is_file() else ""
         if old and not old.endswith("\n"):
             old += "\n"
-        contents[memos_path] = old + "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in plan.memos)
+        contents[memos_path] = old + "".join(dumps_line(m) + "\n" for m in plan.memos)
     # Documents, codebook and memos in one step; then the codings, which need both to be valid.
     atomic_write_many(contents)
     plan.written = store.append_many(plan.codings)
