@@ -436,6 +436,14 @@ def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus"
                        suggestions=suggestions).widget()
 
 
+def project_inputs(corpus, codebook, store) -> tuple[Corpus, Codebook, CodingStore]:
+    """Corpus, codebook and coding store from objects or paths (the store defaults to <corpus>/codings)."""
+    corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
+    codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    store = Path(corpus.root) / "codings" if store is None else store
+    return corpus, codebook, store if isinstance(store, CodingStore) else CodingStore(store)
+
+
 class PanelChooser:
     """Choose the document and the coder in the notebook before anything is written.
 
@@ -454,11 +462,7 @@ class PanelChooser:
 
     def __init__(self, corpus: Corpus | str | Path = "corpus", codebook: Codebook | str | Path = "codebook/balises.yaml",
                  store: CodingStore | str | Path | None = None, suggestions=None):
-        self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
-        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-        if store is None:
-            store = Path(self.corpus.root) / "codings"
-        self.store = store if isinstance(store, CodingStore) else CodingStore(store)
+        self.corpus, self.codebook, self.store = project_inputs(corpus, codebook, store)
         self.suggestions = suggestions
         self.panel: CodingPanel | None = None
         self._widget = None

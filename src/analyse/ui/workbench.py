@@ -26,12 +26,12 @@ import html
 from pathlib import Path
 
 from analyse.errors import AnalyseError, UsageError
-from analyse.model.codebook import Codebook, load_codebook
+from analyse.model.codebook import Codebook
 from analyse.model.coders import Registry, validate_registry, registry_path
 from analyse.model.codings import CodingStore, check_coder_id
-from analyse.model.corpus import Corpus, load_corpus
+from analyse.model.corpus import Corpus
 from analyse.model.memos import MemoStore, memos_path
-from analyse.ui.panel import CodingPanel
+from analyse.ui.panel import CodingPanel, project_inputs
 
 MACHINE_CODERS = ("rule", "model")
 NOT_BY_HAND = ("llm", "consensus", "imported")   # registry kinds whose files are not coded in the panel
@@ -66,11 +66,7 @@ class Workbench:
                  codebook: Codebook | str | Path = "codebook/balises.yaml",
                  store: CodingStore | str | Path | None = None, suggestions=None,
                  doc_id: str | None = None, coder: str | None = None):
-        self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
-        self.codebook = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-        if store is None:
-            store = Path(self.corpus.root) / "codings"
-        self.store = store if isinstance(store, CodingStore) else CodingStore(store)
+        self.corpus, self.codebook, self.store = project_inputs(corpus, codebook, store)
         self.suggestions = suggestions
         self.memos = MemoStore(memos_path(self.corpus.root))
         self.registry: Registry | None = validate_registry(registry_path(self.store.folder))[0]
