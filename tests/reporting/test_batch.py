@@ -95,3 +95,32 @@ def test_a_failed_report_leaves_nothing_in_the_groupe_miroir_folder(project: Pat
 def test_refuses_to_write_into_the_corpus(project: Path):
     with pytest.raises(UsageError, match="refus d'écrire les rapports"):
         run_batch(project, None, project / "corpus" / "x", progress=False)
+
+
+def test_a_kernel_that_does_not_answer_gets_a_second_start(tmp_path: Path, monkeypatch):
+    import papermill
+
+    from analyse.reporting import batch
+
+    calls = []
+
+    def flaky(notebook, output, **kwargs):
+        calls.append(kwargs["start_timeout"])
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("ok")]), output)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    res = batch.run_notebook("t", str(tmp_path / "t.ipynb"), str(tmp_path / "work"), {}, "python3")
+    assert res.ok, res.error
+    assert len(calls) == 2 and calls[0] == batch.KERNEL_START_TIMEOUT_S > 60
+
+    calls.clear()
+
+    def broken(notebook, output, **kwargs):
+        calls.append(1)
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(papermill, "execute_notebook", broken)
+    res = batch.run_notebook("u", str(tmp_path / "u.ipynb"), str(tmp_path / "work"), {}, "python3")
+    assert not res.ok and "RuntimeError" in res.error and len(calls) == 1

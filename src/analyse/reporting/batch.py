@@ -253,6 +253,12 @@ def _summary(ename: str, evalue: str) -> str:
     return f"Le rapport s'est arrêté sur une erreur ({ename}{' : ' + first if first else ''})."
 
 
+# Seconds a kernel may take to answer, and how many starts a report gets (jupyter's
+# default of 60 s was exceeded on a loaded CI machine).
+KERNEL_START_TIMEOUT_S = 180
+KERNEL_ATTEMPTS = 2
+
+
 def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str) -> JobResult:
     """Execute one notebook with papermill into ``work_dir`` and render it there; never raises.
 
@@ -270,8 +276,17 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
     t0 = time.perf_counter()
     try:
         with _stderr_to(work / f"{name}.kernel.log"):
-            pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
-                                cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+            for attempt in range(KERNEL_ATTEMPTS):
+                try:
+                    pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
+                                        cwd=str(Path(notebook).parent), progress_bar=False, log_output=False,
+                                        start_timeout=KERNEL_START_TIMEOUT_S)
+                    break
+                except RuntimeError as exc:
+                    # A kernel that never answered ran no cell: on a loaded machine (CI, two
+                    # jobs per core) a second start usually succeeds, so try once more.
+                    if "didn't respond" not in str(exc) or attempt == KERNEL_ATTEMPTS - 1:
+                        raise
         result.ok = True
     except PapermillExecutionError as exc:
         result.error = _summary(exc.ename, exc.evalue)
