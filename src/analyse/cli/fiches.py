@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         material = coded_material(corpus, codings, coders)
         table = invariance_table(material, labels=codebook_labels(book))
         codes = table.loc[table["class"].astype(str).str.startswith("invariant"), "code"].tolist()
-        masker = load_masker(project.root, corpus)
+        masker = load_masker(project, corpus)
         layer = nlp.NLPLayer(cache_dir=project.cache_dir, progress=False)
         risk = corpus_risk_model(nlp.token_frame(corpus, layer), material.segments, masker.lexicon)
         verbatims = decontextualised_verbatims(material, codes, masker=masker, risk=risk, n=1)
