@@ -18,14 +18,16 @@ from a facilitator).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import yaml
 
 from analyse.errors import Problems
 from analyse.fileio import atomic_write
+from analyse.messages import msg
 
 FICHES_DIR = "fiches"
 # field → what the researchers write there (shown as a comment in a pre-filled fiche)
@@ -210,10 +212,12 @@ def load_fiches(folder: str | Path) -> list[dict]:
     return out
 
 
-def _items(value) -> list[str]:
-    if value is None or value == "":
+def field_items(value) -> list[str]:
+    """A fiche field as a list of non-empty strings (a string field is one item)."""
+    if value is None:
         return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in values if v is not None and str(v).strip()]
 
 
 def fiche_markdown(fiche: dict, public: bool = True) -> str:
@@ -255,7 +259,7 @@ def fiche_markdown(fiche: dict, public: bool = True) -> str:
         value = str(fiche.get(key) or "").strip()
         lines += [f"**{title}.** {value or todo}", ""]
     for key, title in (("contre_exemples", "Contre-exemples"), ("questions", "Questions pour la re-contextualiser ailleurs")):
-        items = _items(fiche.get(key))
+        items = field_items(fiche.get(key))
         lines += [f"**{title}.**" + ("" if items else f" {todo}"), ""]
         if items:
             lines += [f"- {item}" for item in items] + [""]
@@ -268,3 +272,20 @@ def fiche_markdown(fiche: dict, public: bool = True) -> str:
             quote += f"  \n> — {v.get('territoire', '')}, {v.get('segment', '')}, risque {v.get('risque', '—')}"
         lines += [quote, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def public_text(text: str, masker=None, territory_names: Sequence[str] = (),
+                pseudonymise: Callable[[str], str] | None = None) -> str:
+    """A researcher's free text made fit for the groupe miroir: masked, corpus territories hidden, pseudonymised.
+
+    Fiches are written to be decontextualised, but a condition « à Loos, … » or a
+    counter-example naming the territory where it failed gives the place away: the
+    same masking as the verbatims applies, then every name of a corpus territory
+    (slug or display name) becomes « [un territoire] ».
+    """
+    out = masker.mask(text)[0] if masker is not None and text else text
+    names = sorted({n for n in territory_names if n}, key=len, reverse=True)
+    if names:
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+        out = pattern.sub(msg("fp.some_territory"), out)
+    return pseudonymise(out) if pseudonymise is not None else out
