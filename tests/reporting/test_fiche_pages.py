@@ -223,3 +223,7 @@ def test_synthesis_fiches_on_the_bundled_corpus(tmp_path):
     assert not [n for n in names if n in text]
     assert not [t for t in ("Loos-en-Gohelle", "Le Mené", "Malaunay", "Grande-Synthe") if t in text]
     assert (tmp_path / "fiches" / "ENG.1.yaml").read_text(encoding="utf-8") == edited
+
+
+def test_no_fiche_and_no_invariant_says_so():
+    assert "Aucune fiche et aucun invariant pour l&#39;instant." in render_section([], True)

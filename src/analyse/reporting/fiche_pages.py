@@ -275,7 +275,7 @@ def fiche_entries(view: FicheView, public: bool, text: Callable[[str], str] = la
 def render_section(entries: list[dict], public: bool, intro: str = "", problems: Sequence[str] = ()) -> str:
     """HTML of the fiches (``templates/pages/fiches_section.html.j2``), ready to display or to include."""
     return _env().get_template("fiches_section.html.j2").render(
-        fiches=entries, public=public, intro=intro, problems=list(problems), none=msg("fp.none"),
+        fiches=entries, public=public, intro=intro, problems=list(problems), empty=msg("fp.none"),
         words=labels())
 
 
@@ -283,7 +283,7 @@ def handout_html(data: dict) -> str:
     """The groupe-miroir handout page (``templates/pages/fiches.html.j2``) from :data:`HANDOUT_DATA`."""
     return _env().get_template("fiches.html.j2").render(
         title=msg("fp.handout"), intro=msg("fp.intro_public"), fiches=data.get("fiches", []),
-        illustrative=bool(data.get("illustrative")), words=labels(), none=msg("fp.none"))
+        illustrative=bool(data.get("illustrative")), words=labels(), empty=msg("fp.none"))
 
 
 def write_handout(work_dir: str | Path, out_dir: str | Path, ok: bool = True) -> Path | None:
