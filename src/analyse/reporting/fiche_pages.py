@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from analyse.messages import msg
+from analyse.privacy.decontext import FACILITATOR
 from analyse.privacy.fiches import field_items, load_fiches, prefill, public_text, validate_fiches
 
 TEMPLATES = Path(__file__).parent / "templates" / "pages"
@@ -138,16 +139,16 @@ def verbatim_rows(fiches: Sequence[ShownFiche], segments: pd.DataFrame, masker=N
                 continue
             seg_id = str(v.get("segment", ""))
             written = str(v.get("texte") or "").strip()
-            row = {"code": code, "source": "fiche" if shown.written else "analyse", "segment": seg_id, "territory": v.get("territoire"),
-                   "original": "", "text": written, "risk": float("nan"), "risk_terms": "", "public": False,
-                   "reason": ""}
+            row = {"code": code, "source": "fiche" if shown.written else "analyse", "segment": seg_id,
+                   "territory": v.get("territoire"), "original": "", "text": written, "risk": float("nan"),
+                   "risk_terms": "", "public": False, "reason": ""}
             if seg_id not in by_id.index:
                 row["reason"] = msg("fp.reason.not_in_corpus")
             else:
                 seg = by_id.loc[seg_id]
                 row["territory"], row["original"] = seg["territory"], str(seg["text"])
                 base = written or row["original"]
-                if seg.get("role") == "animateur":
+                if seg.get("role") == FACILITATOR:
                     row["reason"] = msg("fp.reason.facilitator")
                 else:
                     masked, spans = masker.mask(base, seg["territory"]) if masker is not None else (base, [])
