@@ -139,3 +139,12 @@ def test_cli_writes_a_fiche_for_each_invariant_of_the_synthesis(tmp_path, capsys
     invariants = set(inv.loc[inv["class"].str.startswith("invariant"), "code"])
     assert {p.stem for p in (tmp_path / "fiches").glob("*.yaml")} == invariants | {"ENG.1"}
     assert edited.read_text(encoding="utf-8") == "code: ENG.1\nconcept_operationnel: écrit par l'équipe\n"
+
+
+def test_analyse_validate_checks_the_fiches_too(tmp_path, capsys):
+    for name in ("corpus", "codebook"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "fiches").mkdir()
+    (tmp_path / "fiches" / "ENG.1.yaml").write_text("code: ENG.1\n", encoding="utf-8")
+    assert main(["validate", "--project", str(tmp_path)]) == 1
+    assert "fiches/ENG.1.yaml: erreur: champ manquant : « verbatims »" in capsys.readouterr().out

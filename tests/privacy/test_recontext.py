@@ -149,3 +149,12 @@ def test_the_command_needs_fiches_and_valid_ones(project, capsys):
         f.unlink()
     assert main(args) == 2
     assert "aucune fiche" in capsys.readouterr().err
+
+
+def test_the_command_refuses_a_file_as_out(project, capsys):
+    target = project / "page.html"
+    target.write_text("déjà là", encoding="utf-8")
+    assert main(["recontextualiser", "--project", str(project), "--territoire", "Ailleurs", "--fait", "x",
+                 "--out", str(target)]) == 2
+    assert "--out doit être un dossier" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "déjà là"
