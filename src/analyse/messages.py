@@ -373,6 +373,9 @@ MESSAGES: dict[str, str] = {
     "tag.id_too_long": "id(s) de document plus long(s) que les {n} caractères permis par Taguette : {ids}",
     # ------------------------------------------------------------ exchange/taguette.py (where)
     "tag.where": "le surlignage {id} du document « {doc} »",
+    # ------------------------------------------------------------ analysis/retrieval.py (valence)
+    "ret.unknown_valence": "valence inconnue « {valence} »",
+    "ret.unknown_valence_hint": "valences possibles : « à l'œuvre », « mise en échec » (ou échec), « contestée »",
     # ------------------------------------------------------------ privacy
     "gaz.not_found": "répertoire de noms introuvable",
     "gaz.not_yaml": "le répertoire de noms n'est pas du YAML valide : {error}",
