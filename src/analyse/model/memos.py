@@ -23,10 +23,10 @@ import json
 import uuid
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from analyse.errors import Problems, UsageError
-from analyse.fileio import atomic_write, dumps_line, split_lines
+from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
 from analyse.model.codings import now_iso
 
 MEMOS_NAME = "memos.jsonl"
@@ -97,7 +97,21 @@ class MemoStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    def _lock(self, timeout: float = LOCK_TIMEOUT_S) -> FileLock:
+        return FileLock(str(self.path) + ".lock", timeout=timeout)
+
+    def _clean_if_idle(self) -> None:
+        """Remove the temporary files a killed writer left (when no writer holds the file now)."""
+        if not any(self.path.parent.glob(f".{self.path.name}.*.tmp")):
+            return
+        try:
+            with self._lock(timeout=0):
+                clean_temps(self.path)
+        except (Timeout, OSError):
+            pass   # a writer is at work, or the folder is read-only
+
     def _lines(self) -> list[str]:
+        self._clean_if_idle()
         if not self.path.exists():
             return []
         return split_lines(self.path.read_text(encoding="utf-8-sig"))
@@ -126,7 +140,8 @@ class MemoStore:
                "target": "" if target_type == "project" else target, "text": text.strip(),
                "author": author.strip(), "at": at or now_iso()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S):
+        with self._lock():
+            clean_temps(self.path)
             lines = [line for line in self._lines() if line.strip()]   # unreadable lines are kept as they are
             lines.append(dumps_line(rec))
             atomic_write(self.path, "".join(line + "\n" for line in lines))
