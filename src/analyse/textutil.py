@@ -21,6 +21,17 @@ LOCALE = "fr_FR"
 MINUS = "\u2212"   # typographic minus sign, for numbers shown to readers
 
 
+def fr_json_error(text: str) -> str:
+    """The JSON decoder's (English) message in French, or as it is when unknown.
+
+    >>> fr_json_error("Expecting value"), fr_json_error("Autre chose")
+    ('valeur attendue', 'Autre chose')
+    """
+    from analyse.messages import MESSAGES
+
+    return MESSAGES.get(f"json.{text}", text)
+
+
 def fold(text) -> str:
     """Comparison key: trimmed, lower case, without accents (« Élue » and « elue » match).
 

@@ -43,7 +43,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse.fileio import atomic_write, dumps_line, split_lines, step
 from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
-from analyse.textutil import check_choice, fr_number
+from analyse.textutil import check_choice, fr_json_error, fr_number
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment",
                      "confidence", "model_version", "codebook_version"]
@@ -189,7 +189,7 @@ def _read_jsonl(path: Path) -> list[dict]:
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise CodingsError(msg("not_json", error=exc.msg), path, lineno, hint=msg("sug.regenerate_hint")) from None
+            raise CodingsError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno, hint=msg("sug.regenerate_hint")) from None
     return out
 
 
@@ -443,7 +443,7 @@ def read_texts(path: str | Path) -> list[tuple[object, str]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(msg("not_json", error=exc.msg), path, lineno) from None
+            raise UsageError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno) from None
         if not isinstance(rec, dict):
             raise UsageError(msg("line_not_object"), path, lineno, hint=msg("texts.object_hint"))
         if "id" not in rec or rec["id"] is None or rec["id"] == "":

@@ -502,7 +502,7 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise AnalyseError(msg("refi.not_zip", error=exc), label, hint=msg("refi.not_zip_hint")) from None
+        raise AnalyseError(msg("refi.not_zip", error=msg("zip.not_zip") if isinstance(exc, zipfile.BadZipFile) else exc), label, hint=msg("refi.not_zip_hint")) from None
     _check_sizes(zf, label)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     top = [n for n in names if "/" not in n and n.lower().endswith(".qde")]

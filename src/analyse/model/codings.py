@@ -39,6 +39,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse import fileio
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_json_error
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
@@ -499,7 +500,7 @@ def json_lines(lines: list[str], rel: str, problems: Problems):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(rel, msg("not_json", error=exc.msg), lineno)
+            problems.add(rel, msg("not_json", error=fr_json_error(exc.msg)), lineno)
             continue
         if not isinstance(rec, dict):
             problems.add(rel, msg("line_not_object"), lineno)

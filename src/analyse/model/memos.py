@@ -27,7 +27,9 @@ from filelock import FileLock, Timeout
 
 from analyse.errors import Problems, UsageError
 from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
+from analyse.messages import msg
 from analyse.model.codings import now_iso
+from analyse.textutil import fr_json_error
 
 MEMOS_NAME = "memos.jsonl"
 TARGET_TYPES = ("segment", "coding", "document", "code", "territory", "project")
@@ -168,16 +170,16 @@ def validate_memos(path: str | Path) -> Problems:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(path, f"JSON invalide : {exc.msg}", lineno)
+            problems.add(path, msg("not_json", error=fr_json_error(exc.msg)), lineno)
             continue
         if not isinstance(rec, dict):
-            problems.add(path, "une ligne doit être un objet JSON", lineno)
+            problems.add(path, msg("line_not_object"), lineno)
             continue
         missing = [f for f in MEMO_FIELDS if f not in rec]
         if missing:
-            problems.add(path, f"champ(s) manquant(s) : {', '.join(missing)}", lineno)
+            problems.add(path, msg("missing_fields", fields=", ".join(missing)), lineno)
         if rec.get("target_type") not in TARGET_TYPES:
-            problems.add(path, f"type de cible inconnu « {rec.get('target_type')} »", lineno,
+            problems.add(path, msg("memo.unknown_target_type", target_type=rec.get("target_type")), lineno,
                          hint=", ".join(TARGET_TYPES))
     return problems
 
