@@ -48,15 +48,16 @@ from lxml import etree
 from analyse.errors import AnalyseError, CodebookError, Problems, UsageError
 from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index, _existing_keys, _open_zip,
                                    _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
-                                   norm_guid, read_project)
+                                   guid_for, norm_guid, read_project)
 from analyse.fileio import atomic_write_many, dumps_line
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, _bump_patch, validate_codebook
 from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
-from analyse.model.memos import MemoStore
+from analyse.model.memos import MemoStore, parse_target
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
 
 MEMOS_FILE = "memos.jsonl"
+BALISES_ORIGIN = "Balises analyse"   # start of refi.ORIGIN: notes this origin wrote name their memo's target
 
 
 # ---------------------------------------------------------------- extra reading
@@ -270,6 +271,17 @@ def _memo_target(target: str) -> dict:
     return {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": "project", "target": "", "source": target}
 
 
+def _balises_target(name: str) -> tuple[str, str] | None:
+    """``(target_type, target)`` of a note Balises exported (named ``segment:ID``, ``project``…), else None."""
+    try:
+        kind, target = parse_target(name)
+    except UsageError:
+        return None
+    if kind == "coding" and len(target.split(":")) != 3:
+        return None
+    return kind, target
+
+
 def _memo_key(rec: dict) -> tuple:
     return (rec.get("source") or f"{rec.get('target_type')}:{rec.get('target')}", rec.get("start"),
             rec.get("end"), rec.get("text"))
@@ -370,6 +382,10 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
     known_memos = {_memo_key(r) for r in MemoStore(memos_path).records()}
     notes_on: dict[tuple[str, str], list[str]] = {}
     used_notes: set[str] = set()
+    # Notes Balises wrote (refi.export_project) name their memo's exact target: restored as they were.
+    ours = {ng: target for ng, note in extras.notes.items()
+            if project.origin.startswith(BALISES_ORIGIN) and (target := _balises_target(note.name))}
+    used_notes.update(ours)
     for ng, owners in extras.note_refs.items():
         for kind_, owner, code in owners:
             if kind_ in ("selection", "coding") and ng in extras.notes:
@@ -386,6 +402,33 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
         if _memo_key(rec) in known_memos:
             plan.memos_present += 1
             return
+        known_memos.add(_memo_key(rec))
+        plan.memos.append(rec)
+
+    doc_of = {src.name: placed[src.guid][0] for src in project.sources if src.guid in placed}
+
+    def code_of(code: str) -> str:        # a code the codebook lacked came in as a candidate (EMG.…)
+        return code_id.get(norm_guid(guid_for("code", code)), code)
+
+    for ng, (kind_, target) in ours.items():
+        note = extras.notes[ng]
+        if kind_ in ("document", "segment"):
+            doc, sep, n = target.partition("#")
+            target = doc_of.get(doc, doc) + sep + n
+        elif kind_ == "coding":
+            coder, segment, code = target.split(":")
+            doc, _, n = segment.partition("#")
+            target = f"{(coder_map or {}).get(coder, coder)}:{doc_of.get(doc, doc)}#{n}:{code_of(code)}"
+        elif kind_ == "code":
+            target = code_of(target)
+        author = project.users.get(note.user, {}).get("name") or label
+        rec = {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": kind_, "target": target, "text": note.text,
+               "author": author, "at": note.at or now_iso(), "from": label}
+        if not note.text.strip():
+            continue
+        if _memo_key(rec) in known_memos:
+            plan.memos_present += 1
+            continue
         known_memos.add(_memo_key(rec))
         plan.memos.append(rec)
 
@@ -468,6 +511,8 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
             continue  # our own export describes each source by its title: not a memo
         add_memo(f"document:{doc[0]}" if doc else f"source:{src.name}", desc)
     for ng, note in extras.notes.items():
+        if ng in ours:
+            continue                      # restored above, with its exact target
         owners = extras.note_refs.get(ng) or [("project", "", "")]
         for kind_, owner, code in owners:
             if kind_ in ("selection", "coding") and ng in used_notes:
