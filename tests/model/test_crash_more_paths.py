@@ -62,6 +62,8 @@ def _leftovers(project: Path, watched: list[str]) -> list[str]:
         root = project / rel
         folder = root if root.is_dir() else root.parent
         left += [str(p.relative_to(project)) for p in folder.rglob("*") if p.name.endswith(LEFTOVERS)]
+    # a write across folders keeps its journal in the project's root
+    left += [p.name for p in project.glob(".*") if p.is_file() and p.name.endswith(LEFTOVERS)]
     return sorted(set(left))
 
 
@@ -268,3 +270,59 @@ def test_fiches_prefilled_together(coded: Path):
         load_fiches(project / "fiches")
 
     assert crash_every_step(coded, code, "fiches-prefill", ["fiches"], reopen) >= 5
+
+
+# --------------------------------------------------------------------------- a whole REFI-QDA project
+
+def _reopen_project(project: Path) -> None:
+    from analyse.project import Project
+    Project.load(project)           # every command opens the project this way
+    _reopen_store(project)
+
+
+def test_whole_refi_project_import(coded: Path, tmp_path: Path):
+    """Documents, candidate codes, memos and two coders' codings come in together, or nothing does."""
+    from analyse.exchange.refi import export_project
+    from analyse.model.codebook import load_codebook
+    from analyse.model.memos import MemoStore
+    from tests.helpers import FRONT_MATTER, make_codebook, write_doc
+
+    # another team's project: a document we lack, a code we lack, memos, codings by two users
+    other = tmp_path / "autre"
+    (other / "corpus" / "codings").mkdir(parents=True)
+    (other / "codebook").mkdir()
+    make_codebook(other / "codebook" / "balises.yaml", extra=[{
+        "id": "ENG.M5", "label": "Porte-à-porte", "dimension": "ENG", "kind": "mode", "parent": "ENG.1",
+        "definition": "Aller chez les gens.", "include": ["a"], "exclude": ["b"], "examples": ["c", "d"],
+        "keywords": ["porte"]}])
+    write_doc(other / "corpus", "le-mene", "le-mene-autre", FRONT_MATTER.format(id="le-mene-autre", territory="le-mene")
+              + "**P1 (élue)** : On a frappé à chaque porte du bourg.\n\nEt les gens sont venus.\n\n"
+                "**P2 (DGS)** : Il a fallu payer les heures.\n")
+    corpus = load_corpus(other / "corpus")
+    seg = corpus.segments_of("le-mene-autre")
+    store = CodingStore(other / "corpus" / "codings")
+    store.append("X", [coding_record(seg[0], "ENG.M5", "X", memo="à revoir"), coding_record(seg[1], "SYS.1", "X")])
+    store.append("Y", [coding_record(seg[2], "VAL.2", "Y")])
+    MemoStore(other / "corpus" / "memos.jsonl").add("document", "le-mene-autre", "Atelier du soir.", "Marie")
+    export_project(corpus, load_codebook(other / "codebook" / "balises.yaml"), coded / "autre.qdpx",
+                   other / "corpus" / "codings")
+    MemoStore(coded / "corpus" / "memos.jsonl").add("project", "", "journal : début", "Claire")
+    code = 'sys.exit(main(["refi", "import", "autre.qdpx", "--territory", "le-mene"]))'
+    watched = ["corpus", "codebook"]
+    n = crash_every_step(coded, code, "refi-whole-project", watched, _reopen_project)
+    assert n >= 10
+    assert (coded / "corpus" / "le-mene" / "le-mene-autre.md").is_file()     # the new state is complete
+    assert load_codebook(coded / "codebook" / "balises.yaml").emergent
+    assert {"X", "Y"} <= set(CodingStore(coded / "corpus" / "codings").coders())
+
+
+def test_transcript_import_with_its_pseudonym_table(coded: Path):
+    """The pseudonymised document and the table of real names land together, or neither does."""
+    from tests.helpers import ROOT
+
+    shutil.copy(ROOT / "tests" / "data" / "import" / "noms.txt", coded / "noms.txt")
+    code = ('sys.exit(main(["import", "noms.txt", "--territory", "le-mene", "--date", "2024-03-01", '
+            '"--pseudonymise"]))')
+    n = crash_every_step(coded, code, "import-pseudonymise", ["corpus/le-mene", ".balises-prive"], _reopen_project)
+    assert n >= 5
+    assert len(list((coded / ".balises-prive").glob("pseudonymes-*.json"))) == 1

@@ -20,10 +20,11 @@ because it only maps codings onto documents and codes that already exist:
   not be placed) go to ``corpus/memos.jsonl``, one JSON object per line.
 
 Each document is validated by loading it before anything is written. Then the
-documents, the codebook and the memos are replaced in one step
-(:func:`analyse.fileio.atomic_write_many`), and the codings are appended
-through :class:`~analyse.model.codings.CodingStore`. Importing the same file
-again adds nothing.
+documents, the codebook, the memos and the coder files are replaced in one
+all-or-nothing write (:func:`analyse.fileio.atomic_write_across`, under the
+coders' locks of :class:`~analyse.model.codings.CodingStore`): a crash at any
+point leaves the project as it was or fully imported once it is opened again.
+Importing the same file again adds nothing.
 
 Why this module is long: documents, candidate codes, codings and memos are
 planned together because they depend on each other (a coding needs its
@@ -49,11 +50,12 @@ from analyse.errors import AnalyseError, CodebookError, Problems, UsageError
 from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index, _existing_keys, _open_zip,
                                    _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
                                    guid_for, norm_guid, read_project)
-from analyse.fileio import atomic_write_many, dumps_line
+from analyse.fileio import dumps_line
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, _bump_patch, validate_codebook
 from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
 from analyse.model.memos import MemoStore, parse_target
+from analyse.project import data_root
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
 
 MEMOS_FILE = "memos.jsonl"
@@ -668,9 +670,10 @@ def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codin
         if old and not old.endswith("\n"):
             old += "\n"
         contents[memos_path] = old + "".join(dumps_line(m) + "\n" for m in plan.memos)
-    # Documents, codebook and memos in one step; then the codings, which need both to be valid.
-    atomic_write_many(contents)
-    plan.written = store.append_many(plan.codings)
+    # Documents, codebook, memos and codings in one all-or-nothing write (journalled in the folder that
+    # holds them all, replayed or undone at the next open of the project: analyse.project.Project.recover).
+    root = data_root(corpus.root, book.path, codings_folder)
+    plan.written = store.append_many(plan.codings, also=contents, root=root)
     return plan
 
 
