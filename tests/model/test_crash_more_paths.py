@@ -326,3 +326,25 @@ def test_transcript_import_with_its_pseudonym_table(coded: Path):
     n = crash_every_step(coded, code, "import-pseudonymise", ["corpus/le-mene", ".balises-prive"], _reopen_project)
     assert n >= 5
     assert len(list((coded / ".balises-prive").glob("pseudonymes-*.json"))) == 1
+
+
+# --------------------------------------------------------------------------- panel valence, first reconciliation
+
+def test_panel_valence(coded: Path):
+    code = """
+        from analyse.ui.panel import CodingPanel
+        panel = CodingPanel("le-mene-test", "A", corpus="corpus", codebook="codebook/balises.yaml")
+        panel.set_valence("ENG.1", "contestée")
+        """
+    assert crash_every_step(coded, code, "panel-valence", ["corpus/codings"], _reopen_store) >= 2
+
+
+def test_reconcile_apply_as_consensus(project: Path):
+    from tests.reliability.test_reconcile import _fill, two_coders
+
+    two_coders(project)
+    assert run_cli(project, "reconcile", "--coders", "A", "B", "--out", "d.csv")[0] == 0
+    _fill(project / "d.csv", {("ENG.1", "le-mene-r1#2"): "oui", ("ENG.1", "malaunay-r2#1"): "non",
+                              ("VAL.1", "le-mene-r1#1"): "oui", ("VAL.1", "malaunay-r2#4"): "A"})
+    code = 'sys.exit(main(["reconcile", "--apply", "d.csv", "--as", "consensus"]))'
+    assert crash_every_step(project, code, "reconcile-apply", ["corpus/codings"], _reopen_store) >= 2
