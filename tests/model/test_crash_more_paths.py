@@ -348,3 +348,25 @@ def test_reconcile_apply_as_consensus(project: Path):
                               ("VAL.1", "le-mene-r1#1"): "oui", ("VAL.1", "malaunay-r2#4"): "A"})
     code = 'sys.exit(main(["reconcile", "--apply", "d.csv", "--as", "consensus"]))'
     assert crash_every_step(project, code, "reconcile-apply", ["corpus/codings"], _reopen_store) >= 2
+
+
+def test_decisions_file_rewritten_with_force(project: Path):
+    """`reconcile --out d.csv --force` replaces a decisions file the team may have filled: whole or not at all."""
+    from tests.reliability.test_reconcile import _fill, two_coders
+
+    two_coders(project)
+    assert run_cli(project, "reconcile", "--coders", "A", "B", "--out", "d.csv")[0] == 0
+    _fill(project / "d.csv", {("ENG.1", "le-mene-r1#2"): "oui"})
+    code = 'sys.exit(main(["reconcile", "--coders", "A", "B", "--out", "d.csv", "--force"]))'
+
+    def next_write(project: Path) -> None:
+        # nothing opens a file written where the user chose: its next export removes what a killed one left
+        from analyse.fileio import clean_temps
+        clean_temps(project / "d.csv")
+        _reopen_store(project)
+
+    assert crash_every_step(project, code, "reconcile-out-force", ["d.csv"], next_write) >= 2
+    stale = project / ".d.csv.abc123.tmp"
+    stale.write_text("copie partielle", encoding="utf-8")
+    assert run_cli(project, "reconcile", "--coders", "A", "B", "--out", "d.csv", "--force")[0] == 0
+    assert not stale.exists()
