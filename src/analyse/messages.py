@@ -333,6 +333,8 @@ MESSAGES: dict[str, str] = {
     "refi.qde_hint": "exporter à nouveau le projet au format REFI-QDA (.qdpx) depuis le logiciel d'analyse qualitative",
     "refi.bad_xml": "XML mal formé : {error}",
     "refi.bad_xml_hint": "le fichier est abîmé : l'exporter à nouveau",
+    "refi.entities": "le fichier déclare des entités XML (<!ENTITY>) : refusé, aucun logiciel d'analyse qualitative n'en écrit",
+    "refi.entities_hint": "vérifier la provenance du fichier, puis exporter à nouveau le projet depuis le logiciel d'analyse",
     "refi.source_not_utf8": "le texte de la source n'est pas en UTF-8 (octet {offset})",
     "refi.source_not_utf8_hint": "les sources texte REFI-QDA doivent être en UTF-8",
     "refi.source_outside": "la source « {source} » est hors de l'archive ({path}) ; ses codages sont ignorés",

@@ -630,6 +630,11 @@ def _read_entry(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
 
 
 def _parse_xml(data: bytes, where: str):
+    # No QDA tool declares entities in project.qde: a declaration is an attack (billion laughs, a
+    # local file read through an external entity) or a forgery, refused before any parsing.
+    at = data.find(b"<!ENTITY", 0, 1 << 20)
+    if at >= 0:
+        raise AnalyseError(msg("refi.entities"), where, data[:at].count(b"\n") + 1, hint=msg("refi.entities_hint"))
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
         return etree.fromstring(data, parser)
