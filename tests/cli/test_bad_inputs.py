@@ -897,7 +897,8 @@ def c_taguette_without_coder_map(p):
 # input is accepted (exit 0, nothing to fix) is listed in ACCEPTED instead.
 MESSAGE: dict[str, list[str]] = {
     # corpus
-    "front_matter_not_yaml": ["le-mene-test.md:6", "l'en-tête n'est pas du YAML valide", "vérifier l'indentation"],
+    "front_matter_not_yaml": ["le-mene-test.md:6", "l'en-tête n'est pas du YAML valide : « , » ou « ] » attendu",
+                              "vérifier l'indentation"],
     "front_matter_missing": ["le-mene-test.md", "en-tête YAML manquant", "commencer le fichier par une ligne « --- »"],
     "front_matter_not_closed": ["le-mene-test.md", "l'en-tête n'est pas fermé", "ajouter une ligne « --- »"],
     "document_not_utf8": ["le-mene-test.md:12", "n'est pas en UTF-8", "l'enregistrer en UTF-8"],
@@ -918,7 +919,7 @@ MESSAGE: dict[str, list[str]] = {
     "folder_not_a_territory_slug": ["le-mene-x.md", "n'est pas un nom de territoire", "lettres minuscules, chiffres et tirets"],
     "corpus_folder_missing": ["nulle-part", "dossier du corpus introuvable", "indiquer --corpus CHEMIN"],
     # codebook
-    "codebook_not_yaml": ["balises.yaml:2", "YAML invalide", "vérifier l'indentation"],
+    "codebook_not_yaml": ["balises.yaml:2", "YAML invalide : une valeur est attendue", "vérifier l'indentation"],
     "codebook_duplicate_id": ["balises.yaml:394", "« ENG.1 » en double (déjà ligne 19)", "donner un id neuf"],
     "codebook_parent_cycle": ["balises.yaml:19", "cycle de parents ENG.1 -> ENG.2 -> ENG.1", "corriger « parent »"],
     "codebook_parent_cycle_in_stats": ["balises.yaml:19", "cycle de parents", "corriger « parent »"],
@@ -1018,7 +1019,7 @@ MESSAGE: dict[str, list[str]] = {
     "memo_unknown_segment": ["« le-mene-test#99 »", "segment inconnu", "voir `analyse segments FICHIER`"],
     "memos_file_broken_line": ["memos.jsonl:1", "JSON invalide : virgule attendue", "corriger la ligne"],
     "memos_file_unknown_target_type": ["memos.jsonl:1", "type de cible inconnu « chapitre »", "écrire l'un des types"],
-    "coders_registry_not_yaml": ["coders.yaml:2", "YAML invalide", "vérifier l'indentation"],
+    "coders_registry_not_yaml": ["coders.yaml:2", "YAML invalide : une valeur est attendue", "vérifier l'indentation"],
     "retrieve_unknown_valence": ["« douteuse »", "valence inconnue", "valences possibles"],
     "retrieve_unknown_code": ["« ENG.99 »", "code inconnu", "voir la grille avec `analyse codebook`"],
     "search_empty_query": ["recherche vide", "donner un mot", "une expression régulière"],

@@ -19,6 +19,7 @@ import yaml
 from analyse.model.corpus import yaml_line
 from analyse.errors import CodebookError, Problems, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_yaml_error
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),
@@ -147,7 +148,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
         return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.add(rel, msg("cb.not_yaml", error=getattr(exc, 'problem', exc)),
+        problems.add(rel, msg("cb.not_yaml", error=fr_yaml_error(exc)),
                      None if mark is None else mark.line + 1, hint=msg("cb.not_yaml_hint"))
         return None, problems
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
