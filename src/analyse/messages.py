@@ -404,6 +404,9 @@ MESSAGES: dict[str, str] = {
     "ret.unknown_valence": "valence inconnue « {valence} »",
     "ret.unknown_valence_hint": "valences possibles : « à l'œuvre », « mise en échec » (ou échec), « contestée »",
     # ------------------------------------------------------------ model/memos.py
+    "memo.unreadable": "impossible de lire le fichier des mémos : {error}",
+    "memo.unreadable_hint": "vérifier que c'est bien un fichier et qu'il est lisible (droits de lecture)",
+    "memo.not_utf8_hint": "l'enregistrer en UTF-8 (ou le restaurer depuis une sauvegarde) : aucun mémo n'est ajouté d'ici là",
     "memo.unknown_target_type": "type de cible inconnu « {target_type} »  : écrire l'un des types entre parenthèses",
     # ------------------------------------------------------------ privacy
     "gaz.not_found": "répertoire de noms introuvable",

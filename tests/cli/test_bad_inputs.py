@@ -890,6 +890,30 @@ def c_taguette_without_coder_map(p):
     return _refi("t.sqlite3"), ["t.sqlite3"]
 
 
+@case(1)
+def c_memos_file_not_utf8(p):
+    (p / "corpus" / "memos.jsonl").write_bytes(b'{"id": "m-1"}\n{"text": "caf\xe9"}\n')
+    return VALIDATE, ["memos.jsonl:2"]
+
+
+@case(1)
+def c_memo_added_to_a_memos_file_not_utf8(p):
+    (p / "corpus" / "memos.jsonl").write_bytes(b'{"text": "caf\xe9"}\n')
+    return ["memo", "add", "--on", "project", "--author", "Claire", "texte"], ["memos.jsonl:1"]
+
+
+@case(1)
+def c_memos_file_is_a_folder(p):
+    (p / "corpus" / "memos.jsonl").mkdir()
+    return VALIDATE, ["memos.jsonl"]
+
+
+@case(1)
+def c_coder_file_is_a_folder(p):
+    (_codings(p) / "Z.jsonl").mkdir()
+    return VALIDATE, ["Z.jsonl"]
+
+
 # --------------------------------------------------------------------------- what each message must say
 
 # For each case, the words ONE line of the output must hold together: where (the file, and its line
@@ -1028,6 +1052,10 @@ MESSAGE: dict[str, list[str]] = {
     "taguette_two_projects": ["t.sqlite3", "2 projets dans le fichier, 1 attendu", "exporter un seul projet"],
     "taguette_imported_as_a_whole_project": ["t.sqlite3", "un export Taguette reprend des documents du corpus",
                                              "sans --territory"],
+    "memos_file_not_utf8": ["memos.jsonl:2", "n'est pas en UTF-8", "l'enregistrer en UTF-8"],
+    "memo_added_to_a_memos_file_not_utf8": ["memos.jsonl:1", "n'est pas en UTF-8", "aucun mémo n'est ajouté"],
+    "memos_file_is_a_folder": ["memos.jsonl", "impossible de lire le fichier des mémos", "vérifier que c'est bien un fichier"],
+    "coder_file_is_a_folder": ["Z.jsonl", "impossible de lire le fichier du codeur Z", "vérifier les droits"],
     "taguette_without_coder_map": ["t.sqlite3", "ne dit pas qui a fait chaque surlignage", "--coder-map admin="],
 }
 # Inputs that are accepted as they are (nothing to fix): the case asserts exit 0 and its words only.
@@ -1037,7 +1065,10 @@ ACCEPTED = {"raw_line_separator_from_old_writer"}
 # --------------------------------------------------------------------------- the runner
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {q.name: q.read_bytes() for q in sorted(folder.iterdir()) if q.is_file() and not q.name.endswith(".lock")}
+    """Every file of the codings folder, and the memos file beside it (research data both)."""
+    files = [q for q in sorted(folder.iterdir()) if q.is_file() and not q.name.endswith(".lock")]
+    memos = folder.parent / "memos.jsonl"
+    return {q.name: q.read_bytes() for q in files + ([memos] if memos.is_file() else [])}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -1065,7 +1096,7 @@ def test_bad_input(name: str, base: Path, capsys):
     if expected:
         shown = out.err if out.err.strip() else out.out
         assert shown.strip(), "no message"
-    assert _snapshot(_codings(base)) == before, "a coder file changed"
+    assert _snapshot(_codings(base)) == before, "a coder file (or the memos file) changed"
 
 
 def test_the_suite_is_large_enough():

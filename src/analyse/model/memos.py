@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from analyse.errors import Problems, UsageError
+from analyse.errors import CodingsError, Problems, UsageError
 from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
 from analyse.messages import msg
 from analyse.model.codings import now_iso
@@ -114,9 +114,7 @@ class MemoStore:
 
     def _lines(self) -> list[str]:
         self._clean_if_idle()
-        if not self.path.exists():
-            return []
-        return split_lines(self.path.read_text(encoding="utf-8-sig"))
+        return read_memo_lines(self.path)
 
     def records(self) -> list[dict]:
         """Every readable memo, in the order they were written (see :func:`validate_memos` for the others)."""
@@ -158,13 +156,42 @@ class MemoStore:
                 and (author is None or r.get("author") == author)]
 
 
+def read_memo_lines(path: str | Path) -> list[str]:
+    """The lines of a memos file (none when it does not exist).
+
+    Raises :class:`~analyse.errors.CodingsError` in French, naming the file (and
+    the line), for a file that cannot be read or is not UTF-8: memos are never
+    rewritten from a file that could not be read whole.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CodingsError(msg("memo.unreadable", error=exc.strerror or exc), path,
+                           hint=msg("memo.unreadable_hint")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodingsError(msg("not_utf8"), path, raw[:exc.start].count(b"\n") + 1,
+                           hint=msg("memo.not_utf8_hint")) from None
+    return split_lines(text)
+
+
+def _problem_lines(path: Path, problems: Problems) -> list[str]:
+    try:
+        return read_memo_lines(path)
+    except CodingsError as exc:
+        problems.add(path, exc.message, exc.line, hint=exc.hint)
+        return []
+
+
 def validate_memos(path: str | Path) -> Problems:
     """Problems of a memos file (bad JSON, missing fields, unknown target type), with file and line."""
     path = Path(path)
     problems = Problems()
-    if not path.exists():
-        return problems
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
+    for lineno, line in enumerate(_problem_lines(path, problems), start=1):
         if not line.strip():
             continue
         try:
@@ -191,9 +218,7 @@ def dangling_memos(path: str | Path, corpus=None, codebook=None, codings=None) -
     """
     path = Path(path)
     problems = Problems()
-    if not path.exists():
-        return problems
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
+    for lineno, line in enumerate(_problem_lines(path, Problems()), start=1):   # validate_memos reports them
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
