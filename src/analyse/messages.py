@@ -270,6 +270,7 @@ MESSAGES: dict[str, str] = {
     "panel.all_coded": "chaque segment de ce document a un code",
     # ------------------------------------------------------------ coding/suggestions.py
     "sug.regenerate_hint": "ce fichier est généré : le supprimer et relancer `analyse suggest`",
+    "sug.log_hint": "c'est le journal des décisions (acceptées, rejetées) : corriger la ligne ou le restaurer depuis une sauvegarde, sans le supprimer",
     "sug.bad_origin": "proposition du codeur « {coder} » / origine « {origin} »",
     "sug.bad_origin_hint": "les propositions viennent seulement de « rule » ou « model »",
     "sug.no_such_suggestion": "aucune proposition {code} pour le segment {segment}",

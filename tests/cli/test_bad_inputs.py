@@ -914,6 +914,13 @@ def c_coder_file_is_a_folder(p):
     return VALIDATE, ["Z.jsonl"]
 
 
+@case(1)
+def c_fiche_not_utf8(p):
+    (p / "fiches").mkdir()
+    (p / "fiches" / "ENG.1.yaml").write_bytes(b"code: ENG.1\nconcept: caf\xe9\n")
+    return ["fiches", "--check"], ["ENG.1.yaml:2"]
+
+
 # --------------------------------------------------------------------------- what each message must say
 
 # For each case, the words ONE line of the output must hold together: where (the file, and its line
@@ -1056,6 +1063,7 @@ MESSAGE: dict[str, list[str]] = {
     "memo_added_to_a_memos_file_not_utf8": ["memos.jsonl:1", "n'est pas en UTF-8", "aucun mémo n'est ajouté"],
     "memos_file_is_a_folder": ["memos.jsonl", "impossible de lire le fichier des mémos", "vérifier que c'est bien un fichier"],
     "coder_file_is_a_folder": ["Z.jsonl", "impossible de lire le fichier du codeur Z", "vérifier les droits"],
+    "fiche_not_utf8": ["ENG.1.yaml:2", "n'est pas en UTF-8", "l'enregistrer en UTF-8"],
     "taguette_without_coder_map": ["t.sqlite3", "ne dit pas qui a fait chaque surlignage", "--coder-map admin="],
 }
 # Inputs that are accepted as they are (nothing to fix): the case asserts exit 0 and its words only.

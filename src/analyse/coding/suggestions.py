@@ -180,16 +180,23 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    # a suggestions file can be made again; a decisions log cannot
+    hint = msg("sug.log_hint") if path.name.endswith(".decisions.jsonl") else msg("sug.regenerate_hint")
     if not path.is_file():
         return []
     out = []
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8")), start=1):
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodingsError(msg("not_utf8"), path, raw[:exc.start].count(b"\n") + 1, hint=hint) from None
+    for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise CodingsError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno, hint=msg("sug.regenerate_hint")) from None
+            raise CodingsError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno, hint=hint) from None
     return out
 
 
@@ -256,6 +263,7 @@ class SuggestionFile:
     def _log_lines(self) -> list[str]:
         if not self.log_path.is_file():
             return []
+        _read_jsonl(self.log_path)          # refuses (in French) a log it could not rewrite whole
         return [line for line in split_lines(self.log_path.read_text(encoding="utf-8")) if line.strip()]
 
     def write(self, records: Iterable[dict]) -> int:

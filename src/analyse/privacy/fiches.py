@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from analyse.errors import Problems
+from analyse.messages import msg
 from analyse.fileio import atomic_write_many, journals, replay
 
 FICHES_DIR = "fiches"
@@ -178,7 +179,12 @@ def validate_fiches(folder: str | Path, codes: Sequence[str], corpus, root: str 
     segments = {s.id: s for s in corpus.segments}
     for path in sorted(folder.glob("*.yaml")):
         shown = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.add(shown, msg("not_utf8"), path.read_bytes()[:exc.start].count(b"\n") + 1,
+                         hint=msg("resave_utf8"))
+            continue
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -232,7 +238,7 @@ def load_fiches(folder: str | Path) -> list[dict]:
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeDecodeError):       # validate_fiches reports it
             continue
         if isinstance(data, dict):
             out.append(data)
