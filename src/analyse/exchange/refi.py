@@ -38,6 +38,11 @@ Choices made on export
 - A coder's coverage (documents fully coded, see :mod:`analyse.model.codings`) is a
   ``Set`` named ``coverage:<coder>`` whose members are those sources; the
   import reads it back, so a round trip keeps "no code applies".
+- The memos of ``corpus/memos.jsonl`` are ``<Note>``s (author as a ``User``,
+  date, text) reached by a ``<NoteRef>`` from the project, the source, the code
+  or the coding they are about, each named by its memo's target
+  (``segment:le-mene-valeur#4``): the whole-project import
+  (:mod:`analyse.exchange.refi_project`) gives them back their exact target.
 
 Quirks handled on import (see ``shared/refi-qda/SOURCES.md``)
 -------------------------------------------------------------
