@@ -1,5 +1,7 @@
-"""Fault injection on the write paths the first harness did not reach: Taguette import, accepting a
-suggestion (from the API and from the panel), memos, an emergent code appended to the codebook, fiches.
+"""Fault injection on the write paths the first harness did not reach: Taguette import, accepting and
+rejecting a suggestion (from the API and from the panel), memos, an emergent code appended to the
+codebook, fiches, a whole REFI-QDA project import, a transcript import with its pseudonym table, the
+panel's valence, a first reconciliation, a decisions file rewritten with --force.
 
 Same method as :mod:`tests.model.test_crash_safety`: the write runs in a child process with
 ``ANALYSE_CRASH_AFTER=k`` and dies (``os._exit``, as ``kill -9``) at its k-th step; then the files are
