@@ -106,6 +106,12 @@ def read_settings(path: Path) -> dict:
     return _merge(DEFAULTS, data, str(path))
 
 
+def data_root(corpus_dir: str | Path, codebook_path: str | Path, codings_dir: str | Path) -> Path:
+    """The deepest folder holding the corpus, the codebook file and the codings folder."""
+    return Path(os.path.commonpath([Path(corpus_dir).resolve(), Path(codebook_path).resolve().parent,
+                                    Path(codings_dir).resolve()]))
+
+
 @dataclass
 class Project:
     """Folders and settings of one project (a folder holding ``corpus/`` and ``codebook/``)."""
@@ -131,13 +137,44 @@ class Project:
              codebook: str | Path | None = None, codings: str | Path | None = None) -> "Project":
         """The project at ``root`` with its ``balises.toml``; explicit folders override the file."""
         root = Path(root)
-        return cls(root, read_settings(root / CONFIG_NAME), corpus, codebook, codings)
+        project = cls(root, read_settings(root / CONFIG_NAME), corpus, codebook, codings)
+        project.recover()
+        return project
 
     @classmethod
     def from_args(cls, args) -> "Project":
         """From the CLI's common options (``--project``, ``--corpus``, ``--codebook``, ``--codings``)."""
         return cls.load(getattr(args, "project", None) or ".", getattr(args, "corpus", None),
                         getattr(args, "codebook", None), getattr(args, "codings", None))
+
+    @property
+    def data_root(self) -> Path:
+        """The folder holding corpus, codebook and codings (the root, in the usual layout): where a
+        write that spans them keeps its journal (see :func:`analyse.fileio.atomic_write_across`)."""
+        return data_root(self.corpus_dir, self.codebook_path, self.codings_dir)
+
+    def recover(self) -> list[str]:
+        """Finish or undo a write across folders that a crash interrupted (a whole project import).
+
+        Done at every open of the project, under the locks of the coder files the write touches.
+        """
+        from analyse import fileio
+
+        done = []
+        # the data root (a project import) and the corpus folder's parent (a transcript import)
+        for root in dict.fromkeys([self.data_root, self.corpus_dir.resolve().parent]):
+            if not root.is_dir() or not (fileio.across_journals(root)
+                                         or any(root.glob(".*" + fileio.ACROSS_SUFFIX + ".*.tmp"))):
+                continue
+            from analyse.model.codings import CODER_ID, CodingStore
+
+            store = CodingStore(self.codings_dir)
+            coders = {t.stem for j in fileio.across_journals(root) for t in fileio.across_targets(j)
+                      if t.suffix == ".jsonl" and t.parent.resolve() == self.codings_dir.resolve()
+                      and CODER_ID.match(t.stem)}
+            with store._locked(coders):
+                done += fileio.recover_across(root)
+        return done
 
     # -------------------------------------------------------------- folders
     @property

@@ -39,6 +39,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse import fileio
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_json_error
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
@@ -262,12 +263,14 @@ class CodingStore:
             except (Timeout, OSError):
                 pass   # a writer is at work (its temporary file is not stale) or the folder is read-only
 
-    def update_many(self, changes: dict) -> dict[str, int]:
+    def update_many(self, changes: dict, also: dict | None = None, root: str | Path | None = None) -> dict[str, int]:
         """Rewrite several coders' files together; ``changes`` maps a coder to ``f(lines) -> lines``.
 
         Under the coders' locks, each file is read, transformed and written to
         a temporary file; then all are switched together (journal). Returns
-        how many lines each file gained (negative: lost).
+        how many lines each file gained (negative: lost). ``also`` adds files
+        of other folders (``{path: text}``) to the same all-or-nothing write,
+        journalled in ``root`` (see :func:`analyse.fileio.atomic_write_across`).
         """
         if not changes:
             return {}
@@ -285,7 +288,10 @@ class CodingStore:
                 if after != before or self.repaired.get(coder):
                     contents[self.path(coder)] = "".join(line + "\n" for line in after)
             try:
-                fileio.atomic_write_many(contents)
+                if also:
+                    fileio.atomic_write_across({**also, **contents}, root)
+                else:
+                    fileio.atomic_write_many(contents)
             except OSError as exc:
                 raise CodingsError(f"écriture impossible : {exc.strerror or exc} ; rien n'a été modifié",
                                    self.folder, hint="vérifier la place libre sur le disque et les droits "
@@ -309,7 +315,8 @@ class CodingStore:
             if rec.get("coder") != coder:
                 raise CodingsError(msg("cod.wrong_file", other=rec.get("coder"), coder=coder), self.path(coder))
 
-    def append_many(self, records: dict[str, list[dict]]) -> dict[str, int]:
+    def append_many(self, records: dict[str, list[dict]], also: dict | None = None,
+                    root: str | Path | None = None) -> dict[str, int]:
         """Add records to several coders' files together; return how many each got.
 
         Every file is locked (in a fixed order, so two importers cannot
@@ -322,9 +329,11 @@ class CodingStore:
         for coder, recs in todo.items():
             self._check_owner(coder, recs)
         if not todo:
+            if also:
+                fileio.atomic_write_across(also, root)
             return {}
         lines = {coder: [fileio.dumps_line(r) for r in recs] for coder, recs in todo.items()}
-        self.update_many({coder: (lambda old, new=new: old + new) for coder, new in lines.items()})
+        self.update_many({coder: (lambda old, new=new: old + new) for coder, new in lines.items()}, also, root)
         return {coder: len(recs) for coder, recs in todo.items()}
 
     def records(self, coder: str) -> list[dict]:
@@ -499,7 +508,7 @@ def json_lines(lines: list[str], rel: str, problems: Problems):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(rel, msg("not_json", error=exc.msg), lineno)
+            problems.add(rel, msg("not_json", error=fr_json_error(exc.msg)), lineno)
             continue
         if not isinstance(rec, dict):
             problems.add(rel, msg("line_not_object"), lineno)
