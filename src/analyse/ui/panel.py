@@ -261,10 +261,10 @@ class CodingPanel(PanelWidgets):
         self.refresh()
         return on
 
-    def code_selection(self, code: str) -> bool:
-        """Code the selected passage with ``code`` (the whole segment when nothing is selected), then clear it."""
+    def code_selection(self, code: str, on: bool | None = None) -> bool:
+        """Switch ``code`` on the selected passage (the whole segment when nothing is selected), then clear it."""
         span = self.selection
-        on = self.toggle(code, True if span is None else None, span=span)
+        on = self.toggle(code, on, span=span)
         self.selection = None
         self._show_selection()
         return on

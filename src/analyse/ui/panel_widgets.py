@@ -181,7 +181,7 @@ class PanelWidgets:
         if self._syncing:
             return
         self.show_definition(code)
-        self._safe(lambda: self.code_selection(code) if value else self.toggle(code, False))
+        self._safe(lambda: self.code_selection(code, True) if value else self.toggle(code, False))
 
     def _view_selected(self, value) -> None:
         """The coder selected a passage in the browser (``[start, end]`` in the segment's text)."""
