@@ -501,6 +501,10 @@ MESSAGES: dict[str, str] = {
     "panel.no_passage": "Aucun passage codé : les codes valent pour tout le segment.",
     "panel.suggestions_on_demand": "Les propositions ne s'affichent que sur demande : « Proposer des codes » "
                                    "(touche s).",
+    # ------------------------------------------------------------ ui/workbench.py
+    "bench.blind.registre": "à l'aveugle (registre des codeurs) : pas de suggestions",
+    "bench.blind.second": "à l'aveugle : un autre codeur a codé ce document avant vous, pas de suggestions "
+                          "(accord entre codeurs)",
     # ------------------------------------------------------------ ui/stripes.py
     "stripes.empty": "Aucun codage dans ce document pour l'instant.",
     "stripes.segment": "segment {n}",

@@ -303,6 +303,7 @@ class CodingPanel(PanelWidgets):
         index = max(0, min(index, len(self.segments) - 1))
         if index != self.index:
             self.selection = None
+            self.asked_suggestions = None      # suggestions are shown only for the segment they were asked for
         self.index = index
         self.refresh()
         return self.segment
