@@ -219,3 +219,16 @@ def test_a_passage_coded_in_jupyterlab(project: Path, lab, browser, tmp_path: Pa
     folder.mkdir(parents=True, exist_ok=True)
     shot = folder / "panel-span.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+    # another document chosen in the workbench: the new panel answers the keys, not the old one
+    from selenium.webdriver.support.ui import Select
+
+    menu = browser.find_element(By.XPATH, "//div[contains(@class,'widget-dropdown')][.//label[.='Document']]//select")
+    Select(menu).select_by_value(next(o.get_attribute("value") for o in Select(menu).options
+                                      if "malaunay-test" in o.text))
+    _wait(browser, lambda d: "malaunay-test#1" in d.find_element(By.CSS_SELECTOR, ".balises-panel").text,
+          "le panneau du second document ne s'est pas affiché", timeout=60)
+    browser.execute_script("document.querySelector('.balises-panel .balises-segment-view').focus();")
+    ActionChains(browser).send_keys("j").perform()
+    _wait(browser, lambda d: "malaunay-test#2" in d.find_element(By.CSS_SELECTOR, ".balises-panel").text,
+          "la touche j n'agit pas sur le panneau du second document", timeout=60)

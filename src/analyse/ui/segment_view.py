@@ -107,9 +107,14 @@ function render({ model, el }) {
   }
 
   // Keys: the whole output area of the panel listens, so a key works after clicking a check box too.
+  // Only the view rendered last in that area answers (the workbench replaces the panel when the
+  // document or the coder changes, and the old view may be removed after the new one is drawn).
   const area = el.closest(".jp-OutputArea-output") || el.closest(".output_subarea") || el;
   area.setAttribute("data-lm-suppress-shortcuts", "true");
+  const token = {};
+  area.balisesActive = token;
   function onKey(e) {
+    if (area.balisesActive !== token || !el.isConnected) return;
     const t = e.target;
     const typing = t && (t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
       (t.tagName === "INPUT" && !["checkbox", "radio", "button"].includes(t.type)) || t.isContentEditable);
@@ -122,10 +127,7 @@ function render({ model, el }) {
     e.stopPropagation();
     model.send({ event: "key", key: key, alt: e.altKey });
   }
-  if (!area.dataset.balisesKeys) {
-    area.dataset.balisesKeys = "1";
-    area.addEventListener("keydown", onKey);
-  }
+  area.addEventListener("keydown", onKey);
   model.on("change:text", draw);
   model.on("change:spans", draw);
   model.on("change:selection", draw);
@@ -133,7 +135,10 @@ function render({ model, el }) {
   model.on("change:after_html", draw);
   model.on("change:header_html", draw);
   draw();
-  return () => { area.removeEventListener("keydown", onKey); delete area.dataset.balisesKeys; };
+  return () => {
+    area.removeEventListener("keydown", onKey);
+    if (area.balisesActive === token) delete area.balisesActive;
+  };
 }
 export default { render };
 """
