@@ -44,10 +44,15 @@ from analyse.ui.panel_widgets import PanelWidgets
 
 @functools.lru_cache(maxsize=1)
 def _sentencizer():
-    """spaCy's rule-based sentence splitter for French (no model to load: punctuation rules)."""
+    """spaCy's rule-based sentence splitter (no model to load: punctuation rules).
+
+    The multi-language tokenizer (``xx``) rather than the French one: sentence edges come out the
+    same (« M. », « … », « ? » included), and it builds in 0.15 s where the French tokenizer's
+    elision rules take seconds to compile, paid at the first panel opened in a kernel.
+    """
     import spacy
 
-    nlp = spacy.blank("fr")
+    nlp = spacy.blank("xx")
     nlp.add_pipe("sentencizer")
     return nlp
 
