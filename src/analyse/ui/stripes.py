@@ -95,7 +95,7 @@ def stripes_html(stripes: pd.DataFrame, n_segments: int, codebook: Codebook | No
     colors = dimension_colors(codebook) if codebook is not None else {}
     head = "".join(
         f"<th title='{html.escape(msg('stripes.segment', n=n))}' style='font-weight:normal;font-size:9px;"
-        f"padding:0 1px;{'outline:2px solid #1a6;' if n == current else ''}'>{n}</th>"
+        f"padding:0 1px;line-height:10px;{'outline:2px solid #1a6;' if n == current else ''}'>{n}</th>"
         for n in range(1, n_segments + 1))
     body = []
     for code, rows in stripes.groupby("code", sort=False):
@@ -117,6 +117,7 @@ def stripes_html(stripes: pd.DataFrame, n_segments: int, codebook: Codebook | No
                          f"style='width:10px;height:10px;padding:0;background:{color};opacity:{opacity:.2f};"
                          f"{frame}'></td>")
         body.append(f"<tr><th title='{html.escape(label)}' style='text-align:right;font-weight:normal;"
-                    f"font-size:11px;padding-right:4px;white-space:nowrap'>{html.escape(code)}</th>{''.join(cells)}</tr>")
-    return (f"<div class='balises-stripes' style='overflow-x:auto'><table style='border-collapse:separate;"
-            f"border-spacing:1px'><tr><th></th>{head}</tr>{''.join(body)}</table></div>")
+                    f"font-size:10px;line-height:10px;padding:0 4px 0 0;white-space:nowrap'>{html.escape(code)}</th>"
+                    f"{''.join(cells)}</tr>")
+    return (f"<div class='balises-stripes' style='overflow-x:auto;line-height:10px'><table style='border-collapse:"
+            f"separate;border-spacing:1px;line-height:10px'><tr><th></th>{head}</tr>{''.join(body)}</table></div>")
