@@ -12,6 +12,7 @@ from analyse.errors import UsageError
 from analyse.model.codebook import load_codebook
 from analyse.model.codings import CodingStore, coding_record, load_codings, segment_codes
 from analyse.model.corpus import load_corpus
+from analyse.analysis.retrieval import retrieve
 from analyse.reliability.agreement import reliability_data
 from analyse.ui.panel import CodingPanel, sentence_spans
 from tests.helpers import FRONT_MATTER, run_cli, write_doc
@@ -110,7 +111,7 @@ def test_sentences_are_the_keyboard_friendly_way_to_pick_a_passage(setup):
     assert panel.select_sentences([1, 2]) is None              # both sentences: the whole segment
 
 
-def test_passages_are_read_by_load_codings_validate_and_agreement_as_their_segment(setup, capsys):
+def test_passages_are_read_by_load_codings_validate_retrieve_and_agreement_as_their_segment(setup, capsys):
     panel, corpus, book, store = setup
     project = Path(corpus.root).parent
     seg = panel.segment
@@ -125,6 +126,8 @@ def test_passages_are_read_by_load_codings_validate_and_agreement_as_their_segme
     row = codings.frame[codings.frame["coder"] == "B"].iloc[0]
     assert (row["segment"], row["start"], row["end"]) == (seg.id, seg.start + 5, seg.start + 25)
     assert segment_codes(codings, corpus, "B")[seg.id] == {"ENG.2"}
+    found = retrieve(corpus, book, codings, "ENG.2", coders=["B"])
+    assert list(zip(found["segment"], found["quote"])) == [(seg.id, seg.text[5:25])]
     rel = reliability_data(codings, corpus, ["B", "C"], codebook=book)
     code_i, unit_i = rel.codes.index("ENG.2"), rel.units.index(seg.id)
     assert list(rel.values[code_i, :, unit_i]) == [1, 1]
