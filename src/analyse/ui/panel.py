@@ -41,7 +41,6 @@ from analyse.exchange.sheet import segment_of_record
 from analyse.ui.panel_widgets import PanelWidgets
 
 
-
 @functools.lru_cache(maxsize=1)
 def _sentencizer():
     """spaCy's rule-based sentence splitter (no model to load: punctuation rules).

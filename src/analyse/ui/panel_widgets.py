@@ -44,6 +44,8 @@ def codebook_tree(codebook: Codebook) -> list[tuple[str, list[tuple[Code, int]]]
         for c in codes:
             if c.parent not in ids:
                 walk(c, 0)
+        seen = {c.id for c, _ in rows}
+        rows += [(c, 0) for c in codes if c.id not in seen]   # a parent cycle: still listed, never lost
         out.append((dim, rows))
     return out
 
@@ -56,7 +58,6 @@ def code_title(code: Code) -> str:
     if code.exclude:
         lines.append(msg("panel.exclude", items=" ; ".join(code.exclude)))
     return "\n".join(line for line in lines if line)
-
 
 
 class PanelWidgets:
