@@ -121,3 +121,13 @@ def test_a_second_coder_on_a_document_is_blind_by_default(project: Path, book):
     assert not bench.panel.blind
     bench.panel.toggle("ENG.1")
     assert bench.blind_reason("F") is None                     # F is now the first on malaunay-test
+
+
+def test_codes_in_a_parent_cycle_are_still_in_the_tree():
+    from types import SimpleNamespace as NS
+
+    codes = {cid: NS(id=cid, dimension="ENG", parent=parent)
+             for cid, parent in [("ENG.1", None), ("ENG.X", "ENG.Y"), ("ENG.Y", "ENG.X")]}
+    book = NS(dimensions={"ENG": "Engagement", "SYS": "vide"}, codes=codes)
+    assert [(dim, [(c.id, d) for c, d in rows]) for dim, rows in codebook_tree(book)] == [
+        ("ENG", [("ENG.1", 0), ("ENG.X", 0), ("ENG.Y", 0)])]

@@ -20,7 +20,7 @@ from analyse.model.corpus import Segment
 from analyse.textutil import fr_percent
 
 STRIPE_COLUMNS = ["n", "segment", "code", "dimension", "codings", "coverage", "span"]
-# matplotlib's « tab10 », one colour per dimension in codebook order (the report figures use it too)
+# matplotlib's « tab10 » colours, one per dimension in codebook order
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 
