@@ -4,8 +4,8 @@ The test starts JupyterLab on the loopback interface with a temporary project,
 opens notebooks/coder.ipynb (parameters injected by papermill: a document and a
 new coder), runs it, selects a word of the segment with a double click, ticks a
 code in the tree, checks the DOM (the passage highlighted) and the coder's file
-(the passage's offsets and quote), presses keys to move and come back, and
-saves a screenshot (``panel-span.png`` in ``$BALISES_SCREENSHOTS`` or the test's
+(the passage's offsets and quote), presses keys and clicks the coding stripes to
+move and come back, and saves a screenshot (``panel-span.png`` in ``$BALISES_SCREENSHOTS`` or the test's
 temporary folder).
 
 Chromium and its driver come from the distribution's packages
@@ -212,6 +212,16 @@ def test_a_passage_coded_in_jupyterlab(project: Path, lab, browser, tmp_path: Pa
           and d.find_elements(By.CSS_SELECTOR, ".balises-text mark.balises-span"),
           "la touche k n'est pas revenue au segment codé", timeout=60)
     assert browser.find_elements(By.CSS_SELECTOR, ".balises-stripes td[data-code='ENG.2'][data-n='1']")
+    # a click on the stripes' segment number goes there, and back
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".balises-stripes th[data-n='3']").click() or True,
+          "les bandes de codage ne se laissent pas cliquer", timeout=30)
+    _wait(browser, lambda d: "Segment 3 / 3" in d.find_element(By.CSS_SELECTOR, ".balises-panel").text,
+          "un clic sur les bandes de codage n'a pas mené au segment 3", timeout=60)
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".balises-stripes th[data-n='1']").click() or True,
+          "les bandes de codage ne se laissent pas cliquer", timeout=30)
+    _wait(browser, lambda d: "Segment 1 / 3" in d.find_element(By.CSS_SELECTOR, ".balises-panel").text
+          and d.find_elements(By.CSS_SELECTOR, ".balises-text mark.balises-span"),
+          "un clic sur les bandes de codage n'est pas revenu au segment 1", timeout=60)
 
     panel = browser.find_element(By.CSS_SELECTOR, ".balises-panel")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", panel)

@@ -66,4 +66,9 @@ def test_the_panel_draws_its_stripes_as_it_codes(project: Path):
     table = panel.stripes()
     assert list(zip(table["code"], table["n"], table["span"])) == [("COOP.1", 1, False), ("COOP.1", 2, True)]
     assert "data-code='COOP.1' data-n='2'" in panel.stripe_view.value
+    # a click on a stripe cell (or a segment number) in the browser goes to that segment
+    panel.stripe_view._handle_custom_msg({"event": "go", "n": 3}, [])
+    assert panel.index == 2 and "Segment 3 / 3" in panel.header.value
+    panel.stripe_view._handle_custom_msg({"event": "go", "n": 1}, [])
+    assert panel.index == 0
     assert isinstance(table, pd.DataFrame)

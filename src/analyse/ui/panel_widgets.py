@@ -72,7 +72,7 @@ class PanelWidgets:
 
     def _build(self) -> None:
         import ipywidgets as w
-        from analyse.ui.segment_view import SegmentView
+        from analyse.ui.segment_view import SegmentView, StripeView
 
         self._syncing = False
         self.w = w
@@ -127,7 +127,8 @@ class PanelWidgets:
         self.tree.observe(lambda ch: self._number_visible(), names="selected_index")
         self.memos = w.VBox()
         self.suggestions = w.VBox()
-        self.stripe_view = w.HTML()
+        self.stripe_view = StripeView()          # a click on a cell goes to that segment
+        self.stripe_view.on_msg(self._stripe_message)
         self.status = w.HTML()
         left = w.VBox([
             self.text,
@@ -193,6 +194,10 @@ class PanelWidgets:
     def _view_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("event") == "key":
             self._safe(lambda: self.handle_key(str(content.get("key", "")), bool(content.get("alt"))))
+
+    def _stripe_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("event") == "go":
+            self._safe(lambda: self.go(int(content.get("n", 1)) - 1))
 
     def _sentence_toggled(self) -> None:
         if self._syncing:

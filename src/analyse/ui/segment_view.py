@@ -158,3 +158,25 @@ class SegmentView(anywidget.AnyWidget):
     selection = traitlets.List(traitlets.Int()).tag(sync=True)
     # the keys the browser passes on to Python (everything else is left to the page)
     shortcut_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+
+_STRIPES_ESM = r"""
+function render({ model, el }) {
+  function draw() { el.innerHTML = model.get("value"); }
+  el.addEventListener("click", (e) => {
+    const cell = e.target.closest("[data-n]");
+    if (cell && el.contains(cell)) model.send({ event: "go", n: Number(cell.dataset.n) });
+  });
+  model.on("change:value", draw);
+  draw();
+}
+export default { render };
+"""
+
+
+class StripeView(anywidget.AnyWidget):
+    """The coding stripes (HTML from :func:`analyse.ui.stripes.stripes_html`); a click on a cell or a
+    segment number sends ``{"event": "go", "n": …}`` (1-based) to go to that segment."""
+
+    _esm = _STRIPES_ESM
+    value = traitlets.Unicode("").tag(sync=True)

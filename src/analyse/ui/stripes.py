@@ -4,7 +4,7 @@
 segment the code covers, so a coded passage is told apart from a whole segment);
 :func:`stripes_html` draws it as a small self-contained HTML grid: one line per code, one
 column per segment, a coloured cell where the code is (the dimension's colour, paler for a
-passage), the current segment framed. The panel shows it under the text; a notebook can draw
+passage), the current segment framed; in the panel a click on a cell or a segment number goes there. The panel shows it under the text; a notebook can draw
 it for any coder from :func:`~analyse.model.codings.load_codings`'s frame.
 """
 
@@ -94,7 +94,7 @@ def stripes_html(stripes: pd.DataFrame, n_segments: int, codebook: Codebook | No
         return f"<div class='balises-stripes'><i>{html.escape(msg('stripes.empty'))}</i></div>"
     colors = dimension_colors(codebook) if codebook is not None else {}
     head = "".join(
-        f"<th title='{html.escape(msg('stripes.segment', n=n))}' style='font-weight:normal;font-size:9px;"
+        f"<th data-n='{n}' title='{html.escape(msg('stripes.segment', n=n))}' style='font-weight:normal;font-size:9px;cursor:pointer;"
         f"padding:0 1px;line-height:10px;{'outline:2px solid #1a6;' if n == current else ''}'>{n}</th>"
         for n in range(1, n_segments + 1))
     body = []
@@ -114,7 +114,7 @@ def stripes_html(stripes: pd.DataFrame, n_segments: int, codebook: Codebook | No
             title = html.escape(f"{msg('stripes.segment', n=n)} · {code} — {label} · {what}")
             cells.append(f"<td class='balises-stripe{' balises-stripe-span' if r.span else ''}' "
                          f"data-code='{html.escape(code)}' data-n='{n}' title='{title}' "
-                         f"style='width:10px;height:10px;padding:0;background:{color};opacity:{opacity:.2f};"
+                         f"style='width:10px;height:10px;padding:0;cursor:pointer;background:{color};opacity:{opacity:.2f};"
                          f"{frame}'></td>")
         body.append(f"<tr><th title='{html.escape(label)}' style='text-align:right;font-weight:normal;"
                     f"font-size:10px;line-height:10px;padding:0 4px 0 0;white-space:nowrap'>{html.escape(code)}</th>"
