@@ -13,7 +13,12 @@ machine slows both alike; min and median over the rounds are printed:
 The model is trained on coder A (not timed; without the extra codebook/référentiel documents by
 default since they change the weights, not the cost of scoring; ``--knowledge`` to include them).
 
-Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5]``. Exits 1 if the target is missed.
+The scores come from :class:`analyse.coding.scoring.LinearScorer` (whole-array TF-IDF and one
+product per feature block); ``--pipeline`` times the scikit-learn pipeline instead, for comparison.
+``--model PATH`` scores with a model saved by ``analyse train`` instead of training one (saves minutes).
+
+Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5] [--model PATH] [--pipeline]``.
+Exits 1 if the target is missed.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
 
-from analyse.coding.autocode import segments_frame_for_model, train_model  # noqa: E402
+from analyse.coding.autocode import load_model, segments_frame_for_model, train_model  # noqa: E402
 from analyse.model.codebook import load_codebook  # noqa: E402
 from analyse.model.codings import load_codings  # noqa: E402
 from analyse.model.corpus import load_corpus  # noqa: E402
@@ -54,6 +59,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--knowledge", action="store_true", help="train with the codebook and référentiel documents")
     ap.add_argument("--cv", type=int, default=3, help="inner folds of the (untimed) training (default 3)")
+    ap.add_argument("--model", type=Path, help="a model saved by `analyse train` (no training)")
+    ap.add_argument("--pipeline", action="store_true", help="time the scikit-learn pipeline, not the fast scorer")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     corpus = load_corpus(ROOT / "corpus")
@@ -62,9 +69,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         layer = NLPLayer(cache_dir=Path(tmp) / "cache", progress=False)
         t0 = time.perf_counter()
-        model, meta = train_model(corpus, book, codings, "A", layer, knowledge=args.knowledge, cv=args.cv)
-        print(f"model: {len(model.classes_)} codes suggestable, trained on {meta['segments']} segments of coder A "
-              f"in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
+        if args.model:
+            model, meta = load_model(args.model, trust=True)
+            print(f"model: {len(model.classes_)} codes suggestable, read from {args.model}", flush=True)
+        else:
+            model, meta = train_model(corpus, book, codings, "A", layer, knowledge=args.knowledge, cv=args.cv)
+            print(f"model: {len(model.classes_)} codes suggestable, trained on {meta['segments']} segments of "
+                  f"coder A in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
+        if args.pipeline:
+            model.scorer_ = None
         lemmas = segment_lemmas(corpus.segments, layer)
     base = segments_frame_for_model(corpus.segments, lemmas)
     replicas = math.ceil(args.segments / len(base))

@@ -631,12 +631,29 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         if all(isinstance(e, LogisticRegression) for e in estimators):
             self.coef_ = np.vstack([e.coef_.ravel() for e in estimators])
             self.intercept_ = np.array([e.intercept_[0] for e in estimators])
+        if hasattr(self, "scorer_"):
+            del self.scorer_          # a refit needs a new scorer
+        self.scorer()
         return self
+
+    def scorer(self):
+        """The fast :class:`~analyse.coding.scoring.LinearScorer` of this model (None: use the pipeline).
+
+        Built once from the fitted vectorizers (models saved before it existed build it here).
+        """
+        if not hasattr(self, "scorer_"):
+            from analyse.coding.scoring import LinearScorer
+            self.scorer_ = (LinearScorer.build(self.pipeline_, self.coef_, self.intercept_)
+                            if getattr(self, "coef_", None) is not None else None)
+        return self.scorer_
 
     def _all_proba(self, X) -> np.ndarray:
         if getattr(self, "coef_", None) is not None:
             from scipy.special import expit
 
+            scorer = self.scorer()
+            if scorer is not None:
+                return scorer.proba(_frame(X))
             features = self.pipeline_.named_steps["features"].transform(_frame(X))
             return expit(np.asarray(features @ self.coef_.T) + self.intercept_)
         n_heads = len(self.classes_) + len(self.dimension_classes_) + (getattr(self, "nothing_threshold_", None)
