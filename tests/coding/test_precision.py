@@ -228,7 +228,7 @@ def test_most_useful_segment_is_an_uncertain_one(tmp_path: Path):
     import spacy
 
     from analyse.coding.autocode import train_model
-    from analyse.coding.suggestions import most_useful_segments
+    from analyse.coding.active import most_useful_segments
     from analyse.model.codings import load_codings
     from analyse.model.corpus import load_corpus
     from analyse.nlp import NLPLayer

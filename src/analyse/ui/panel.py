@@ -179,6 +179,42 @@ class CodingPanel:
                 return self.segment
         return None
 
+    def next_most_useful(self, model=None, layer=None) -> Segment | None:
+        """« Segment suivant le plus utile » : move to the uncoded segment whose coding would most help the model.
+
+        Uncertainty sampling (:func:`analyse.coding.active.rank_uncoded`) over this document's
+        segments without a code. ``model`` defaults to the project's trained model
+        (``outputs/models/model.joblib``, read once). None when every segment has a code or the
+        document is finished (its uncoded segments then mean « aucun code »).
+        """
+        from analyse.coding.active import rank_uncoded
+
+        if self.covered:
+            return None
+        coded = {sid for sid, recs in self.records.items() if recs}
+        if len(coded) == len(self.segments):
+            return None
+        model = model or self._useful_model()
+        if layer is None:
+            from analyse.nlp import NLPLayer, default_cache_dir
+            layer = self._layer = getattr(self, "_layer", None) or NLPLayer(
+                cache_dir=default_cache_dir(self.corpus.root), progress=False)
+        ranked = rank_uncoded(self.segments, model, layer, coded)
+        self.index = next(i for i, s in enumerate(self.segments) if s.id == ranked["segment"].iloc[0])
+        self.refresh()
+        return self.segment
+
+    def _useful_model(self):
+        if getattr(self, "_model", None) is None:
+            from analyse.coding.autocode import DEFAULT_MODEL_PATH, load_model
+
+            home = Path(self.corpus.root).parent if self.corpus.root else Path.cwd()
+            path = home / DEFAULT_MODEL_PATH
+            if not path.is_file():
+                raise UsageError(msg("panel.no_model"), hint=msg("model.not_found_hint"))
+            self._model, _ = load_model(path, self.codebook, trusted_dir=path.parent)
+        return self._model
+
     def pending_suggestions(self) -> list[dict]:
         """Undecided suggestions for the current segment, minus codes already on it (best score first)."""
         if self.suggestion_file is None:
@@ -225,6 +261,9 @@ class CodingPanel:
         self.b_next = w.Button(description=msg("panel.next"), tooltip=msg("panel.next_tip"))
         self.b_uncoded = w.Button(description=msg("panel.next_uncoded"), tooltip=msg("panel.next_uncoded_tip"),
                                   layout=w.Layout(width="auto"))
+        self.b_useful = w.Button(description=msg("panel.next_useful"), tooltip=msg("panel.next_useful_tip"),
+                                 layout=w.Layout(width="auto"))
+        self.b_useful.on_click(lambda _: self._safe(self._next_useful_clicked))
         self.b_finish = w.Button(description=msg("panel.finish"), button_style="success",
                                  tooltip=msg("panel.finish_tip"), layout=w.Layout(width="auto"))
         self.b_prev.on_click(lambda _: self._safe(self.previous))
@@ -264,7 +303,7 @@ class CodingPanel:
             w.HTML(f"<h3>{html.escape(self.doc.title)}</h3><p>{html.escape(self.doc.id)} · "
                    f"{html.escape(self.doc.territory)} · {msg('panel.coder')} <b>{html.escape(self.coder)}</b></p>"),
             self.header, self.text,
-            w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_finish]),
+            w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_useful, self.b_finish]),
             w.HTML(f"<b>{msg('panel.suggestions')}</b>"), self.suggestions,
             w.HTML(f"<b>{msg('panel.codes')}</b>"), self.search, self.tree, self.definition,
             w.HTML(f"<b>{msg('panel.memos')}</b>"), self.memos,
@@ -297,6 +336,10 @@ class CodingPanel:
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
+            raise UsageError(msg("panel.all_coded"))
+
+    def _next_useful_clicked(self) -> None:
+        if self.next_most_useful() is None:
             raise UsageError(msg("panel.all_coded"))
 
     def _box_changed(self, code: str, value: bool) -> None:
