@@ -17,7 +17,7 @@ The scores come from :class:`analyse.coding.scoring.LinearScorer` (whole-array T
 product per feature block); ``--pipeline`` times the scikit-learn pipeline instead, for comparison.
 ``--model PATH`` scores with a model saved by ``analyse train`` instead of training one (saves minutes).
 
-Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5] [--model PATH] [--pipeline]``.
+Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5] [--model PATH] [--cache DIR] [--pipeline]``.
 Exits 1 if the target is missed.
 """
 
@@ -60,6 +60,7 @@ def main() -> int:
     ap.add_argument("--knowledge", action="store_true", help="train with the codebook and référentiel documents")
     ap.add_argument("--cv", type=int, default=3, help="inner folds of the (untimed) training (default 3)")
     ap.add_argument("--model", type=Path, help="a model saved by `analyse train` (no training)")
+    ap.add_argument("--cache", type=Path, help="NLP cache folder to reuse (default: a new temporary one)")
     ap.add_argument("--pipeline", action="store_true", help="time the scikit-learn pipeline, not the fast scorer")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -67,7 +68,7 @@ def main() -> int:
     book = load_codebook(ROOT / "codebook" / "balises.yaml")
     codings = load_codings(corpus, book)
     with tempfile.TemporaryDirectory() as tmp:
-        layer = NLPLayer(cache_dir=Path(tmp) / "cache", progress=False)
+        layer = NLPLayer(cache_dir=args.cache or Path(tmp) / "cache", progress=False)
         t0 = time.perf_counter()
         if args.model:
             model, meta = load_model(args.model, trust=True)
