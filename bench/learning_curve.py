@@ -14,8 +14,9 @@ The reference is the model trained on the whole pool, i.e. coder A's leave-one-t
 figure for that territory. The verdict says, for each strategy, the first number of coded
 segments whose F1 reaches that reference (and 95 % of it), or that it never does.
 
-The simulation model is :class:`SegmentCoder` with 3 inner folds and without the codebook and
-référentiel documents (``--knowledge`` adds them), to keep the ~2 × steps trainings affordable.
+The simulation model is :class:`SegmentCoder` with 3 inner folds, without character n-grams and
+without the codebook and référentiel documents (``--chars`` and ``--knowledge`` add them), to keep
+the ~2 × steps trainings affordable; both strategies use the same model.
 
 Usage: ``python bench/learning_curve.py [--territory malaunay] [--seed 60] [--step 80] [--cache DIR]``.
 """
@@ -43,10 +44,11 @@ from analyse.model.corpus import load_corpus  # noqa: E402
 from analyse.nlp import NLPLayer, default_cache_dir  # noqa: E402
 
 
-def fit_and_score(X, y, rows, test, book, extra, cv):
+def fit_and_score(X, y, rows, test, book, extra, cv, chars):
     """Dimension and balise micro-F1 on ``test`` of a model trained on ``rows`` (None: could not train)."""
     codes = list(book.codes)
-    model = SegmentCoder(labels=codes, dimensions=dimension_map(book), cv=cv)
+    model = SegmentCoder(labels=codes, dimensions=dimension_map(book), cv=cv,
+                         **({} if chars else {"char_ngrams": None}))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -71,6 +73,7 @@ def main() -> int:
     ap.add_argument("--step", type=int, default=80, help="segments coded between two trainings (default 80)")
     ap.add_argument("--cv", type=int, default=3, help="inner folds of each training (default 3)")
     ap.add_argument("--knowledge", action="store_true", help="add the codebook and référentiel documents")
+    ap.add_argument("--chars", action="store_true", help="with character n-grams (as the shipped model; slower)")
     ap.add_argument("--cache", type=Path, help="NLP cache folder (default: the project's)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -91,7 +94,7 @@ def main() -> int:
     test = np.flatnonzero(territory == args.territory)
     pool = np.flatnonzero(territory != args.territory)          # corpus order = document order
     t0 = time.perf_counter()
-    _, reference = fit_and_score(X, y, pool, test, book, extra, args.cv)
+    _, reference = fit_and_score(X, y, pool, test, book, extra, args.cv, args.chars)
     print(f"held out: {args.territory} ({len(test)} segments); pool: {len(pool)} segments of coder A; "
           f"reference (whole pool, i.e. leave-one-territory-out): dimension F1 {reference[0]:.3f}, "
           f"balise F1 {reference[1]:.3f} ({time.perf_counter() - t0:.0f} s a training)", flush=True)
@@ -102,7 +105,7 @@ def main() -> int:
         rest = list(pool[args.seed:])
         f1s = []
         for size in sizes:
-            model, f1 = fit_and_score(X, y, np.array(coded), test, book, extra, args.cv)
+            model, f1 = fit_and_score(X, y, np.array(coded), test, book, extra, args.cv, args.chars)
             f1s.append(f1)
             print(f"{strategy:>15}: {len(coded):4d} coded → dimension F1 {f1[0]:.3f}, balise F1 {f1[1]:.3f}"
                   + ("" if model is not None else " (no code learnable yet)"), flush=True)
