@@ -126,6 +126,14 @@ def main() -> int:
         print(f"{n:14d} | {d[0]:16.3f} | {u[0]:18.3f} | {d[1]:19.3f} | {u[1]:21.3f}")
     print()
     for level, j in (("dimension", 0), ("balise", 1)):
+        means = {s: float(np.mean([f[j] for f in c])) for s, c in curves.items()}
+        print(f"{level} F1 averaged over the curve (area under it / its width): "
+              + "; ".join(f"{s} {m:.3f}" for s, m in means.items()))
+    for level, j in (("dimension", 0), ("balise", 1)):
+        if reference[j] < 0.2:
+            print(f"{level}: the reference F1 ({reference[j]:.3f}) is too low for a verdict: a few segments "
+                  "more or less decide it")
+            continue
         for share in (1.0, 0.95):
             target = reference[j] * share
             got = {s: first_reaching(sizes, [f[j] for f in c], target) for s, c in curves.items()}
