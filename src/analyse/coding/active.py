@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from analyse.errors import UsageError
+from analyse.messages import msg
 from analyse.model.corpus import Segment
 
 RANK_COLUMNS = ["segment", "doc", "usefulness"]
@@ -99,3 +101,25 @@ def most_useful_segments(segments: Sequence[Segment], model, layer, k: int = 1,
     """
     ranked = rank_uncoded(segments, model, layer, coded).head(k)
     return [(s, float(u)) for s, u in zip(ranked["segment"], ranked["usefulness"])]
+
+
+def project_model(corpus, codebook):
+    """The project's trained model (``outputs/models/model.joblib`` beside the corpus folder).
+
+    Raises a French :class:`~analyse.errors.UsageError` when there is none yet.
+    """
+    from pathlib import Path
+
+    from analyse.coding.autocode import DEFAULT_MODEL_PATH, load_model
+
+    path = (Path(corpus.root).parent if corpus.root else Path.cwd()) / DEFAULT_MODEL_PATH
+    if not path.is_file():
+        raise UsageError(msg("panel.no_model"), hint=msg("model.not_found_hint"))
+    return load_model(path, codebook, trusted_dir=path.parent)[0]
+
+
+def project_layer(corpus):
+    """The NLP layer with the project's cache (the lemmas of segments already parsed are read, not parsed)."""
+    from analyse.nlp import NLPLayer, default_cache_dir
+
+    return NLPLayer(cache_dir=default_cache_dir(corpus.root), progress=False)

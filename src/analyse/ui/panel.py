@@ -180,40 +180,20 @@ class CodingPanel:
         return None
 
     def next_most_useful(self, model=None, layer=None) -> Segment | None:
-        """« Segment suivant le plus utile » : move to the uncoded segment whose coding would most help the model.
+        """« Le plus utile » : go to the uncoded segment the model is least sure of (:mod:`analyse.coding.active`).
 
-        Uncertainty sampling (:func:`analyse.coding.active.rank_uncoded`) over this document's
-        segments without a code. ``model`` defaults to the project's trained model
-        (``outputs/models/model.joblib``, read once). None when every segment has a code or the
-        document is finished (its uncoded segments then mean « aucun code »).
+        ``model`` defaults to the project's trained one. None when all have a code or the document is finished.
         """
-        from analyse.coding.active import rank_uncoded
+        from analyse.coding.active import project_layer, project_model, rank_uncoded
 
-        if self.covered:
-            return None
         coded = {sid for sid, recs in self.records.items() if recs}
-        if len(coded) == len(self.segments):
+        if self.covered or len(coded) == len(self.segments):
             return None
-        model = model or self._useful_model()
-        if layer is None:
-            from analyse.nlp import NLPLayer, default_cache_dir
-            layer = self._layer = getattr(self, "_layer", None) or NLPLayer(
-                cache_dir=default_cache_dir(self.corpus.root), progress=False)
-        ranked = rank_uncoded(self.segments, model, layer, coded)
-        self.index = next(i for i, s in enumerate(self.segments) if s.id == ranked["segment"].iloc[0])
-        self.refresh()
-        return self.segment
-
-    def _useful_model(self):
-        if getattr(self, "_model", None) is None:
-            from analyse.coding.autocode import DEFAULT_MODEL_PATH, load_model
-
-            home = Path(self.corpus.root).parent if self.corpus.root else Path.cwd()
-            path = home / DEFAULT_MODEL_PATH
-            if not path.is_file():
-                raise UsageError(msg("panel.no_model"), hint=msg("model.not_found_hint"))
-            self._model, _ = load_model(path, self.codebook, trusted_dir=path.parent)
-        return self._model
+        model = model or getattr(self, "_model", None) or project_model(self.corpus, self.codebook)
+        self._model = model
+        self._layer = layer = layer or getattr(self, "_layer", None) or project_layer(self.corpus)
+        first = rank_uncoded(self.segments, model, layer, coded)["segment"].iloc[0]
+        return self.go(next(i for i, s in enumerate(self.segments) if s.id == first))
 
     def pending_suggestions(self) -> list[dict]:
         """Undecided suggestions for the current segment, minus codes already on it (best score first)."""
