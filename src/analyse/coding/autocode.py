@@ -58,7 +58,7 @@ from analyse.messages import msg
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
 DEFAULT_MODEL_PATH = Path("outputs") / "models" / "model.joblib"
-MODEL_FORMAT = 2   # 2: precision thresholds, calibration, « rien à coder » head
+MODEL_FORMAT = 3   # 2: precision thresholds, calibration, « rien à coder » head; 3: abstain_precision, out-of-fold scores
 RULE_FIELDS = ["segment", "doc", "code", "start", "end", "quote", "score", "terms"]
 
 
