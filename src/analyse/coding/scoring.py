@@ -53,8 +53,9 @@ def _tfidf_scores(counts: sp.csr_matrix, vectorizer, weights: np.ndarray) -> np.
         raise ValueError("only the l2 norm is supported")
     data = counts.data
     if tf.sublinear_tf:
-        np.log(data, out=data)
-        data += 1.0
+        # 1 + log(1) = 1: only the repeated terms change (most entries are 1)
+        many = np.flatnonzero(data > 1.0)
+        data[many] = np.log(data[many]) + 1.0
     idf = tf.idf_ if tf.use_idf else np.ones(counts.shape[1])
     out = np.asarray(counts @ (idf[:, None] * weights))
     if tf.norm == "l2":
