@@ -228,7 +228,7 @@ def test_most_useful_segment_is_an_uncertain_one(tmp_path: Path):
     import spacy
 
     from analyse.coding.autocode import train_model
-    from analyse.coding.suggestions import most_useful_segments
+    from analyse.coding.active import most_useful_segments
     from analyse.model.codings import load_codings
     from analyse.model.corpus import load_corpus
     from analyse.nlp import NLPLayer
@@ -244,3 +244,19 @@ def test_most_useful_segment_is_an_uncertain_one(tmp_path: Path):
     values = [u for _, u in ranked]
     assert values == sorted(values, reverse=True) and all(0 <= u <= 1 for u in values)
     assert most_useful_segments([], model, layer) == []
+
+
+def test_with_targets_equals_a_refit_at_the_stricter_targets():
+    """Thresholds derived from the stored out-of-fold scores are those a refit would choose."""
+    X, y = _synthetic()
+    groups = X["doc"]
+    low = SegmentCoder(char_ngrams=None, cv=3, target_precision=0.6, abstain_precision=0.7).fit(X, y, groups=groups)
+    for target, abstain in ((0.8, None), (0.7, 0.9), (0.6, 0.7)):
+        refit = SegmentCoder(char_ngrams=None, cv=3, target_precision=target,
+                             abstain_precision=abstain).fit(X, y, groups=groups)
+        derived = low.with_targets(target, abstain)
+        assert derived.target_precision == target and low.target_precision == 0.6
+        assert (derived.predict(X)[:, np.isin(derived.classes_, refit.classes_)]
+                == refit.predict(X)).all()
+        assert derived.nothing_threshold_ == refit.nothing_threshold_
+        assert not derived.predict(X)[:, ~np.isin(derived.classes_, refit.classes_)].any()

@@ -205,3 +205,16 @@ def test_unreadable_suggestion_files_are_named_in_french(tmp_path):
     with pytest.raises(CodingsError) as err:
         sf.decided_pairs()
     assert "le-mene.decisions.jsonl:1" in str(err.value) and "sans le supprimer" in str(err.value)
+
+
+def test_train_takes_the_precision_targets_of_codes_and_of_abstention(tmp_path: Path, blank_env, capsys):
+    from analyse.coding.autocode import load_model
+
+    root = build_synthetic_project(tmp_path / "p")
+    code, out = run(root, "train", "--precision", "0.7", "--abstain-precision", "0.9", "--no-knowledge",
+                    "--no-progress", capsys=capsys)
+    assert code == 0, out.err
+    assert "précision de 0.70" in out.out
+    model, meta = load_model(root / "outputs" / "models" / "model.joblib")
+    assert (model.target_precision, model.abstain_precision) == (0.7, 0.9)
+    assert meta["params"]["abstain_precision"] == 0.9

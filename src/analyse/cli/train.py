@@ -12,8 +12,12 @@ from analyse.errors import EXIT_OK, UsageError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coder", default="A", help="codeur dont les codages sont appris (défaut : A)")
     parser.add_argument("--model", default=None, help="fichier du modèle (défaut : outputs/models/model.joblib)")
-    parser.add_argument("--precision", type=float, default=0.8,
-                        help="précision visée par code (défaut : 0,8) ; un code qui ne l'atteint pas n'est jamais proposé")
+    parser.add_argument("--precision", type=float, default=None,
+                        help="précision visée par code (défaut : celle du modèle, choisie sur le référentiel) ; un code "
+                             "qui ne l'atteint pas n'est jamais proposé")
+    parser.add_argument("--abstain-precision", type=float, default=None,
+                        help="précision visée par « rien à coder » (défaut : celle du modèle) : plus haute, le modèle "
+                             "s'abstient moins souvent à tort")
     parser.add_argument("--referentiel", default="default",
                         help="texte du référentiel à lire à l'entraînement (défaut : ../shared/seed/ à côté du projet)")
     parser.add_argument("--no-knowledge", action="store_true",
@@ -30,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
                          hint=f"codeurs disponibles : {', '.join(codings.coders) or 'aucun'}")
     layer = nlp_layer(args, project)
     model, meta = train_model(corpus, book, codings, args.coder, layer, knowledge=not args.no_knowledge,
-                              referentiel=args.referentiel, target_precision=args.precision)
+                              referentiel=args.referentiel,
+                              **{k: v for k, v in (("target_precision", args.precision),
+                                                   ("abstain_precision", args.abstain_precision)) if v is not None})
     path = Path(args.model) if args.model else project.model_path
     save_model(model, meta, path)
     extra = meta.get("extra_documents") or {}

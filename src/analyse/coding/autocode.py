@@ -58,7 +58,7 @@ from analyse.messages import msg
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
 DEFAULT_MODEL_PATH = Path("outputs") / "models" / "model.joblib"
-MODEL_FORMAT = 2   # 2: precision thresholds, calibration, « rien à coder » head
+MODEL_FORMAT = 3   # 2: precision thresholds, calibration, « rien à coder » head; 3: abstain_precision, out-of-fold scores
 RULE_FIELDS = ["segment", "doc", "code", "start", "end", "quote", "score", "terms"]
 
 
@@ -393,6 +393,15 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         Codes to consider (default: those seen in ``y``); codes listed here but
         rare in ``y`` are reported in ``skipped_``.
     random_state : int
+    threshold_rule : {"precision", "f1"}
+        How each head's threshold is chosen from out-of-fold scores (see :meth:`fit`).
+    target_precision : float
+        Out-of-fold precision each code and dimension head must reach to be suggested.
+    abstain : bool
+        Learn the « rien à coder » head (covered segments without a code) and abstain when it fires.
+    abstain_precision : float or None
+        Target precision of the « rien à coder » head (None: ``target_precision``). It silences
+        every code when it fires, so it may be held to a higher standard than the codes.
 
     Attributes
     ----------
@@ -425,7 +434,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  min_df: int = 2, min_positives: int = MIN_POSITIVES, min_cv_f1: float = 0.2, cv: int = 5,
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
-                 abstain: bool = True):
+                 abstain: bool = True, abstain_precision: float | None = None):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -442,6 +451,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.threshold_rule = threshold_rule
         self.target_precision = target_precision
         self.abstain = abstain
+        self.abstain_precision = abstain_precision
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -560,7 +570,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             oof[test] = self._fit_predict(X, Y, train, test, extra_data)
         f1_chosen = [best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
         if self.threshold_rule == "precision":
-            prec = [precision_threshold(Y[:, j], oof[:, j], self.target_precision) for j in range(Y.shape[1])]
+            # the « rien à coder » head silences every code: it may need its own, higher, target
+            nothing_target = self.target_precision if self.abstain_precision is None else self.abstain_precision
+            prec = [precision_threshold(Y[:, j], oof[:, j], nothing_target if h == NOTHING_HEAD
+                                        else self.target_precision) for j, h in enumerate(heads)]
             # F1 at the precision threshold, for the report
             chosen = []
             for j, (t, p, r) in enumerate(prec):
@@ -585,6 +598,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         calibration = [c for c, ok in zip(calibration, reliable) if ok]
         cv_precision = np.array([c for c, ok in zip(cv_precision, reliable) if ok], dtype=float)
         Y = Y[:, reliable]
+        oof = oof[:, reliable]
         if extra_data is not None:
             extra_data = (extra_data[0], extra_data[1][:, reliable], extra_data[2])
         if not any(h != NOTHING_HEAD for h in heads):
@@ -602,6 +616,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             calibration.append(calibration.pop(k))
             cv_precision = np.r_[np.delete(cv_precision, k), cv_precision[k]]
             Y = np.c_[np.delete(Y, k, axis=1), Y[:, k]]
+            oof = np.c_[np.delete(oof, k, axis=1), oof[:, k]]
             if extra_data is not None:
                 Ye = extra_data[1]
                 extra_data = (extra_data[0], np.c_[np.delete(Ye, k, axis=1), Ye[:, k]], extra_data[2])
@@ -617,6 +632,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.dimension_thresholds_ = thresholds[is_dim]
         self.dimension_cv_f1_ = np.array([f for _, f in chosen])[is_dim]
         self.calibration_ = calibration
+        # out-of-fold scores and labels of the kept heads (codes, dimensions, « rien à coder »):
+        # thresholds can be chosen again for other targets without refitting (with_targets)
+        self.oof_scores_, self.oof_labels_ = oof, Y
         if extra_data is not None:
             Xall = pd.concat([X, extra_data[0]], ignore_index=True)
             Yall = np.vstack([Y, extra_data[1]])
@@ -631,12 +649,59 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         if all(isinstance(e, LogisticRegression) for e in estimators):
             self.coef_ = np.vstack([e.coef_.ravel() for e in estimators])
             self.intercept_ = np.array([e.intercept_[0] for e in estimators])
+        if hasattr(self, "scorer_"):
+            del self.scorer_          # a refit needs a new scorer
+        self.scorer()
         return self
+
+    def with_targets(self, target_precision: float, abstain_precision: float | None = None) -> "SegmentCoder":
+        """A copy whose thresholds are chosen again, from the stored out-of-fold scores, for other targets.
+
+        Every head is fitted on its own (one-vs-rest), so this is the model :meth:`fit` would give
+        with these targets, provided they do not keep a head this model dropped: fit once at the
+        lowest target of a comparison, then derive the stricter ones (``bench/transfer_choice.py``).
+        A head whose new target is unreachable is never suggested (threshold +inf); a « rien à
+        coder » head that cannot reach its target no longer abstains.
+        """
+        import copy
+
+        if self.threshold_rule != "precision" or getattr(self, "oof_scores_", None) is None:
+            raise ValueError("with_targets needs a model fitted with threshold_rule='precision'")
+        model = copy.copy(self)
+        model.target_precision, model.abstain_precision = target_precision, abstain_precision
+        nothing_target = target_precision if abstain_precision is None else abstain_precision
+        n, d = len(self.classes_), len(self.dimension_classes_)
+        found = []
+        for j in range(self.oof_scores_.shape[1]):
+            target = nothing_target if j >= n + d else target_precision
+            found.append(precision_threshold(self.oof_labels_[:, j], self.oof_scores_[:, j], target))
+        thresholds = np.array([np.inf if t is None else t for t, _, _ in found], dtype=float)
+        model.thresholds_, model.dimension_thresholds_ = thresholds[:n], thresholds[n:n + d]
+        model.cv_precision_ = np.array([p for _, p, _ in found[:n]], dtype=float)
+        model.cv_f1_ = np.array([2 * p * r / (p + r) if t is not None and p + r > 0 else 0.0
+                                 for t, p, r in found[:n]])
+        if self.nothing_threshold_ is not None:
+            model.nothing_threshold_ = None if found[-1][0] is None else float(found[-1][0])
+        return model
+
+    def scorer(self):
+        """The fast :class:`~analyse.coding.scoring.LinearScorer` of this model (None: use the pipeline).
+
+        Built once from the fitted vectorizers (models saved before it existed build it here).
+        """
+        if not hasattr(self, "scorer_"):
+            from analyse.coding.scoring import LinearScorer
+            self.scorer_ = (LinearScorer.build(self.pipeline_, self.coef_, self.intercept_)
+                            if getattr(self, "coef_", None) is not None else None)
+        return self.scorer_
 
     def _all_proba(self, X) -> np.ndarray:
         if getattr(self, "coef_", None) is not None:
             from scipy.special import expit
 
+            scorer = self.scorer()
+            if scorer is not None:
+                return scorer.proba(_frame(X))
             features = self.pipeline_.named_steps["features"].transform(_frame(X))
             return expit(np.asarray(features @ self.coef_.T) + self.intercept_)
         n_heads = len(self.classes_) + len(self.dimension_classes_) + (getattr(self, "nothing_threshold_", None)

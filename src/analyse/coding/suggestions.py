@@ -143,36 +143,6 @@ def suggest_segments(segments: Sequence[Segment], *, layer, rules=None, model=No
     return sorted(records, key=lambda r: (order[r["segment"]], r["code"], r["origin"]))
 
 
-def most_useful_segments(segments: Sequence[Segment], model, layer, k: int = 1) -> list[tuple[str, float]]:
-    """« Segment suivant le plus utile » : the ``k`` segments whose coding would most help the model.
-
-    Uncertainty sampling: for each segment and each learned head, the calibrated probability's
-    closeness to 0.5 (``1 - |2p - 1|``, 1 when the model cannot tell); a segment's usefulness is the
-    largest of these over the codes and the « rien à coder » head. Returns ``[(segment id,
-    usefulness), …]``, most useful first (ties in corpus order).
-
-    Examples
-    --------
-    >>> most_useful_segments(corpus.segments_of("malaunay-valeur"), model, layer, k=3)   # doctest: +SKIP
-    [('malaunay-valeur#7', 0.98), ...]
-    """
-    from analyse.coding.autocode import segments_frame_for_model
-    from analyse.nlp import segment_lemmas
-
-    segments = list(segments)
-    if not segments:
-        return []
-    by_id = segment_lemmas(segments, layer)
-    scores = model._all_proba(segments_frame_for_model(segments, [by_id[s.id] for s in segments]))
-    n = len(model.classes_)
-    probs = model.calibrate(scores[:, :n])
-    if getattr(model, "nothing_threshold_", None) is not None:
-        probs = np.c_[probs, scores[:, -1]]        # the « rien à coder » head, uncalibrated score
-    usefulness = (1 - np.abs(2 * probs - 1)).max(axis=1) if probs.shape[1] else np.zeros(len(segments))
-    order = np.argsort(-usefulness, kind="stable")[:k]
-    return [(segments[i].id, round(float(usefulness[i]), 4)) for i in order]
-
-
 # --------------------------------------------------------------------------- suggestion files
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:

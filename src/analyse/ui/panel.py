@@ -35,7 +35,7 @@ import pandas as pd
 from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import VALENCES, CodingStore, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus, Segment, load_corpus
-from analyse.errors import UsageError
+from analyse.errors import AnalyseError, UsageError
 from analyse.messages import msg
 from analyse.exchange.sheet import segment_of_record
 from analyse.ui.panel_widgets import PanelWidgets
@@ -326,6 +326,22 @@ class CodingPanel(PanelWidgets):
             if not self.records[self.segments[i].id]:
                 return self.go(i)
         return None
+
+    def next_most_useful(self, model=None, layer=None) -> Segment | None:
+        """« Le plus utile » : go to the uncoded segment the model is least sure of (:mod:`analyse.coding.active`).
+
+        ``model`` defaults to the project's trained one. None when all have a code or the document is finished.
+        """
+        from analyse.coding.active import project_layer, project_model, rank_uncoded
+
+        coded = {sid for sid, recs in self.records.items() if recs}
+        if self.covered or len(coded) == len(self.segments):
+            return None
+        model = model or getattr(self, "_model", None) or project_model(self.corpus, self.codebook)
+        self._model = model
+        self._layer = layer = layer or getattr(self, "_layer", None) or project_layer(self.corpus)
+        first = rank_uncoded(self.segments, model, layer, coded)["segment"].iloc[0]
+        return self.go(next(i for i, s in enumerate(self.segments) if s.id == first))
 
     def pending_suggestions(self) -> list[dict]:
         """Undecided suggestions for the current segment, minus codes already on it (best score first)."""

@@ -95,9 +95,11 @@ class PanelWidgets:
                                   icon="lightbulb-o", layout=w.Layout(width="auto",
                                                                       display="none" if self.blind else None))
         self.b_suggest.on_click(lambda _: self._safe(self.ask_suggestions))
-        # Tools beside the suggestions: the place for « segment suivant le plus utile » (active learning),
-        # built elsewhere as a library function: append its button to ``panel.tools.children``.
-        self.tools = w.HBox([self.b_suggest])
+        # « Le plus utile » (active learning, analyse.coding.active): the uncoded segment the model is least sure of.
+        self.b_useful = w.Button(description=msg("panel.next_useful"), tooltip=msg("panel.next_useful_tip"),
+                                 layout=w.Layout(width="auto"))
+        self.b_useful.on_click(lambda _: self._safe(self._next_useful_clicked))
+        self.tools = w.HBox([self.b_suggest, self.b_useful])
         # selecting a passage: the mouse in the text above, or the sentences' numbered buttons
         self.selection_info = w.HTML()
         self.sentence_buttons = w.HBox()
@@ -177,6 +179,10 @@ class PanelWidgets:
 
     def _next_uncoded_clicked(self) -> None:
         if self.next_uncoded() is None:
+            raise UsageError(msg("panel.all_coded"))
+
+    def _next_useful_clicked(self) -> None:
+        if self.next_most_useful() is None:
             raise UsageError(msg("panel.all_coded"))
 
     def _box_changed(self, code: str, value: bool) -> None:
