@@ -432,6 +432,8 @@ MESSAGES: dict[str, str] = {
     "plot.profile_elsewhere": "moyenne des autres territoires",
     "plot.profile_xlabel": "Part des segments codés (%)",
     "plot.profile_title": "Codes les plus présents — {territory}",
+    "plot.spread_xlabel": "Part des segments codés (%)\ntrait : du plus petit au plus grand des {n} territoires classés ; boîte : quartiles ; barre : médiane",
+    "plot.spread_title": "Chaque balise d'un territoire à l'autre",
     "rep.no_verbatim": "Aucun extrait.",
     # ------------------------------------------------------------ reliability/reconcile.py (Markdown export)
     "rec.md.title": "# Désaccords entre codeurs : {coders}",
