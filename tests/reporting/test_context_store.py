@@ -146,3 +146,13 @@ def test_every_territory_figure_keeps_its_size_with_hundreds_of_territories():
     assert tuple(small.get_size_inches()) == tuple(large.get_size_inches())
     leaders = leading_territories(table(300), codes, n=3)
     assert len(leaders) == len(codes) and leaders["leaders"].str.count(",").eq(2).all()
+
+
+def test_tables_come_back_with_their_dtypes_even_empty(tmp_path: Path):
+    frame = pd.DataFrame({"code": ["A", None], "n": [1, 2], "share": [0.5, np.nan], "flag": [True, False],
+                          "ratio": [np.inf, 1.0]})
+    for table in (frame, frame.iloc[:0], pd.DataFrame(columns=["class", "code"])):
+        context_store._write(table, tmp_path / "t.json")
+        back = context_store.read_table(tmp_path / "t.json")
+        pd.testing.assert_frame_equal(back, table.reset_index(drop=True))
+    assert context_store.read_table(tmp_path / "t.json")["class"].str.startswith("x").empty

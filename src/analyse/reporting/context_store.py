@@ -183,11 +183,11 @@ def read_table(path: Path) -> pd.DataFrame:
     doc = json.loads(path.read_text(encoding="utf-8"))
     frame = pd.DataFrame(doc["data"], columns=doc["columns"])
     for col, dtype in doc["dtypes"].items():
-        if dtype != "object" and str(frame[col].dtype) != dtype:
+        if str(frame[col].dtype) != dtype:     # e.g. an empty column, read as float
             try:
                 frame[col] = frame[col].astype(dtype)
             except (TypeError, ValueError):
-                pass    # e.g. an empty column: keep what JSON gave
+                pass    # a column JSON cannot give back exactly: keep what it gave
     return frame
 
 
