@@ -481,6 +481,8 @@ MESSAGES: dict[str, str] = {
     "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
     "batch.audience.chercheurs": "chercheurs",
     "batch.title": "Balises — analyses par territoire et synthèse",
+    "batch.context_built": "contexte d'analyse partagé : calculé en {seconds} s, une fois pour tous les rapports ({folder})",
+    "batch.context_reused": "contexte d'analyse partagé : relu, entrées inchangées ({folder})",
     # ------------------------------------------------------------ coding/evaluate.py (report)
     "ev.scheme.group_kfold": "validation croisée groupée par document",
     "ev.scheme.leave_one_territory_out": "un territoire laissé de côté",

@@ -104,6 +104,8 @@ class BatchResult:
     index: Path | None = None
     pseudonyms: Path | None = None
     work_dir: Path | None = None
+    context: StoredContext | None = None     # the shared analysis context the reports read
+    context_s: float = 0.0                   # seconds to compute it, or to find it unchanged
 
     @property
     def ok(self) -> bool:
@@ -482,9 +484,12 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     # The shared analysis context, once (or reused: same inputs, same key); it also writes the stable
     # pseudonyms of the whole corpus in the private folder (never inside a run folder) and parses
     # what the NLP cache lacks, so parallel notebooks never parse the same documents.
-    attach_context(plan, ensure_context(project, plan.coders, progress=progress, corpus=plan.corpus))
+    t0 = time.perf_counter()
+    store = ensure_context(project, plan.coders, progress=progress, corpus=plan.corpus)
+    context_s = time.perf_counter() - t0
+    attach_context(plan, store)
     results = execute(plan, executor=executor, jobs=jobs, progress=progress)
     publish(plan, results)
     index = write_index(plan, results, msg("batch.title"))
     return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,
-                       work_dir=plan.work_dir)
+                       work_dir=plan.work_dir, context=store, context_s=context_s)

@@ -166,16 +166,17 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = frame.reset_index(drop=True)
-    data = {}
-    for col in frame.columns:
-        values = frame[col].tolist()
-        if frame[col].dtype == object:
-            values = [None if v is None or (isinstance(v, float) and v != v) else
-                      v if isinstance(v, (str, bool, int, float)) else str(v) for v in values]
-        data[str(col)] = values
     doc = {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
-           "data": data}
-    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+           "data": {str(c): frame[c].tolist() for c in frame.columns}}
+    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_value),
+                    encoding="utf-8")
+
+
+def _json_value(value):
+    """Values JSON has no type for: numpy scalars as numbers, dates and the rest as text."""
+    import numpy as np
+
+    return value.item() if isinstance(value, np.generic) else str(value)
 
 
 def read_table(path: Path) -> pd.DataFrame:
