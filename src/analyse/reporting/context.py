@@ -195,6 +195,14 @@ class Context:
         return specificities(self.tokens, self.segments)
 
     @cached_property
+    def risk_specificities(self) -> pd.DataFrame:
+        """:func:`analyse.privacy.risk.risk_specificities` of the coded material (the synthesis' risk model)."""
+        if self.store is not None and self.territory is None:
+            return self.store.read("risk_specificities")
+        from analyse.privacy.risk import risk_specificities
+        return risk_specificities(self.tokens, self.material.segments)
+
+    @cached_property
     def flesh(self) -> pd.DataFrame:
         """Every lemma of the flesh (:func:`analyse.analysis.specificities.territory_flesh`), ranked."""
         if self.store is not None:

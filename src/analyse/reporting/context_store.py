@@ -53,7 +53,7 @@ SLICED = ("segments", "material_segments", "material_codes", "tokens", "entities
           "specificities", "flesh", "entity_counts", "profile")
 # One-row-per-code or per-territory summaries, read by every report (``<name>.json``).
 SUMMARIES = ("coverage", "invariance_code", "invariance_dimension", "code_spread", "code_territory",
-             "reliability")
+             "reliability", "risk_specificities")
 
 
 # ---------------------------------------------------------------------------
@@ -248,6 +248,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     from analyse.model.codings import CodingStore, load_codings
     from analyse.model.corpus import documents_frame, load_corpus, segments_frame
     from analyse.privacy.pseudonymise import Pseudonymiser
+    from analyse.privacy.risk import risk_specificities
     from analyse.reliability.per_code import shared_sample_reliability
 
     timings = {}
@@ -298,6 +299,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     spec = spec_mod.specificities(aligned.tokens, segments)
     flesh = spec_mod.territory_flesh(spec, n=10**9)     # every lemma of each territory's flesh, ranked
     entity_counts = spec_mod.entities_by_territory(aligned.entities, segments)
+    risk_spec = risk_specificities(aligned.tokens, material.segments)   # the synthesis' re-identification risk
     timings["tables_s"] = time.perf_counter() - t0
 
     territory_of = dict(zip(segments["segment"], segments["territory"]))
@@ -322,6 +324,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
         "code_territory": table if table is not None else pd.DataFrame(columns=["territory", "code", "segments",
                                                                                  "segment_share"]),
         "reliability": reliability if reliability is not None else pd.DataFrame(),
+        "risk_specificities": risk_spec,
         "corpus/segments": segments, "corpus/material_segments": material.segments,
         "corpus/material_codes": material.codes, "corpus/tokens": aligned.tokens,
         "corpus/entities": aligned.entities, "corpus/documents": documents, "corpus/specificities": spec,
