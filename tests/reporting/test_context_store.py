@@ -156,3 +156,16 @@ def test_tables_come_back_with_their_dtypes_even_empty(tmp_path: Path):
         back = context_store.read_table(tmp_path / "t.json")
         pd.testing.assert_frame_equal(back, table.reset_index(drop=True))
     assert context_store.read_table(tmp_path / "t.json")["class"].str.startswith("x").empty
+
+
+def test_a_territory_report_for_the_groupe_miroir_always_has_its_pseudonyms(coded: Project):
+    root = coded.root
+    store = ensure_context(coded, ["A"])
+    mapping = coded.private_dir / context_store.PSEUDONYMS_FILE
+    assert mapping.is_file() and oct(mapping.stat().st_mode & 0o777) == "0o600"
+    mapping.unlink()      # a context handed over by path, without the private table next to it
+    ctx = load_context(root / "corpus", root / "codebook" / "balises.yaml", project_dir=root, territory="le-mene",
+                       audience="groupe-miroir", context_dir=store.folder)
+    assert ctx.shown_text("le-mene-test#2", "Merci Nadine.") == "Merci Élu·e 1."
+    ensure_context(coded, ["A"])      # reused, and the table written again: it no longer matched
+    assert mapping.is_file()

@@ -436,8 +436,8 @@ def _slice_context(project: Project, store: StoredContext, territory: str, audie
                         how=meta["how"], notes=list(meta["material_notes"]))
     if pseudonyms_path and Path(pseudonyms_path).exists():
         pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
-    else:   # ensure_context writes it; a context given by path without it masks nothing it cannot know
-        pseudonymiser = Pseudonymiser({})
+    else:   # ensure_context writes it; a context given by path without it: from the corpus, never unmasked
+        pseudonymiser = Pseudonymiser.from_corpus(load_corpus(project.corpus_dir))
     _flag_small(project, store.read("coverage"), store.territories)
     # the input problems of this territory's documents and of the shared files (codebook, coder files)
     corpus_rel = Path(os.path.relpath(project.corpus_dir.resolve(), project.root.resolve())).as_posix()
