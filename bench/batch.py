@@ -46,10 +46,12 @@ def main() -> int:
 
     def batch(label: str, src: Path, jobs: int):
         out = work / f"{label}-{jobs}"
+        travail = work / f"{label}-{jobs}-travail"     # timings go to the working folder, never published
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(travail, ignore_errors=True)
         r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(jobs), "--audience", args.audience),
                 cwd=ROOT, env=env_for(src))
-        timings[(label, jobs)] = json.loads((out / "timings.json").read_text(encoding="utf-8"))
+        timings[(label, jobs)] = json.loads((travail / "timings.json").read_text(encoding="utf-8"))
         every.setdefault(label, []).extend(timings[(label, jobs)])
         return r
 
