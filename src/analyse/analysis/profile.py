@@ -107,8 +107,9 @@ def leading_territories(table: pd.DataFrame, codes: Sequence[str], n: int = 3, v
     Examples
     --------
     >>> t = pd.DataFrame({"territory": ["x", "y", "z"], "code": "A", "segment_share": [0.1, 0.3, 0.0]})
-    >>> leading_territories(t, ["A"], n=2).values.tolist()
-    [['A', 2, 'y 30 %, x 10 %']]
+    >>> out = leading_territories(t, ["A"], n=2)
+    >>> out["territories"].tolist(), out["leaders"].str.replace("\xa0", " ").tolist()   # French no-break spaces
+    ([2], ['y 30 %, x 10 %'])
     """
     from analyse.textutil import fr_percent
 
