@@ -155,6 +155,8 @@ def table(rows: list[list], headers: list[str]) -> str:
 
 _FRONT_ID = re.compile(r"^id:[ \t]*.*$", re.M)
 _FRONT_TERRITORY = re.compile(r"^territory:[ \t]*.*$", re.M)
+_PARTICIPANT_TERRITORY = re.compile(r"(^\s*- \{.*\bterritory:\s*)([a-z0-9-]+)", re.M)
+INTER_TERRITORIES = "inter-territoires"
 
 
 def replica_names(k: int, doc: str, territory: str, new_territories: bool = True) -> tuple[str, str]:
@@ -187,14 +189,24 @@ def replicate_project(dest: Path, times: int, source: Path = ROOT, new_territori
                 continue
             text = path.read_text(encoding="utf-8")
             head, sep, body = text.partition("\n---")
+            shared = folder.name == INTER_TERRITORIES
             for k in range(times):
                 doc, territory = replica_names(k, path.stem, folder.name, new_territories)
-                front = _FRONT_TERRITORY.sub(f"territory: {territory}", _FRONT_ID.sub(f"id: {doc}", head, 1), 1)
+                if shared:
+                    # a workshop between peers stays one; its participants come from the replica's territories
+                    territory = folder.name
+                    head_k = _PARTICIPANT_TERRITORY.sub(
+                        lambda m: m[1] + replica_names(k, "", m[2], new_territories)[1], head)
+                else:
+                    head_k = head
+                front = _FRONT_TERRITORY.sub(f"territory: {territory}", _FRONT_ID.sub(f"id: {doc}", head_k, 1), 1)
                 out = dest / "corpus" / territory / f"{doc}.md"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text(front + sep + body, encoding="utf-8")
                 rename.setdefault(path.stem, []).append(doc)
     (dest / "corpus" / "codings").mkdir(parents=True, exist_ok=True)
+    for path in sorted((corpus / "codings").glob("*.yaml")):     # the coders' registry
+        shutil.copy(path, dest / "corpus" / "codings" / path.name)
     for path in sorted((corpus / "codings").glob("*.jsonl")):
         lines = []
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -530,6 +530,8 @@ MESSAGES: dict[str, str] = {
     "plot.profile_elsewhere": "moyenne des autres territoires",
     "plot.profile_xlabel": "Part des segments codés (%)",
     "plot.profile_title": "Codes les plus présents — {territory}",
+    "plot.spread_xlabel": "Part des segments codés (%)\ntrait : du plus petit au plus grand des {n} territoires classés ; boîte : quartiles ; barre : médiane",
+    "plot.spread_title": "Chaque balise d'un territoire à l'autre",
     "rep.no_verbatim": "Aucun extrait.",
     # ------------------------------------------------------------ reliability/reconcile.py (Markdown export)
     "rec.md.title": "# Désaccords entre codeurs : {coders}",
@@ -620,6 +622,8 @@ MESSAGES: dict[str, str] = {
     "batch.audience.groupe-miroir": "groupe miroir (participants pseudonymisés)",
     "batch.audience.chercheurs": "chercheurs",
     "batch.title": "Balises — analyses par territoire et synthèse",
+    "batch.context_built": "contexte d'analyse partagé : calculé en {seconds} s, une fois pour tous les rapports ({folder})",
+    "batch.context_reused": "contexte d'analyse partagé : relu, entrées inchangées ({folder})",
     # ------------------------------------------------------------ coding/evaluate.py (report)
     "ev.scheme.group_kfold": "validation croisée groupée par document",
     "ev.scheme.leave_one_territory_out": "un territoire laissé de côté",

@@ -91,3 +91,33 @@ def territory_verbatims(material: Material, territory: str, codes: Sequence[str]
     verbatims = verbatims[verbatims["territory"] == territory]
     meta = material.segments[["segment", "doc", "role"]]
     return verbatims.merge(meta, on="segment", how="left", suffixes=("", "_seg")).reset_index(drop=True)
+
+
+def leading_territories(table: pd.DataFrame, codes: Sequence[str], n: int = 3, value: str = "segment_share",
+                        name=lambda t: t) -> pd.DataFrame:
+    """For each code, the territories where it takes the largest share: a sorted table that stays
+    readable for hundreds of territories (where a code × territory map no longer does).
+
+    Returns
+    -------
+    DataFrame
+        ``code, territories`` (how many have the code), ``leaders`` (« name share », best first, ties
+        broken by name), in the order of ``codes``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"territory": ["x", "y", "z"], "code": "A", "segment_share": [0.1, 0.3, 0.0]})
+    >>> out = leading_territories(t, ["A"], n=2)
+    >>> out["territories"].tolist(), out["leaders"].str.replace("\xa0", " ").tolist()   # French no-break spaces
+    ([2], ['y 30 %, x 10 %'])
+    """
+    from analyse.textutil import fr_percent
+
+    rows = []
+    for code in codes:
+        sub = table[(table["code"] == code) & (table[value] > 0)]
+        sub = sub.assign(_name=sub["territory"].map(name)).sort_values([value, "_name"], ascending=[False, True])
+        rows.append({"code": code, "territories": int(len(sub)),
+                     "leaders": ", ".join(f"{nm} {fr_percent(v, 0)}" for nm, v in zip(sub["_name"].head(n),
+                                                                                   sub[value].head(n)))})
+    return pd.DataFrame(rows, columns=["code", "territories", "leaders"])

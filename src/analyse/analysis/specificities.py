@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import xlogy
-from scipy.stats import hypergeom
 
 from analyse.errors import UsageError
 from analyse.messages import msg
@@ -128,6 +126,7 @@ def log_likelihood(a, f, t, n) -> np.ndarray:
     >>> round(float(log_likelihood(30, 40, 100, 200)), 4)
     12.9715
     """
+    from scipy.special import xlogy   # here: reading stored results never imports scipy
     a, f, t, n = (np.asarray(x, dtype=float) for x in (a, f, t, n))
     observed = (a, t - a, f - a, n - t - f + a)
     expected = (f * t / n, (n - f) * t / n, f * (n - t) / n, (n - f) * (n - t) / n)
@@ -150,6 +149,7 @@ def lafon_specificity(a, f, t, n) -> np.ndarray:
     >>> round(float(lafon_specificity(0, 3, 3, 6)), 4)     # P(X ≤ 0) = 1/20
     -1.301
     """
+    from scipy.stats import hypergeom   # here: its import alone takes a second or two
     a, f, t, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, f, t, n)))
     shape = a.shape
     # Many cells share the same (a, f, t, n) (rare lemmas, Zipf's law): each

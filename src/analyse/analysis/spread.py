@@ -44,9 +44,21 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from analyse.analysis.dispersion import juilland_d
+
+
+def normal_ppf(q):
+    """The standard normal quantile (``scipy.stats.norm.ppf``), imported on first use: reports that
+    only read stored results never pay scipy.stats' import."""
+    from scipy.special import ndtri
+    return ndtri(q)
+
+
+def normal_cdf(x):
+    """The standard normal CDF (``scipy.stats.norm.cdf``)."""
+    from scipy.special import ndtr
+    return ndtr(x)
 
 
 @dataclass
@@ -197,7 +209,7 @@ def bc_interval(estimate: np.ndarray, replicates: np.ndarray, ci: float = 0.95) 
     estimate (D near 1) keeps a finite, honest interval; the percentiles read
     are ``Φ(2 z0 ± z)``.
     """
-    z = norm.ppf(0.5 + ci / 2.0)
+    z = normal_ppf(0.5 + ci / 2.0)
     low = np.full(replicates.shape[1], np.nan)
     high = np.full(replicates.shape[1], np.nan)
     for j in range(replicates.shape[1]):
@@ -207,8 +219,8 @@ def bc_interval(estimate: np.ndarray, replicates: np.ndarray, ci: float = 0.95) 
             continue
         b = len(r)
         below = (np.sum(r < estimate[j]) + 0.5 * np.sum(r == estimate[j])) / b
-        z0 = norm.ppf(np.clip(below, 1.0 / (b + 1), b / (b + 1.0)))
-        lo_q, hi_q = norm.cdf(2 * z0 - z), norm.cdf(2 * z0 + z)
+        z0 = normal_ppf(np.clip(below, 1.0 / (b + 1), b / (b + 1.0)))
+        lo_q, hi_q = normal_cdf(2 * z0 - z), normal_cdf(2 * z0 + z)
         lo, hi = np.quantile(r, [lo_q, hi_q])
         # When (almost) every replicate lies on one side, the corrected interval can step past the
         # estimate; it is then widened to reach it, so that an interval never excludes its own estimate.

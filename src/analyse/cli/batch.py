@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from analyse.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyse.messages import msg
     from analyse.project import Project
     from analyse.reporting.batch import run_batch
 
@@ -36,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_batch(project, args.territories, args.out or project.outputs_dir / "rapport", args.jobs,
                        args.audience, args.coders, notebooks_dir=args.notebooks, progress=not args.quiet,
                        agreement_coders=args.agreement_coders or project.agreement_coders)
+    if result.context is not None:
+        folder = os.path.relpath(result.context.folder, project.root)
+        print(msg("batch.context_built", seconds=f"{result.context_s:.1f}", folder=folder) if result.context.built
+              else msg("batch.context_reused", folder=folder))
     for job in result.jobs:
         state = "ok" if job.ok else f"ÉCHEC : {job.error}"
         print(f"{job.name:<18} {state}  (noyau {job.kernel_start_s:.1f} s, exécution {job.execution_s:.1f} s, "

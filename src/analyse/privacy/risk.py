@@ -157,14 +157,23 @@ def reidentification_risk(text: str, spans: Iterable, model: RiskModel,
 
 
 def corpus_risk_model(tokens: pd.DataFrame, segments: pd.DataFrame, lexicon: Lexicon | None = None,
-                      **options) -> RiskModel:
+                      spec: pd.DataFrame | None = None, **options) -> RiskModel:
     """A :class:`RiskModel` whose specific vocabulary comes from the corpus's own specificities.
 
     ``segments`` needs ``segment, territory`` (e.g. ``material.segments``); segments
     without a territory (a facilitator in an inter-territory workshop) are left out.
+    ``spec``, when given, is :func:`risk_specificities` of the same frames, computed earlier
+    (the batch's shared context stores it).
     """
+    segs = segments[segments["territory"].notna()]
+    tok = tokens[tokens["segment"].isin(set(segs["segment"]))]
+    return RiskModel.from_specificities(spec if spec is not None else risk_specificities(tok, segs), tok, lexicon,
+                                        **options)
+
+
+def risk_specificities(tokens: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """The specificities a :func:`corpus_risk_model` reads: those of ``segments`` that have a territory."""
     from analyse.analysis.specificities import specificities
 
     segs = segments[segments["territory"].notna()]
-    tok = tokens[tokens["segment"].isin(set(segs["segment"]))]
-    return RiskModel.from_specificities(specificities(tok, segs), tok, lexicon, **options)
+    return specificities(tokens[tokens["segment"].isin(set(segs["segment"]))], segs)

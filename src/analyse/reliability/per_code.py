@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from analyse.analysis.spread import normal_cdf, normal_ppf
 
 RELIABLE = 0.667          # Krippendorff (2004): the lowest alpha to draw tentative conclusions
 STATUS_RELIABLE, STATUS_UNRELIABLE, STATUS_UNMEASURED = "fiable", "peu fiable", "non mesurée"
@@ -90,9 +91,9 @@ def _bc(estimate: float, reps: np.ndarray, ci: float) -> tuple[float, float]:
         return np.nan, np.nan
     b = len(reps)
     below = (np.sum(reps < estimate) + 0.5 * np.sum(reps == estimate)) / b
-    z0 = norm.ppf(np.clip(below, 1.0 / (b + 1), b / (b + 1.0)))
-    z = norm.ppf(0.5 + ci / 2.0)
-    lo, hi = np.quantile(reps, [norm.cdf(2 * z0 - z), norm.cdf(2 * z0 + z)])
+    z0 = normal_ppf(np.clip(below, 1.0 / (b + 1), b / (b + 1.0)))
+    z = normal_ppf(0.5 + ci / 2.0)
+    lo, hi = np.quantile(reps, [normal_cdf(2 * z0 - z), normal_cdf(2 * z0 + z)])
     return float(lo), float(hi)
 
 

@@ -40,8 +40,8 @@ from analyse.errors import UsageError
 from analyse.model.corpus import TERRITORY_SLUG, Corpus, load_corpus
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number  # noqa: F401
-from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.project import Project
+from analyse.reporting.context_store import PSEUDONYMS_FILE, StoredContext, ensure_context
 from analyse.reporting.report import AUDIENCES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,7 +52,6 @@ AGREEMENT_NOTEBOOK = "accord.ipynb"
 THEMES_NOTEBOOK = "themes.ipynb"
 REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord"),
                  "themes": msg("batch.report.themes")}
-PSEUDONYMS_FILE = "pseudonymes.json"
 PUBLISHED_FOLDERS = ("tables", "figures")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -105,6 +104,8 @@ class BatchResult:
     index: Path | None = None
     pseudonyms: Path | None = None
     work_dir: Path | None = None
+    context: StoredContext | None = None     # the shared analysis context the reports read
+    context_s: float = 0.0                   # seconds to compute it, or to find it unchanged
 
     @property
     def ok(self) -> bool:
@@ -338,8 +339,11 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     bar = tqdm(total=len(plan.jobs), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
     by_name = {}
     try:
+        # The reports over the whole corpus (themes, synthesis, agreement) take longest: started first,
+        # they do not finish alone at the end while the other workers wait (territory reports are short).
+        first = sorted(plan.jobs, key=lambda j: Path(j.notebook).name == TERRITORY_NOTEBOOK)
         futures = [executor.submit(run_notebook, j.name, j.notebook, str(plan.work_dir), j.parameters, kernel)
-                   for j in plan.jobs]
+                   for j in first]
         for fut in cf.as_completed(futures):
             res = fut.result()
             by_name[res.name] = res
@@ -445,15 +449,12 @@ def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
     return index
 
 
-def _warm_nlp_cache(corpus: Corpus, project: Project, progress: bool) -> None:
-    """Parse the corpus once, here, so parallel notebooks all read the DocBin cache
-    instead of each loading spaCy and parsing the same documents."""
-    from analyse import nlp
-
-    layer = nlp.NLPLayer(cache_dir=nlp.default_cache_dir(corpus.root), progress=progress,
-                         conventions=project.conventions)
-    for _ in layer.parse_units(nlp.corpus_units(corpus.segments), docs=False):
-        pass
+def attach_context(plan: BatchPlan, store: StoredContext) -> None:
+    """Give the stored shared context to the notebooks that read it (territories: their slice;
+    synthesis: the whole), so that no kernel computes it again."""
+    for job in plan.jobs:
+        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
+            job.parameters["context_dir"] = str(store.folder)
 
 
 def run_batch(project: str | Path | Project = ".", territories: list[str] | None = None,
@@ -491,9 +492,13 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     """
     project = _as_project(project, corpus_dir, codebook, codings_dir)
     plan = plan_batch(project, territories, out, audience, coders, notebooks_dir, agreement_coders)
-    # Stable pseudonyms for the whole corpus, in the private folder (never inside a run folder).
-    Pseudonymiser.from_corpus(plan.corpus).write_mapping(plan.pseudonyms)
-    _warm_nlp_cache(plan.corpus, project, progress)
+    # The shared analysis context, once (or reused: same inputs, same key); it also writes the stable
+    # pseudonyms of the whole corpus in the private folder (never inside a run folder) and parses
+    # what the NLP cache lacks, so parallel notebooks never parse the same documents.
+    t0 = time.perf_counter()
+    store = ensure_context(project, plan.coders, progress=progress, corpus=plan.corpus)
+    context_s = time.perf_counter() - t0
+    attach_context(plan, store)
     from analyse.reporting.fiche_pages import HANDOUT_DATA
 
     # an earlier run's handout data must not outlive a synthesis that no longer writes it
@@ -502,4 +507,4 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     publish(plan, results)
     index = write_index(plan, results, msg("batch.title"))
     return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,
-                       work_dir=plan.work_dir)
+                       work_dir=plan.work_dir, context=store, context_s=context_s)

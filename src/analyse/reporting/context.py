@@ -12,6 +12,13 @@ only, or none of a territory. :func:`analyse.analysis.material.align` puts
 every segment (vocabulary, material of the territory) and the coded part
 (code tables) side by side, once; notebooks ask :attr:`Context.coverage`
 how much is coded and show a sentence instead of code tables where nothing is.
+
+Everything shared between reports is computed once and stored
+(:mod:`analyse.reporting.context_store`). With ``territory=``, a report reads
+only that territory's slice (segments, coded material, tokens, entities,
+documents, vocabulary, code profile) and the shared one-row-per-code or
+per-territory summaries: no row of another territory enters its memory. The
+synthesis reads the whole stored context (``use_store=True``).
 """
 
 from __future__ import annotations
@@ -28,21 +35,21 @@ from analyse.model.codings import CodingStore, Codings, load_codings
 from analyse.model.corpus import Corpus, documents_frame, load_corpus, segments_frame
 from analyse.errors import Problem, UsageError
 from analyse.messages import msg
-from analyse.analysis.invariants import CLASSES, codebook_labels, invariance_table, saturation
+from analyse.analysis.invariants import CLASSES, code_territory_table, codebook_labels, invariance_table, saturation
 from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table, rollup_parents
-from analyse.reliability.per_code import shared_sample_reliability
 from analyse.project import Project
 from analyse.reporting.plots import set_territory_labels, territory_label  # noqa: F401 - re-exported
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import Report
+from analyse.reporting.context_store import StoredContext, ensure_context
 
 @dataclass
 class Context:
     """Validated inputs and outputs of one report."""
 
-    corpus: Corpus
+    corpus: Corpus | None        # None for a territory's slice (its frames come from the stored context)
     codebook: Codebook
-    codings: Codings
+    codings: Codings | None
     coders: list[str]
     material: Material
     report: Report
@@ -52,20 +59,31 @@ class Context:
     project: Project | None = None
     segments: pd.DataFrame | None = None   # every segment, with a ``coded`` flag
     min_coded_segments: int = 0
+    store: StoredContext | None = None    # the stored shared context, when read from one
+    territory: str | None = None          # set: this context holds that territory's slice only
     _invariance: dict = field(default_factory=dict, repr=False)
 
     @property
     def territories(self) -> list[str]:
-        return self.corpus.territories
+        return self.corpus.territories if self.corpus is not None else self.store.territories
+
+    def _stored(self, name: str) -> pd.DataFrame:
+        """A table of the stored context: this territory's slice, or the whole corpus's."""
+        return self.store.read(name, territory=self.territory)
 
     # ------------------------------------------------------------ partial coding
     @cached_property
     def coverage(self) -> pd.DataFrame:
         """How much of each territory the analysed coder covered (documents, segments, share)."""
+        if self.store is not None:
+            return self.store.read("coverage")
         return coverage_table(self.segments, self.material, self.min_coded_segments)
 
     @property
     def coded_territories(self) -> list[str]:
+        if self.store is not None:
+            cov = self.coverage
+            return sorted(cov.loc[cov["segments_coded"] > 0, "territory"])
         return sorted(self.material.segments["territory"].unique())
 
     @property
@@ -79,6 +97,8 @@ class Context:
 
     def other_coders(self, territory: str) -> list[str]:
         """Coders other than the analysed one(s) who coded documents of ``territory``."""
+        if self.store is not None:
+            return list(self.store.meta["other_coders"].get(territory, []))
         docs = {d for d, doc in self.corpus.documents.items() if doc.territory == territory}
         f, cov = self.codings.frame, self.codings.coverage
         who = set(f.loc[f["doc"].isin(docs), "coder"]) | set(cov.loc[cov["doc"].isin(docs), "coder"])
@@ -143,7 +163,60 @@ class Context:
 
     @cached_property
     def documents(self) -> pd.DataFrame:
+        if self.store is not None:
+            return self._stored("documents")
         return documents_frame(self.corpus)
+
+    # ------------------------------------------------------------ stored tables (shared context)
+    @cached_property
+    def profile(self) -> pd.DataFrame:
+        """This territory's code profile against the others (:func:`analyse.analysis.profile.territory_profile`,
+        with the invariance class and the territory's ``rank`` among the classed territories)."""
+        return self._stored("profile").drop(columns="territory")
+
+    @cached_property
+    def code_spread(self) -> pd.DataFrame:
+        """Each code's share over the territories, in quartiles (:func:`context_store.code_spread`)."""
+        return self.store.read("code_spread")
+
+    @cached_property
+    def code_territory(self) -> pd.DataFrame:
+        """:func:`analyse.analysis.invariants.code_territory_table` of every territory (synthesis)."""
+        if self.store is not None:
+            return self.store.read("code_territory")
+        return code_territory_table(self.material, codes=list(self.codebook.codes))
+
+    @cached_property
+    def specificities(self) -> pd.DataFrame:
+        """:func:`analyse.analysis.specificities.specificities` (this territory's rows, or all)."""
+        if self.store is not None:
+            return self._stored("specificities")
+        from analyse.analysis.specificities import specificities
+        return specificities(self.tokens, self.segments)
+
+    @cached_property
+    def risk_specificities(self) -> pd.DataFrame:
+        """:func:`analyse.privacy.risk.risk_specificities` of the coded material (the synthesis' risk model)."""
+        if self.store is not None and self.territory is None:
+            return self.store.read("risk_specificities")
+        from analyse.privacy.risk import risk_specificities
+        return risk_specificities(self.tokens, self.material.segments)
+
+    @cached_property
+    def flesh(self) -> pd.DataFrame:
+        """Every lemma of the flesh (:func:`analyse.analysis.specificities.territory_flesh`), ranked."""
+        if self.store is not None:
+            return self._stored("flesh")
+        from analyse.analysis.specificities import territory_flesh
+        return territory_flesh(self.specificities, n=10**9)
+
+    @cached_property
+    def entity_counts(self) -> pd.DataFrame:
+        """:func:`analyse.analysis.specificities.entities_by_territory` (this territory's rows, or all)."""
+        if self.store is not None:
+            return self._stored("entity_counts")
+        from analyse.analysis.specificities import entities_by_territory
+        return entities_by_territory(self.entities, self.segments)
 
     # ------------------------------------------------------------ NLP frames
     @cached_property
@@ -160,6 +233,8 @@ class Context:
 
     @cached_property
     def _aligned(self) -> Aligned:
+        if self.store is not None:
+            return Aligned(self.segments, self.material, self._stored("tokens"), self._stored("entities"))
         tokens, entities = self._frames
         return align(self.segments, self.material, tokens, entities)
 
@@ -213,6 +288,10 @@ class Context:
     @cached_property
     def reliability(self) -> pd.DataFrame | None:
         """Per-code reliability on the team's double-coded sample (None without one)."""
+        if self.store is not None:
+            rel = self.store.read("reliability")
+            return None if rel.empty else rel
+        from analyse.reliability.per_code import shared_sample_reliability
         coders = self.project.agreement_coders if self.project else ["A", "B"]
         threshold = self.project.thresholds().min_reliability if self.project else 0.667
         return shared_sample_reliability(self.corpus, self.codebook, self.codings, coders, threshold=threshold)
@@ -220,6 +299,8 @@ class Context:
     def invariance(self, level: str = "code") -> pd.DataFrame:
         """:func:`analyse.analysis.invariants.invariance_table` with the project's rules, reliability and
         small-territory threshold: the one table every report shows (computed once per level)."""
+        if level not in self._invariance and self.store is not None:
+            self._invariance[level] = self.store.read(f"invariance_{level}")
         if level not in self._invariance:
             t = self.project.thresholds() if self.project else None
             method = self.project.settings["method"] if self.project else {"n_boot": 500, "n_perm": 999}
@@ -240,7 +321,7 @@ class Context:
 
     def problems_frame(self) -> pd.DataFrame:
         """Problems found in the inputs, with paths relative to the project (no local path in reports)."""
-        frame = pd.DataFrame([p.as_dict() for p in self.problems],
+        frame = pd.DataFrame([p if isinstance(p, dict) else p.as_dict() for p in self.problems],
                              columns=["path", "line", "severity", "message", "hint"])
         if self.project is not None and len(frame):
             root = str(self.project.root.resolve()) + os.sep
@@ -258,7 +339,8 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
                  audience: str = "chercheurs", out_dir: str | Path | None = None,
                  pseudonyms_path: str | Path | None = None, prefix: str = "",
                  nlp_cache: str | Path | None = None, territories: list[str] | None = None,
-                 project_dir: str | Path | None = None) -> Context:
+                 project_dir: str | Path | None = None, territory: str | None = None,
+                 context_dir: str | Path | None = None, use_store: bool = False) -> Context:
     """Load and validate everything a report needs.
 
     Input problems (a bad document, a bad coding line) do not stop the
@@ -267,23 +349,41 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
     rule chooses (:meth:`analyse.project.Project.analysed_coder`). A coder
     who has coded nothing yet gives an empty material, not an error.
 
+    With ``territory``, the context is that territory's slice of the stored
+    shared context (:func:`analyse.reporting.context_store.ensure_context`:
+    read from ``context_dir`` when the batch gives it, else found or built
+    here, the same way); with ``use_store`` (the synthesis), the whole stored
+    context is read, unless ``territories`` selects a subset.
+
     Examples
     --------
-    >>> ctx = load_context("../corpus", "../codebook/balises.yaml")   # doctest: +SKIP
-    >>> ctx.coder_line(), ctx.coverage                                 # doctest: +SKIP
+    >>> ctx = load_context("../corpus", "../codebook/balises.yaml", territory="le-mene")   # doctest: +SKIP
+    >>> ctx.coder_line(), ctx.coverage                                                     # doctest: +SKIP
     """
     project = Project.load(project_dir if project_dir is not None else Path(corpus_dir).resolve().parent,
                            corpus_dir, codebook_path, codings_dir)
     set_territory_labels(project.territory_names())
+    store = None
+    if territory is not None or use_store:
+        if context_dir:
+            store = StoredContext.open(context_dir)
+        else:
+            store = ensure_context(project, list(coders) if coders else None)
+        if territories and sorted(set(territories)) != sorted(store.territories):
+            store = None            # a subset synthesis: computed below, on the chosen territories
+    if pseudonyms_path is None and store is not None:
+        pseudonyms_path = project.private_dir / "pseudonymes.json"
+    if territory is not None:
+        return _slice_context(project, store, territory, audience, out_dir, pseudonyms_path, prefix)
     available = CodingStore(project.codings_dir).coders()
-    coders = list(coders or [project.analysed_coder(available)])
+    coders = list(coders or (store.meta["coders"] if store else [project.analysed_coder(available)]))
     full = load_corpus(project.corpus_dir)
     corpus = full
     book = load_codebook(project.codebook_path)
     # Codings are read against the whole corpus (a coder's lines about other territories are not
     # problems), then kept for the territories of this report.
     codings = load_codings(full, book, project.codings_dir)
-    if territories:
+    if territories and store is None:
         unknown = sorted(set(territories) - set(full.territories))
         if unknown:
             raise UsageError(msg("unknown_territories", territories=", ".join(unknown)),
@@ -297,17 +397,54 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
         pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
     else:
         pseudonymiser = Pseudonymiser.from_corpus(corpus)
-    segments = segments_frame(corpus)
-    aligned = align(segments, coded_material(corpus, codings, coders, strict=False)
-                    .rolled_up(rollup_parents(book)))
+    if store is not None:
+        material = Material(segments=store.read("material_segments"), codes=store.read("material_codes"),
+                            coders=tuple(store.meta["coders"]), how=store.meta["how"],
+                            notes=list(store.meta["material_notes"]))
+        aligned = Aligned(segments=store.read("segments"), material=material)
+    else:
+        segments = segments_frame(corpus)
+        aligned = align(segments, coded_material(corpus, codings, coders, strict=False)
+                        .rolled_up(rollup_parents(book)))
     # Figures flag the territories with little coded material, wherever they show them.
-    cov = coverage_table(aligned.segments, aligned.material, project.min_coded_segments)
-    small = set(cov.loc[cov["little_material"] & (cov["segments_coded"] > 0), "territory"])
-    set_territory_labels({t: project.territory_label(t) + (" (peu de matériau)" if t in small else "")
-                          for t in corpus.territories})
+    cov = (store.read("coverage") if store is not None
+           else coverage_table(aligned.segments, aligned.material, project.min_coded_segments))
+    _flag_small(project, cov, corpus.territories)
     report = Report(out_dir or None, audience=audience, pseudonymiser=pseudonymiser, prefix=prefix)
     problems = [*corpus.problems.errors, *codings.problems.errors]
     return Context(corpus=corpus, codebook=book, codings=codings, coders=coders, material=aligned.material,
                    report=report, pseudonymiser=pseudonymiser,
                    nlp_cache=Path(nlp_cache) if nlp_cache else None, problems=problems, project=project,
-                   segments=aligned.segments, min_coded_segments=project.min_coded_segments)
+                   segments=aligned.segments, min_coded_segments=project.min_coded_segments, store=store)
+
+
+def _flag_small(project: Project, coverage: pd.DataFrame, territories: list[str]) -> None:
+    small = set(coverage.loc[coverage["little_material"] & (coverage["segments_coded"] > 0), "territory"])
+    set_territory_labels({t: project.territory_label(t) + (" (peu de matériau)" if t in small else "")
+                          for t in territories})
+
+
+def _slice_context(project: Project, store: StoredContext, territory: str, audience: str, out_dir,
+                   pseudonyms_path, prefix: str) -> Context:
+    """One territory's context: its slice of the stored context and the shared summaries, nothing else."""
+    if territory not in store.territories:
+        raise UsageError(msg("unknown_territory", territory=territory),
+                         hint=msg("available", items=", ".join(store.territories)))
+    meta = store.meta
+    material = Material(segments=store.read("material_segments", territory),
+                        codes=store.read("material_codes", territory), coders=tuple(meta["coders"]),
+                        how=meta["how"], notes=list(meta["material_notes"]))
+    if pseudonyms_path and Path(pseudonyms_path).exists():
+        pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
+    else:   # ensure_context writes it; a context given by path without it: from the corpus, never unmasked
+        pseudonymiser = Pseudonymiser.from_corpus(load_corpus(project.corpus_dir))
+    _flag_small(project, store.read("coverage"), store.territories)
+    # the input problems of this territory's documents and of the shared files (codebook, coder files)
+    corpus_rel = Path(os.path.relpath(project.corpus_dir.resolve(), project.root.resolve())).as_posix()
+    elsewhere = tuple(f"{corpus_rel}/{t}/" for t in store.territories if t != territory)
+    problems = [p for p in meta["problems"] if not str(p.get("path") or "").startswith(elsewhere)]
+    report = Report(out_dir or None, audience=audience, pseudonymiser=pseudonymiser, prefix=prefix)
+    return Context(corpus=None, codebook=load_codebook(project.codebook_path), codings=None,
+                   coders=list(meta["coders"]), material=material, report=report, pseudonymiser=pseudonymiser,
+                   problems=problems, project=project, segments=store.read("segments", territory),
+                   min_coded_segments=int(meta["min_coded_segments"]), store=store, territory=territory)

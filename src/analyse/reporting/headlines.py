@@ -8,14 +8,16 @@ the number of codes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analyse.analysis.invariants import CLASSES
-from analyse.model.corpus import count_words
-from analyse.reliability.agreement import OVERALL, Reliability, agreement_table
 from analyse.reporting.context import Context
 from analyse.reporting.plots import territory_label
+
+if TYPE_CHECKING:
+    from analyse.reliability.agreement import Reliability
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,14 @@ class TerritoryHeadline:
     words: int
 
 
-def agreement_headline(rel: Reliability, table: pd.DataFrame | None = None) -> AgreementHeadline:
+def agreement_headline(rel: "Reliability", table: pd.DataFrame | None = None) -> AgreementHeadline:
     """Coders, shared documents and units, and the pooled alpha and kappa of ``rel``.
 
     ``table`` is :func:`~analyse.reliability.agreement.agreement_table` of ``rel``
     when the caller already has it (any grouping: the overall row is the same).
     """
+    from analyse.reliability.agreement import OVERALL, agreement_table   # sklearn: only for this report
+
     table = agreement_table(rel, by="code") if table is None else table
     overall = table[table["group"] == OVERALL].iloc[0]
     return AgreementHeadline(coders=list(rel.coders), documents=len(rel.documents), units=len(rel.units),
@@ -83,9 +87,9 @@ def territory_headline(ctx: Context, territory: str, audience: str) -> Territory
     segments, in its own documents and in inter-territory workshops)."""
     ctx.check_territory(territory)
     # what the territory's speakers said, inter-territory workshops included
-    segments = [s for s in ctx.corpus.segments if s.territory == territory]
-    documents = sorted({s.doc for s in segments} | {d.id for d in ctx.corpus.documents.values()
-                                                     if d.territory == territory})
+    segments = ctx.segments[ctx.segments["territory"] == territory]
+    docs = ctx.documents
+    documents = set(segments["doc"]) | set(docs.loc[docs["territory"] == territory, "doc"])
     return TerritoryHeadline(territory=territory, name=territory_label(territory), coders=list(ctx.coders),
                              audience=audience, documents=len(documents), segments=len(segments),
-                             words=sum(count_words(s.text) for s in segments))
+                             words=int(segments["words"].sum()))

@@ -50,6 +50,9 @@ DIMENSION_COLOURS = {"ENG": OKABE_ITO["orange"], "SYS": OKABE_ITO["sky"], "COOP"
 TERRITORY_LABELS: dict[str, str] = {}
 FONT = 10
 SMALL = 9
+# Past this many territories a code × territory map or one panel per territory no longer reads:
+# reports show the spread of each code (share_spread) and sorted tables instead.
+MAX_TERRITORY_COLUMNS = 12
 
 
 class Figure(_MatplotlibFigure):
@@ -370,6 +373,63 @@ def profile_bars(profile: pd.DataFrame, territory: str, n: int = 15, labels: dic
     ax.tick_params(axis="x", labelsize=SMALL)
     ax.legend(fontsize=SMALL, loc="lower right")
     ax.set_title(title or msg("plot.profile_title", territory=territory_label(territory)), fontsize=FONT + 1)
+    return fig
+
+
+def share_spread(spread: pd.DataFrame, codes: Sequence[str] | None = None, labels: dict[str, str] | None = None,
+                 here: pd.Series | dict | None = None, territory: str | None = None,
+                 title: str | None = None) -> Figure:
+    """Each code's share of segments over the territories, as a box per code; one territory as a dot.
+
+    Readable for any number of territories (one row per code, whatever their number): the line
+    runs from the smallest to the largest share, the box from the first to the third quartile, the
+    tick is the median. With ``here`` (``{code: share}``, e.g. a territory's profile), the
+    territory's own share is a blue diamond with its value written out.
+
+    Parameters
+    ----------
+    spread : DataFrame
+        From :func:`analyse.reporting.context_store.code_spread` (``code, territories, min, q1,
+        median, q3, max``): a summary, so a territory report never holds another territory's rows.
+    codes : list of str, optional
+        Rows, top to bottom (default: the spread's order).
+
+    Examples
+    --------
+    >>> share_spread(ctx.code_spread, balises, here=ctx.profile.set_index("code")["share"])  # doctest: +SKIP
+    """
+    rows = spread.set_index("code")
+    codes = [c for c in (codes if codes is not None else rows.index) if c in rows.index]
+    here = pd.Series(here if here is not None else {}, dtype=float)
+    n = int(rows["territories"].max()) if len(rows) else 0
+    fig = Figure(figsize=(8.5, 0.36 * len(codes) + 1.7), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(codes))[::-1]
+    q = rows.loc[codes, ["min", "q1", "median", "q3", "max"]].to_numpy(dtype=float) * 100
+    # one collection per element (not one artist per code): the figure draws as fast for 60 codes as for 6
+    ax.hlines(y, q[:, 0], q[:, 4], color="black", linewidth=0.8)
+    ax.barh(y, np.maximum(q[:, 3] - q[:, 1], 0.05), left=q[:, 1], height=0.56, color="#DDDDDD",
+            edgecolor="black", linewidth=0.6)
+    ax.vlines(q[:, 2], y - 0.28, y + 0.28, color="black", linewidth=1.4)
+    shown = [(yi, float(here[c]) * 100, hi) for yi, c, hi in zip(y, codes, q[:, 4])
+             if c in here.index and np.isfinite(here[c])]
+    if shown:
+        ax.scatter([v for _, v, _ in shown], [yi for yi, _, _ in shown], marker="D", s=36,
+                   color=OKABE_ITO["blue"], edgecolors="black", zorder=3)
+        for yi, v, hi in shown:
+            ax.text(max(v, hi), yi, "  " + fr_percent(v / 100), va="center", fontsize=SMALL,
+                    color=OKABE_ITO["blue"])
+    ax.set_yticks(y, [_code_label(c, labels) for c in codes], fontsize=SMALL)
+    ax.set_ylim(-0.7, len(codes) - 0.3)
+    top = float(rows.loc[codes, "max"].max()) * 100 if codes else 1.0
+    ax.set_xlim(0, (top or 1.0) * 1.2 + 1)
+    ax.set_xlabel(msg("plot.spread_xlabel", n=n), fontsize=SMALL)
+    ax.tick_params(axis="x", labelsize=SMALL)
+    if territory is not None:
+        ax.plot([], [], marker="D", color=OKABE_ITO["blue"], markeredgecolor="black", linestyle="none",
+                label=territory_label(territory))
+        ax.legend(fontsize=SMALL, loc="lower right")
+    ax.set_title(title or msg("plot.spread_title"), fontsize=FONT + 1)
     return fig
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -114,11 +115,13 @@ class Report:
         """
         from IPython.display import Image
 
-        import matplotlib.pyplot as plt
-
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-        plt.close(fig)  # figures made with pyplot would otherwise be shown a second time
+        # a figure with a layout engine already fits its labels: a "tight" box would draw it twice
+        tight = None if getattr(fig, "get_layout_engine", lambda: None)() is not None else "tight"
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
+        if "matplotlib.pyplot" in sys.modules:   # no pyplot, no pyplot figure (and no 0.5 s import)
+            # figures made with pyplot would otherwise be shown a second time
+            sys.modules["matplotlib.pyplot"].close(fig)
         data = buf.getvalue()
         path = self._file("figures", name, ".png")
         if path is not None:
