@@ -19,7 +19,7 @@ from tests.coding.test_autocode import build_synthetic_project
 def trained(tmp_path_factory):
     import spacy
 
-    from analyse.coding.autocode import save_model, train_model
+    from analyse.coding.autocode import train_model
     from analyse.model.codings import load_codings
     from analyse.model.corpus import load_corpus
     from analyse.nlp import NLPLayer

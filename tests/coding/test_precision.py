@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analyse.coding.autocode import (NOTHING_HEAD, SegmentCoder, confidence_word, precision_threshold)
+from analyse.coding.autocode import (SegmentCoder, confidence_word, precision_threshold)
 from analyse.coding.knowledge import codebook_documents, referentiel_paragraphs
 from analyse.model.codebook import load_codebook
 
