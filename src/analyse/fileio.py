@@ -217,8 +217,28 @@ def journals(folder: str | Path) -> list[Path]:
     return sorted(folder.glob(".*" + JOURNAL_SUFFIX)) if folder.is_dir() else []
 
 
+def _safe_entry(tmp: str, target: str) -> bool:
+    """A journal only names files under its own folder: relative, no ``..``, temp beside its target."""
+    if not tmp or not target or "\\" in tmp + target:
+        return False
+    t, g = Path(tmp), Path(target)
+    for p in (t, g):
+        if p.is_absolute() or any(part in ("", ".", "..") for part in p.parts) or not p.parts:
+            return False
+    if "/" in tmp + target:
+        # a file of a sub-folder (a multi-folder write): its temporary file sits beside it
+        return t.parent == g.parent and t.name.startswith(".") and t.name.endswith(".tmp")
+    return True
+
+
+def journal_folders(folder: str | Path, levels: int = 2) -> list[Path]:
+    """``folder`` and its parents up to ``levels`` up: where a journal naming a file of ``folder`` can be."""
+    folder = Path(folder)
+    return [folder, *list(folder.resolve().parents)[:levels]]
+
+
 def journal_plan(journal: Path) -> list[tuple[str, str]]:
-    """``(temporary file, target)`` names of a journal; an unreadable journal has none."""
+    """``(temporary file, target)`` names of a journal, relative to its folder; an unreadable journal has none."""
     try:
         plan = json.loads(Path(journal).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -228,15 +248,18 @@ def journal_plan(journal: Path) -> list[tuple[str, str]]:
         if not isinstance(entry, dict):
             continue
         tmp, target = str(entry.get("temp", "")), str(entry.get("target", ""))
-        # a journal only ever names files of its own folder
-        if tmp and target and "/" not in tmp + target and "\\" not in tmp + target \
-                and tmp not in (".", "..") and target not in (".", ".."):
+        if _safe_entry(tmp, target):
             out.append((tmp, target))
     return out
 
 
-def atomic_write_many(contents: dict, fsync: bool = True) -> None:
-    """Replace several files of one folder together: after a crash, all old or all new.
+def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Path | None = None) -> None:
+    """Replace several files together: after a crash, all old or all new.
+
+    Files of one folder are journaled in that folder. Files of several folders
+    (a codebook change: the codebook, its changelog and every coder file) are
+    journaled in ``journal_dir``, which must hold them all (in sub-folders);
+    without it they are replaced in order (see :func:`_replace_in_order`).
 
     Every temporary file is written before the first rename; if writing any of
     them fails, none changes. The list of renames is then written to a journal
@@ -257,10 +280,13 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
     if len(items) == 1:
         atomic_write(items[0][0], items[0][1], fsync)
         return
-    if len({p.parent.resolve() for p, _ in items}) != 1:
+    if len({p.parent.resolve() for p, _ in items}) == 1:
+        folder = items[0][0].parent
+    elif journal_dir is not None and all(_under(p, journal_dir) for p, _ in items):
+        folder = Path(journal_dir)
+    else:
         _replace_in_order(items, fsync)
         return
-    folder = items[0][0].parent
     temps: list[tuple[str, Path]] = []
     journal = journal_lock = None
     try:
@@ -274,7 +300,7 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
         journal_lock.acquire()
         fd, name = tempfile.mkstemp(prefix=".", suffix=JOURNAL_SUFFIX, dir=folder)
         journal = Path(name)
-        plan = [{"temp": Path(t).name, "target": p.name} for t, p in temps]
+        plan = [{"temp": _relative(Path(t), folder), "target": _relative(p, folder)} for t, p in temps]
         with os.fdopen(fd, "wb") as fh:
             fh.write(json.dumps(plan, ensure_ascii=False).encode("utf-8"))
             step("journal partly written")
@@ -288,7 +314,8 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
             os.replace(tmp, path)
             step(f"rename {path.name}")
         if fsync:
-            _fsync_dir(folder)
+            for parent in {p.parent for _, p in temps} | {folder}:
+                _fsync_dir(parent)
         temps = []
         journal.unlink()
         journal_lock.release()
@@ -300,6 +327,19 @@ def atomic_write_many(contents: dict, fsync: bool = True) -> None:
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+
+
+def _under(path: Path, folder) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` with ``/`` (a journal entry)."""
+    return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
 
 
 def _replace_in_order(items: list[tuple[Path, bytes | str]], fsync: bool) -> None:
@@ -341,11 +381,14 @@ def replay(journal: str | Path) -> list[str]:
     with _journal_lock(folder):
         if not journal.is_file():
             return []
+        parents = {folder}
         for tmp, target in journal_plan(journal):
             if (folder / tmp).is_file():
                 os.replace(folder / tmp, folder / target)
                 done.append(target)
-        _fsync_dir(folder)
+                parents.add((folder / target).parent)
+        for parent in parents:
+            _fsync_dir(parent)
         journal.unlink()
     return done
 
@@ -365,10 +408,11 @@ def clean_temps(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    pending = {tmp for j in journals(path.parent) for tmp, _ in journal_plan(j)}
+    pending = {(j.parent / tmp).resolve() for folder in journal_folders(path.parent)
+               for j in journals(folder) for tmp, _ in journal_plan(j)}
     gone = []
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        if tmp.name in pending:
+        if tmp.resolve() in pending:
             continue
         try:
             tmp.unlink()

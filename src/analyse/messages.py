@@ -128,6 +128,16 @@ MESSAGES: dict[str, str] = {
     "cod.quote_lost": "{why}, et la citation ne se trouve nulle part ailleurs dans « {doc} »",
     "cod.quote_lost_hint": "corriger start/end ou la citation",
     "cod.moved": "codage déplacé dans « {doc} » : {old}→{new} (retrouvé grâce à sa citation)",
+    # ------------------------------------------------------------ model/codings.py (the event log), history, migrate
+    "log.unknown_type": "type de ligne inconnu « {type} »",
+    "log.unknown_type_hint": "une ligne est un codage (sans « type »), une couverture ou un événement : {types}",
+    "log.orphan_event": "événement « {type} » sur un codage {code} de « {doc} » absent à ce moment du journal",
+    "log.orphan_event_hint": "il ne change rien ; vérifier qu'aucune ligne n'a été retirée à la main du fichier",
+    "log.bad_origin": "origine d'événement « {origin} » inconnue (connues : {origins})",
+    "log.bad_valence": "valence inconnue : {valence!r}",
+    "log.bad_decision": "décision « {decision} » illisible : « oui » ou « non »",
+    "log.old_format": "note : {path} est dans un ancien format ({n} codage(s) sans version de grille, {split} "
+                      "enregistrement(s) coupé(s)) ; il se lit tel quel, `analyse migrate` le met au format actuel",
     # ------------------------------------------------------------ analysis
     "mat.no_codings": "il n'y a aucun codage à analyser",
     "mat.no_codings_hint": "coder d'abord quelques documents (corpus/codings/<codeur>.jsonl)",

@@ -224,16 +224,29 @@ class Project:
         from analyse.model.corpus import load_corpus
         return load_corpus(self.corpus_dir)
 
+    def recover(self) -> list[str]:
+        """Finish a codebook change (codebook + coder files) a crash interrupted, before reading either."""
+        from analyse.model.codebook_edit import recover
+        return recover(self.codebook_path, self.codings_dir)
+
     def load_codebook(self):
         """The codebook, or a one-line error when it is invalid."""
         from analyse.model.codebook import load_codebook
+        self.recover()
         return load_codebook(self.codebook_path)
 
     def validate_codebook(self):
         """``(codebook or None, problems)``: for commands that go on with a broken codebook."""
         from analyse.model.codebook import validate_codebook
+        self.recover()
         return validate_codebook(self.codebook_path)
 
     def load_codings(self, corpus, codebook, coders=None):
+        """The codings; a file in an older format is read as it is, with a French note on stderr."""
+        import sys
+
         from analyse.model.codings import load_codings
-        return load_codings(corpus, codebook, self.codings_dir, coders=coders)
+        codings = load_codings(corpus, codebook, self.codings_dir, coders=coders)
+        for note in codings.notes:
+            print(note, file=sys.stderr)
+        return codings

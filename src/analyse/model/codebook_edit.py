@@ -20,12 +20,14 @@ scalar or the code's block to change, and only those characters are replaced;
 new codes are dumped by PyYAML and inserted as a block with the file's
 indentation. Comments and order elsewhere are kept byte for byte.
 
-Order of writes: the codings are migrated first, the codebook and changelog
-last (together, atomically). If the process dies in between, running the same
-command again finishes the change (the codings are already on the new ids, so
-nothing is migrated twice) and nothing is orphaned meanwhile for a merge or a
-retire; after an interrupted rename or split, ``analyse validate`` names the
-codings waiting for the codebook.
+All or nothing: the codebook, its changelog and every coder file switch
+together. Under the codebook's lock and every coder's lock, each new file is
+written beside the old one, then one journal naming them all (in the folder
+that holds them, the project's), then the renames; a crash before the journal
+leaves every old file, a crash after it is finished by the next open of the
+store or of the codebook (:func:`recover`). The coder files gain events (a
+removal of the old coding, the coding on its new code: see
+:mod:`analyse.model.codings`), never lose a line.
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ from pathlib import Path
 
 import yaml
 
+import os
+
+from filelock import FileLock, Timeout
+
+from analyse import fileio
 from analyse.errors import CodebookError, UsageError
-from analyse.fileio import atomic_write_many
 from analyse.model.codebook import CANONICAL_IDS, KINDS, Codebook, validate_codebook
-from analyse.model.codings import CodingStore
+from analyse.model.codings import CodingStore, now_iso
 
 CHANGELOG_NAME = "CHANGELOG.md"
 ACTIONS = ("add", "rename", "merge", "split", "retire")
@@ -219,6 +225,7 @@ class CodebookEditor:
 
     # ------------------------------------------------------------------ reading
     def _load(self) -> tuple[Codebook, _Text, dict]:
+        recover(self.path, self.store, self.changelog)
         if not self.path.is_file():
             raise UsageError("fichier de grille introuvable", self.path, hint="indiquer --codebook CHEMIN")
         book, problems = validate_codebook(self.path)
@@ -416,11 +423,12 @@ class CodebookEditor:
 
         decide = mapping if callable(mapping) else (lambda r: mapping.get(r.get("code")))
         records = self._records()
+        moved_at = now_iso()
         report = EditReport(action, summary, book.version, new_version,
                             counts_before={c: len(r) for c, r in records.items()})
         plans: dict[str, tuple[list[dict], list[dict]]] = {}
         for coder, recs in records.items():
-            old, new, dupes, moved = self._migrate(recs, decide)
+            old, new, dupes, moved = self._migrate(recs, decide, new_version, moved_at)
             if old:
                 plans[coder] = (old, new)
                 report.migrated[coder] = moved
@@ -445,24 +453,34 @@ class CodebookEditor:
                             and not line.lstrip().startswith(("- {\"id\"", "retired"))]
         if dry_run:
             return report
-        self.store.replace_many(plans)    # every coder's file, all or nothing
-        after = {c: len([r for r in self.store.records(c) if r.get("type") != "coverage"])
-                 for c in self.store.coders()}
-        for coder, n in report.counts_after.items():
-            if after.get(coder, 0) < n:   # someone may have added codings meanwhile, never fewer
-                raise UsageError(f"codeur {coder} : {after.get(coder, 0)} codages après migration, {n} attendus",
-                                 hint="rien n'a été supprimé : vérifier le fichier et relancer")
-        atomic_write_many({self.path: new_text,
-                           self.changelog: self._changelog_text(report, author)})
+
+        def unchanged():
+            # under every lock: the codings must still be those the plan was made from
+            if self._records() != records:
+                raise UsageError("des codages ont changé pendant la modification de la grille : rien n'a été écrit",
+                                 hint="relancer la commande")
+
+        journal_dir = _journal_dir([self.path, self.changelog, self.store.folder], self.store)
+        reason = f"{summary} (grille {book.version} → {new_version})"
+        with _codebook_lock(self.path):
+            if self.path.read_text(encoding="utf-8-sig") != text.text:
+                raise UsageError("la grille a changé pendant sa modification : rien n'a été écrit",
+                                 hint="relancer la commande")
+            # the codebook, its changelog and every coder file: one journal, all or nothing
+            self.store.replace_many(plans, origin="codebook", reason=reason, by=author,
+                                    extra={self.path: new_text, self.changelog: self._changelog_text(report, author)},
+                                    journal_dir=journal_dir, prepare=unchanged)
         report.written = True
         return report
 
     @staticmethod
-    def _migrate(recs: list[dict], decide) -> tuple[list[dict], list[dict], int, int]:
+    def _migrate(recs: list[dict], decide, version: str = "", at: str = "") -> tuple[list[dict], list[dict], int, int]:
         """The records to replace, their replacements, the duplicates folded and the codings moved.
 
-        A record that would duplicate
-        another (same document, span and code) is folded into it, memo kept."""
+        A moved coding is a new coding on the new code, dated ``at`` and made
+        against ``version``, keeping when it was first coded (``coded_at``). A
+        record that would duplicate another (same document, span and code) is
+        folded into it, memo kept."""
         old, new, dupes, moved_n = [], [], 0, 0
         present = {(r.get("doc"), r.get("start"), r.get("end"), r.get("code")): r
                    for r in recs if decide(r) is None}
@@ -473,6 +491,10 @@ class CodebookEditor:
             old.append(r)
             moved_n += 1
             moved = dict(r, code=target)
+            if at:
+                moved.update(at=at, coded_at=r.get("coded_at") or r.get("at"))
+            if version:
+                moved["codebook_version"] = version
             span = (r.get("doc"), r.get("start"), r.get("end"), target)
             kept = present.get(span)
             if kept is None:
@@ -517,6 +539,42 @@ class CodebookEditor:
             entry.append(f"- par {author}")
         entry += [f"- {line}" for line in report.lines()[1:] if not line.startswith("essai")]
         return text + "\n".join(entry) + "\n"
+
+
+def _codebook_lock(path: Path) -> FileLock:
+    return FileLock(str(path) + ".lock", timeout=120)
+
+
+def _journal_dir(paths, store: CodingStore) -> Path | None:
+    """The folder holding the codebook, its changelog and the coder files, if the store looks there for journals."""
+    try:
+        common = Path(os.path.commonpath([str(Path(p).resolve()) for p in paths]))
+    except ValueError:
+        return None
+    return common if common in [f.resolve() for f in fileio.journal_folders(store.folder)] else None
+
+
+def recover(codebook_path: str | Path, store: CodingStore | str | Path, changelog: str | Path | None = None) -> list[str]:
+    """Finish a codebook change a crash interrupted, or drop its leftovers; return the files switched.
+
+    Called before the codebook is read (:class:`~analyse.project.Project`,
+    the editor): with the journal written, the renames are finished; without
+    it, the temporary files beside the codebook and changelog are stale
+    (when no writer holds the codebook's lock) and removed.
+    """
+    path = Path(codebook_path)
+    store = store if isinstance(store, CodingStore) else CodingStore(store)
+    done = store.recover() if store.pending() else []
+    stale = [p for target in (path, Path(changelog) if changelog else path.parent / CHANGELOG_NAME)
+             for p in target.parent.glob(f".{target.name}.*.tmp")] if path.parent.is_dir() else []
+    if stale:
+        try:
+            with FileLock(str(path) + ".lock", timeout=0):
+                fileio.clean_temps(path)
+                fileio.clean_temps(Path(changelog) if changelog else path.parent / CHANGELOG_NAME)
+        except (Timeout, OSError):
+            pass          # an edit is under way: its temporary files are not stale
+    return done
 
 
 def _key(rec: dict) -> str:

@@ -122,7 +122,7 @@ class CodingPanel:
             self.records[self.segment.id].append(rec)
         elif not on and present:
             old = [r for r in self.records[self.segment.id] if r["code"] == code]
-            self.store.replace(self.coder, old, [])
+            self.store.replace(self.coder, old, [], origin="panel")
             self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code]
         self.refresh()
         return on
@@ -134,7 +134,7 @@ class CodingPanel:
             raise UsageError(msg("panel.code_not_on_segment", code=code, segment=self.segment.id),
                              hint=msg("panel.code_not_on_segment_hint"))
         new = [dict(r, memo=memo) for r in old]
-        self.store.replace(self.coder, old, new)
+        self.store.replace(self.coder, old, new, origin="panel")
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
 
@@ -153,7 +153,7 @@ class CodingPanel:
                              hint="cocher le code avant de dire sa valence")
         new = [{**{k: v for k, v in r.items() if k != "valence"},
                 **({"valence": valence} if valence != VALENCES[0] else {})} for r in old]
-        self.store.replace(self.coder, old, new)
+        self.store.replace(self.coder, old, new, origin="panel")
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
 
