@@ -28,6 +28,10 @@ leaves every old file, a crash after it is finished by the next open of the
 store or of the codebook (:func:`recover`). The coder files gain events (a
 removal of the old coding, the coding on its new code: see
 :mod:`analyse.model.codings`), never lose a line.
+
+Why this module is long: the five actions, the in-place YAML editing they
+share and the all-or-nothing commit (with its recovery) are one unit; split,
+each part would have to know the others' invariants.
 """
 
 from __future__ import annotations

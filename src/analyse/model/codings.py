@@ -427,7 +427,7 @@ class CodingStore:
         else:
             self.repaired.pop(coder, None)
         # a raw U+2028 (written by an old version) can only sit inside a JSON string: escape it
-        return [line.translate(fileio.LINE_ESCAPES) for line in lines]
+        return [_escaped(line) for line in lines]
 
     def read_lines(self, coder: str) -> list[str]:
         """The lines of a coder's file (``\\n`` only ends a line; records split by an old reader rejoined).
@@ -647,11 +647,19 @@ class CodingStore:
             corpus = corpus if corpus is not None else self.corpus
             if repaired and corpus is not None:
                 out = _choose_separators(lines, corpus)
-            out = [line.translate(fileio.LINE_ESCAPES) for line in out if line.strip()]
+            out = [_escaped(line) for line in out if line.strip()]
             new_text = "".join(line + "\n" for line in out)
             if new_text != text:
                 fileio.atomic_write(path, new_text)
         return repaired
+
+
+_SEPARATOR = re.compile("[" + "".join(fileio.LINE_SEPARATORS) + "]")
+
+
+def _escaped(line: str) -> str:
+    # str.translate with a dict walks every character (slow on large files): only when needed
+    return line.translate(fileio.LINE_ESCAPES) if _SEPARATOR.search(line) else line
 
 
 def _choose_separators(lines: list[str], corpus: Corpus) -> list[str]:
