@@ -222,6 +222,29 @@ def test_history_follows_a_renamed_code(project: Path, capsys):
     assert rec["coded_at"] <= rec["at"]
 
 
+def test_validate_checks_the_event_lines(project: Path, capsys):
+    from analyse.model.codings import event_record
+
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    rec = coding_record(corpus.segments[0], "ENG.1", "A")
+    ghost = coding_record(corpus.segments[1], "SYS.1", "A")
+    lines = [rec, event_record("removed", ghost, origin="panel"),             # 2: names no coding (warning)
+             dict(event_record("memo", rec, origin="ailleurs"), memo="x"),     # 3: unknown origin
+             dict(event_record("valence", rec, origin="panel"), valence="peut-être"),   # 4: unknown valence
+             {"type": "renamed", "doc": rec["doc"]},                             # 5: unknown line type
+             dict(event_record("removed", rec, origin="panel"), coder="B")]     # 6: another coder's event
+    store.path("A").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    code, out = run_cli(project, "validate", capsys=capsys)
+    assert code == 1
+    assert "A.jsonl:2: attention: événement « removed » sur un codage SYS.1" in out.out
+    assert "A.jsonl:3: erreur: origine d'événement « ailleurs » inconnue" in out.out
+    assert "A.jsonl:4: erreur: valence inconnue" in out.out
+    assert "A.jsonl:5: erreur: type de ligne inconnu « renamed »" in out.out
+    assert "A.jsonl:6: erreur: codeur « B » dans le fichier de A" in out.out
+    assert "1 codages par 1 codeur(s)" in out.out          # the invalid events changed nothing
+
+
 # ----------------------------------------------------------------------------- kill -9, for real
 WRITER = textwrap.dedent("""\
     import sys

@@ -580,14 +580,6 @@ class CodingStore:
             changes[coder] = self._plan(list(old), list(new), origin, reason, by, at)
         self.update_many(changes, extra=extra, journal_dir=journal_dir, prepare=prepare)
 
-    def log(self, coder: str, events: list[dict]) -> int:
-        """Append event lines (e.g. reconciliation decisions) to a coder's log."""
-        self._check_owner(coder, events)
-        bad = [e.get("type") for e in events if e.get("type") not in EVENT_TYPES]
-        if bad:
-            raise ValueError(f"not events: {bad}")
-        return self.append(coder, events)
-
     def rewrite_and_append(self, coder: str, keep=None, records: list[dict] = (), old: list[dict] = (), *,
                            origin: str = "api", reason: str = "", by: str = "") -> int:
         """One atomic write that withdraws records and adds others; returns the number withdrawn.
@@ -882,16 +874,17 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             problems.add(rel, "enregistrement coupé en deux lignes par une ancienne version (séparateur de ligne "
                               "Unicode dans un mémo ou une citation), recollé à la lecture", lineno,
                          hint="lancer `analyse repair` pour réécrire le fichier", severity="warning")
-        entries = list(json_lines(lines, rel, problems))
-        for lineno, rec in entries:
+        entries = []
+        for lineno, rec in json_lines(lines, rel, problems):
             kind = rec.get("type")
             if kind == "coverage" and rec.get("doc") not in corpus.documents:
                 problems.add(rel, msg("cod.coverage_unknown_doc", doc=rec.get("doc")), lineno)
-            elif kind in EVENT_TYPES:
-                _check_event(rec, rel, lineno, coder, problems)
+            elif kind in EVENT_TYPES and not _check_event(rec, rel, lineno, coder, problems):
+                continue                    # an invalid event changes nothing
             elif kind not in KNOWN_TYPES:
                 problems.add(rel, msg("log.unknown_type", type=kind), lineno,
                              hint=msg("log.unknown_type_hint", types=", ".join(EVENT_TYPES)))
+            entries.append((lineno, rec))
         state = replay(entries)
         for lineno, rec in state.orphans:
             problems.add(rel, msg("log.orphan_event", type=rec.get("type"), code=rec.get("code"),
