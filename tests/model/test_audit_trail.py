@@ -324,3 +324,22 @@ def test_migrate_upgrades_old_files_once_and_old_files_still_load(project: Path,
     assert code == 0 and "rien à migrer" in out.out and store.path("A").read_bytes() == raw
     code, out = run_cli(project, "validate", capsys=capsys)
     assert "ancien format" not in out.err
+
+
+def test_exports_and_retrieval_see_the_replayed_state(project: Path, capsys):
+    import zipfile
+
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    kept = coding_record(corpus.segments[0], "SYS.1", "A")
+    gone = coding_record(corpus.segments[1], "ENG.1", "A")
+    store.append("A", [kept, gone])
+    store.replace("A", [gone], [], origin="panel")
+    assert run_cli(project, "refi", "export", "--out", "p.qdpx")[0] == 0
+    with zipfile.ZipFile(project / "p.qdpx") as z:
+        xml = z.read("project.qde").decode("utf-8")
+    assert xml.count("<PlainTextSelection ") == 1
+    code, out = run_cli(project, "retrieve", "ENG.1", capsys=capsys)
+    assert code == 0 and "0 codage(s)" in out.out
+    code, out = run_cli(project, "retrieve", "SYS.1", capsys=capsys)
+    assert "1 codage(s)" in out.out
