@@ -242,11 +242,6 @@ class Project:
         return validate_codebook(self.codebook_path)
 
     def load_codings(self, corpus, codebook, coders=None):
-        """The codings; a file in an older format is read as it is, with a French note on stderr."""
-        import sys
-
+        """The codings; a file in an older format is read as it is (``codings.notes`` says so, in French)."""
         from analyse.model.codings import load_codings
-        codings = load_codings(corpus, codebook, self.codings_dir, coders=coders)
-        for note in codings.notes:
-            print(note, file=sys.stderr)
-        return codings
+        return load_codings(corpus, codebook, self.codings_dir, coders=coders)

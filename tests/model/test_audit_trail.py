@@ -309,7 +309,7 @@ def test_migrate_upgrades_old_files_once_and_old_files_still_load(project: Path,
     before = load_codings(corpus, None, store.folder)
     assert len(before.frame) == 2 and before.notes and "analyse migrate" in before.notes[0]
     code, out = run_cli(project, "validate", capsys=capsys)
-    assert code == 0 and "ancien format" in out.err and "`analyse migrate`" in out.err
+    assert code == 0 and "ancien format" in out.out and "`analyse migrate`" in out.out
     code, out = run_cli(project, "migrate", "--codebook-version", "1.0.0", capsys=capsys)
     assert code == 0 and "2 codage(s) reçoivent la version de grille « 1.0.0 », 1 enregistrement(s) recollé(s)" in out.out
     lines = [json.loads(x) for x in store.path("A").read_text(encoding="utf-8").split("\n")[:-1]]
@@ -323,7 +323,7 @@ def test_migrate_upgrades_old_files_once_and_old_files_still_load(project: Path,
     code, out = run_cli(project, "migrate", capsys=capsys)
     assert code == 0 and "rien à migrer" in out.out and store.path("A").read_bytes() == raw
     code, out = run_cli(project, "validate", capsys=capsys)
-    assert "ancien format" not in out.err
+    assert "ancien format" not in out.out
 
 
 def test_exports_and_retrieval_see_the_replayed_state(project: Path, capsys):

@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     problems += list(validate_memos(memos_path(project.corpus_dir)))
     problems += list(dangling_memos(memos_path(project.corpus_dir), corpus, book, codings))
     print_problems(problems, sys.stdout)
+    for note in codings.notes:          # files in an older format: read as they are, `analyse migrate` upgrades
+        print(note)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
     print(f"{len(corpus.documents)} documents, {len(corpus.segments)} segments, "
