@@ -343,3 +343,14 @@ def test_exports_and_retrieval_see_the_replayed_state(project: Path, capsys):
     assert code == 0 and "0 codage(s)" in out.out
     code, out = run_cli(project, "retrieve", "SYS.1", capsys=capsys)
     assert "1 codage(s)" in out.out
+
+
+def test_a_refi_import_records_the_codebook_version(project: Path):
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    store.append("A", [coding_record(corpus.segments[0], "SYS.1", "A")])
+    assert run_cli(project, "refi", "export", "--out", "p.qdpx")[0] == 0
+    assert run_cli(project, "refi", "import", "p.qdpx", "--coder-map", "A=A2")[0] == 0
+    (rec,) = store.records("A2")
+    assert rec["code"] == "SYS.1" and rec["codebook_version"] == load_codebook(
+        project / "codebook" / "balises.yaml").version
