@@ -1,4 +1,4 @@
-"""Codebook changes are all or nothing under ``kill -9``: the codebook, its changelog and every coder file.
+"""Codebook changes and the format migration are all or nothing under ``kill -9``: codebook, changelog, every coder file.
 
 Each change (rename, merge, split, retire --into) runs in a child process
 killed (``os._exit``, as ``kill -9`` would) after each of its steps (see
@@ -102,3 +102,15 @@ def test_the_journal_names_only_files_under_its_folder(tmp_path: Path):
                    ' {"temp": "sub/.b.tmp", "target": "other/b"}, {"temp": "sub/.c.tmp", "target": "sub/c"}]',
                    encoding="utf-8")
     assert fileio.journal_plan(bad) == [("sub/.c.tmp", "sub/c")]
+
+
+def test_format_migration_is_all_or_nothing(project: Path):
+    from tests.model.test_crash_safety import crash_every_step
+
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    for coder in ("A", "B", "C"):        # format 1: no codebook_version
+        store.append(coder, [coding_record(corpus.segments[0], "ENG.1", coder),
+                             coding_record(corpus.segments[1], "SYS.1", coder)])
+    n = crash_every_step(project, 'sys.exit(main(["migrate", "--codebook-version", "1.0.0"]))', "migrate")
+    assert n >= 7          # three temporary files, the journal, three renames
