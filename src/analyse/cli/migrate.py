@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codebook-version", metavar="VERSION", default=None,
                         help="la version de la grille avec laquelle les codages sans version ont été faits "
                              "(défaut : « inconnue »)")
-    parser.add_argument("--coders", nargs="+", metavar="CODEUR", help="codeurs dont le fichier est migré (défaut : tous)")
+    parser.add_argument("--coders", nargs="+", metavar="CODEUR",
+                        help="codeurs dont le fichier est migré (défaut : tous)")
     parser.add_argument("--dry-run", action="store_true", help="dire ce qui serait fait, ne rien écrire")
 
 

@@ -558,7 +558,8 @@ def _journal_dir(paths, store: CodingStore) -> Path | None:
     return common if common in [f.resolve() for f in fileio.journal_folders(store.folder)] else None
 
 
-def recover(codebook_path: str | Path, store: CodingStore | str | Path, changelog: str | Path | None = None) -> list[str]:
+def recover(codebook_path: str | Path, store: CodingStore | str | Path,
+            changelog: str | Path | None = None) -> list[str]:
     """Finish a codebook change a crash interrupted, or drop its leftovers; return the files switched.
 
     Called before the codebook is read (:class:`~analyse.project.Project`,
