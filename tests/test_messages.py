@@ -9,7 +9,7 @@ from analyse.messages import MESSAGES, msg
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "analyse"
 # keys built at run time: msg(f"severity.{s}"), msg(f"agr.reason.{key}"), ...
-DYNAMIC = ("severity.", "agr.reason.", "agr.col.", "agr.def.", "agr.plot.", "batch.audience.", "ev.scheme.", "ev.method.", "ev.short.")
+DYNAMIC = ("severity.", "agr.reason.", "agr.col.", "agr.def.", "agr.plot.", "batch.audience.", "ev.scheme.", "ev.method.", "ev.short.", "json.", "yaml.")
 
 
 def _used_keys() -> set[str]:

@@ -17,6 +17,13 @@ line. :func:`dumps_line` escapes the characters that other tools (and
 ``str.splitlines``) take for line breaks (U+2028, U+2029, U+0085 and the
 C0 separators), and :func:`split_lines` splits on ``\\n`` only.
 
+Files of several folders (a whole project imported: documents, codebook, memos,
+coder files) are switched by :func:`atomic_write_across` through a two-phase
+journal kept in a folder above them all (the project's root): *prepare* names
+the temporary files before they are written, *commit* is written once they all
+are; :func:`recover_across` at the next open of the project rolls a prepared
+write back (its temporary files removed) and finishes a committed one.
+
 Fault injection (tests only): with ``ANALYSE_CRASH_AFTER=N`` in the
 environment, the process ends abruptly (``os._exit``) at the N-th
 :func:`step` of a write; with ``ANALYSE_STEP_LOG=path`` each step is appended
@@ -217,28 +224,8 @@ def journals(folder: str | Path) -> list[Path]:
     return sorted(folder.glob(".*" + JOURNAL_SUFFIX)) if folder.is_dir() else []
 
 
-def _safe_entry(tmp: str, target: str) -> bool:
-    """A journal only names files under its own folder: relative, no ``..``, temp beside its target."""
-    if not tmp or not target or "\\" in tmp + target:
-        return False
-    t, g = Path(tmp), Path(target)
-    for p in (t, g):
-        if p.is_absolute() or any(part in ("", ".", "..") for part in p.parts) or not p.parts:
-            return False
-    if "/" in tmp + target:
-        # a file of a sub-folder (a multi-folder write): its temporary file sits beside it
-        return t.parent == g.parent and t.name.startswith(".") and t.name.endswith(".tmp")
-    return True
-
-
-def journal_folders(folder: str | Path, levels: int = 2) -> list[Path]:
-    """``folder`` and its parents up to ``levels`` up: where a journal naming a file of ``folder`` can be."""
-    folder = Path(folder)
-    return [folder, *list(folder.resolve().parents)[:levels]]
-
-
 def journal_plan(journal: Path) -> list[tuple[str, str]]:
-    """``(temporary file, target)`` names of a journal, relative to its folder; an unreadable journal has none."""
+    """``(temporary file, target)`` names of a journal; an unreadable journal has none."""
     try:
         plan = json.loads(Path(journal).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -248,18 +235,15 @@ def journal_plan(journal: Path) -> list[tuple[str, str]]:
         if not isinstance(entry, dict):
             continue
         tmp, target = str(entry.get("temp", "")), str(entry.get("target", ""))
-        if _safe_entry(tmp, target):
+        # a journal only ever names files of its own folder
+        if tmp and target and "/" not in tmp + target and "\\" not in tmp + target \
+                and tmp not in (".", "..") and target not in (".", ".."):
             out.append((tmp, target))
     return out
 
 
-def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Path | None = None) -> None:
-    """Replace several files together: after a crash, all old or all new.
-
-    Files of one folder are journaled in that folder. Files of several folders
-    (a codebook change: the codebook, its changelog and every coder file) are
-    journaled in ``journal_dir``, which must hold them all (in sub-folders);
-    without it they are replaced in order (see :func:`_replace_in_order`).
+def atomic_write_many(contents: dict, fsync: bool = True) -> None:
+    """Replace several files of one folder together: after a crash, all old or all new.
 
     Every temporary file is written before the first rename; if writing any of
     them fails, none changes. The list of renames is then written to a journal
@@ -280,13 +264,10 @@ def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Pat
     if len(items) == 1:
         atomic_write(items[0][0], items[0][1], fsync)
         return
-    if len({p.parent.resolve() for p, _ in items}) == 1:
-        folder = items[0][0].parent
-    elif journal_dir is not None and all(_under(p, journal_dir) for p, _ in items):
-        folder = Path(journal_dir)
-    else:
+    if len({p.parent.resolve() for p, _ in items}) != 1:
         _replace_in_order(items, fsync)
         return
+    folder = items[0][0].parent
     temps: list[tuple[str, Path]] = []
     journal = journal_lock = None
     try:
@@ -300,7 +281,7 @@ def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Pat
         journal_lock.acquire()
         fd, name = tempfile.mkstemp(prefix=".", suffix=JOURNAL_SUFFIX, dir=folder)
         journal = Path(name)
-        plan = [{"temp": _relative(Path(t), folder), "target": _relative(p, folder)} for t, p in temps]
+        plan = [{"temp": Path(t).name, "target": p.name} for t, p in temps]
         with os.fdopen(fd, "wb") as fh:
             fh.write(json.dumps(plan, ensure_ascii=False).encode("utf-8"))
             step("journal partly written")
@@ -314,8 +295,7 @@ def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Pat
             os.replace(tmp, path)
             step(f"rename {path.name}")
         if fsync:
-            for parent in {p.parent for _, p in temps} | {folder}:
-                _fsync_dir(parent)
+            _fsync_dir(folder)
         temps = []
         journal.unlink()
         journal_lock.release()
@@ -327,19 +307,6 @@ def atomic_write_many(contents: dict, fsync: bool = True, journal_dir: str | Pat
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-
-
-def _under(path: Path, folder) -> bool:
-    try:
-        Path(path).resolve().relative_to(Path(folder).resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def _relative(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` with ``/`` (a journal entry)."""
-    return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
 
 
 def _replace_in_order(items: list[tuple[Path, bytes | str]], fsync: bool) -> None:
@@ -381,14 +348,11 @@ def replay(journal: str | Path) -> list[str]:
     with _journal_lock(folder):
         if not journal.is_file():
             return []
-        parents = {folder}
         for tmp, target in journal_plan(journal):
             if (folder / tmp).is_file():
                 os.replace(folder / tmp, folder / target)
                 done.append(target)
-                parents.add((folder / target).parent)
-        for parent in parents:
-            _fsync_dir(parent)
+        _fsync_dir(folder)
         journal.unlink()
     return done
 
@@ -408,11 +372,10 @@ def clean_temps(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    pending = {(j.parent / tmp).resolve() for folder in journal_folders(path.parent)
-               for j in journals(folder) for tmp, _ in journal_plan(j)}
+    pending = {tmp for j in journals(path.parent) for tmp, _ in journal_plan(j)}
     gone = []
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        if tmp.resolve() in pending:
+        if tmp.name in pending:
             continue
         try:
             tmp.unlink()
@@ -420,3 +383,140 @@ def clean_temps(path: str | Path) -> list[str]:
         except OSError:
             pass
     return gone
+
+
+# --------------------------------------------------------------------------- several folders
+
+ACROSS_SUFFIX = ".across" + JOURNAL_SUFFIX
+
+
+def _inside(root: Path, rel: str) -> Path | None:
+    """``root / rel`` when ``rel`` is a relative path that stays inside ``root`` (else None)."""
+    parts = Path(rel).parts
+    if not rel or Path(rel).is_absolute() or ".." in parts or "\\" in rel:
+        return None
+    return root / rel
+
+
+def atomic_write_across(contents: dict, root: str | Path, fsync: bool = True) -> None:
+    """Replace files of several folders under ``root`` together: after a crash, all old or all new.
+
+    The journal (``root/.<id>.across.journal.json``) is written before any
+    temporary file (*prepare*: the names they will have), then again once they
+    are all written (*commit*); the renames follow, then the journal is removed.
+    :func:`recover_across` undoes a prepared write and finishes a committed one.
+    Files outside ``root`` cannot be journalled: they are replaced in order
+    (every temporary file written before the first rename).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write_across({root / "a" / "x.md": "x\\n", root / "b" / "y.yaml": "y\\n"}, root)
+    >>> (root / "b" / "y.yaml").read_text()
+    'y\\n'
+    """
+    import uuid
+
+    root = Path(root)
+    items = [(Path(p), d) for p, d in contents.items()]
+    if not items:
+        return
+    try:
+        rels = [str(p.resolve().relative_to(root.resolve())) for p, _ in items]
+    except ValueError:
+        _replace_in_order(items, fsync)
+        return
+    token = uuid.uuid4().hex[:12]
+    journal = root / f".{token}{ACROSS_SUFFIX}"
+    plan = [{"temp": str(Path(rel).parent / f".{Path(rel).name}.{token}.tmp"), "target": rel} for rel in rels]
+    with _journal_lock(root):
+        atomic_write(journal, json.dumps({"state": "prepare", "files": plan}, ensure_ascii=False), fsync)
+        try:
+            for entry, (path, data) in zip(plan, items):
+                tmp = root / entry["temp"]
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                payload = data.encode("utf-8") if isinstance(data, str) else data
+                with open(tmp, "xb") as fh:
+                    fh.write(payload)
+                    if fsync:
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                _keep_mode(str(tmp), path)
+                step(f"temp {path.name}")
+        except BaseException:
+            _roll_back(root, plan, journal)
+            raise
+        atomic_write(journal, json.dumps({"state": "commit", "files": plan}, ensure_ascii=False), fsync)
+        _finish(root, plan, journal, fsync)
+
+
+def _roll_back(root: Path, plan: list[dict], journal: Path) -> None:
+    for entry in plan:
+        tmp = _inside(root, str(entry.get("temp", "")))
+        if tmp is not None and tmp.name.endswith(".tmp"):
+            tmp.unlink(missing_ok=True)
+    journal.unlink(missing_ok=True)
+    step("journal removed")
+
+
+def _finish(root: Path, plan: list[dict], journal: Path, fsync: bool = True) -> list[str]:
+    done = []
+    for entry in plan:
+        tmp, target = _inside(root, str(entry.get("temp", ""))), _inside(root, str(entry.get("target", "")))
+        if tmp is None or target is None or not tmp.name.endswith(".tmp"):
+            continue
+        if tmp.is_file():
+            os.replace(tmp, target)
+            if fsync:
+                _fsync_dir(target.parent)
+            done.append(str(entry["target"]))
+            step(f"rename {target.name}")
+    journal.unlink(missing_ok=True)
+    if fsync:
+        _fsync_dir(root)
+    step("journal removed")
+    return done
+
+
+def across_journals(root: str | Path) -> list[Path]:
+    """The journals of :func:`atomic_write_across` left in ``root`` (normally none)."""
+    root = Path(root)
+    return sorted(root.glob(".*" + ACROSS_SUFFIX)) if root.is_dir() else []
+
+
+def across_targets(journal: Path) -> list[Path]:
+    """The files a journal of :func:`atomic_write_across` replaces (for the caller to lock them)."""
+    try:
+        plan = json.loads(Path(journal).read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    out = [_inside(journal.parent, str(e.get("target", ""))) for e in plan if isinstance(e, dict)]
+    return [p for p in out if p is not None]
+
+
+def recover_across(root: str | Path) -> list[str]:
+    """Finish the committed writes of :func:`atomic_write_across` in ``root``, undo the prepared ones.
+
+    Returns the files switched. The caller holds the locks the writer held
+    (the coder files' ones, for a project import).
+    """
+    root = Path(root)
+    done: list[str] = []
+    if not across_journals(root) and not any(root.glob(".*" + ACROSS_SUFFIX + ".*.tmp")):
+        return done
+    with _journal_lock(root):
+        for stale in root.glob(".*" + ACROSS_SUFFIX + ".*.tmp"):   # a journal cut short while written
+            stale.unlink(missing_ok=True)
+        for journal in across_journals(root):
+            try:
+                record = json.loads(journal.read_text(encoding="utf-8"))
+                state, plan = record["state"], [e for e in record["files"] if isinstance(e, dict)]
+            except (OSError, ValueError, KeyError, TypeError):
+                journal.unlink(missing_ok=True)
+                continue
+            if state == "commit":
+                done += _finish(root, plan, journal)
+            else:
+                _roll_back(root, plan, journal)
+    return done

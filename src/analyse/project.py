@@ -63,6 +63,11 @@ DEFAULTS: dict = {
         # cross-territory tables and left out of the invariant / singular classification.
         "min_coded_segments": 20,
     },
+    "masking": {
+        # Folder of the per-territory lexicons (<territory>.yaml) used by every masking: analyse mask,
+        # evaluate-masking, fiches, the groupe-miroir reports of the batch. Relative to the project root.
+        "lexicons": "lexicons",
+    },
     "transcription": {
         # Extra transcription conventions (Python regular expressions) added to the built-in list of
         # analyse.model.conventions: kept in displayed text, left out of vocabulary, models and masking.
@@ -101,6 +106,12 @@ def read_settings(path: Path) -> dict:
     return _merge(DEFAULTS, data, str(path))
 
 
+def data_root(corpus_dir: str | Path, codebook_path: str | Path, codings_dir: str | Path) -> Path:
+    """The deepest folder holding the corpus, the codebook file and the codings folder."""
+    return Path(os.path.commonpath([Path(corpus_dir).resolve(), Path(codebook_path).resolve().parent,
+                                    Path(codings_dir).resolve()]))
+
+
 @dataclass
 class Project:
     """Folders and settings of one project (a folder holding ``corpus/`` and ``codebook/``)."""
@@ -126,13 +137,46 @@ class Project:
              codebook: str | Path | None = None, codings: str | Path | None = None) -> "Project":
         """The project at ``root`` with its ``balises.toml``; explicit folders override the file."""
         root = Path(root)
-        return cls(root, read_settings(root / CONFIG_NAME), corpus, codebook, codings)
+        project = cls(root, read_settings(root / CONFIG_NAME), corpus, codebook, codings)
+        project.recover()
+        return project
 
     @classmethod
     def from_args(cls, args) -> "Project":
         """From the CLI's common options (``--project``, ``--corpus``, ``--codebook``, ``--codings``)."""
         return cls.load(getattr(args, "project", None) or ".", getattr(args, "corpus", None),
                         getattr(args, "codebook", None), getattr(args, "codings", None))
+
+    @property
+    def data_root(self) -> Path:
+        """The folder holding corpus, codebook and codings (the root, in the usual layout): where a
+        write that spans them keeps its journal (see :func:`analyse.fileio.atomic_write_across`)."""
+        return data_root(self.corpus_dir, self.codebook_path, self.codings_dir)
+
+    def recover(self) -> list[str]:
+        """Finish or undo a write across folders that a crash interrupted (a whole project import).
+
+        Done at every open of the project, under the locks of the coder files the write touches.
+        """
+        from analyse import fileio
+
+        done = []
+        # the data root (a project import), the corpus folder's parent (a transcript import) and the
+        # folder of the codebook and the codings (a codebook change, see analyse.model.codebook_edit)
+        codebook_root = Path(os.path.commonpath([self.codebook_path.resolve().parent, self.codings_dir.resolve()]))
+        for root in dict.fromkeys([self.data_root, self.corpus_dir.resolve().parent, codebook_root]):
+            if not root.is_dir() or not (fileio.across_journals(root)
+                                         or any(root.glob(".*" + fileio.ACROSS_SUFFIX + ".*.tmp"))):
+                continue
+            from analyse.model.codings import CODER_ID, CodingStore
+
+            store = CodingStore(self.codings_dir)
+            coders = {t.stem for j in fileio.across_journals(root) for t in fileio.across_targets(j)
+                      if t.suffix == ".jsonl" and t.parent.resolve() == self.codings_dir.resolve()
+                      and CODER_ID.match(t.stem)}
+            with store._locked(coders):
+                done += fileio.recover_across(root)
+        return done
 
     # -------------------------------------------------------------- folders
     @property
@@ -161,6 +205,22 @@ class Project:
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
         return path
+
+    @property
+    def lexicons_dir(self) -> Path:
+        """The per-territory lexicons of the masking (``[masking] lexicons``, default ``lexicons``)."""
+        folder = self.settings["masking"]["lexicons"]
+        if not isinstance(folder, str) or not folder.strip():
+            from analyse.messages import msg
+            raise UsageError(msg("project.bad_lexicons", value=folder), str(self.root / CONFIG_NAME),
+                             hint=msg("project.bad_lexicons_hint"))
+        return self.root / folder
+
+    @property
+    def fiches_dir(self) -> Path:
+        """The fiches de décontextualisation (``fiches/``), written by the team."""
+        from analyse.privacy.fiches import FICHES_DIR  # light: PyYAML and pandas only when asked
+        return self.root / FICHES_DIR
 
     @property
     def cache_dir(self) -> Path:
@@ -224,21 +284,14 @@ class Project:
         from analyse.model.corpus import load_corpus
         return load_corpus(self.corpus_dir)
 
-    def recover(self) -> list[str]:
-        """Finish a codebook change (codebook + coder files) a crash interrupted, before reading either."""
-        from analyse.model.codebook_edit import recover
-        return recover(self.codebook_path, self.codings_dir)
-
     def load_codebook(self):
         """The codebook, or a one-line error when it is invalid."""
         from analyse.model.codebook import load_codebook
-        self.recover()
         return load_codebook(self.codebook_path)
 
     def validate_codebook(self):
         """``(codebook or None, problems)``: for commands that go on with a broken codebook."""
         from analyse.model.codebook import validate_codebook
-        self.recover()
         return validate_codebook(self.codebook_path)
 
     def load_codings(self, corpus, codebook, coders=None):

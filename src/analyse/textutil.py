@@ -21,6 +21,52 @@ LOCALE = "fr_FR"
 MINUS = "\u2212"   # typographic minus sign, for numbers shown to readers
 
 
+def fr_json_error(text: str) -> str:
+    """The JSON decoder's (English) message in French, or as it is when unknown.
+
+    >>> fr_json_error("Expecting value"), fr_json_error("Autre chose")
+    ('valeur attendue', 'Autre chose')
+    """
+    from analyse.messages import MESSAGES
+
+    return MESSAGES.get(f"json.{text}", text)
+
+
+# PyYAML's problems (English) and the French message that says the same
+_YAML_PROBLEMS = [(r"^(expected|did not find expected) ',' or '\]'", "yaml.flow_sequence"),
+                  (r"^(expected|did not find expected) ',' or '\}'", "yaml.flow_mapping"),
+                  (r"^expected the node content", "yaml.node_content"),
+                  (r"^mapping values are not allowed", "yaml.mapping_values"),
+                  (r"^found character '\\t'", "yaml.tab"),
+                  (r"^found unexpected end of stream", "yaml.end_of_stream"),
+                  (r"^expected <block end>", "yaml.block_end"),
+                  (r"^did not find expected key", "yaml.expected_key"),
+                  (r"^could not find expected ':'", "yaml.expected_colon"),
+                  (r"^did not find expected '-'", "yaml.expected_dash"),
+                  (r"^found undefined alias", "yaml.alias")]
+
+
+def fr_yaml_error(exc) -> str:
+    """The problem of a PyYAML error in French (or as it is when unknown).
+
+    >>> import yaml
+    >>> try:
+    ...     yaml.safe_load("kind: [transcript")
+    ... except yaml.YAMLError as exc:
+    ...     fr_yaml_error(exc)
+    "« , » ou « ] » attendu (une liste entre crochets n'est pas fermée ?)"
+    """
+    import re
+
+    from analyse.messages import msg
+
+    problem = str(getattr(exc, "problem", None) or exc)
+    for pattern, key in _YAML_PROBLEMS:
+        if re.search(pattern, problem):
+            return msg(key)
+    return problem
+
+
 def fold(text) -> str:
     """Comparison key: trimmed, lower case, without accents (« Élue » and « elue » match).
 

@@ -151,3 +151,38 @@ def test_cli_retrieve_and_search_write_csv(project: Path, capsys):
     assert {r["territory"] for r in rows} == {"le-mene", "malaunay"}
     code, out = run_cli(project, "retrieve", "XX", capsys=capsys)
     assert code == 2 and "code inconnu" in out.err
+
+
+@pytest.mark.parametrize("code, valence", [("ENG.5", "mise en échec"), ("SYS.1", "contestée"),
+                                           ("ENG.1", "à l'œuvre"), ("VAL.1", "contestée")])
+def test_retrieve_by_valence_matches_a_pandas_recomputation(bundled, code, valence):
+    corpus, book, codings = bundled
+    raw = _raw_codings()
+    raw["valence"] = raw["valence"].fillna("à l'œuvre") if "valence" in raw else "à l'œuvre"
+    raw = raw[raw["code"].isin(_family(code)) & (raw["valence"] == valence)]
+    expected = raw.groupby(["coder", "code"]).size().sort_index()
+    rows = retrieve(corpus, book, codings, code, valence=valence)
+    assert (rows["valence"] == valence).all()
+    assert rows.groupby(["coder", "code"]).size().sort_index().to_dict() == expected.to_dict()
+    assert len(rows) == len(raw) > 0
+    # the three valences partition the codings of the code
+    every = retrieve(corpus, book, codings, code)
+    parts = sum(len(retrieve(corpus, book, codings, code, valence=v)) for v in ("à l'œuvre", "échec", "contestee"))
+    assert parts == len(every)
+
+
+def test_cli_retrieve_valence(project: Path, capsys):
+    corpus = load_corpus(project / "corpus")
+    seg = {s.id: s for s in corpus.segments}
+    CodingStore(project / "corpus" / "codings").append("A", [
+        coding_record(seg["le-mene-test#1"], "SYS.1", "A", valence="contestée"),
+        coding_record(seg["le-mene-test#2"], "SYS.1", "A"),
+        coding_record(seg["le-mene-test#3"], "SYS.1", "A", valence="mise en échec")])
+    code, out = run_cli(project, "retrieve", "SYS.1", "--valence", "contestée", "--csv", "r.csv", capsys=capsys)
+    assert code == 0 and "1 codage(s)" in out.out and "· contestée" in out.out
+    rows = list(csv.DictReader((project / "r.csv").open(encoding="utf-8")))
+    assert [(r["segment"], r["valence"]) for r in rows] == [("le-mene-test#1", "contestée")]
+    code, out = run_cli(project, "retrieve", "SYS.1", "--valence", "oeuvre", capsys=capsys)
+    assert code == 0 and "1 codage(s)" in out.out
+    code, out = run_cli(project, "retrieve", "SYS.1", "--valence", "douteuse", capsys=capsys)
+    assert code == 2 and "valence inconnue « douteuse »" in out.err and "contestée" in out.err

@@ -189,3 +189,19 @@ def test_accept_refuses_machine_coders_and_changed_text(tmp_path: Path):
     assert not (root / "corpus" / "codings" / "B.jsonl").exists()
     with pytest.raises(Exception, match="« rule » ou « model »"):
         sfile.write([{**rec, "coder": "A", "origin": "human"}])
+
+
+def test_unreadable_suggestion_files_are_named_in_french(tmp_path):
+    from analyse.coding.suggestions import SuggestionFile
+    from analyse.errors import CodingsError
+
+    sf = SuggestionFile(tmp_path / "le-mene.jsonl")
+    sf.path.write_bytes(b'{"memo": "caf\xe9"}\n')
+    with pytest.raises(CodingsError) as err:
+        sf.read()
+    assert "le-mene.jsonl:1" in str(err.value) and "UTF-8" in str(err.value) and "relancer" in str(err.value)
+    sf.path.write_text("", encoding="utf-8")
+    sf.log_path.write_text('{"decision": "accepted"\n', encoding="utf-8")
+    with pytest.raises(CodingsError) as err:
+        sf.decided_pairs()
+    assert "le-mene.decisions.jsonl:1" in str(err.value) and "sans le supprimer" in str(err.value)

@@ -20,7 +20,7 @@ from analyse.exchange.refi import (ATLAS_PSEUDO_USER, OffsetConverter, RefiCode,
                           codebook_qdc, codebook_taguette_csv, export_project, guid_for, import_project,
                           match_code, read_project)
 
-from tests.helpers import REFI, ROOT, make_codebook, require_shared, write_doc
+from tests.helpers import REFI, ROOT, make_codebook, require_shared, run_cli, write_doc
 
 SAMPLES = REFI / "samples"
 # skipped when ../shared/refi-qda is missing, failed if CI is set (fixture refi_qda in conftest)
@@ -483,3 +483,93 @@ def test_source_matched_by_name_with_edited_text_is_reanchored_by_quote(coded):
     recs = report.records["G"]
     assert recs and all(body[r["start"]:r["end"]] == "Le café associatif" for r in recs)
     assert recs[0]["start"] == body.index("Le café associatif")  # matched by title, code points (not NVivo)
+
+
+# ---------------------------------------------------------------- memos as REFI-QDA notes
+
+MEMO_TARGETS = [("project", "", "Journal : première séance de codage.", "Claire"),
+                ("territory", "le-mene", "Le Mené : à comparer avec Loos.", "Claire"),
+                ("document", "le-mene-emoji", "Atelier animé, beaucoup de rires.", "Paul Durand"),
+                ("segment", "le-mene-test#2", "Même récit qu'à Malaunay ?\u2028(ligne Word)", "Claire"),
+                ("code", "ENG.M1", "Définition à resserrer.", "Paul Durand"),
+                ("coding", "A:le-mene-test#1:ENG.M1", "Codé un peu vite.", "Claire"),
+                ("coding", "B:malaunay-test#3:COOP.1", "D'accord avec B.", "A")]
+
+
+def _memos(project: Path) -> list[dict]:
+    from analyse.model.memos import MemoStore
+    store = MemoStore(project / "corpus" / "memos.jsonl")
+    for i, (kind, target, text, author) in enumerate(MEMO_TARGETS):
+        store.add(kind, target, text, author, at=f"2026-11-2{i}T10:00:00+00:00")
+    return store.records()
+
+
+def _memo_set(records: list[dict]) -> set[tuple]:
+    return {(r["target_type"], r["target"], r["text"], r["author"], r["at"]) for r in records}
+
+
+@needs_refi
+def test_memos_are_exported_as_notes_valid_against_the_schema(coded):
+    from analyse.model.memos import MemoStore
+
+    _memos(coded)
+    corpus, book = load(coded)
+    result = export_project(corpus, book, coded / "p.qdpx")
+    assert result["memos"] == len(MEMO_TARGETS)
+    root = etree.fromstring(zipfile.ZipFile(coded / "p.qdpx").read("project.qde"))
+    xsd = schema("Project.xsd")
+    assert xsd.validate(root), xsd.error_log
+    assert check_qdpx(coded / "p.qdpx").errors == []
+    q = "{urn:QDA-XML:project:1.0}"
+    notes = {n.get("guid"): n for n in root.iter(f"{q}Note")}
+    assert len(notes) == len(MEMO_TARGETS)
+    users = {u.get("guid"): u.get("name") for u in root.iter(f"{q}User")}
+    owner_of = {}
+    for ref in root.iter(f"{q}NoteRef"):
+        owner = ref.getparent()
+        owner_of[notes[ref.get("targetGUID")].get("name")] = (etree.QName(owner).localname, owner.get("name"))
+    # every memo hangs where another QDA tool would look for it
+    assert owner_of["project"] == ("Project", book.name or "Balises")
+    assert owner_of["territory:le-mene"][0] == "Project"          # a REFI case holds no note
+    assert owner_of["document:le-mene-emoji"] == ("TextSource", "le-mene-emoji")
+    assert owner_of["segment:le-mene-test#2"] == ("TextSource", "le-mene-test")
+    assert owner_of["code:ENG.M1"][0] == "Code" and owner_of["code:ENG.M1"][1].startswith("ENG.M1 ")
+    assert owner_of["coding:A:le-mene-test#1:ENG.M1"][0] == "Coding"
+    coding = next(r.getparent() for r in root.iter(f"{q}NoteRef")
+                  if notes[r.get("targetGUID")].get("name") == "coding:B:malaunay-test#3:COOP.1")
+    assert coding.find(f"{q}CodeRef").get("targetGUID") == guid_for("code", "COOP.1")
+    for memo in MemoStore(coded / "corpus" / "memos.jsonl").records():
+        name = f"{memo['target_type']}:{memo['target']}" if memo["target_type"] != "project" else "project"
+        note = next(n for n in notes.values() if n.get("name") == name)
+        assert note.find(f"{q}PlainTextContent").text == memo["text"]
+        assert users[note.get("creatingUser")] == memo["author"]
+        assert note.get("creationDateTime") == memo["at"]
+
+
+@needs_refi
+def test_memos_round_trip_through_refi_notes(coded, tmp_path):
+    import shutil
+
+    from analyse.exchange.refi_project import import_whole_project
+    from analyse.model.memos import MemoStore
+
+    written = _memo_set(_memos(coded))
+    corpus, book = load(coded)
+    export_project(corpus, book, tmp_path / "p.qdpx")
+    # the same project without its memos: every memo comes back with its exact target, author and date
+    other = tmp_path / "other"
+    shutil.copytree(coded, other)
+    (other / "corpus" / "memos.jsonl").unlink()
+    corpus2, book2 = load(other)
+    report = import_whole_project(tmp_path / "p.qdpx", corpus2, book2, other / "corpus" / "codings",
+                                  territory="le-mene")
+    back = MemoStore(other / "corpus" / "memos.jsonl").records()
+    assert _memo_set(back) == written and len(back) == len(written) == len(report.memos)
+    assert run_cli(other, "validate")[0] == 0
+    # importing again adds nothing; nor does importing into the project the memos came from
+    again = import_whole_project(tmp_path / "p.qdpx", *load(other), other / "corpus" / "codings",
+                                 territory="le-mene")
+    assert again.memos == [] and again.memos_present == report.memos_present + len(written)
+    same = import_whole_project(tmp_path / "p.qdpx", corpus, book, coded / "corpus" / "codings",
+                                territory="le-mene")
+    assert same.memos == [] and len(MemoStore(coded / "corpus" / "memos.jsonl").records()) == len(written)

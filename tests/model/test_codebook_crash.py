@@ -94,16 +94,6 @@ def test_codebook_change_is_all_or_nothing(proj: Path, name: str, args: list[str
     assert crash_codebook_change(proj, args, name) >= 11
 
 
-def test_the_journal_names_only_files_under_its_folder(tmp_path: Path):
-    from analyse import fileio
-
-    bad = tmp_path / ".x.journal.json"
-    bad.write_text('[{"temp": "../.a.tmp", "target": "../a"}, {"temp": "/etc/.p.tmp", "target": "/etc/p"},'
-                   ' {"temp": "sub/.b.tmp", "target": "other/b"}, {"temp": "sub/.c.tmp", "target": "sub/c"}]',
-                   encoding="utf-8")
-    assert fileio.journal_plan(bad) == [("sub/.c.tmp", "sub/c")]
-
-
 def test_format_migration_is_all_or_nothing(project: Path):
     from tests.model.test_crash_safety import crash_every_step
 

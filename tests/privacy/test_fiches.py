@@ -122,3 +122,29 @@ def test_cli_export_writes_the_handout_after_checking(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Fiches de décontextualisation") and "### ENG.1 — Proximité" in text
     assert "le-mene-engagement#16" not in text
+
+
+@pytest.mark.slow
+def test_cli_writes_a_fiche_for_each_invariant_of_the_synthesis(tmp_path, capsys):
+    from analyse.reporting.context import load_context
+
+    for name in ("corpus", "codebook", "lexicons", "balises.toml"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "fiches").mkdir()
+    edited = tmp_path / "fiches" / "ENG.1.yaml"
+    edited.write_text("code: ENG.1\nconcept_operationnel: écrit par l'équipe\n", encoding="utf-8")
+    main(["fiches", "--project", str(tmp_path)])
+    assert "déjà là laissée(s) telle(s) quelle(s)" in capsys.readouterr().err
+    inv = load_context(tmp_path / "corpus", tmp_path / "codebook" / "balises.yaml", project_dir=tmp_path).invariance()
+    invariants = set(inv.loc[inv["class"].str.startswith("invariant"), "code"])
+    assert {p.stem for p in (tmp_path / "fiches").glob("*.yaml")} == invariants | {"ENG.1"}
+    assert edited.read_text(encoding="utf-8") == "code: ENG.1\nconcept_operationnel: écrit par l'équipe\n"
+
+
+def test_analyse_validate_checks_the_fiches_too(tmp_path, capsys):
+    for name in ("corpus", "codebook"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "fiches").mkdir()
+    (tmp_path / "fiches" / "ENG.1.yaml").write_text("code: ENG.1\n", encoding="utf-8")
+    assert main(["validate", "--project", str(tmp_path)]) == 1
+    assert "fiches/ENG.1.yaml: erreur: champ manquant : « verbatims »" in capsys.readouterr().out

@@ -56,3 +56,14 @@ def test_recall_needs_full_cover_and_precision_counts_spans_on_no_label():
     full = half.assign(end=[start + 8, 4])
     scores, _ = evaluate_masking(corpus, _Fixed(), labels, [doc], predicted=full)
     assert scores.set_index("kind").loc["lieu", "recall"] == 1
+
+
+def test_new_documents_labels_sit_on_their_own_bodies():
+    folder = DATA / "nouveaux"
+    corpus = load_corpus(folder / "documents")
+    labels = load_labels(folder / "labels.jsonl")
+    assert check_labels(labels, corpus) == []
+    assert set(load_split(folder / "split.yaml")["heldout"]) == set(corpus.documents)
+    rebuilt = labels_from_annotations(yaml.safe_load((folder / "annotations.yaml").read_text(encoding="utf-8")),
+                                      corpus)
+    pd.testing.assert_frame_equal(rebuilt, labels.sort_values(["doc", "start", "end"], ignore_index=True))

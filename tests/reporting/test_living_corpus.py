@@ -94,11 +94,11 @@ def living(tmp_path_factory) -> dict:
 TERRITORIES = ["grande-synthe", "le-mene", "loos-en-gohelle", "malaunay", NEW]
 
 
-@pytest.mark.parametrize("run, reports", [
-    ("chercheurs", TERRITORIES + ["synthese", "themes", "accord"]),
-    ("groupe-miroir", TERRITORIES + ["synthese", "themes"]),
-    ("chercheurs-new", [NEW, "synthese", "themes", "accord"]),
-    ("groupe-miroir-new", [NEW, "synthese", "themes"]),
+@pytest.mark.parametrize("run, reports", [          # fiches: the groupe-miroir handout, in both folders
+    ("chercheurs", TERRITORIES + ["synthese", "themes", "accord", "fiches"]),
+    ("groupe-miroir", TERRITORIES + ["synthese", "themes", "fiches"]),
+    ("chercheurs-new", [NEW, "synthese", "themes", "accord", "fiches"]),
+    ("groupe-miroir-new", [NEW, "synthese", "themes", "fiches"]),
 ])
 def test_batch_succeeds_with_a_report_for_every_territory(living, run, reports):
     code, out = living["runs"][run]

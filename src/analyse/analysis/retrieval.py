@@ -27,11 +27,13 @@ import pandas as pd
 
 from analyse.errors import UsageError
 from analyse.model.codebook import Codebook
-from analyse.model.codings import Codings
+from analyse.messages import msg
+from analyse.model.codings import VALENCE_MARKS, VALENCES, Codings
+from analyse.textutil import fold
 from analyse.model.corpus import Corpus, Segment
 
 RETRIEVE_COLUMNS = ["code", "coder", "doc", "territory", "segment", "speaker", "role", "start", "end",
-                    "quote", "text", "before_speaker", "before", "after_speaker", "after", "origin", "memo", "at"]
+                    "quote", "text", "before_speaker", "before", "after_speaker", "after", "origin", "memo", "at", "valence"]
 KWIC_COLUMNS = ["doc", "territory", "segment", "speaker", "role", "start", "end",
                 "left", "match", "right"]
 COUNT_BY = ("territory", "role", "doc")
@@ -69,6 +71,22 @@ def _check_filter(value: str | None, allowed, what: str) -> None:
                          hint="possibles : " + ", ".join(sorted(str(a) for a in allowed if a)))
 
 
+def parse_valence(text: str) -> str:
+    """The valence named by ``text``: one of :data:`~analyse.model.codings.VALENCES`, accents and case aside.
+
+    Examples
+    --------
+    >>> parse_valence("echec"), parse_valence("Contestée"), parse_valence("a l'oeuvre")
+    ('mise en échec', 'contestée', "à l'œuvre")
+    """
+    key = fold(str(text)).replace("’", "'").strip()
+    names = {fold(v): v for v in VALENCES} | {fold(k): v for k, v in VALENCE_MARKS.items()}
+    names |= {"oeuvre": VALENCES[0], "a l'oeuvre": VALENCES[0], "l'oeuvre": VALENCES[0]}
+    if key not in names:
+        raise UsageError(msg("ret.unknown_valence", valence=text), hint=msg("ret.unknown_valence_hint"))
+    return names[key]
+
+
 def _speaker(seg: Segment | None) -> str:
     if seg is None:
         return ""
@@ -76,7 +94,8 @@ def _speaker(seg: Segment | None) -> str:
 
 
 def retrieve(corpus: Corpus, book: Codebook, codings: Codings, code: str, *, coders: list[str] | None = None,
-             territory: str | None = None, role: str | None = None, children: bool = True) -> pd.DataFrame:
+             territory: str | None = None, role: str | None = None, children: bool = True,
+             valence: str | None = None) -> pd.DataFrame:
     """Every coding of ``code`` (and, with ``children``, of its descendants), with its context.
 
     Parameters
@@ -92,6 +111,10 @@ def retrieve(corpus: Corpus, book: Codebook, codings: Codings, code: str, *, cod
         (a segment's territory is its speaker's, as everywhere in Balises).
     children : bool
         Include the codes below ``code`` (default True).
+    valence : str, optional
+        Keep only the codings of this valence (see
+        :data:`analyse.model.codings.VALENCES`; « échec », « contestee », « oeuvre »
+        are understood too). A coding without one is *à l'œuvre*.
 
     Returns
     -------
@@ -100,6 +123,7 @@ def retrieve(corpus: Corpus, book: Codebook, codings: Codings, code: str, *, cod
         columns :data:`RETRIEVE_COLUMNS`.
     """
     codes = descendants(book, code)
+    valence = parse_valence(valence) if valence is not None else None
     if not children:
         codes = [code]
     _check_filter(territory, corpus.territories, "territoire")
@@ -108,6 +132,8 @@ def retrieve(corpus: Corpus, book: Codebook, codings: Codings, code: str, *, cod
     frame = frame[frame["code"].isin(codes) & frame["segment"].notna()]
     if coders:
         frame = frame[frame["coder"].isin(coders)]
+    if valence is not None:
+        frame = frame[frame["valence"].fillna(VALENCES[0]) == valence]
     by_id = {s.id: s for s in corpus.segments}
     order = {s.id: i for i, s in enumerate(corpus.segments)}
     rows = []
@@ -126,7 +152,9 @@ def retrieve(corpus: Corpus, book: Codebook, codings: Codings, code: str, *, cod
             "start": rec.start, "end": rec.end, "quote": rec.quote, "text": seg.text,
             "before_speaker": _speaker(before), "before": before.text if before else "",
             "after_speaker": _speaker(after), "after": after.text if after else "",
-            "origin": rec.origin, "memo": rec.memo, "at": rec.at, "_order": order[seg.id],
+            "origin": rec.origin, "memo": rec.memo, "at": rec.at,
+            "valence": rec.valence if isinstance(rec.valence, str) and rec.valence else VALENCES[0],
+            "_order": order[seg.id],
         })
     out = pd.DataFrame(rows, columns=RETRIEVE_COLUMNS + ["_order"])
     out = out.sort_values(["_order", "start", "coder", "code"], kind="stable").drop(columns="_order")

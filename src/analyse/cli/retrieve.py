@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seulement ce codeur (option répétable ; défaut : tous)")
     parser.add_argument("--territory", metavar="T", help="seulement ce territoire")
     parser.add_argument("--role", metavar="R", help="seulement les segments dits par ce rôle (elu, services…)")
+    parser.add_argument("--valence", metavar="V",
+                        help="seulement les codages de cette valence : « à l'œuvre », « mise en échec » "
+                             "(ou échec), « contestée »")
     parser.add_argument("--no-children", action="store_true", help="sans les codes enfants")
     parser.add_argument("--csv", metavar="SORTIE", help="écrire le tableau complet en CSV")
 
@@ -21,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyse.analysis.retrieval import retrieve
     from analyse.fileio import atomic_write
+    from analyse.model.codings import VALENCES
     from analyse.project import Project
 
     project = Project.from_args(args)
@@ -29,12 +33,12 @@ def run(args: argparse.Namespace) -> int:
     codings = project.load_codings(corpus, book, coders=args.coder)
     skipped_problems(len(corpus.problems.errors) + len(codings.problems.errors))
     rows = retrieve(corpus, book, codings, args.code, coders=args.coder, territory=args.territory,
-                    role=args.role, children=not args.no_children)
+                    role=args.role, children=not args.no_children, valence=args.valence)
     if args.csv:
         atomic_write(args.csv, rows.to_csv(index=False, lineterminator="\n"))
     for r in rows.itertuples(index=False):
         print(f"── {r.segment} · {r.code} · codeur {r.coder} · {r.territory} · {r.speaker}"
-              + (f" ({r.role})" if r.role else ""))
+              + (f" ({r.role})" if r.role else "") + (f" · {r.valence}" if r.valence != VALENCES[0] else ""))
         if r.before:
             print(f"   [avant — {r.before_speaker}] {_short(r.before)}")
         print(f"   » {r.quote.replace(chr(10), ' ')}")

@@ -56,7 +56,7 @@ def _guard_output(out: Path, codings_dir: Path) -> None:
     out_r, cod_r = out.resolve(), Path(codings_dir).resolve()
     if out_r == cod_r or cod_r in out_r.parents:
         raise UsageError(f"refus d'écrire des propositions dans le dossier des codages {codings_dir}",
-                         str(out), hint="les propositions vont dans outputs/suggestions/")
+                         str(out), hint="écrire les propositions ailleurs, par exemple --out outputs/suggestions/textes.jsonl")
 
 
 def refuse_blind_coder(coder: str, codings_dir) -> None:

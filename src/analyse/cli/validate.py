@@ -25,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from analyse.model.memos import dangling_memos, memos_path, validate_memos
     problems += list(validate_memos(memos_path(project.corpus_dir)))
     problems += list(dangling_memos(memos_path(project.corpus_dir), corpus, book, codings))
+    if book is not None and project.fiches_dir.is_dir():
+        # the fiches de décontextualisation are the team's writing too: checked like the rest
+        from analyse.privacy.fiches import validate_fiches
+        problems += list(validate_fiches(project.fiches_dir, list(book.codes), corpus, project.root))
     print_problems(problems, sys.stdout)
     for note in codings.notes:          # files in an older format: read as they are, `analyse migrate` upgrades
         print(note)

@@ -16,6 +16,15 @@ suggestion it came from); every decision goes to the side log
 ``<territory>.decisions.jsonl`` so that a rejected or accepted suggestion is
 not proposed again by the next run.
 
+Accepting writes two files in two folders (the coder's file, the decisions
+log), which no single rename can switch together. A small write-ahead file
+(``<territory>.accepting.json``: the coder, the codings, the decision lines)
+is written first; at the next open of the suggestions file it is finished if
+the codings reached the coder's file (the decisions are logged) and dropped
+otherwise. A crash at any point thus leaves the suggestion pending with no
+coding, or accepted with its coding — never a coding whose suggestion is
+still proposed (accepting it again would code the segment twice).
+
 This module also holds the ``analyse suggest`` and ``analyse train`` commands.
 """
 
@@ -31,10 +40,10 @@ from filelock import FileLock
 
 from analyse.model.codings import CodingStore, check_coder_id, coding_record, now_iso
 from analyse.model.corpus import Corpus, Segment
-from analyse.fileio import atomic_write, dumps_line, split_lines
+from analyse.fileio import atomic_write, dumps_line, split_lines, step
 from analyse.errors import CodingsError, UsageError
 from analyse.messages import msg
-from analyse.textutil import check_choice, fr_number
+from analyse.textutil import check_choice, fr_json_error, fr_number
 
 SUGGESTION_FIELDS = ["doc", "start", "end", "quote", "code", "coder", "at", "origin", "score", "memo", "segment",
                      "confidence", "model_version", "codebook_version"]
@@ -171,16 +180,23 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    # a suggestions file can be made again; a decisions log cannot
+    hint = msg("sug.log_hint") if path.name.endswith(".decisions.jsonl") else msg("sug.regenerate_hint")
     if not path.is_file():
         return []
     out = []
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8")), start=1):
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodingsError(msg("not_utf8"), path, raw[:exc.start].count(b"\n") + 1, hint=hint) from None
+    for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise CodingsError(msg("not_json", error=exc.msg), path, lineno, hint=msg("sug.regenerate_hint")) from None
+            raise CodingsError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno, hint=hint) from None
     return out
 
 
@@ -205,9 +221,50 @@ class SuggestionFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.log_path = self.path.with_name(self.path.name.removesuffix(".jsonl") + ".decisions.jsonl")
+        self.intent_path = self.path.with_name(self.path.name.removesuffix(".jsonl") + ".accepting.json")
 
     def _lock(self) -> FileLock:
         return FileLock(str(self.path) + ".lock", timeout=60)
+
+    def recover(self) -> str | None:
+        """Finish or drop an acceptance a crash interrupted; return ``"finished"``, ``"dropped"`` or None.
+
+        Finished when every coding it names is in the coder's file (its
+        decisions are then logged), dropped otherwise: the suggestions and
+        decisions files and the coder's file agree again.
+        """
+        stale = any(self.path.parent.glob(f".{self.path.name.removesuffix('.jsonl')}.*.tmp"))
+        if not self.intent_path.exists() and not stale:
+            return None
+        with self._lock():
+            return self._recover_locked()
+
+    def _recover_locked(self) -> str | None:
+        from analyse.fileio import clean_temps
+
+        for path in (self.path, self.log_path, self.intent_path):
+            clean_temps(path)
+        if not self.intent_path.exists():
+            return None
+        try:
+            intent = json.loads(self.intent_path.read_text(encoding="utf-8"))
+            store = CodingStore(intent["codings_folder"])
+            have = {json.dumps(r, sort_keys=True, ensure_ascii=False) for r in store.records(intent["coder"])}
+            done = all(json.dumps(r, sort_keys=True, ensure_ascii=False) in have for r in intent["codings"])
+            decisions = [str(line) for line in intent["decisions"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            done, decisions = False, []      # an intent that cannot be read was never acted on
+        if done:
+            old = self._log_lines()
+            write_lines(self.log_path, old + [line for line in decisions if line not in old])
+        self.intent_path.unlink()
+        return "finished" if done else "dropped"
+
+    def _log_lines(self) -> list[str]:
+        if not self.log_path.is_file():
+            return []
+        _read_jsonl(self.log_path)          # refuses (in French) a log it could not rewrite whole
+        return [line for line in split_lines(self.log_path.read_text(encoding="utf-8")) if line.strip()]
 
     def write(self, records: Iterable[dict]) -> int:
         """Replace the suggestions (not the decisions log) by ``records``; pairs decided on are dropped."""
@@ -223,6 +280,7 @@ class SuggestionFile:
 
     def read(self) -> pd.DataFrame:
         """Every suggestion, with a ``status`` column: pending, accepted or rejected."""
+        self.recover()
         frame = pd.DataFrame(_read_jsonl(self.path), columns=SUGGESTION_FIELDS)
         status = {}
         for d in _read_jsonl(self.log_path):
@@ -236,10 +294,12 @@ class SuggestionFile:
         return frame[frame["status"] == "pending"].reset_index(drop=True)
 
     def decisions(self) -> pd.DataFrame:
+        self.recover()
         return pd.DataFrame(_read_jsonl(self.log_path), columns=DECISION_FIELDS)
 
     def decided_pairs(self) -> set[tuple[str, str]]:
         """``(segment, code)`` pairs accepted or rejected: never proposed again."""
+        self.recover()
         return {(d.get("segment"), d.get("code")) for d in _read_jsonl(self.log_path)}
 
     def _select(self, selection) -> list[dict]:
@@ -261,16 +321,20 @@ class SuggestionFile:
             out.append(max(match, key=lambda r: (r.get("score") or 0)))
         return out
 
+    @staticmethod
+    def _decision_lines(decision: str, records: list[dict], coder: str, reason: str) -> list[str]:
+        at = now_iso()
+        return [dumps_line({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
+                            "origin": r["origin"], "coder": coder, "at": at, "reason": reason})
+                for r in records]
+
     def _log(self, decision: str, records: list[dict], coder: str, reason: str) -> None:
         if not records:
             return
-        at = now_iso()
-        lines = [dumps_line({"decision": decision, "segment": r["segment"], "doc": r["doc"], "code": r["code"],
-                             "origin": r["origin"], "coder": coder, "at": at, "reason": reason})
-                 for r in records]
+        lines = self._decision_lines(decision, records, coder, reason)
         with self._lock():
-            old = split_lines(self.log_path.read_text(encoding="utf-8")) if self.log_path.is_file() else []
-            write_lines(self.log_path, [line for line in old if line.strip()] + lines)
+            self._recover_locked()
+            write_lines(self.log_path, self._log_lines() + lines)
 
     def accept(self, selection, coder: str, corpus: Corpus, codings_folder: str | Path,
                span: str = "segment", codebook_version: str | None = None) -> int:
@@ -319,9 +383,19 @@ class SuggestionFile:
                 codings.append(coding_record(seg, r["code"], coder, **kw))
             done.append(r)
             decided.add((r["segment"], r["code"]))
-        # the coder's file first: if that fails, nothing is logged as accepted
-        CodingStore(codings_folder).append(coder, codings)
-        self._log("accepted", done, coder, "")
+        if not codings:
+            return 0
+        decisions = self._decision_lines("accepted", done, coder, "")
+        intent = {"coder": coder, "codings_folder": str(Path(codings_folder).resolve()), "codings": codings,
+                  "decisions": decisions}
+        with self._lock():
+            self._recover_locked()
+            # write-ahead, then the coder's file, then the log (see the module's docstring)
+            atomic_write(self.intent_path, json.dumps(intent, ensure_ascii=False))
+            CodingStore(codings_folder).append(coder, codings)
+            write_lines(self.log_path, self._log_lines() + decisions)
+            self.intent_path.unlink()
+            step("accept intent removed")
         return len(codings)
 
     def reject(self, selection, coder: str, reason: str = "") -> int:
@@ -377,7 +451,7 @@ def read_texts(path: str | Path) -> list[tuple[object, str]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(msg("not_json", error=exc.msg), path, lineno) from None
+            raise UsageError(msg("not_json", error=fr_json_error(exc.msg)), path, lineno) from None
         if not isinstance(rec, dict):
             raise UsageError(msg("line_not_object"), path, lineno, hint=msg("texts.object_hint"))
         if "id" not in rec or rec["id"] is None or rec["id"] == "":

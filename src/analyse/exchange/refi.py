@@ -38,6 +38,11 @@ Choices made on export
 - A coder's coverage (documents fully coded, see :mod:`analyse.model.codings`) is a
   ``Set`` named ``coverage:<coder>`` whose members are those sources; the
   import reads it back, so a round trip keeps "no code applies".
+- The memos of ``corpus/memos.jsonl`` are ``<Note>``s (author as a ``User``,
+  date, text) reached by a ``<NoteRef>`` from the project, the source, the code
+  or the coding they are about, each named by its memo's target
+  (``segment:le-mene-valeur#4``): the whole-project import
+  (:mod:`analyse.exchange.refi_project`) gives them back their exact target.
 
 Quirks handled on import (see ``shared/refi-qda/SOURCES.md``)
 -------------------------------------------------------------
@@ -223,18 +228,24 @@ VARIABLES = {
 }
 
 
-def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes, dict[str, str]]:
+def project_qde(corpus: Corpus, book: Codebook, frame, coverage,
+                memos: list[dict] | None = None) -> tuple[bytes, dict[str, str]]:
     """Build ``project.qde`` bytes and the ``{zip entry: text}`` of the sources.
 
-    ``frame`` and ``coverage`` are :class:`~analyse.model.codings.Codings` tables.
+    ``frame`` and ``coverage`` are :class:`~analyse.model.codings.Codings` tables; ``memos`` the
+    records of ``corpus/memos.jsonl`` (see :func:`_add_notes`).
     """
+    memos = memos or []
     root = etree.Element(_p("Project"), nsmap={None: PROJECT_NS}, name=book.name or "Balises",
                          origin=ORIGIN)
     coders = sorted(set(frame["coder"]) | set(coverage["coder"]))
-    if coders:
+    authors = sorted({str(m.get("author") or "") for m in memos} - set(coders) - {""})
+    if coders or authors:
         users = etree.SubElement(root, _p("Users"))
         for coder in coders:
             etree.SubElement(users, _p("User"), guid=guid_for("user", coder), name=coder, id=coder)
+        for author in authors:           # memo authors who code nothing
+            etree.SubElement(users, _p("User"), guid=guid_for("user", author), name=author)
     cb = etree.SubElement(root, _p("CodeBook"))
     cb.append(_codes_tree(book, PROJECT_NS))
     docs = sorted(corpus.documents.values(), key=lambda d: d.id)
@@ -253,6 +264,7 @@ def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes,
                 if d.territory == territory:
                     etree.SubElement(case, _p("SourceRef"), targetGUID=guid_for("source", d.id))
     texts: dict[str, str] = {}
+    coding_els: dict[tuple[str, str, str], list] = {}   # (coder, segment, code) -> <Coding> elements
     rows = frame.sort_values(["doc", "start", "end", "coder", "code"], kind="stable")
     by_doc = {doc: g for doc, g in rows.groupby("doc", sort=True)}
     if docs:
@@ -285,6 +297,7 @@ def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes,
                 coding_attrs["creationDateTime"] = at
             coding = etree.SubElement(sel, _p("Coding"), **coding_attrs)
             etree.SubElement(coding, _p("CodeRef"), targetGUID=guid_for("code", r.code))
+            coding_els.setdefault((str(r.coder), str(getattr(r, "segment", "")), str(r.code)), []).append(coding)
         roles = sorted({p.role for p in d.participants})
         _variable_values(src, {"territoire": d.territory, "atelier": d.atelier, "type": d.kind,
                                "roles": ", ".join(roles)})
@@ -300,8 +313,74 @@ def project_qde(corpus: Corpus, book: Codebook, frame, coverage) -> tuple[bytes,
                 f"Documents entièrement codés par {coder} (un segment sans code = aucun code ne s'applique)"
             for doc in ds:
                 etree.SubElement(s, _p("MemberSource"), targetGUID=guid_for("source", doc))
+    _add_notes(root, memos, corpus, coding_els)
     xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml, texts
+
+
+def _add_notes(root, memos: list[dict], corpus: Corpus, coding_els: dict) -> None:
+    """The memos as REFI-QDA ``<Note>``s, each reached by a ``<NoteRef>`` from what it is about.
+
+    A memo on the project or a territory (a REFI case cannot hold notes) hangs on the project, on a
+    document or a segment on its ``<TextSource>``, on a code on its ``<Code>``, on a coding on its
+    ``<Coding>`` (or its document's source when the coding is not exported). The note's name is the
+    memo's target as Balises writes it (``segment:le-mene-valeur#4``), so that importing the project
+    back gives every memo its exact target; its author is a ``<User>``, its date the note's.
+    """
+    if not memos:
+        return
+    ns_notes = etree.Element(_p("Notes"))
+    refs: list[tuple[object, str]] = []          # (owner element or None for the project, note GUID)
+    by_guid = {el.get("guid"): el for el in root.iter(_p("TextSource"), _p("Code"))}
+    for m in memos:
+        kind, target = str(m.get("target_type") or "project"), str(m.get("target") or "")
+        guid = guid_for("memo", str(m.get("id") or f"{kind}:{target}:{m.get('at')}:{m.get('text')}"))
+        attrs = {"guid": guid, "name": f"{kind}:{target}" if kind != "project" else "project"}
+        if m.get("author"):
+            attrs["creatingUser"] = guid_for("user", str(m["author"]))
+        if _is_datetime(m.get("at")):
+            attrs["creationDateTime"] = str(m["at"])
+        note = etree.SubElement(ns_notes, _p("Note"), **attrs)
+        etree.SubElement(note, _p("PlainTextContent")).text = str(m.get("text") or "")
+        doc = target.split("#")[0] if kind in ("document", "segment") else \
+            target.split(":")[1].split("#")[0] if kind == "coding" and target.count(":") == 2 else ""
+        owners = []
+        if kind == "code":
+            owners = [by_guid.get(guid_for("code", target))]
+        elif kind == "coding" and target.count(":") == 2:
+            owners = coding_els.get(tuple(target.split(":")), [])
+        if not [o for o in owners if o is not None] and doc in corpus.documents:
+            owners = [by_guid.get(guid_for("source", doc))]
+        owners = [o for o in owners if o is not None] or [None]
+        refs += [(owner, guid) for owner in owners]
+    sets = root.find(_p("Sets"))
+    if sets is not None:
+        sets.addprevious(ns_notes)
+    else:
+        root.append(ns_notes)
+    for owner, guid in refs:
+        ref = etree.Element(_p("NoteRef"), targetGUID=guid)
+        if owner is None:
+            root.append(ref)                     # the project's notes come last
+            continue
+        tag = etree.QName(owner).localname
+        # each parent orders its children: the NoteRef goes before what the schema puts after it
+        after = {"TextSource": ("VariableValue",), "Code": ("Code",), "Coding": ()}[tag]
+        nxt = next((c for c in owner if etree.QName(c).localname in after), None)
+        if nxt is not None:
+            nxt.addprevious(ref)
+        else:
+            owner.append(ref)
+
+
+def _is_datetime(value) -> bool:
+    import datetime as _dt
+
+    try:
+        _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return bool(value)
 
 
 def _zip_bytes(entries: dict[str, bytes]) -> bytes:
@@ -334,9 +413,12 @@ def export_project(corpus: Corpus, book: Codebook, out: str | Path,
     >>> export_project(corpus, load_codebook(), "projet.qdpx")["sources"]  # doctest: +SKIP
     32
     """
+    from analyse.model.memos import MemoStore, memos_path
+
     codings = load_codings(corpus, book, codings_folder)
     frame = codings.frame[codings.frame["code"].isin(list(book.codes))]
-    xml, texts = project_qde(corpus, book, frame, codings.coverage)
+    memos = MemoStore(memos_path(corpus.root)).records()
+    xml, texts = project_qde(corpus, book, frame, codings.coverage, memos)
     entries = {"project.qde": xml}
     entries.update({name: text.encode("utf-8") for name, text in texts.items()})
     data = _zip_bytes(entries)
@@ -348,7 +430,7 @@ def export_project(corpus: Corpus, book: Codebook, out: str | Path,
     _write_atomic(Path(out), data)
     project = etree.fromstring(xml)
     return {"path": Path(out), "sources": len(texts),
-            "codings": len(project.findall(f".//{_p('Coding')}")),
+            "codings": len(project.findall(f".//{_p('Coding')}")), "memos": len(memos),
             "users": len(project.findall(f"{_p('Users')}/{_p('User')}")),
             "problems": codings.problems}
 
@@ -502,7 +584,7 @@ def _open_zip(source, label: str) -> tuple[zipfile.ZipFile, str]:
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise AnalyseError(msg("refi.not_zip", error=exc), label, hint=msg("refi.not_zip_hint")) from None
+        raise AnalyseError(msg("refi.not_zip", error=msg("zip.not_zip") if isinstance(exc, zipfile.BadZipFile) else exc), label, hint=msg("refi.not_zip_hint")) from None
     _check_sizes(zf, label)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     top = [n for n in names if "/" not in n and n.lower().endswith(".qde")]
@@ -553,6 +635,11 @@ def _read_entry(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
 
 
 def _parse_xml(data: bytes, where: str):
+    # No QDA tool declares entities in project.qde: a declaration is an attack (billion laughs, a
+    # local file read through an external entity) or a forgery, refused before any parsing.
+    at = data.find(b"<!ENTITY", 0, 1 << 20)
+    if at >= 0:
+        raise AnalyseError(msg("refi.entities"), where, data[:at].count(b"\n") + 1, hint=msg("refi.entities_hint"))
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
         return etree.fromstring(data, parser)

@@ -20,10 +20,11 @@ because it only maps codings onto documents and codes that already exist:
   not be placed) go to ``corpus/memos.jsonl``, one JSON object per line.
 
 Each document is validated by loading it before anything is written. Then the
-documents, the codebook and the memos are replaced in one step
-(:func:`analyse.fileio.atomic_write_many`), and the codings are appended
-through :class:`~analyse.model.codings.CodingStore`. Importing the same file
-again adds nothing.
+documents, the codebook, the memos and the coder files are replaced in one
+all-or-nothing write (:func:`analyse.fileio.atomic_write_across`, under the
+coders' locks of :class:`~analyse.model.codings.CodingStore`): a crash at any
+point leaves the project as it was or fully imported once it is opened again.
+Importing the same file again adds nothing.
 
 Why this module is long: documents, candidate codes, codings and memos are
 planned together because they depend on each other (a coding needs its
@@ -48,15 +49,17 @@ from lxml import etree
 from analyse.errors import AnalyseError, CodebookError, Problems, UsageError
 from analyse.exchange.refi import (ATLAS_PSEUDO_USER, RefiProject, _entry_index, _existing_keys, _open_zip,
                                    _our_guids, _p, _parse_xml, _source_text, match_code, match_source,
-                                   norm_guid, read_project)
-from analyse.fileio import atomic_write_many, dumps_line
+                                   guid_for, norm_guid, read_project)
+from analyse.fileio import dumps_line
 from analyse.model.codebook import EMERGENT, EMERGENT_PREFIX, Codebook, _bump_patch, validate_codebook
 from analyse.model.codings import CODER_ID, CodingStore, check_coder_id, now_iso
 from analyse.model.corpus import KINDS, TERRITORY_SLUG, Corpus, load_document
-from analyse.model.memos import MemoStore
+from analyse.model.memos import MemoStore, parse_target
+from analyse.project import data_root
 from analyse.exchange.plaintext import UNKNOWN_SPEAKER, BodyMap, slugify, text_to_body, unique
 
 MEMOS_FILE = "memos.jsonl"
+BALISES_ORIGIN = "Balises analyse"   # start of refi.ORIGIN: notes this origin wrote name their memo's target
 
 
 # ---------------------------------------------------------------- extra reading
@@ -270,6 +273,17 @@ def _memo_target(target: str) -> dict:
     return {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": "project", "target": "", "source": target}
 
 
+def _balises_target(name: str) -> tuple[str, str] | None:
+    """``(target_type, target)`` of a note Balises exported (named ``segment:ID``, ``project``…), else None."""
+    try:
+        kind, target = parse_target(name)
+    except UsageError:
+        return None
+    if kind == "coding" and len(target.split(":")) != 3:
+        return None
+    return kind, target
+
+
 def _memo_key(rec: dict) -> tuple:
     return (rec.get("source") or f"{rec.get('target_type')}:{rec.get('target')}", rec.get("start"),
             rec.get("end"), rec.get("text"))
@@ -370,6 +384,10 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
     known_memos = {_memo_key(r) for r in MemoStore(memos_path).records()}
     notes_on: dict[tuple[str, str], list[str]] = {}
     used_notes: set[str] = set()
+    # Notes Balises wrote (refi.export_project) name their memo's exact target: restored as they were.
+    ours = {ng: target for ng, note in extras.notes.items()
+            if project.origin.startswith(BALISES_ORIGIN) and (target := _balises_target(note.name))}
+    used_notes.update(ours)
     for ng, owners in extras.note_refs.items():
         for kind_, owner, code in owners:
             if kind_ in ("selection", "coding") and ng in extras.notes:
@@ -386,6 +404,33 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
         if _memo_key(rec) in known_memos:
             plan.memos_present += 1
             return
+        known_memos.add(_memo_key(rec))
+        plan.memos.append(rec)
+
+    doc_of = {src.name: placed[src.guid][0] for src in project.sources if src.guid in placed}
+
+    def code_of(code: str) -> str:        # a code the codebook lacked came in as a candidate (EMG.…)
+        return code_id.get(norm_guid(guid_for("code", code)), code)
+
+    for ng, (kind_, target) in ours.items():
+        note = extras.notes[ng]
+        if kind_ in ("document", "segment"):
+            doc, sep, n = target.partition("#")
+            target = doc_of.get(doc, doc) + sep + n
+        elif kind_ == "coding":
+            coder, segment, code = target.split(":")
+            doc, _, n = segment.partition("#")
+            target = f"{(coder_map or {}).get(coder, coder)}:{doc_of.get(doc, doc)}#{n}:{code_of(code)}"
+        elif kind_ == "code":
+            target = code_of(target)
+        author = project.users.get(note.user, {}).get("name") or label
+        rec = {"id": f"m-{uuid.uuid4().hex[:12]}", "target_type": kind_, "target": target, "text": note.text,
+               "author": author, "at": note.at or now_iso(), "from": label}
+        if not note.text.strip():
+            continue
+        if _memo_key(rec) in known_memos:
+            plan.memos_present += 1
+            continue
         known_memos.add(_memo_key(rec))
         plan.memos.append(rec)
 
@@ -468,6 +513,8 @@ def plan_project(project: RefiProject, extras: ProjectExtras, corpus: Corpus, bo
             continue  # our own export describes each source by its title: not a memo
         add_memo(f"document:{doc[0]}" if doc else f"source:{src.name}", desc)
     for ng, note in extras.notes.items():
+        if ng in ours:
+            continue                      # restored above, with its exact target
         owners = extras.note_refs.get(ng) or [("project", "", "")]
         for kind_, owner, code in owners:
             if kind_ in ("selection", "coding") and ng in used_notes:
@@ -623,9 +670,10 @@ def import_whole_project(path: str | Path, corpus: Corpus, book: Codebook, codin
         if old and not old.endswith("\n"):
             old += "\n"
         contents[memos_path] = old + "".join(dumps_line(m) + "\n" for m in plan.memos)
-    # Documents, codebook and memos in one step; then the codings, which need both to be valid.
-    atomic_write_many(contents)
-    plan.written = store.append_many(plan.codings)
+    # Documents, codebook, memos and codings in one all-or-nothing write (journalled in the folder that
+    # holds them all, replayed or undone at the next open of the project: analyse.project.Project.recover).
+    root = data_root(corpus.root, book.path, codings_folder)
+    plan.written = store.append_many(plan.codings, also=contents, root=root)
     return plan
 
 

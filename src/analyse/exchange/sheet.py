@@ -53,6 +53,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from zipfile import BadZipFile
 
 from analyse.model.codebook import Codebook
 from analyse.model.codings import (VALENCES, CodingStore, check_coder_id, code_token, coding_record,
@@ -300,7 +301,8 @@ def _read_xlsx(path: Path, problems: Problems) -> tuple[list[list[str]], dict | 
     try:
         wb = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        problems.add(path, msg("sheet.bad_workbook", error=exc), hint=msg("sheet.bad_workbook_hint"))
+        error = msg("zip.not_zip") if isinstance(exc, BadZipFile) else exc
+        problems.add(path, msg("sheet.bad_workbook", error=error), hint=msg("sheet.bad_workbook_hint"))
         return [], None
     ws = wb["segments"] if "segments" in wb.sheetnames else wb.worksheets[0]
     table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]

@@ -19,6 +19,7 @@ import yaml
 from analyse.model.corpus import yaml_line
 from analyse.errors import CodebookError, Problems, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_yaml_error
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),
@@ -147,7 +148,7 @@ def validate_codebook(path: str | Path) -> tuple[Codebook | None, Problems]:
         return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.add(rel, msg("cb.not_yaml", error=getattr(exc, 'problem', exc)),
+        problems.add(rel, msg("cb.not_yaml", error=fr_yaml_error(exc)),
                      None if mark is None else mark.line + 1, hint=msg("cb.not_yaml_hint"))
         return None, problems
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
@@ -256,28 +257,53 @@ def _bump_patch(version: str) -> str:
     return version + ".1"
 
 
+def codebook_lock(path: str | Path, timeout: float = 60):
+    """The lock writers of a codebook file take (``<codebook>.lock``)."""
+    from filelock import FileLock
+
+    return FileLock(str(path) + ".lock", timeout=timeout)
+
+
+def clean_codebook_temps(path: str | Path) -> list[str]:
+    """Remove the temporary files a killed writer left beside the codebook (under its lock)."""
+    from analyse.fileio import clean_temps
+
+    with codebook_lock(path):
+        return clean_temps(path)
+
+
 def append_code(path: str | Path, code: dict) -> Codebook:
     """Append one code at the end of the codebook file and bump its patch version.
 
     The file is edited as text (its comments and layout stay as they are),
     the result is validated before anything is written, then written
-    atomically. Used to add emergent codes (``status: emergent``).
+    atomically, under the codebook's lock (two codes appended at once are both
+    kept; the temporary file of a writer killed earlier is removed). Used to
+    add emergent codes (``status: emergent``).
 
     Raises
     ------
     CodebookError
         If the codebook with the new code would not be valid.
     """
+    from analyse.fileio import clean_temps
+
+    path = Path(path)
+    with codebook_lock(path):
+        clean_temps(path)
+        return _append_code_locked(path, code)
+
+
+def _append_code_locked(path: Path, code: dict) -> Codebook:
     import re
     import tempfile
 
     from analyse.fileio import atomic_write
 
-    path = Path(path)
     text = path.read_text(encoding="utf-8-sig")
     data = yaml.safe_load(text)
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list) or list(data)[-1] != "codes":
-        raise CodebookError("cannot append: 'codes' must be the last key of the codebook", str(path))
+        raise CodebookError(msg("cb.cannot_append"), str(path), hint=msg("cb.cannot_append_hint"))
     block = yaml.safe_dump([code], allow_unicode=True, sort_keys=False, width=110)
     block = "\n".join(("  " + line) if line else line for line in block.rstrip("\n").split("\n"))
     new = text.rstrip("\n") + "\n\n" + block + "\n"
@@ -292,8 +318,7 @@ def append_code(path: str | Path, code: dict) -> Codebook:
         book, problems = validate_codebook(check)
     if book is None:
         first = problems.errors[0]
-        raise CodebookError(f"the new code would make the codebook invalid: {first.message}", str(path),
-                            hint=first.hint)
+        raise CodebookError(msg("cb.append_invalid", error=first.message), str(path), hint=first.hint)
     atomic_write(path, new)
     book.path = str(path)
     return book

@@ -22,10 +22,10 @@ indentation. Comments and order elsewhere are kept byte for byte.
 
 All or nothing: the codebook, its changelog and every coder file switch
 together. Under the codebook's lock and every coder's lock, each new file is
-written beside the old one, then one journal naming them all (in the folder
-that holds them, the project's), then the renames; a crash before the journal
-leaves every old file, a crash after it is finished by the next open of the
-store or of the codebook (:func:`recover`). The coder files gain events (a
+written beside the old one under a two-phase journal in the folder that holds
+them all, the project's (:func:`analyse.fileio.atomic_write_across`): a crash
+before it says « commit » is undone, a crash after it is finished, at the next
+open of the project or of the editor (:func:`recover`). The coder files gain events (a
 removal of the old coding, the coding on its new code: see
 :mod:`analyse.model.codings`), never lose a line.
 
@@ -47,12 +47,12 @@ import yaml
 
 import os
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from analyse import fileio
 from analyse.errors import CodebookError, UsageError
 from analyse.model.codebook import CANONICAL_IDS, KINDS, Codebook, validate_codebook
-from analyse.model.codings import CodingStore, now_iso
+from analyse.model.codings import CODER_ID, CodingStore, now_iso
 
 CHANGELOG_NAME = "CHANGELOG.md"
 ACTIONS = ("add", "rename", "merge", "split", "retire")
@@ -464,7 +464,7 @@ class CodebookEditor:
                 raise UsageError("des codages ont changé pendant la modification de la grille : rien n'a été écrit",
                                  hint="relancer la commande")
 
-        journal_dir = _journal_dir([self.path, self.changelog, self.store.folder], self.store)
+        root = _root(self.path, self.changelog, self.store.folder)
         reason = f"{summary} (grille {book.version} → {new_version})"
         with _codebook_lock(self.path):
             if self.path.read_text(encoding="utf-8-sig") != text.text:
@@ -472,8 +472,8 @@ class CodebookEditor:
                                  hint="relancer la commande")
             # the codebook, its changelog and every coder file: one journal, all or nothing
             self.store.replace_many(plans, origin="codebook", reason=reason, by=author,
-                                    extra={self.path: new_text, self.changelog: self._changelog_text(report, author)},
-                                    journal_dir=journal_dir, prepare=unchanged)
+                                    also={self.path: new_text, self.changelog: self._changelog_text(report, author)},
+                                    root=root, prepare=unchanged)
         report.written = True
         return report
 
@@ -549,36 +549,29 @@ def _codebook_lock(path: Path) -> FileLock:
     return FileLock(str(path) + ".lock", timeout=120)
 
 
-def _journal_dir(paths, store: CodingStore) -> Path | None:
-    """The folder holding the codebook, its changelog and the coder files, if the store looks there for journals."""
-    try:
-        common = Path(os.path.commonpath([str(Path(p).resolve()) for p in paths]))
-    except ValueError:
-        return None
-    return common if common in [f.resolve() for f in fileio.journal_folders(store.folder)] else None
+def _root(*paths) -> Path:
+    """The folder holding the codebook, its changelog and the coder files: where their journal goes."""
+    return Path(os.path.commonpath([Path(p).resolve().parent if Path(p).suffix else Path(p).resolve()
+                                    for p in paths]))
 
 
 def recover(codebook_path: str | Path, store: CodingStore | str | Path,
             changelog: str | Path | None = None) -> list[str]:
-    """Finish a codebook change a crash interrupted, or drop its leftovers; return the files switched.
+    """Finish a codebook change a crash interrupted after its journal said « commit », or undo it.
 
-    Called before the codebook is read (:class:`~analyse.project.Project`,
-    the editor): with the journal written, the renames are finished; without
-    it, the temporary files beside the codebook and changelog are stale
-    (when no writer holds the codebook's lock) and removed.
+    Called before the codebook is edited (the project does the same at every
+    open, see :meth:`analyse.project.Project.recover`), under the locks of the
+    coder files the change touches. Returns the files switched.
     """
     path = Path(codebook_path)
     store = store if isinstance(store, CodingStore) else CodingStore(store)
     done = store.recover() if store.pending() else []
-    stale = [p for target in (path, Path(changelog) if changelog else path.parent / CHANGELOG_NAME)
-             for p in target.parent.glob(f".{target.name}.*.tmp")] if path.parent.is_dir() else []
-    if stale:
-        try:
-            with FileLock(str(path) + ".lock", timeout=0):
-                fileio.clean_temps(path)
-                fileio.clean_temps(Path(changelog) if changelog else path.parent / CHANGELOG_NAME)
-        except (Timeout, OSError):
-            pass          # an edit is under way: its temporary files are not stale
+    root = _root(path, Path(changelog) if changelog else path.parent / CHANGELOG_NAME, store.folder)
+    if root.is_dir() and (fileio.across_journals(root) or any(root.glob(".*" + fileio.ACROSS_SUFFIX + ".*.tmp"))):
+        coders = {t.stem for j in fileio.across_journals(root) for t in fileio.across_targets(j)
+                  if t.suffix == ".jsonl" and t.parent.resolve() == store.folder.resolve() and CODER_ID.match(t.stem)}
+        with store._locked(coders):
+            done += fileio.recover_across(root)
     return done
 
 

@@ -30,6 +30,7 @@ import yaml
 
 from analyse.errors import CodingsError, Problems
 from analyse.model.corpus import yaml_line
+from analyse.textutil import fr_yaml_error
 
 REGISTRY_NAME = "coders.yaml"
 KINDS = ("human", "model-assisted", "llm", "consensus", "imported")
@@ -99,7 +100,7 @@ def validate_registry(path: str | Path) -> tuple[Registry | None, Problems]:
         return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.add(rel, f"YAML invalide : {getattr(exc, 'problem', exc)}",
+        problems.add(rel, f"YAML invalide : {fr_yaml_error(exc)}",
                      None if mark is None else mark.line + 1, hint="vérifier l'indentation et les guillemets")
         return None, problems
     if not isinstance(data, dict) or not isinstance(data.get("coders"), list):

@@ -54,6 +54,7 @@ from analyse.model.corpus import Corpus, Segment
 from analyse import fileio
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.messages import msg
+from analyse.textutil import fr_json_error
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
@@ -367,35 +368,20 @@ class CodingStore:
             yield
 
     def pending(self) -> list[Path]:
-        """Journals of interrupted multi-file writes that name this folder's files (normally none).
-
-        A codebook change journals the codebook, its changelog and every coder
-        file in a folder above them all (the project's), so the parents are looked at too.
-        """
-        out = list(fileio.journals(self.folder))
-        for folder in fileio.journal_folders(self.folder)[1:]:
-            for j in fileio.journals(folder):
-                plan = fileio.journal_plan(j)      # one cut short before its renames is dropped by replay
-                if not plan or any(self._coder_of(j, target) is not None for _, target in plan):
-                    out.append(j)
-        return out
-
-    def _coder_of(self, journal: Path, target: str) -> str | None:
-        path = journal.parent / target
-        if path.suffix != ".jsonl" or not CODER_ID.match(path.stem):
-            return None
-        try:
-            same = path.parent.resolve() == self.folder.resolve()
-        except OSError:
-            return None
-        return path.stem if same else None
+        """Journals of interrupted multi-coder writes in the folder (normally none)."""
+        return fileio.journals(self.folder)
 
     def recover(self) -> list[str]:
-        """Finish any interrupted multi-file write (under the locks of its coders)."""
+        """Finish any interrupted multi-coder write (under the locks of its coders).
+
+        A write across folders (a codebook change, a project import) is
+        finished by :meth:`analyse.project.Project.recover` (its journal is in
+        the project's folder).
+        """
         done = []
-        for journal in self.pending():
-            coders = [c for _, target in fileio.journal_plan(journal)
-                      if (c := self._coder_of(journal, target)) is not None]
+        for journal in fileio.journals(self.folder):
+            coders = [Path(target).stem for _, target in fileio.journal_plan(journal)]
+            coders = [c for c in coders if CODER_ID.match(c)]
             with self._locked(coders):
                 done += fileio.replay(journal)
         return done
@@ -453,19 +439,20 @@ class CodingStore:
             except (Timeout, OSError):
                 pass   # a writer is at work (its temporary file is not stale) or the folder is read-only
 
-    def update_many(self, changes: dict, extra: dict | None = None, journal_dir: str | Path | None = None,
+    def update_many(self, changes: dict, also: dict | None = None, root: str | Path | None = None,
                     prepare=None) -> dict[str, int]:
         """Rewrite several coders' files together; ``changes`` maps a coder to ``f(lines) -> lines``.
 
         Under the coders' locks, each file is read, transformed and written to
-        a temporary file; then all are switched together (journal). ``extra``
-        maps other files (the codebook and its changelog) to their new text,
-        switched in the same journal, kept in ``journal_dir`` (a folder above
-        them all); ``prepare()`` runs first under the locks (the caller's last
-        checks). Returns how many lines each file gained (only a format
-        migration or a repair writes fewer).
+        a temporary file; then all are switched together (journal). Returns
+        how many lines each file gained (only a format migration or a repair
+        writes fewer). ``also`` adds files of other folders (``{path: text}``:
+        the codebook and its changelog, a project's documents) to the same
+        all-or-nothing write, journalled in ``root`` (see
+        :func:`analyse.fileio.atomic_write_across`); ``prepare()`` runs first,
+        under the locks (the caller's last checks).
         """
-        if not changes and not extra:
+        if not changes and not also:
             return {}
         if self.pending():
             self.recover()
@@ -482,9 +469,11 @@ class CodingStore:
                 delta[coder] = len(after) - len(before)
                 if after != before or self.repaired.get(coder):
                     contents[self.path(coder)] = "".join(line + "\n" for line in after)
-            contents.update({Path(path): text for path, text in (extra or {}).items()})
             try:
-                fileio.atomic_write_many(contents, journal_dir=journal_dir)
+                if also:
+                    fileio.atomic_write_across({**also, **contents}, root)
+                else:
+                    fileio.atomic_write_many(contents)
             except OSError as exc:
                 raise CodingsError(f"écriture impossible : {exc.strerror or exc} ; rien n'a été modifié",
                                    self.folder, hint="vérifier la place libre sur le disque et les droits "
@@ -508,7 +497,8 @@ class CodingStore:
             if rec.get("coder") != coder:
                 raise CodingsError(msg("cod.wrong_file", other=rec.get("coder"), coder=coder), self.path(coder))
 
-    def append_many(self, records: dict[str, list[dict]]) -> dict[str, int]:
+    def append_many(self, records: dict[str, list[dict]], also: dict | None = None,
+                    root: str | Path | None = None) -> dict[str, int]:
         """Add records to several coders' files together; return how many each got.
 
         Every file is locked (in a fixed order, so two importers cannot
@@ -521,9 +511,11 @@ class CodingStore:
         for coder, recs in todo.items():
             self._check_owner(coder, recs)
         if not todo:
+            if also:
+                fileio.atomic_write_across(also, root)
             return {}
         lines = {coder: [fileio.dumps_line(r) for r in recs] for coder, recs in todo.items()}
-        self.update_many({coder: (lambda old, new=new: old + new) for coder, new in lines.items()})
+        self.update_many({coder: (lambda old, new=new: old + new) for coder, new in lines.items()}, also, root)
         return {coder: len(recs) for coder, recs in todo.items()}
 
     def entries(self, coder: str) -> list[tuple[int, dict]]:
@@ -566,11 +558,11 @@ class CodingStore:
         return change
 
     def replace_many(self, plans: dict[str, tuple[list[dict], list[dict]]], *, origin: str = "api",
-                     reason: str = "", by: str = "", extra: dict | None = None,
-                     journal_dir: str | Path | None = None, prepare=None) -> None:
+                     reason: str = "", by: str = "", also: dict | None = None,
+                     root: str | Path | None = None, prepare=None) -> None:
         """:meth:`replace` for several coders in one all-or-nothing write: ``{coder: (old, new)}``.
 
-        ``extra``, ``journal_dir`` and ``prepare``: see :meth:`update_many`
+        ``also``, ``root`` and ``prepare``: see :meth:`update_many`
         (a codebook change switches the codebook with the coder files).
         """
         at = now_iso()
@@ -578,7 +570,7 @@ class CodingStore:
         for coder, (old, new) in plans.items():
             self._check_owner(coder, [r for r in new if r.get("type") in (None, "coverage")])
             changes[coder] = self._plan(list(old), list(new), origin, reason, by, at)
-        self.update_many(changes, extra=extra, journal_dir=journal_dir, prepare=prepare)
+        self.update_many(changes, also, root, prepare=prepare)
 
     def rewrite_and_append(self, coder: str, keep=None, records: list[dict] = (), old: list[dict] = (), *,
                            origin: str = "api", reason: str = "", by: str = "") -> int:
@@ -718,7 +710,7 @@ def json_lines(lines: list[str], rel: str, problems: Problems):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(rel, msg("not_json", error=exc.msg), lineno)
+            problems.add(rel, msg("not_json", error=fr_json_error(exc.msg)), lineno)
             continue
         if not isinstance(rec, dict):
             problems.add(rel, msg("line_not_object"), lineno)

@@ -41,6 +41,7 @@ import yaml
 
 from analyse.errors import CorpusError, Problems
 from analyse.messages import msg
+from analyse.textutil import fr_yaml_error
 
 TERRITORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("transcript", "recit", "entretien", "note")
@@ -508,7 +509,7 @@ def parse_document(text: str, rel: str, folder: str, stem: str) -> tuple[Documen
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 2
-        problems.add(rel, msg("doc.front_matter_yaml", error=getattr(exc, "problem", exc)), line,
+        problems.add(rel, msg("doc.front_matter_yaml", error=fr_yaml_error(exc)), line,
                      hint=msg("doc.front_matter_yaml_hint"))
         return None, [], problems
     if not isinstance(meta, dict):

@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from analyse.errors import CorpusError, UsageError
-from analyse.fileio import atomic_write_many
+from analyse.fileio import atomic_write_across
 from analyse.model.corpus import (ATELIERS, INTER_TERRITORIES, KINDS, NARRATIVE_KINDS, ROLES, TERRITORY_SLUG,
                                   Document, Segment, count_words, parse_document)
 from analyse.model.readers import decode, read_source
@@ -307,7 +307,9 @@ def import_file(path: str | Path, corpus_dir: str | Path, territory: str, *, kin
     if result.private_path is not None:
         result.private_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(result.private_path.parent, 0o700)
-    atomic_write_many(contents)
+    # the document and its pseudonym table together (a journal beside the corpus folder, replayed or
+    # undone at the next open of the project): never a pseudonymised document whose table is missing
+    atomic_write_across(contents, corpus_dir.resolve().parent)
     if result.private_path is not None:
         os.chmod(result.private_path, 0o600)  # the temporary file already was; say it for clarity
     result.written = True

@@ -23,11 +23,13 @@ import json
 import uuid
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from analyse.errors import Problems, UsageError
-from analyse.fileio import atomic_write, dumps_line, split_lines
+from analyse.errors import CodingsError, Problems, UsageError
+from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
+from analyse.messages import msg
 from analyse.model.codings import now_iso
+from analyse.textutil import fr_json_error
 
 MEMOS_NAME = "memos.jsonl"
 TARGET_TYPES = ("segment", "coding", "document", "code", "territory", "project")
@@ -97,10 +99,22 @@ class MemoStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    def _lock(self, timeout: float = LOCK_TIMEOUT_S) -> FileLock:
+        return FileLock(str(self.path) + ".lock", timeout=timeout)
+
+    def _clean_if_idle(self) -> None:
+        """Remove the temporary files a killed writer left (when no writer holds the file now)."""
+        if not any(self.path.parent.glob(f".{self.path.name}.*.tmp")):
+            return
+        try:
+            with self._lock(timeout=0):
+                clean_temps(self.path)
+        except (Timeout, OSError):
+            pass   # a writer is at work, or the folder is read-only
+
     def _lines(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        return split_lines(self.path.read_text(encoding="utf-8-sig"))
+        self._clean_if_idle()
+        return read_memo_lines(self.path)
 
     def records(self) -> list[dict]:
         """Every readable memo, in the order they were written (see :func:`validate_memos` for the others)."""
@@ -126,7 +140,8 @@ class MemoStore:
                "target": "" if target_type == "project" else target, "text": text.strip(),
                "author": author.strip(), "at": at or now_iso()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S):
+        with self._lock():
+            clean_temps(self.path)
             lines = [line for line in self._lines() if line.strip()]   # unreadable lines are kept as they are
             lines.append(dumps_line(rec))
             atomic_write(self.path, "".join(line + "\n" for line in lines))
@@ -141,28 +156,57 @@ class MemoStore:
                 and (author is None or r.get("author") == author)]
 
 
+def read_memo_lines(path: str | Path) -> list[str]:
+    """The lines of a memos file (none when it does not exist).
+
+    Raises :class:`~analyse.errors.CodingsError` in French, naming the file (and
+    the line), for a file that cannot be read or is not UTF-8: memos are never
+    rewritten from a file that could not be read whole.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CodingsError(msg("memo.unreadable", error=exc.strerror or exc), path,
+                           hint=msg("memo.unreadable_hint")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CodingsError(msg("not_utf8"), path, raw[:exc.start].count(b"\n") + 1,
+                           hint=msg("memo.not_utf8_hint")) from None
+    return split_lines(text)
+
+
+def _problem_lines(path: Path, problems: Problems) -> list[str]:
+    try:
+        return read_memo_lines(path)
+    except CodingsError as exc:
+        problems.add(path, exc.message, exc.line, hint=exc.hint)
+        return []
+
+
 def validate_memos(path: str | Path) -> Problems:
     """Problems of a memos file (bad JSON, missing fields, unknown target type), with file and line."""
     path = Path(path)
     problems = Problems()
-    if not path.exists():
-        return problems
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
+    for lineno, line in enumerate(_problem_lines(path, problems), start=1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.add(path, f"JSON invalide : {exc.msg}", lineno)
+            problems.add(path, msg("not_json", error=fr_json_error(exc.msg)), lineno)
             continue
         if not isinstance(rec, dict):
-            problems.add(path, "une ligne doit être un objet JSON", lineno)
+            problems.add(path, msg("line_not_object"), lineno)
             continue
         missing = [f for f in MEMO_FIELDS if f not in rec]
         if missing:
-            problems.add(path, f"champ(s) manquant(s) : {', '.join(missing)}", lineno)
+            problems.add(path, msg("missing_fields", fields=", ".join(missing)), lineno)
         if rec.get("target_type") not in TARGET_TYPES:
-            problems.add(path, f"type de cible inconnu « {rec.get('target_type')} »", lineno,
+            problems.add(path, msg("memo.unknown_target_type", target_type=rec.get("target_type")), lineno,
                          hint=", ".join(TARGET_TYPES))
     return problems
 
@@ -174,9 +218,7 @@ def dangling_memos(path: str | Path, corpus=None, codebook=None, codings=None) -
     """
     path = Path(path)
     problems = Problems()
-    if not path.exists():
-        return problems
-    for lineno, line in enumerate(split_lines(path.read_text(encoding="utf-8-sig")), start=1):
+    for lineno, line in enumerate(_problem_lines(path, Problems()), start=1):   # validate_memos reports them
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:

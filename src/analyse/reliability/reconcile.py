@@ -207,11 +207,15 @@ def export_disagreements(table: pd.DataFrame, path: str | Path, *, overwrite: bo
         raise UsageError(msg("rec.cannot_write", name=path.name), path, hint=msg("rec.cannot_write_hint"))
     if path.exists() and not overwrite:
         raise UsageError(msg("rec.file_exists"), path, hint=msg("rec.file_exists_hint"))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from analyse.fileio import atomic_write, clean_temps
+
+    # atomic: with --force this replaces a decisions file the team may have filled in; the temporary
+    # file of an earlier run killed while writing it goes first
+    clean_temps(path)
     if suffix == ".csv":
-        path.write_text(to_csv(table), encoding="utf-8-sig", newline="")
+        atomic_write(path, "\ufeff" + to_csv(table))        # UTF-8 with BOM, for spreadsheets
     else:
-        path.write_text(to_markdown(table), encoding="utf-8")
+        atomic_write(path, to_markdown(table))
     return path
 
 

@@ -401,6 +401,12 @@ def publish(plan: BatchPlan, results: list[JobResult]) -> None:
                 title=f"{labels.get(res.name, res.name)} — rapport indisponible", summary=res.error,
                 detail=res.detail or res.error, work_name=plan.work_dir.name)
             (out / f"{res.name}.html").write_text(page, encoding="utf-8")
+    # The groupe-miroir handout of the fiches de décontextualisation, from the synthesis's public data.
+    from analyse.reporting.fiche_pages import write_handout
+
+    synthesis = next((r for r in results if r.name == "synthese"), None)
+    if synthesis is not None:
+        write_handout(plan.work_dir / synthesis.name, out, ok=synthesis.ok)
     timings = [asdict(r) | {"html": Path(r.html).name, "ipynb": Path(r.ipynb).name} for r in results]
     (plan.work_dir / "timings.json").write_text(json.dumps(timings, ensure_ascii=False, indent=2),
                                                 encoding="utf-8")
@@ -417,6 +423,11 @@ def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
         # For the groupe miroir an error message may quote the data: the index only says it is missing.
         rows.append({"label": labels.get(res.name, res.name), "ok": res.ok, "href": href,
                      "summary": "" if public else res.error, "seconds": res.execution_s})
+    from analyse.reporting.fiche_pages import HANDOUT_PAGE
+
+    if (out / HANDOUT_PAGE).exists():
+        rows.append({"label": msg("fp.handout"), "ok": True, "href": HANDOUT_PAGE, "summary": "", "seconds": 0.0,
+                     "derived": True})
     listings = [{"folder": folder, "label": label,
                  "files": sorted(f.name for f in (out / folder).glob("*")) if (out / folder).is_dir() else []}
                 for folder, label in (("tables", "Tableaux (CSV)"), ("figures", "Figures (PNG)"))]
@@ -483,6 +494,10 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     # Stable pseudonyms for the whole corpus, in the private folder (never inside a run folder).
     Pseudonymiser.from_corpus(plan.corpus).write_mapping(plan.pseudonyms)
     _warm_nlp_cache(plan.corpus, project, progress)
+    from analyse.reporting.fiche_pages import HANDOUT_DATA
+
+    # an earlier run's handout data must not outlive a synthesis that no longer writes it
+    (plan.work_dir / "synthese" / HANDOUT_DATA).unlink(missing_ok=True)
     results = execute(plan, executor=executor, jobs=jobs, progress=progress)
     publish(plan, results)
     index = write_index(plan, results, msg("batch.title"))

@@ -1,8 +1,13 @@
-"""Rebuild labels.jsonl from annotations.yaml (the hand annotation): run from the repository root.
+"""Rebuild labels.jsonl and split.yaml from annotations.yaml (the hand annotation): run from the repository root.
 
-    .venv/bin/python tests/data/masking/build_labels.py
+    .venv/bin/python tests/data/masking/build_labels.py                    # the ten corpus documents
+    .venv/bin/python tests/data/masking/build_labels.py tests/data/masking/nouveaux
+
+A labelled folder with a ``documents/`` sub-folder holds its own documents (outside the corpus);
+otherwise the annotated documents are read from ``corpus/``.
 """
 import json
+import sys
 from pathlib import Path
 
 import yaml
@@ -10,8 +15,9 @@ import yaml
 from analyse.model.corpus import load_corpus
 from analyse.privacy.masking_eval import labels_from_annotations
 
-here = Path(__file__).resolve().parent
-corpus = load_corpus(here.parents[2] / "corpus")
+here = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parent
+own = here / "documents"
+corpus = load_corpus(own if own.is_dir() else Path(__file__).resolve().parents[3] / "corpus")
 annotations = yaml.safe_load((here / "annotations.yaml").read_text(encoding="utf-8"))
 labels = labels_from_annotations(annotations, corpus)
 with open(here / "labels.jsonl", "w", encoding="utf-8") as out:
