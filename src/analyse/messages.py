@@ -605,6 +605,46 @@ MESSAGES: dict[str, str] = {
     "panel.reject": "Rejeter",
     "panel.no_suggestion": "Aucune suggestion pour ce segment.",
     "panel.saved_in": "Enregistré au fur et à mesure dans {path}",
+    "panel.include": "Inclure : {items}",
+    "panel.exclude": "Exclure : {items}",
+    "panel.bad_span": "passage {span} hors du segment",
+    "panel.bad_span_hint": "un passage est (début, fin), positions dans le texte du segment, de 0 à {n}",
+    "panel.empty_span": "le passage choisi ne contient que des espaces",
+    "panel.bad_sentence": "le segment n'a pas de phrase n° {n}",
+    "panel.sentences_hint": "phrases de 1 à {total}",
+    "panel.blind_no_suggestion": "Codage à l'aveugle : pas de suggestions pour ce codeur.",
+    "panel.blind_hint": "l'accord entre codeurs suppose qu'un second codeur ne voie pas les propositions",
+    "panel.blind": "à l'aveugle",
+    "panel.no_suggestion_file": "aucun fichier de suggestions n'est ouvert",
+    "panel.no_suggestion_file_hint": "lancer `analyse suggest --territory …`, puis donner le fichier au carnet "
+                                     "(suggestions_path)",
+    "panel.no_nth_code": "pas de code n° {n} parmi les codes affichés",
+    "panel.no_nth_code_hint": "ouvrir une dimension de la grille ou chercher un code, puis taper son numéro",
+    "panel.ask_suggestions": "Proposer des codes",
+    "panel.ask_suggestions_tip": "Montrer les propositions des règles et du modèle pour ce segment (touche s)",
+    "panel.clear_selection": "Effacer la sélection",
+    "panel.keys_help": "Clavier : → ou j suivant · ← ou k précédent · u suivant non codé · 1–9 cocher le n-ième "
+                       "code affiché · s suggestions · Échap effacer la sélection (Alt + touche dans un champ de texte)",
+    "panel.sentences": "Phrases :",
+    "panel.passages": "Passages codés",
+    "panel.stripes": "Bandes de codage du document",
+    "panel.no_selection": "Sélectionnez un passage du segment (souris ou numéros des phrases) pour ne coder "
+                          "que lui ; sinon un code coché vaut pour tout le segment.",
+    "panel.selection": "Sélection : « {quote} » (caractères {start}–{end}) : cochez un code ou tapez son numéro.",
+    "panel.remove_passage": "Retirer",
+    "panel.remove_passage_tip": "Retirer ce codage du passage",
+    "panel.no_passage": "Aucun passage codé : les codes valent pour tout le segment.",
+    "panel.suggestions_on_demand": "Les propositions ne s'affichent que sur demande : « Proposer des codes » "
+                                   "(touche s).",
+    # ------------------------------------------------------------ ui/workbench.py
+    "bench.blind.registre": "à l'aveugle (registre des codeurs) : pas de suggestions",
+    "bench.blind.second": "à l'aveugle : un autre codeur a codé ce document avant vous, pas de suggestions "
+                          "(accord entre codeurs)",
+    # ------------------------------------------------------------ ui/stripes.py
+    "stripes.empty": "Aucun codage dans ce document pour l'instant.",
+    "stripes.segment": "segment {n}",
+    "stripes.passage": "passage ({share} du segment)",
+    "stripes.whole": "tout le segment",
     # ------------------------------------------------------------ reporting/batch.py (index page)
     "batch.report.synthese": "Synthèse transversale",
     "batch.report.accord": "Accord entre codeurs",

@@ -100,10 +100,13 @@ def test_segment_text_is_escaped_and_checkboxes_follow_the_segment(setup, projec
     assert not panel.checkboxes["SYS.1"].value
     panel.b_prev.click()
     assert panel.checkboxes["SYS.1"].value
-    assert "<b>P1 (élue)</b> · rôle : elu" in panel.text.value
-    panel.segments[0] = panel.segments[0].__class__(**{**panel.segments[0].__dict__, "text": "<script>x</script>"})
+    assert "<b>P1 (élue)</b> · rôle : elu" in panel.text.header_html
+    panel.segments[1] = panel.segments[1].__class__(**{**panel.segments[1].__dict__, "text": "<script>x</script>"})
     panel.refresh()
-    assert "<script>" not in panel.text.value and "&lt;script&gt;" in panel.text.value
+    # the neighbours are HTML, escaped; the segment itself is text (the browser sets textContent)
+    assert "<script>" not in panel.text.after_html and "&lt;script&gt;" in panel.text.after_html
+    panel.next()
+    assert panel.text.text == "<script>x</script>" and "&lt;script&gt;" not in panel.text.text
     # search: accents and case ignored, other codes hidden
     shown = panel.filter_codes("définition de coop.2")
     assert shown == ["COOP.2"] and panel.checkboxes["ENG.1"].layout.display == "none"
@@ -120,6 +123,9 @@ def test_suggestions_accept_writes_a_human_coding_reject_does_not(setup, tmp_pat
     panel = _panel(setup, suggestions=tmp_path / "sugg" / "le-mene.jsonl")
     panel.widget()
     assert [r["code"] for r in panel.pending_suggestions()] == ["ENG.3", "VAL.1"]
+    # shown only when the coder asks (the button, or the key s)
+    assert "sur demande" in panel.suggestions.children[0].value
+    panel.b_suggest.click()
     assert len(panel.suggestions.children) == 2
     reject = panel.suggestions.children[1].children[1]
     assert reject.description == "Rejeter"
@@ -212,6 +218,6 @@ def test_timecodes_are_shown_to_go_back_to_the_recording(project: Path):
     panel = CodingPanel("le-mene-enregistre", "B", corpus=corpus, codebook=book,
                         store=CodingStore(project / "corpus" / "codings"))
     panel.widget()
-    assert "enregistrement : 00:03:12" in panel.text.value
+    assert "enregistrement : 00:03:12" in panel.text.header_html
     panel.next()
-    assert "enregistrement : 00:04:05–00:04:30" in panel.text.value
+    assert "enregistrement : 00:04:05–00:04:30" in panel.text.header_html

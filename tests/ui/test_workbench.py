@@ -55,14 +55,15 @@ def test_choose_document_and_coder_then_code_with_context_and_navigation(bench):
     assert panel.suggestion_file is not None                   # C is not blind
     segs = panel.segments
     panel.b_next.click()                                       # segment 2: turns before and after shown
-    assert segs[0].text in panel.text.value and segs[2].text in panel.text.value
-    assert "avant · <b>P1" in panel.text.value and "après · <b>P2" in panel.text.value
+    assert segs[0].text in panel.text.before_html and segs[2].text in panel.text.after_html
+    assert panel.text.text == segs[1].text
+    assert "avant · <b>P1" in panel.text.before_html and "après · <b>P2" in panel.text.after_html
     panel.checkboxes["ECH"].value = True
     (rec,) = [json.loads(line) for line in store.read_lines("C")]
     assert (rec["coder"], rec["code"], rec["doc"]) == ("C", "ECH", "le-mene-test")
     assert rec["codebook_version"] == "0.0.1"
     panel.b_prev.click()
-    assert panel.index == 0 and "avant ·" not in panel.text.value
+    assert panel.index == 0 and panel.text.before_html == ""
     panel.b_uncoded.click()
     assert panel.segment.id == "le-mene-test#3"
     b.doc_menu.value = "malaunay-test"                         # another document, same coder

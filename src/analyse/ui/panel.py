@@ -1,37 +1,78 @@
-"""A coding panel for Jupyter: code one document segment by segment.
+"""A coding panel for Jupyter: code one document segment by segment, or a passage within a segment.
 
-``coding_panel("le-mene-valeur", "B")`` returns an ipywidgets ``VBox``: the
-current segment (speaker, role, text), navigation (previous, next, next
-uncoded), the codebook as check boxes grouped by dimension with a search box
-and the definition of the last code touched, one memo box per code of the
-segment, the machine suggestions for the segment (accept / reject) and a
-« document terminé » button that records the coder's coverage.
+``coding_panel("le-mene-valeur", "B")`` returns an ipywidgets ``VBox``. On the
+left, the current segment framed by the one before and the one after
+(:class:`~analyse.ui.segment_view.SegmentView`, where the coder selects a
+passage with the mouse; the sentences of the segment are also numbered buttons,
+the keyboard-friendly way to pick a passage), the navigation (previous, next,
+next uncoded), the passages coded in the segment, one memo box per code, the
+machine suggestions when the coder asks for them, and the coding stripes of the
+document. On the right, the codebook as a tree (dimension → balise →
+sub-codes) with a search box, each code's definition on hover.
+
+Keys (outside text fields; with Alt anywhere): → or j next segment, ← or k
+previous, u next uncoded, 1–9 tick the n-th code shown (the codes matching the
+search, or those of the open dimension), s ask for suggestions, Échap clear the
+selection. With a passage selected, ticking a code codes the passage.
 
 Every change is written at once to ``<codings>/<coder>.jsonl`` through
 :class:`~analyse.model.codings.CodingStore` (atomic, locked); nothing is held in
 the panel that is not already on disk. The state and the actions live in
-:class:`CodingPanel`, whose methods (``toggle``, ``set_memo``, ``next_uncoded``,
-``accept``, ``reject``, ``finish``) the widgets call, so the panel can be
-driven and tested without a browser.
+:class:`CodingPanel`, whose methods (``toggle``, ``select``, ``set_memo``,
+``next_uncoded``, ``handle_key``, ``ask_suggestions``, ``accept``, ``reject``,
+``finish``) the widgets call, so the panel can be driven and tested without a
+browser.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from pathlib import Path
+
+import pandas as pd
 
 from analyse.model.codebook import Codebook, load_codebook
 from analyse.model.codings import VALENCES, CodingStore, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus, Segment, load_corpus
-from analyse.errors import AnalyseError, UsageError
+from analyse.errors import UsageError
 from analyse.messages import msg
-from analyse.textutil import fold, fr_number
 from analyse.exchange.sheet import segment_of_record
+from analyse.ui.panel_widgets import PanelWidgets
 
-ORIGIN_LABELS = {"rule": msg("panel.origin.rule"), "model": msg("panel.origin.model")}
+
+@functools.lru_cache(maxsize=1)
+def _sentencizer():
+    """spaCy's rule-based sentence splitter (no model to load: punctuation rules).
+
+    The multi-language tokenizer (``xx``) rather than the French one: sentence edges come out the
+    same (« M. », « … », « ? » included), and it builds in 0.15 s where the French tokenizer's
+    elision rules take seconds to compile, paid at the first panel opened in a kernel.
+    """
+    import spacy
+
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("sentencizer")
+    return nlp
 
 
-class CodingPanel:
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text`` (offsets into ``text``, trailing spaces left out).
+
+    >>> sentence_spans("On commence. Et là, le jardin !")
+    [(0, 12), (13, 31)]
+    """
+    spans = []
+    for sent in _sentencizer()(text).sents:
+        start, end = sent.start_char, sent.end_char
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+class CodingPanel(PanelWidgets):
     """State and actions of the coding panel for one document and one coder.
 
     Parameters
@@ -45,19 +86,23 @@ class CodingPanel:
         Defaults to ``<corpus root>/codings``.
     suggestions : SuggestionFile or path, optional
         A suggestions file written by ``analyse suggest``; its pending
-        suggestions for the document are shown as proposals.
+        suggestions for a segment are shown when the coder asks for them.
+    blind : bool
+        A blind coder (reliability study) never gets suggestions: the file is
+        not even read.
 
     Examples
     --------
     >>> panel = CodingPanel("le-mene-valeur", "B", corpus="corpus",
     ...                     codebook="codebook/balises.yaml")          # doctest: +SKIP
     >>> panel.toggle("VAL.6")          # writes a coding of the current segment   # doctest: +SKIP
+    >>> panel.toggle("VAL.1", span=(0, 42))   # a coding of its first 42 characters  # doctest: +SKIP
     >>> panel.next_uncoded()                                            # doctest: +SKIP
     """
 
     def __init__(self, doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
                  codebook: Codebook | str | Path = "codebook/balises.yaml",
-                 store: CodingStore | str | Path | None = None, suggestions=None):
+                 store: CodingStore | str | Path | None = None, suggestions=None, blind: bool = False):
         self.coder = check_coder_id(coder)
         if coder in ("rule", "model"):
             raise UsageError(msg("panel.machine_coder", coder=coder), hint=msg("panel.machine_coder_hint"))
@@ -73,11 +118,16 @@ class CodingPanel:
         self.segments: list[Segment] = self.corpus.segments_of(doc_id)
         if not self.segments:
             raise UsageError(msg("panel.no_segment", doc=doc_id))
+        self.blind = bool(blind)
+        if self.blind:
+            suggestions = None
         if suggestions is not None and not hasattr(suggestions, "pending"):
             from analyse.coding.suggestions import SuggestionFile
             suggestions = SuggestionFile(suggestions)
         self.suggestion_file = suggestions
         self.index = 0
+        self.selection: tuple[int, int] | None = None   # a passage of the current segment (its text's offsets)
+        self.asked_suggestions: str | None = None       # the segment whose suggestions the coder asked for
         self.reload()
 
     # ------------------------------------------------------------------ state read from disk
@@ -109,22 +159,118 @@ class CodingPanel:
         recs = [r for r in self.records[(segment or self.segment).id] if r["code"] == code]
         return recs[0].get("memo") or "" if recs else ""
 
+    def _relative(self, rec: dict, seg: Segment) -> tuple[int, int]:
+        """A record's offsets in its segment's text (found again by its quote when the text moved)."""
+        start, end = rec["start"], rec["end"]
+        if self.doc.body[start:end] != rec.get("quote"):
+            found = seg.text.find(rec.get("quote") or "\0")
+            if found >= 0:
+                return found, found + len(rec["quote"])
+        return max(0, start - seg.start), min(len(seg.text), end - seg.start)
+
+    def passages(self, segment: Segment | None = None) -> list[dict]:
+        """The codings of a segment that cover only a passage of it.
+
+        Each is ``{"code", "start", "end", "quote", "record"}`` with ``start``/``end`` offsets into
+        the segment's text, sorted by position.
+        """
+        seg = segment or self.segment
+        out = []
+        for rec in self.records[seg.id]:
+            start, end = self._relative(rec, seg)
+            if start > 0 or end < len(seg.text):
+                out.append({"code": rec["code"], "start": start, "end": end, "quote": rec.get("quote", ""),
+                            "record": rec})
+        return sorted(out, key=lambda p: (p["start"], p["end"], p["code"]))
+
+    def sentences(self, segment: Segment | None = None) -> list[tuple[int, int]]:
+        """``(start, end)`` of each sentence of a segment, offsets into its text."""
+        return sentence_spans((segment or self.segment).text)
+
+    # ------------------------------------------------------------------ selection of a passage
+    def _check_span(self, span) -> tuple[int, int] | None:
+        """A span of the current segment's text, its edges' spaces trimmed; None when it is the whole segment."""
+        text = self.segment.text
+        try:
+            start, end = (int(v) for v in span)
+        except (TypeError, ValueError):
+            raise UsageError(msg("panel.bad_span", span=span), hint=msg("panel.bad_span_hint", n=len(text))) from None
+        if not 0 <= start < end <= len(text):
+            raise UsageError(msg("panel.bad_span", span=span), hint=msg("panel.bad_span_hint", n=len(text)))
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
+            raise UsageError(msg("panel.empty_span"), hint=msg("panel.bad_span_hint", n=len(text)))
+        if start == 0 and end == len(text):
+            return None
+        return start, end
+
+    def select(self, start: int | None, end: int | None = None) -> tuple[int, int] | None:
+        """Select a passage of the current segment (offsets into its text); ``select(None)`` clears it.
+
+        The next code ticked codes the passage rather than the whole segment. A selection of the
+        whole segment (spaces aside) is no selection.
+        """
+        self.selection = None if start is None else self._check_span((start, end))
+        self._show_selection()
+        return self.selection
+
+    def select_sentences(self, numbers) -> tuple[int, int] | None:
+        """Select the sentences ``numbers`` (1-based) of the current segment: from the first to the last."""
+        spans = self.sentences()
+        numbers = sorted({int(n) for n in numbers})
+        if not numbers:
+            return self.select(None)
+        if numbers[0] < 1 or numbers[-1] > len(spans):
+            raise UsageError(msg("panel.bad_sentence", n=numbers[-1] if numbers[-1] > len(spans) else numbers[0]),
+                             hint=msg("panel.sentences_hint", total=len(spans)))
+        return self.select(spans[numbers[0] - 1][0], spans[numbers[-1] - 1][1])
+
     # ------------------------------------------------------------------ actions (each one writes)
-    def toggle(self, code: str, on: bool | None = None) -> bool:
-        """Put ``code`` on the current segment or take it off; return whether it is now on."""
+    def toggle(self, code: str, on: bool | None = None, span: tuple[int, int] | None = None) -> bool:
+        """Put ``code`` on the current segment, or on a passage of it, or take it off; return whether it is on.
+
+        Parameters
+        ----------
+        code : str
+        on : bool, optional
+            Force on or off; by default the code is switched.
+        span : (int, int), optional
+            ``(start, end)`` offsets into the segment's text: the coding records that passage's
+            offsets in the document and its quote (spaces at its edges left out). Without it the
+            whole segment is coded, and taking the code off removes every coding of it on the
+            segment, passages included; with it, only that passage's coding is switched.
+        """
         if code not in self.codebook:
             raise UsageError(msg("unknown_code", code=code), hint=msg("use_codebook_id"))
-        present = code in self.codes()
+        seg = self.segment
+        span = None if span is None else self._check_span(span)
+        if span is None:
+            present = [r for r in self.records[seg.id] if r["code"] == code]
+        else:
+            present = [r for r in self.records[seg.id] if r["code"] == code and self._relative(r, seg) == span]
         on = (not present) if on is None else on
         if on and not present:
-            rec = coding_record(self.segment, code, self.coder, codebook_version=self.codebook.version)
+            extra = {} if span is None else {"start": seg.start + span[0], "end": seg.start + span[1],
+                                             "body": self.doc.body}
+            rec = coding_record(seg, code, self.coder, codebook_version=self.codebook.version, **extra)
             self.store.append(self.coder, [rec])
-            self.records[self.segment.id].append(rec)
+            self.records[seg.id].append(rec)
         elif not on and present:
-            old = [r for r in self.records[self.segment.id] if r["code"] == code]
-            self.store.replace(self.coder, old, [], origin="panel")
-            self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code]
+            self.store.replace(self.coder, present, [], origin="panel")
+            gone = {id(r) for r in present}
+            self.records[seg.id] = [r for r in self.records[seg.id] if id(r) not in gone]
         self.refresh()
+        return on
+
+    def code_selection(self, code: str, on: bool | None = None) -> bool:
+        """Switch ``code`` on the selected passage (the whole segment when nothing is selected), then clear it."""
+        span = self.selection
+        on = self.toggle(code, on, span=span)
+        self.selection = None
+        self._show_selection()
         return on
 
     def set_memo(self, code: str, memo: str) -> None:
@@ -158,7 +304,11 @@ class CodingPanel:
         self.refresh()
 
     def go(self, index: int) -> Segment:
-        self.index = max(0, min(index, len(self.segments) - 1))
+        index = max(0, min(index, len(self.segments) - 1))
+        if index != self.index:
+            self.selection = None
+            self.asked_suggestions = None      # suggestions are shown only for the segment they were asked for
+        self.index = index
         self.refresh()
         return self.segment
 
@@ -174,9 +324,7 @@ class CodingPanel:
         for step in range(1, n + 1):
             i = (self.index + step) % n
             if not self.records[self.segments[i].id]:
-                self.index = i
-                self.refresh()
-                return self.segment
+                return self.go(i)
         return None
 
     def pending_suggestions(self) -> list[dict]:
@@ -187,6 +335,16 @@ class CodingPanel:
         frame = frame[(frame["segment"] == self.segment.id) & ~frame["code"].isin(self.codes())]
         frame = frame.sort_values(["score", "code"], ascending=[False, True]).drop_duplicates("code")
         return frame.to_dict("records")
+
+    def ask_suggestions(self) -> list[dict]:
+        """The coder asks for the suggestions of the current segment: they are shown (never to a blind coder)."""
+        if self.blind:
+            raise UsageError(msg("panel.blind_no_suggestion"), hint=msg("panel.blind_hint"))
+        if self.suggestion_file is None:
+            raise UsageError(msg("panel.no_suggestion_file"), hint=msg("panel.no_suggestion_file_hint"))
+        self.asked_suggestions = self.segment.id
+        self.refresh()
+        return self.pending_suggestions()
 
     def accept(self, code: str) -> None:
         """Accept the suggestion ``code`` of the current segment: a human coding is written."""
@@ -206,219 +364,52 @@ class CodingPanel:
         self.covered = True
         self.refresh()
 
-    # ------------------------------------------------------------------ widgets
-    def widget(self):
-        """Build the ipywidgets view (a ``VBox``) bound to this panel."""
-        if getattr(self, "_box", None) is None:
-            self._build()
-        return self._box
+    def stripes(self) -> pd.DataFrame:
+        """The coding stripes of the document for this coder (see :func:`analyse.ui.stripes.coding_stripes`)."""
+        from analyse.ui.stripes import coding_stripes
 
-    def _build(self) -> None:
-        import ipywidgets as w
+        rows = [{"segment": sid, "code": r["code"], "start": r["start"], "end": r["end"]}
+                for sid, recs in self.records.items() for r in recs]
+        frame = pd.DataFrame(rows, columns=["segment", "code", "start", "end"])
+        return coding_stripes(frame, self.segments, self.codebook)
 
-        self._syncing = False
-        self.w = w
-        self.header = w.HTML()
-        self.text = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="6px", max_height="24em",
-                                           overflow="auto"))
-        self.b_prev = w.Button(description=msg("panel.previous"), tooltip=msg("panel.previous_tip"))
-        self.b_next = w.Button(description=msg("panel.next"), tooltip=msg("panel.next_tip"))
-        self.b_uncoded = w.Button(description=msg("panel.next_uncoded"), tooltip=msg("panel.next_uncoded_tip"),
-                                  layout=w.Layout(width="auto"))
-        self.b_finish = w.Button(description=msg("panel.finish"), button_style="success",
-                                 tooltip=msg("panel.finish_tip"), layout=w.Layout(width="auto"))
-        self.b_prev.on_click(lambda _: self._safe(self.previous))
-        self.b_next.on_click(lambda _: self._safe(self.next))
-        self.b_uncoded.on_click(lambda _: self._safe(self._next_uncoded_clicked))
-        self.b_finish.on_click(lambda _: self._safe(self.finish))
-        self.search = w.Text(placeholder=msg("panel.search_placeholder"), description=msg("panel.search"),
-                             continuous_update=True)
-        self.search.observe(lambda ch: self.filter_codes(ch["new"]), names="value")
-        self.definition = w.HTML(value=f"<i>{html.escape(msg('panel.definition_prompt'))}</i>")
-        self.checkboxes: dict[str, object] = {}
-        groups, titles = [], []
-        for dim, label in self.codebook.dimensions.items():
-            codes = [c for c in self.codebook.codes.values() if c.dimension == dim]
-            if not codes:
-                continue
-            boxes = []
-            for c in codes:
-                depth = 0
-                parent = c.parent
-                while parent and parent in self.codebook.codes and depth < 4:
-                    depth += 1
-                    parent = self.codebook.codes[parent].parent
-                cb = w.Checkbox(value=False, description=f"{c.id} — {c.label}", indent=False,
-                                tooltip=c.definition,
-                                layout=w.Layout(margin=f"0 0 0 {1.5 * depth}em", width="auto"))
-                cb.observe(lambda ch, cid=c.id: self._box_changed(cid, ch["new"]), names="value")
-                self.checkboxes[c.id] = cb
-                boxes.append(cb)
-            groups.append(w.VBox(boxes))
-            titles.append(f"{dim} — {label}")
-        self.tree = w.Accordion(children=groups, titles=tuple(titles))
-        self.memos = w.VBox()
-        self.suggestions = w.VBox()
-        self.status = w.HTML()
-        self._box = w.VBox([
-            w.HTML(f"<h3>{html.escape(self.doc.title)}</h3><p>{html.escape(self.doc.id)} · "
-                   f"{html.escape(self.doc.territory)} · {msg('panel.coder')} <b>{html.escape(self.coder)}</b></p>"),
-            self.header, self.text,
-            w.HBox([self.b_prev, self.b_next, self.b_uncoded, self.b_finish]),
-            w.HTML(f"<b>{msg('panel.suggestions')}</b>"), self.suggestions,
-            w.HTML(f"<b>{msg('panel.codes')}</b>"), self.search, self.tree, self.definition,
-            w.HTML(f"<b>{msg('panel.memos')}</b>"), self.memos,
-            self.status,
-        ])
-        self._box.panel = self
-        self.refresh()
+    # ------------------------------------------------------------------ keyboard
+    def visible_codes(self) -> list[str]:
+        """The codes the keys 1–9 tick: those matching the search, else those of the open dimension."""
+        query = getattr(self, "search", None)
+        if query is not None and query.value.strip():
+            return self.filter_codes(query.value, show=False)
+        tree = getattr(self, "tree", None)
+        if tree is None or tree.selected_index is None:
+            return []
+        dim = self._tree_dims[tree.selected_index]
+        return [c.id for d, rows in self._tree for c, _ in rows if d == dim]
 
-    def _safe(self, action) -> bool:
-        """Run a widget's action; on failure show a French error and the state really on disk.
-
-        A widget callback's exception would vanish into the browser log while
-        the box stays ticked: the panel must never look « enregistré » when the
-        write failed (lock held too long, no permission, disk full).
-        """
-        try:
-            action()
-            return True
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
-            message = _failure_message(exc)
-        try:
-            self.reload()      # what is on disk now, whatever the failed write left
-        except Exception:  # noqa: BLE001 - the file itself may be unreadable; keep the last known state
-            pass
-        self.refresh()         # put the check boxes and memos back as they are on disk
-        if getattr(self, "status", None) is not None:
-            self.status.value = (f"<span style='color:#b00'><b>Non enregistré.</b> {html.escape(message)}</span>")
-        self.last_error = message
-        return False
-
-    def _next_uncoded_clicked(self) -> None:
-        if self.next_uncoded() is None:
-            raise UsageError(msg("panel.all_coded"))
-
-    def _box_changed(self, code: str, value: bool) -> None:
-        if self._syncing:
-            return
-        self.show_definition(code)
-        self._safe(lambda: self.toggle(code, value))
-
-    def show_definition(self, code: str) -> None:
-        """Show a code's definition, inclusion and exclusion criteria in the definition area."""
-        if getattr(self, "_box", None) is None:
-            return
-        c = self.codebook[code]
-        parts = [f"<b>{html.escape(c.id)} — {html.escape(c.label)}</b> ({html.escape(c.kind)})",
-                 f"<p>{html.escape(c.definition)}</p>"]
-        if c.include:
-            parts.append("<p><i>Inclure :</i> " + html.escape(" ; ".join(c.include)) + "</p>")
-        if c.exclude:
-            parts.append("<p><i>Exclure :</i> " + html.escape(" ; ".join(c.exclude)) + "</p>")
-        self.definition.value = "".join(parts)
-
-    def filter_codes(self, query: str) -> list[str]:
-        """Show only the codes matching ``query`` (accents and case ignored); return their ids."""
-        q = fold(query)
-        shown = []
-        for cid, cb in getattr(self, "checkboxes", {}).items():
-            c = self.codebook[cid]
-            hay = fold(" ".join([c.id, c.label, c.definition, " ".join(c.keywords)]))
-            visible = not q or q in hay
-            cb.layout.display = None if visible else "none"
-            if visible:
-                shown.append(cid)
-        if q and shown and getattr(self, "tree", None) is not None:
-            dims = [d for d in self.codebook.dimensions
-                    if any(self.codebook[c].dimension == d for c in self.codebook.codes)]
-            self.tree.selected_index = dims.index(self.codebook[shown[0]].dimension)
-        return shown
-
-    @staticmethod
-    def _speaker_html(s: Segment) -> str:
-        who = html.escape(s.speaker or "narration")
-        if s.speaker_label:
-            who += f" ({html.escape(s.speaker_label)})"
-        role = f" · rôle : {html.escape(s.role)}" if s.role else ""
-        return f"<b>{who}</b>{role}"
-
-    def _context_html(self) -> str:
-        """The current segment, framed by the segment before and the one after (greyed, for context)."""
-        s = self.segment
-        parts = []
-        if self.index > 0:
-            before = self.segments[self.index - 1]
-            parts.append(f"<div class='balises-before' style='color:#777'><small>avant · "
-                         f"{self._speaker_html(before)}</small><p style='white-space:pre-wrap;margin:2px 0'>"
-                         f"{html.escape(before.text)}</p></div>")
-        # where to find the passage in the recording, when the transcript has timecodes
-        when = ""
-        if s.start_time:
-            span = s.start_time + (f"–{s.end_time}" if s.end_time else "")
-            when = f" <span class='balises-time' style='color:#555'>⏱ {html.escape(msg('panel.timecode', span=span))}</span>"
-        parts.append(f"<div class='balises-current' style='border-left:3px solid #1a6;padding-left:6px'>"
-                     f"<p>{self._speaker_html(s)}{when}</p><p style='white-space:pre-wrap'>{html.escape(s.text)}</p></div>")
-        if self.index + 1 < len(self.segments):
-            after = self.segments[self.index + 1]
-            parts.append(f"<div class='balises-after' style='color:#777'><small>après · "
-                         f"{self._speaker_html(after)}</small><p style='white-space:pre-wrap;margin:2px 0'>"
-                         f"{html.escape(after.text)}</p></div>")
-        return "".join(parts)
-
-    def refresh(self) -> None:
-        """Bring the widgets in line with the state (the current segment and its codes)."""
-        if getattr(self, "_box", None) is None:
-            return
-        w, s = self.w, self.segment
-        ncoded = sum(1 for recs in self.records.values() if recs)
-        self.header.value = (f"<b>{msg('panel.segment_of', n=self.index + 1, total=len(self.segments))}</b> · "
-                             f"{html.escape(s.id)} · {msg('panel.coded_count', n=ncoded)}"
-                             + (f" · <span style='color:#070'>{msg('panel.finished')}</span>" if self.covered else ""))
-        self.text.value = self._context_html()
-        present = set(self.codes())
-        self._syncing = True
-        try:
-            for cid, cb in self.checkboxes.items():
-                cb.value = cid in present
-        finally:
-            self._syncing = False
-        memo_boxes = []
-        for code in self.codes():
-            box = w.Textarea(value=self.memo(code), description=code, placeholder=msg("panel.memo_placeholder"),
-                             continuous_update=False, layout=w.Layout(width="95%"))
-            box.observe(lambda ch, c=code: self._safe(lambda: self.set_memo(c, ch["new"])), names="value")
-            memo_boxes.append(box)
-        self.memos.children = memo_boxes or [w.HTML(f"<i>{html.escape(msg('panel.no_code'))}</i>")]
-        rows = []
-        for sug in self.pending_suggestions():
-            code = sug["code"]
-            label = self.codebook[code].label if code in self.codebook else ""
-            info = w.HTML(f"{html.escape(code)} — {html.escape(label)} "
-                          f"<small>({ORIGIN_LABELS.get(sug['origin'], sug['origin'])}, "
-                          f"{msg('panel.score', score=fr_number(float(sug['score'] or 0), 2))})</small>")
-            ok = w.Button(description=msg("panel.accept"), button_style="info", layout=w.Layout(width="auto"))
-            no = w.Button(description=msg("panel.reject"), layout=w.Layout(width="auto"))
-            ok.on_click(lambda _, c=code: self._safe(lambda: self.accept(c)))
-            no.on_click(lambda _, c=code: self._safe(lambda: self.reject(c)))
-            rows.append(w.HBox([ok, no, info]))
-        self.suggestions.children = rows or [w.HTML(f"<i>{html.escape(msg('panel.no_suggestion'))}</i>")]
-        self.status.value = f"<small>{html.escape(msg('panel.saved_in', path=self.store.path(self.coder)))}</small>"
-
-
-def _failure_message(exc: Exception) -> str:
-    """One French sentence for a failed panel action."""
-    if isinstance(exc, AnalyseError):
-        return msg("panel.error", error=exc)
-    if isinstance(exc, PermissionError):
-        return (f"Erreur : pas le droit d'écrire {exc.filename or 'le fichier des codages'} : "
-                "vérifier les droits du dossier des codages.")
-    if isinstance(exc, OSError) and exc.errno == 28:
-        return "Erreur : le disque est plein : libérer de la place puis recommencer."
-    if isinstance(exc, OSError):
-        return f"Erreur d'écriture : {exc.strerror or exc} : recommencer, ou vérifier le dossier des codages."
-    return f"Erreur inattendue ({type(exc).__name__}) : {exc} : rien n'a été enregistré."
-
+    def handle_key(self, key: str, alt: bool = False) -> str | None:
+        """Do what a key pressed in the panel asks (see the module docstring); return the action's name."""
+        if key in ("ArrowRight", "j"):
+            self.next()
+            return "next"
+        if key in ("ArrowLeft", "k"):
+            self.previous()
+            return "previous"
+        if key == "u":
+            self._next_uncoded_clicked()
+            return "next_uncoded"
+        if key == "s":
+            self.ask_suggestions()
+            return "suggestions"
+        if key == "Escape":
+            self.select(None)
+            return "clear_selection"
+        if key.isdigit() and key != "0":
+            visible = self.visible_codes()
+            n = int(key)
+            if n > len(visible):
+                raise UsageError(msg("panel.no_nth_code", n=n), hint=msg("panel.no_nth_code_hint"))
+            self.code_selection(visible[n - 1])
+            return f"toggle:{visible[n - 1]}"
+        return None
 
 def coding_panel(doc_id: str, coder: str, corpus: Corpus | str | Path = "corpus",
                  codebook: Codebook | str | Path = "codebook/balises.yaml",

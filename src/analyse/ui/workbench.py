@@ -9,7 +9,9 @@ coders registry (``corpus/codings/coders.yaml``: kinds ``human`` and
 ``model-assisted``) and the coder files it does not describe; coders the
 registry records as a language model, a consensus or an import are not
 offered, and a new coder id can be typed. A coder the registry marks
-``blind`` gets no machine suggestions.
+``blind`` gets no machine suggestions, nor does a coder it does not describe
+on a document another coder coded first (blind mode by default for a second
+coder: see :meth:`Workbench.blind_reason`).
 
 Below the panel, the memos (``corpus/memos.jsonl``) on the current segment,
 the document and the project are listed, and a new one can be written, signed
@@ -31,6 +33,7 @@ from analyse.model.coders import Registry, validate_registry, registry_path
 from analyse.model.codings import CodingStore, check_coder_id
 from analyse.model.corpus import Corpus
 from analyse.model.memos import MemoStore, memos_path
+from analyse.messages import msg
 from analyse.ui.panel import CodingPanel, project_inputs
 
 MACHINE_CODERS = ("rule", "model")
@@ -99,7 +102,29 @@ class Workbench:
         return out
 
     def is_blind(self, coder: str) -> bool:
-        return bool(self.registry is not None and coder in self.registry and self.registry[coder].blind)
+        return self.blind_reason(coder) is not None
+
+    def blind_reason(self, coder: str, doc_id: str | None = None) -> str | None:
+        """Why ``coder`` codes blind (no suggestions) on the document, or None.
+
+        The registry decides for the coders it describes (``blind: true``). A coder it does not
+        describe codes blind on a document another coder coded first (a second coder, for a
+        reliability study): their first line on it is older than this coder's, or this coder has none.
+        """
+        if self.registry is not None and coder in self.registry:
+            return "registre" if self.registry[coder].blind else None
+        doc_id = doc_id or self.doc_id
+        if not doc_id:
+            return None
+        first = {}
+        for other in self.store.coders():
+            times = [str(r.get("at") or "") for r in self.store.records(other) if r.get("doc") == doc_id]
+            if times:
+                first[other] = min(times)
+        mine = first.pop(coder, None)
+        if any(mine is None or at < mine for at in first.values()):
+            return "second"
+        return None
 
     def choose_document(self, doc_id: str | None) -> None:
         if doc_id is not None and doc_id not in self.corpus.documents:
@@ -122,9 +147,9 @@ class Workbench:
     def _rebuild(self) -> None:
         self.panel = None
         if self.doc_id and self.coder:
-            suggestions = None if self.is_blind(self.coder) else self.suggestions
+            blind = self.is_blind(self.coder)
             self.panel = _BenchPanel(self.doc_id, self.coder, corpus=self.corpus, codebook=self.codebook,
-                                     store=self.store, suggestions=suggestions)
+                                     store=self.store, suggestions=None if blind else self.suggestions, blind=blind)
             self.panel.bench = self
         self._show()
 
@@ -242,7 +267,9 @@ class Workbench:
         self._show_memos()
         if self.panel is not None:
             self.area.children = [self.panel.widget()]
-            blind = " · à l'aveugle : pas de suggestions" if self.is_blind(self.coder) else ""
+            reason = self.blind_reason(self.coder)
+            note = msg("bench.blind.registre") if reason == "registre" else msg("bench.blind.second")
+            blind = "" if reason is None else " · " + note
             self.message.value = f"<small>Codeur <b>{html.escape(self.coder)}</b>{blind}</small>"
             return
         self.area.children = []
