@@ -90,7 +90,8 @@ def crash_codebook_change(project: Path, args: list[str], name: str) -> int:
     ("retire", ["codebook", "retire", "ENG.M2", "--into", "ENG.1"]),
 ])
 def test_codebook_change_is_all_or_nothing(proj: Path, name: str, args: list[str]):
-    # three coder files, the codebook and the changelog: 5 temporary files, the journal, 5 renames
+    # up to three coder files, the codebook and the changelog: the journal (prepare, commit), a temporary
+    # file and a rename each, the journal removed
     assert crash_codebook_change(proj, args, name) >= 11
 
 
