@@ -161,8 +161,10 @@ class Project:
         from analyse import fileio
 
         done = []
-        # the data root (a project import) and the corpus folder's parent (a transcript import)
-        for root in dict.fromkeys([self.data_root, self.corpus_dir.resolve().parent]):
+        # the data root (a project import), the corpus folder's parent (a transcript import) and the
+        # folder of the codebook and the codings (a codebook change, see analyse.model.codebook_edit)
+        codebook_root = Path(os.path.commonpath([self.codebook_path.resolve().parent, self.codings_dir.resolve()]))
+        for root in dict.fromkeys([self.data_root, self.corpus_dir.resolve().parent, codebook_root]):
             if not root.is_dir() or not (fileio.across_journals(root)
                                          or any(root.glob(".*" + fileio.ACROSS_SUFFIX + ".*.tmp"))):
                 continue
@@ -293,5 +295,6 @@ class Project:
         return validate_codebook(self.codebook_path)
 
     def load_codings(self, corpus, codebook, coders=None):
+        """The codings; a file in an older format is read as it is (``codings.notes`` says so, in French)."""
         from analyse.model.codings import load_codings
         return load_codings(corpus, codebook, self.codings_dir, coders=coders)

@@ -103,4 +103,4 @@ def test_reconcile_replace_keeps_consensus_codings_added_since(project: Path, ca
     assert store.path("consensus").read_bytes() == before
     code, out = run_cli(project, "reconcile", "--apply", "d.csv", "--replace", "--force", capsys=capsys)
     assert code == 0
-    assert "COOP.2" not in store.path("consensus").read_text(encoding="utf-8")
+    assert "COOP.2" not in {r.get("code") for r in store.records("consensus")}   # withdrawn (an event)

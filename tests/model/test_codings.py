@@ -115,16 +115,22 @@ def test_writes_touch_only_the_coders_file(project: Path):
     store.append("A", [coding_record(seg, "ENG.2", "A")])
     store.rewrite("A", lambda r: r.get("code") != "ENG.2")
     assert store.path("B").read_bytes() == before
-    assert store.path("A").read_text(encoding="utf-8") == ""
+    # the log keeps the coding and records its removal: the state is empty
+    assert store.records("A") == []
+    assert [json.loads(line).get("type") for line in store.read_lines("A")] == [None, "removed"]
     assert not list(store.folder.glob("*.tmp"))
 
 
 def test_rewrite_keeps_unreadable_lines(project: Path):
     _, _, store = _setup(project)
-    _write_lines(store, "A", ["{broken", {"type": "coverage", "doc": "x", "coder": "A", "at": "2020-01-01"}])
+    corpus = load_corpus(project / "corpus")
+    cov = {"type": "coverage", "doc": "x", "coder": "A", "at": "2020-01-01"}
+    _write_lines(store, "A", ["{broken", cov, coding_record(corpus.segments[0], "ENG.1", "A")])
     removed = store.rewrite("A", lambda r: False)
-    assert removed == 1
-    assert store.path("A").read_text(encoding="utf-8") == "{broken\n"
+    assert removed == 1                                  # the coding; a coverage line is never withdrawn
+    lines = store.path("A").read_text(encoding="utf-8").split("\n")
+    assert lines[0] == "{broken" and json.loads(lines[3])["type"] == "removed"
+    assert store.records("A") == [cov]
 
 
 def test_append_many_writes_every_coder_or_none(project: Path, monkeypatch):

@@ -116,14 +116,14 @@ def test_record_consensus_writes_a_new_coder_and_leaves_the_coders_files_alone(p
         "malaunay-r2#1": set(), "malaunay-r2#2": set(), "malaunay-r2#3": {"SYS.2"}, "malaunay-r2#4": set()}
     memo = after.frame.loc[(after.frame["coder"] == "consensus") & (after.frame["segment"] == "le-mene-r1#2"), "memo"]
     assert memo.tolist() == ["relu en réunion"]
-    # Applying again does not duplicate anything; --replace rewrites the same content.
+    # Applying again does not duplicate anything; --replace gives the same state (and logs its decisions again).
     again = record_consensus(csv_path, codings, corpus, store, codebook=book)
     assert again.documents == [] and set(again.skipped) == set(DOCS)
-    lines = store.path("consensus").read_text(encoding="utf-8").splitlines()
+    state = store.records("consensus")
     replaced = record_consensus(csv_path, codings, corpus, store, codebook=book, replace=True,
                                 at="2026-02-01T00:00:00+00:00")
     assert replaced.documents == DOCS
-    assert sorted(store.path("consensus").read_text(encoding="utf-8").splitlines()) == sorted(lines)
+    assert store.records("consensus") == state
 
 
 def test_undecided_rows_keep_their_document_out(project: Path, tmp_path: Path):
@@ -137,7 +137,9 @@ def test_undecided_rows_keep_their_document_out(project: Path, tmp_path: Path):
     assert result.skipped == {"malaunay-r2": "1 undecided disagreement(s)"}
     recs = [json.loads(line) for line in store.path("consensus").read_text(encoding="utf-8").splitlines()]
     assert {r["doc"] for r in recs} == {"le-mene-r1"}
-    assert [(r.get("type"), r["doc"]) for r in recs if r.get("type")] == [("coverage", "le-mene-r1")]
+    assert [(r.get("type"), r["doc"]) for r in store.records("consensus") if r.get("type")] == [("coverage", "le-mene-r1")]
+    # both decisions are in the log, the rejected ones included
+    assert sorted((r["code"], r["decision"]) for r in recs if r.get("type") == "decision") == [("ENG.1", "non"), ("VAL.1", "non")]
 
 
 def test_bad_rows_are_reported_and_nothing_is_written(project: Path, tmp_path: Path):

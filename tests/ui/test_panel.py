@@ -28,7 +28,7 @@ def setup(project: Path):
 
 
 def _lines(store, coder):
-    return [json.loads(line) for line in store.read_lines(coder)]
+    return store.records(coder)      # the replayed state (the log also holds events)
 
 
 def _panel(setup, **kw):

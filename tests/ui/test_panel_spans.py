@@ -3,7 +3,6 @@ written with its offsets and quote, and read by the rest of the toolkit as a cod
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ def setup(project: Path):
 
 
 def _lines(store, coder):
-    return [json.loads(line) for line in store.read_lines(coder)]
+    return store.records(coder)       # the replayed state of the coder's log (un-ticking appends an event)
 
 
 def test_selection_in_the_browser_then_a_ticked_code_writes_the_passage(setup):

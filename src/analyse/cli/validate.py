@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         from analyse.privacy.fiches import validate_fiches
         problems += list(validate_fiches(project.fiches_dir, list(book.codes), corpus, project.root))
     print_problems(problems, sys.stdout)
+    for note in codings.notes:          # files in an older format: read as they are, `analyse migrate` upgrades
+        print(note)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
     print(f"{len(corpus.documents)} documents, {len(corpus.segments)} segments, "

@@ -1091,7 +1091,9 @@ def plan_import(project: RefiProject, corpus: Corpus, book: Codebook,
                 records.setdefault(coder, []).append({
                     "doc": doc_id, "start": s, "end": e, "quote": body[s:e], "code": cid, "coder": coder,
                     "at": c.at or now_iso(), "origin": "human", "score": None, "memo": memo,
-                    **({"valence": valence} if valence != VALENCES[0] else {})})
+                    **({"valence": valence} if valence != VALENCES[0] else {}),
+                    # the codes were matched against this codebook
+                    **({"codebook_version": str(book.version)} if book.version else {})})
     # Coverage sets (ours): "coverage:<user name>" -> the mapped coder covers those documents.
     users_by_name = {u["name"]: g for g, u in project.users.items()}
     for set_name, members in sorted(project.sets.items()):

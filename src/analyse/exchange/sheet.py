@@ -563,7 +563,7 @@ def import_sheet(path: str | Path, coder: str, corpus: Corpus, book: Codebook, s
                             hint="préférer une feuille .xlsx, ou relire les retraits avec --dry-run",
                             severity="warning")
     if not dry_run:
-        store.replace(coder, old, new)
+        store.replace(coder, old, new, origin="sheet", reason=f"import de la feuille {Path(path).name}")
     return result, counts
 
 

@@ -20,12 +20,18 @@ scalar or the code's block to change, and only those characters are replaced;
 new codes are dumped by PyYAML and inserted as a block with the file's
 indentation. Comments and order elsewhere are kept byte for byte.
 
-Order of writes: the codings are migrated first, the codebook and changelog
-last (together, atomically). If the process dies in between, running the same
-command again finishes the change (the codings are already on the new ids, so
-nothing is migrated twice) and nothing is orphaned meanwhile for a merge or a
-retire; after an interrupted rename or split, ``analyse validate`` names the
-codings waiting for the codebook.
+All or nothing: the codebook, its changelog and every coder file switch
+together. Under the codebook's lock and every coder's lock, each new file is
+written beside the old one under a two-phase journal in the folder that holds
+them all, the project's (:func:`analyse.fileio.atomic_write_across`): a crash
+before it says « commit » is undone, a crash after it is finished, at the next
+open of the project or of the editor (:func:`recover`). The coder files gain events (a
+removal of the old coding, the coding on its new code: see
+:mod:`analyse.model.codings`), never lose a line.
+
+Why this module is long: the five actions, the in-place YAML editing they
+share and the all-or-nothing commit (with its recovery) are one unit; split,
+each part would have to know the others' invariants.
 """
 
 from __future__ import annotations
@@ -39,10 +45,14 @@ from pathlib import Path
 
 import yaml
 
+import os
+
+from filelock import FileLock
+
+from analyse import fileio
 from analyse.errors import CodebookError, UsageError
-from analyse.fileio import atomic_write_many
 from analyse.model.codebook import CANONICAL_IDS, KINDS, Codebook, validate_codebook
-from analyse.model.codings import CodingStore
+from analyse.model.codings import CODER_ID, CodingStore, now_iso
 
 CHANGELOG_NAME = "CHANGELOG.md"
 ACTIONS = ("add", "rename", "merge", "split", "retire")
@@ -219,6 +229,7 @@ class CodebookEditor:
 
     # ------------------------------------------------------------------ reading
     def _load(self) -> tuple[Codebook, _Text, dict]:
+        recover(self.path, self.store, self.changelog)
         if not self.path.is_file():
             raise UsageError("fichier de grille introuvable", self.path, hint="indiquer --codebook CHEMIN")
         book, problems = validate_codebook(self.path)
@@ -416,11 +427,12 @@ class CodebookEditor:
 
         decide = mapping if callable(mapping) else (lambda r: mapping.get(r.get("code")))
         records = self._records()
+        moved_at = now_iso()
         report = EditReport(action, summary, book.version, new_version,
                             counts_before={c: len(r) for c, r in records.items()})
         plans: dict[str, tuple[list[dict], list[dict]]] = {}
         for coder, recs in records.items():
-            old, new, dupes, moved = self._migrate(recs, decide)
+            old, new, dupes, moved = self._migrate(recs, decide, new_version, moved_at)
             if old:
                 plans[coder] = (old, new)
                 report.migrated[coder] = moved
@@ -445,24 +457,34 @@ class CodebookEditor:
                             and not line.lstrip().startswith(("- {\"id\"", "retired"))]
         if dry_run:
             return report
-        self.store.replace_many(plans)    # every coder's file, all or nothing
-        after = {c: len([r for r in self.store.records(c) if r.get("type") != "coverage"])
-                 for c in self.store.coders()}
-        for coder, n in report.counts_after.items():
-            if after.get(coder, 0) < n:   # someone may have added codings meanwhile, never fewer
-                raise UsageError(f"codeur {coder} : {after.get(coder, 0)} codages après migration, {n} attendus",
-                                 hint="rien n'a été supprimé : vérifier le fichier et relancer")
-        atomic_write_many({self.path: new_text,
-                           self.changelog: self._changelog_text(report, author)})
+
+        def unchanged():
+            # under every lock: the codings must still be those the plan was made from
+            if self._records() != records:
+                raise UsageError("des codages ont changé pendant la modification de la grille : rien n'a été écrit",
+                                 hint="relancer la commande")
+
+        root = _root(self.path, self.changelog, self.store.folder)
+        reason = f"{summary} (grille {book.version} → {new_version})"
+        with _codebook_lock(self.path):
+            if self.path.read_text(encoding="utf-8-sig") != text.text:
+                raise UsageError("la grille a changé pendant sa modification : rien n'a été écrit",
+                                 hint="relancer la commande")
+            # the codebook, its changelog and every coder file: one journal, all or nothing
+            self.store.replace_many(plans, origin="codebook", reason=reason, by=author,
+                                    also={self.path: new_text, self.changelog: self._changelog_text(report, author)},
+                                    root=root, prepare=unchanged)
         report.written = True
         return report
 
     @staticmethod
-    def _migrate(recs: list[dict], decide) -> tuple[list[dict], list[dict], int, int]:
+    def _migrate(recs: list[dict], decide, version: str = "", at: str = "") -> tuple[list[dict], list[dict], int, int]:
         """The records to replace, their replacements, the duplicates folded and the codings moved.
 
-        A record that would duplicate
-        another (same document, span and code) is folded into it, memo kept."""
+        A moved coding is a new coding on the new code, dated ``at`` and made
+        against ``version``, keeping when it was first coded (``coded_at``). A
+        record that would duplicate another (same document, span and code) is
+        folded into it, memo kept."""
         old, new, dupes, moved_n = [], [], 0, 0
         present = {(r.get("doc"), r.get("start"), r.get("end"), r.get("code")): r
                    for r in recs if decide(r) is None}
@@ -473,6 +495,10 @@ class CodebookEditor:
             old.append(r)
             moved_n += 1
             moved = dict(r, code=target)
+            if at:
+                moved.update(at=at, coded_at=r.get("coded_at") or r.get("at"))
+            if version:
+                moved["codebook_version"] = version
             span = (r.get("doc"), r.get("start"), r.get("end"), target)
             kept = present.get(span)
             if kept is None:
@@ -517,6 +543,36 @@ class CodebookEditor:
             entry.append(f"- par {author}")
         entry += [f"- {line}" for line in report.lines()[1:] if not line.startswith("essai")]
         return text + "\n".join(entry) + "\n"
+
+
+def _codebook_lock(path: Path) -> FileLock:
+    return FileLock(str(path) + ".lock", timeout=120)
+
+
+def _root(*paths) -> Path:
+    """The folder holding the codebook, its changelog and the coder files: where their journal goes."""
+    return Path(os.path.commonpath([Path(p).resolve().parent if Path(p).suffix else Path(p).resolve()
+                                    for p in paths]))
+
+
+def recover(codebook_path: str | Path, store: CodingStore | str | Path,
+            changelog: str | Path | None = None) -> list[str]:
+    """Finish a codebook change a crash interrupted after its journal said « commit », or undo it.
+
+    Called before the codebook is edited (the project does the same at every
+    open, see :meth:`analyse.project.Project.recover`), under the locks of the
+    coder files the change touches. Returns the files switched.
+    """
+    path = Path(codebook_path)
+    store = store if isinstance(store, CodingStore) else CodingStore(store)
+    done = store.recover() if store.pending() else []
+    root = _root(path, Path(changelog) if changelog else path.parent / CHANGELOG_NAME, store.folder)
+    if root.is_dir() and (fileio.across_journals(root) or any(root.glob(".*" + fileio.ACROSS_SUFFIX + ".*.tmp"))):
+        coders = {t.stem for j in fileio.across_journals(root) for t in fileio.across_targets(j)
+                  if t.suffix == ".jsonl" and t.parent.resolve() == store.folder.resolve() and CODER_ID.match(t.stem)}
+        with store._locked(coders):
+            done += fileio.recover_across(root)
+    return done
 
 
 def _key(rec: dict) -> str:

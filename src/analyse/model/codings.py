@@ -10,9 +10,24 @@ an uncoded segment inside it means "no code applies" rather than "not read"::
 
     {"type": "coverage", "doc": "le-mene-valeur", "coder": "A", "at": "…"}
 
-These files are research data: they are only ever rewritten whole, under a
-lock, through a temporary file renamed over the old one, so a crash or two
-concurrent writers never lose a line. The quote is kept so that a coding whose
+A coder file is an append-only *event log*: a coding line is the event
+"coding added" (so files written before the log existed load unchanged), and
+event lines record what happened to a coding afterwards, naming it by its
+document, span and code::
+
+    {"type": "removed", "doc": "…", "start": 120, "end": 342, "code": "VAL.6", "coder": "A",
+     "at": "…", "origin": "panel", "reason": "…", "by": "Claire"}
+    {"type": "memo", …, "memo": "nouveau mémo"}       {"type": "valence", …, "valence": "contestée"}
+    {"type": "decision", …, "decision": "non", "reason": "…"}   (a reconciliation decision, no change)
+
+The current state is the replay of the log (:func:`replay`); every reader
+goes through it (:meth:`CodingStore.records`, :func:`load_codings`). No line
+is ever removed or changed by a write: un-ticking a code, a sheet import, a
+reconciliation or a codebook migration append events. The files are research
+data: they are only ever rewritten whole, under a lock, through a temporary
+file renamed over the old one (existing lines, then the new ones), so a crash
+or two concurrent writers never lose a line and a reader never sees half of
+one. The quote is kept so that a coding whose
 text moved (a correction above it) is found again and reported as moved.
 
 Why this module is long: the store (locked, all-or-nothing writes, recovery
@@ -99,6 +114,158 @@ def parse_code_token(token: str) -> tuple[str, str | None]:
         return code.strip(), VALENCES[0]
     return code.strip(), VALENCE_MARKS.get(mark.strip().lower())
 COVERAGE_COLUMNS = ["coder", "doc", "at"]
+
+# Event lines of the log (a coding line without "type" is the event "coding added").
+EVENT_TYPES = ("removed", "memo", "valence", "decision")
+# Where an event (or a coding added by a replacement) comes from, with its French name for `analyse history`.
+EVENT_ORIGINS = {"panel": "panneau", "sheet": "feuille", "reconcile": "réconciliation", "codebook": "grille",
+                 "import": "import", "migrate": "migration", "api": "programme"}
+EVENT_FIELDS = ("type", "doc", "start", "end", "code", "coder", "at", "origin")
+KNOWN_TYPES = (None, "coverage", *EVENT_TYPES)
+
+
+def coding_key(rec: dict) -> tuple:
+    """What names a coding in its coder's log: document, span and code."""
+    return tuple(v if isinstance(v, (str, int, float, type(None))) else json.dumps(v, sort_keys=True, default=str)
+                 for v in (rec.get("doc"), rec.get("start"), rec.get("end"), rec.get("code")))
+
+
+def event_record(kind: str, coding: dict, *, origin: str, reason: str = "", by: str = "",
+                 at: str | None = None, **values) -> dict:
+    """An event line about ``coding`` (a coding record): ``removed``, ``memo``, ``valence`` or ``decision``."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(kind)
+    rec = {"type": kind, "doc": coding.get("doc"), "start": coding.get("start"), "end": coding.get("end"),
+           "code": coding.get("code"), "coder": coding.get("coder"), "at": at or now_iso(), "origin": origin}
+    rec.update(values)
+    if reason:
+        rec["reason"] = reason
+    if by:
+        rec["by"] = by
+    return rec
+
+
+@dataclass
+class Replay:
+    """The state a coder's log gives: live codings and coverage, each with the line that added it.
+
+    ``orphans`` are events naming a coding that was not there (written by hand,
+    or by two tools racing); they change nothing and are reported by ``validate``.
+    """
+
+    codings: list[tuple[int, dict]] = field(default_factory=list)
+    coverage: list[tuple[int, dict]] = field(default_factory=list)
+    events: list[tuple[int, dict]] = field(default_factory=list)
+    orphans: list[tuple[int, dict]] = field(default_factory=list)
+
+    def records(self) -> list[dict]:
+        """Live codings and the last coverage line of each document, in the order of the log."""
+        return [rec for _, rec in sorted(self.codings + self.coverage, key=lambda item: item[0])]
+
+
+def replay(entries) -> Replay:
+    """Replay a log: ``entries`` are ``(line number, record)`` in file order (other lines are ignored).
+
+    Examples
+    --------
+    >>> add = {"doc": "d", "start": 0, "end": 5, "quote": "abcde", "code": "ENG.1", "coder": "A",
+    ...        "at": "2026-01-01T00:00:00+00:00", "origin": "human", "score": None, "memo": ""}
+    >>> log = [add, event_record("removed", add, origin="panel"), add, event_record("memo", add, origin="panel",
+    ...        memo="vu")]
+    >>> [r["memo"] for r in replay(enumerate(log, start=1)).records()]
+    ['vu']
+    """
+    live: dict[tuple, list[tuple[int, dict]]] = {}
+    coverage: dict[str, tuple[int, dict]] = {}
+    out = Replay()
+    for lineno, rec in entries:
+        if not isinstance(rec, dict):
+            continue
+        kind = rec.get("type")
+        if kind == "coverage":
+            coverage.pop(rec.get("doc"), None)
+            coverage[rec.get("doc")] = (lineno, rec)
+            continue
+        if kind in EVENT_TYPES:
+            out.events.append((lineno, rec))
+            key = coding_key(rec)
+            if kind == "decision":
+                continue
+            if key not in live:
+                out.orphans.append((lineno, rec))
+            elif kind == "removed":
+                del live[key]
+            elif kind == "memo":
+                live[key] = [(n, dict(r, memo=rec.get("memo") or "")) for n, r in live[key]]
+            else:
+                valence = rec.get("valence")
+                live[key] = [(n, {**{k: v for k, v in r.items() if k != "valence"},
+                                  **({"valence": valence} if valence and valence != VALENCES[0] else {})})
+                             for n, r in live[key]]
+            continue
+        if kind is not None:
+            continue                   # an unknown line type: reported by load_codings, never replayed
+        live.setdefault(coding_key(rec), []).append((lineno, rec))
+    out.codings = sorted((item for items in live.values() for item in items), key=lambda item: item[0])
+    out.coverage = sorted(coverage.values(), key=lambda item: item[0])
+    return out
+
+
+TRACE_FIELDS = ("via", "reason")      # how a line came in: not part of the coding itself
+
+
+def _core_key(rec: dict, also=()) -> str:
+    return _record_key({k: v for k, v in rec.items() if k not in TRACE_FIELDS and k not in also})
+
+
+def _differs_only_in(a: dict, b: dict, fields=("memo", "valence")) -> bool:
+    return _core_key(a, fields) == _core_key(b, fields)
+
+
+def change_events(current: list[dict], old: list[dict], new: list[dict], *, origin: str, reason: str = "",
+                  by: str = "", at: str | None = None) -> list[dict]:
+    """The lines that turn ``old`` into ``new`` in a log whose replayed state is ``current``.
+
+    A record of ``old`` missing from ``new`` is removed (an event), unless a
+    record of ``new`` is the same coding with another memo or valence (a memo
+    or valence event); it is left alone when it is no longer in ``current``
+    (someone changed it meanwhile). Records of ``new`` not in ``old`` are
+    added (coding lines, marked with where they come from); the coverage lines
+    of ``new`` are always written (when the document was done again). A
+    coverage line is never withdrawn.
+    """
+    at = at or now_iso()
+    old_keys = {_core_key(r) for r in old}
+    new_keys = {_core_key(r) for r in new}
+    live = {_core_key(r) for r in current}
+    # a coverage line given again is written again: it says when the document was (re)done
+    added = [r for r in new if _core_key(r) not in old_keys or r.get("type") == "coverage"]
+    out, consumed, removed_keys = [], set(), set()
+    for rec in old:
+        k = _core_key(rec)
+        if k in new_keys or rec.get("type") == "coverage" or k not in live:
+            continue
+        twin = next((i for i, a in enumerate(added) if i not in consumed and a.get("type") is None
+                     and coding_key(a) == coding_key(rec) and _differs_only_in(a, rec)), None)
+        if twin is not None:
+            consumed.add(twin)
+            a = added[twin]
+            if (a.get("memo") or "") != (rec.get("memo") or ""):
+                out.append(event_record("memo", rec, origin=origin, reason=reason, by=by, at=at,
+                                        memo=a.get("memo") or ""))
+            if (a.get("valence") or VALENCES[0]) != (rec.get("valence") or VALENCES[0]):
+                out.append(event_record("valence", rec, origin=origin, reason=reason, by=by, at=at,
+                                        valence=a.get("valence") or VALENCES[0]))
+        elif coding_key(rec) not in removed_keys:
+            removed_keys.add(coding_key(rec))
+            out.append(event_record("removed", rec, origin=origin, reason=reason, by=by, at=at))
+    for i, rec in enumerate(added):
+        if i in consumed:
+            continue
+        if rec.get("type") is None and origin != "api":
+            rec = {**rec, "via": origin, **({"reason": reason} if reason and "reason" not in rec else {})}
+        out.append(rec)
+    return out
 
 
 def now_iso() -> str:
@@ -200,8 +367,17 @@ class CodingStore:
                                        hint="vérifier les droits d'écriture sur le dossier des codages") from None
             yield
 
+    def pending(self) -> list[Path]:
+        """Journals of interrupted multi-coder writes in the folder (normally none)."""
+        return fileio.journals(self.folder)
+
     def recover(self) -> list[str]:
-        """Finish any interrupted multi-coder write (under the locks of its coders)."""
+        """Finish any interrupted multi-coder write (under the locks of its coders).
+
+        A write across folders (a codebook change, a project import) is
+        finished by :meth:`analyse.project.Project.recover` (its journal is in
+        the project's folder).
+        """
         done = []
         for journal in fileio.journals(self.folder):
             coders = [Path(target).stem for _, target in fileio.journal_plan(journal)]
@@ -237,14 +413,14 @@ class CodingStore:
         else:
             self.repaired.pop(coder, None)
         # a raw U+2028 (written by an old version) can only sit inside a JSON string: escape it
-        return [line.translate(fileio.LINE_ESCAPES) for line in lines]
+        return [_escaped(line) for line in lines]
 
     def read_lines(self, coder: str) -> list[str]:
         """The lines of a coder's file (``\\n`` only ends a line; records split by an old reader rejoined).
 
         Raises :class:`CodingsError` (in French) for a file that is not UTF-8.
         """
-        if fileio.journals(self.folder):
+        if self.pending():
             self.recover()
         self._clean_if_idle()
         return self._read(coder)
@@ -263,22 +439,28 @@ class CodingStore:
             except (Timeout, OSError):
                 pass   # a writer is at work (its temporary file is not stale) or the folder is read-only
 
-    def update_many(self, changes: dict, also: dict | None = None, root: str | Path | None = None) -> dict[str, int]:
+    def update_many(self, changes: dict, also: dict | None = None, root: str | Path | None = None,
+                    prepare=None) -> dict[str, int]:
         """Rewrite several coders' files together; ``changes`` maps a coder to ``f(lines) -> lines``.
 
         Under the coders' locks, each file is read, transformed and written to
         a temporary file; then all are switched together (journal). Returns
-        how many lines each file gained (negative: lost). ``also`` adds files
-        of other folders (``{path: text}``) to the same all-or-nothing write,
-        journalled in ``root`` (see :func:`analyse.fileio.atomic_write_across`).
+        how many lines each file gained (only a format migration or a repair
+        writes fewer). ``also`` adds files of other folders (``{path: text}``:
+        the codebook and its changelog, a project's documents) to the same
+        all-or-nothing write, journalled in ``root`` (see
+        :func:`analyse.fileio.atomic_write_across`); ``prepare()`` runs first,
+        under the locks (the caller's last checks).
         """
-        if not changes:
+        if not changes and not also:
             return {}
-        if fileio.journals(self.folder):
+        if self.pending():
             self.recover()
         self.folder.mkdir(parents=True, exist_ok=True)
         delta = {}
         with self._locked(changes):
+            if prepare is not None:
+                prepare()
             contents = {}
             for coder, change in sorted(changes.items()):
                 self._clean(coder)
@@ -336,92 +518,91 @@ class CodingStore:
         self.update_many({coder: (lambda old, new=new: old + new) for coder, new in lines.items()}, also, root)
         return {coder: len(recs) for coder, recs in todo.items()}
 
+    def entries(self, coder: str) -> list[tuple[int, dict]]:
+        """Every JSON object line of a coder's log with its line number (unreadable lines skipped)."""
+        return list(_parsed(self.read_lines(coder)))
+
     def records(self, coder: str) -> list[dict]:
-        """The JSON records of a coder's file (unreadable lines are skipped here, and never rewritten)."""
-        out = []
-        for line in self.read_lines(coder):
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict):
-                out.append(rec)
-        return out
+        """The current state of a coder's file: the replay of its log (codings and coverage).
 
-    @staticmethod
-    def _edit(lines: list[str], keep, new: list[dict]) -> tuple[list[str], int]:
-        kept, removed = [], 0
-        for line in lines:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                kept.append(line)       # never destroy what cannot be read
-                continue
-            if not isinstance(rec, dict) or keep(rec):
-                kept.append(line)
-            else:
-                removed += 1
-        return kept + [fileio.dumps_line(r) for r in new], removed
+        Events are not returned (see :meth:`entries`); unreadable lines are skipped here, and never rewritten.
+        """
+        return replay(self.entries(coder)).records()
 
-    def replace(self, coder: str, old: list[dict], new: list[dict]) -> None:
-        """Replace the records ``old`` of a coder's file by the records ``new``, in one atomic write.
+    def history(self, coder: str) -> list[tuple[int, dict]]:
+        """The log of a coder as ``(line, record)``: additions, events and coverage, in file order."""
+        return self.entries(coder)
 
-        Lines equal to a record of ``old`` and not of ``new`` are removed, the
-        records of ``new`` not in ``old`` appended; lines written meanwhile by
-        someone else are kept. Records present in both lists are left alone.
+    def replace(self, coder: str, old: list[dict], new: list[dict], *, origin: str = "api", reason: str = "",
+                by: str = "") -> None:
+        """Turn the records ``old`` of a coder's file into the records ``new``, in one atomic write.
+
+        Nothing is deleted: events are appended (see :func:`change_events`) —
+        a removal, a memo or valence change — and the records of ``new`` not
+        in ``old`` are added. Changes written meanwhile by someone else are
+        kept. ``origin`` (a key of :data:`EVENT_ORIGINS`) and ``reason`` are
+        recorded on every line written.
 
         Examples
         --------
         >>> store = CodingStore("corpus/codings")                 # doctest: +SKIP
-        >>> store.replace("B", [old_line], [dict(old_line, memo="vu")])  # doctest: +SKIP
+        >>> store.replace("B", [old_line], [dict(old_line, memo="vu")], origin="panel")  # doctest: +SKIP
         """
-        self.rewrite_and_append(coder, keep=None, records=new, old=old)
+        self.replace_many({coder: (old, new)}, origin=origin, reason=reason, by=by)
 
-    def replace_many(self, plans: dict[str, tuple[list[dict], list[dict]]]) -> None:
-        """:meth:`replace` for several coders in one all-or-nothing write: ``{coder: (old, new)}``."""
+    def _plan(self, old: list[dict], new: list[dict], origin: str, reason: str, by: str, at: str):
+        def change(lines):
+            current = replay(_parsed(lines)).records()
+            return lines + [fileio.dumps_line(r) for r in change_events(current, old, new, origin=origin,
+                                                                        reason=reason, by=by, at=at)]
+        return change
+
+    def replace_many(self, plans: dict[str, tuple[list[dict], list[dict]]], *, origin: str = "api",
+                     reason: str = "", by: str = "", also: dict | None = None,
+                     root: str | Path | None = None, prepare=None) -> None:
+        """:meth:`replace` for several coders in one all-or-nothing write: ``{coder: (old, new)}``.
+
+        ``also``, ``root`` and ``prepare``: see :meth:`update_many`
+        (a codebook change switches the codebook with the coder files).
+        """
+        at = now_iso()
         changes = {}
         for coder, (old, new) in plans.items():
-            self._check_owner(coder, list(new))
-            old_keys = {_record_key(r) for r in old}
-            gone = old_keys - {_record_key(r) for r in new}
-            added = [r for r in new if _record_key(r) not in old_keys]
-            if gone or added:
-                changes[coder] = (lambda lines, gone=gone, added=added:
-                                  self._edit(lines, lambda rec: _record_key(rec) not in gone, added)[0])
-        self.update_many(changes)
+            self._check_owner(coder, [r for r in new if r.get("type") in (None, "coverage")])
+            changes[coder] = self._plan(list(old), list(new), origin, reason, by, at)
+        self.update_many(changes, also, root, prepare=prepare)
 
-    def rewrite_and_append(self, coder: str, keep=None, records: list[dict] = (), old: list[dict] = ()) -> int:
-        """One atomic write that drops records and adds others; returns the number dropped.
+    def rewrite_and_append(self, coder: str, keep=None, records: list[dict] = (), old: list[dict] = (), *,
+                           origin: str = "api", reason: str = "", by: str = "") -> int:
+        """One atomic write that withdraws records and adds others; returns the number withdrawn.
 
-        A record is dropped when ``keep(record)`` is false or when it equals a
-        record of ``old`` that is not in ``records``; ``records`` not already in
-        ``old`` are appended.
+        A record is withdrawn (a removal event) when ``keep(record)`` is false
+        or when it equals a record of ``old`` that is not in ``records``;
+        ``records`` not already in ``old`` are added.
         """
-        self._check_owner(coder, list(records))
-        old_keys = {_record_key(r) for r in old}
-        gone = old_keys - {_record_key(r) for r in records}
-        added = [r for r in records if _record_key(r) not in old_keys]
+        self._check_owner(coder, [r for r in records if r.get("type") in (None, "coverage")])
+        at = now_iso()
         removed = [0]
 
-        def keep_line(rec):
-            return (keep is None or keep(rec)) and (not gone or _record_key(rec) not in gone)
-
         def change(lines):
-            out, removed[0] = self._edit(lines, keep_line, added)
-            return out
+            current = replay(_parsed(lines)).records()
+            gone = [r for r in current if r.get("type") is None and keep is not None and not keep(r)]
+            events = change_events(current, list(old) + gone, list(records), origin=origin, reason=reason,
+                                   by=by, at=at)
+            removed[0] = sum(1 for e in events if e.get("type") == "removed")
+            return lines + [fileio.dumps_line(r) for r in events]
 
-        if not added and not gone and keep is None:
+        if not records and not old and keep is None:
             return 0
         self.update(coder, change)
         return removed[0]
 
-    def rewrite(self, coder: str, keep) -> int:
-        """Rewrite a coder's file keeping the records for which ``keep(record)`` is true.
+    def rewrite(self, coder: str, keep, *, origin: str = "api", reason: str = "") -> int:
+        """Withdraw the codings for which ``keep(record)`` is false (removal events); return how many.
 
-        Returns the number of records removed. Lines that are not valid JSON are
-        always kept: the store never destroys what it cannot read.
+        Lines that are not valid JSON are always kept: the store never destroys what it cannot read.
         """
-        return self.rewrite_and_append(coder, keep=keep)
+        return self.rewrite_and_append(coder, keep=keep, origin=origin, reason=reason)
 
     def repair(self, coder: str, corpus: Corpus | None = None) -> list[int]:
         """Rewrite a coder's file in the one-line discipline; return the lines that were rejoined.
@@ -431,7 +612,7 @@ class CodingStore:
         quote match the document text (else U+2028).
         """
         path = self.path(coder)
-        if fileio.journals(self.folder):
+        if self.pending():
             self.recover()
         with self._locked([coder]):
             self._clean(coder)
@@ -450,11 +631,19 @@ class CodingStore:
             corpus = corpus if corpus is not None else self.corpus
             if repaired and corpus is not None:
                 out = _choose_separators(lines, corpus)
-            out = [line.translate(fileio.LINE_ESCAPES) for line in out if line.strip()]
+            out = [_escaped(line) for line in out if line.strip()]
             new_text = "".join(line + "\n" for line in out)
             if new_text != text:
                 fileio.atomic_write(path, new_text)
         return repaired
+
+
+_SEPARATOR = re.compile("[" + "".join(fileio.LINE_SEPARATORS) + "]")
+
+
+def _escaped(line: str) -> str:
+    # str.translate with a dict walks every character (slow on large files): only when needed
+    return line.translate(fileio.LINE_ESCAPES) if _SEPARATOR.search(line) else line
 
 
 def _choose_separators(lines: list[str], corpus: Corpus) -> list[str]:
@@ -485,6 +674,7 @@ class Codings:
     frame: pd.DataFrame
     coverage: pd.DataFrame
     problems: Problems = field(default_factory=Problems)
+    notes: list[str] = field(default_factory=list)     # files in an older format (see `analyse migrate`)
 
     @property
     def coders(self) -> list[str]:
@@ -497,7 +687,19 @@ class Codings:
         """The codings and coverage of some documents only (problems are kept)."""
         keep = set(docs)
         return Codings(self.frame[self.frame["doc"].isin(keep)].reset_index(drop=True),
-                       self.coverage[self.coverage["doc"].isin(keep)].reset_index(drop=True), self.problems)
+                       self.coverage[self.coverage["doc"].isin(keep)].reset_index(drop=True), self.problems,
+                       self.notes)
+
+
+def _parsed(lines: list[str]):
+    """``(line number, object)`` for each line that is a JSON object."""
+    for lineno, line in enumerate(lines, start=1):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            yield lineno, rec
 
 
 def json_lines(lines: list[str], rel: str, problems: Problems):
@@ -586,6 +788,34 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
     return ok
 
 
+def _check_event(rec: dict, rel: str, lineno: int, coder: str, problems: Problems) -> bool:
+    missing = [f for f in EVENT_FIELDS if f not in rec]
+    if missing:
+        problems.add(rel, msg("missing_fields", fields=", ".join(missing)), lineno)
+        return False
+    ok = True
+    if rec["coder"] != coder:
+        problems.add(rel, msg("cod.coder_in_file", other=rec["coder"], coder=coder), lineno,
+                     hint=msg("cod.coder_in_file_hint", other=rec["coder"]))
+        ok = False
+    if rec["origin"] not in EVENT_ORIGINS:
+        problems.add(rel, msg("log.bad_origin", origin=rec["origin"], origins=", ".join(EVENT_ORIGINS)), lineno)
+        ok = False
+    if rec["type"] == "valence" and rec.get("valence") not in VALENCES:
+        problems.add(rel, msg("log.bad_valence", valence=rec.get("valence")), lineno,
+                     hint=", ".join(VALENCES))
+        ok = False
+    if rec["type"] == "decision" and rec.get("decision") not in ("oui", "non"):
+        problems.add(rel, msg("log.bad_decision", decision=rec.get("decision")), lineno)
+        ok = False
+    try:
+        _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(rel, msg("cod.bad_at", at=repr(rec["at"])), lineno)
+        ok = False
+    return ok
+
+
 def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                  folder: str | Path | None = None, coders: list[str] | None = None) -> Codings:
     """Read and validate coder files against the corpus and codebook.
@@ -614,6 +844,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                                       folder=store.folder))
     wanted = coders or available
     problems = Problems()
+    notes: list[str] = []
     if not coders:
         for path in store.misnamed():
             problems.add(path, f"fichier ignoré : « {path.stem} » n'est pas un identifiant de codeur valide",
@@ -635,13 +866,27 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             problems.add(rel, "enregistrement coupé en deux lignes par une ancienne version (séparateur de ligne "
                               "Unicode dans un mémo ou une citation), recollé à la lecture", lineno,
                          hint="lancer `analyse repair` pour réécrire le fichier", severity="warning")
+        entries = []
         for lineno, rec in json_lines(lines, rel, problems):
-            if rec.get("type") == "coverage":
-                if rec.get("doc") not in corpus.documents:
-                    problems.add(rel, msg("cod.coverage_unknown_doc", doc=rec.get("doc")), lineno)
-                    continue
-                cover.append({"coder": coder, "doc": rec["doc"], "at": rec.get("at")})
-                continue
+            kind = rec.get("type")
+            if kind == "coverage" and rec.get("doc") not in corpus.documents:
+                problems.add(rel, msg("cod.coverage_unknown_doc", doc=rec.get("doc")), lineno)
+            elif kind in EVENT_TYPES and not _check_event(rec, rel, lineno, coder, problems):
+                continue                    # an invalid event changes nothing
+            elif kind not in KNOWN_TYPES:
+                problems.add(rel, msg("log.unknown_type", type=kind), lineno,
+                             hint=msg("log.unknown_type_hint", types=", ".join(EVENT_TYPES)))
+            entries.append((lineno, rec))
+        state = replay(entries)
+        for lineno, rec in state.orphans:
+            problems.add(rel, msg("log.orphan_event", type=rec.get("type"), code=rec.get("code"),
+                                  doc=rec.get("doc")), lineno, hint=msg("log.orphan_event_hint"), severity="warning")
+        cover += [{"coder": coder, "doc": rec["doc"], "at": rec.get("at")} for _, rec in state.coverage
+                  if rec.get("doc") in corpus.documents]
+        unversioned = sum(1 for _, rec in state.codings if not rec.get("codebook_version"))
+        if unversioned or store.repaired.get(coder):
+            notes.append(msg("log.old_format", path=rel, n=unversioned, split=len(store.repaired.get(coder, []))))
+        for lineno, rec in state.codings:
             if not _check_record(rec, rel, lineno, coder, corpus, codebook, problems):
                 continue
             body = corpus.documents[rec["doc"]].body
@@ -669,7 +914,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
             })
     frame = pd.DataFrame(rows, columns=CODINGS_COLUMNS)
     coverage = pd.DataFrame(cover, columns=COVERAGE_COLUMNS).drop_duplicates(["coder", "doc"], keep="last")
-    return Codings(frame=frame, coverage=coverage.reset_index(drop=True), problems=problems)
+    return Codings(frame=frame, coverage=coverage.reset_index(drop=True), problems=problems, notes=notes)
 
 
 def segment_codes(codings: Codings, corpus: Corpus, coder: str, covered_only: bool = True) -> dict[str, set[str]]:

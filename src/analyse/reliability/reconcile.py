@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import pandas as pd
 
 from analyse.reliability.agreement import PSEUDO_CODERS, reliability_data
 from analyse.model.codebook import Codebook
-from analyse.model.codings import CodingStore, Codings, check_coder_id, coding_record, coverage_record
+from analyse.model.codings import event_record, CodingStore, Codings, check_coder_id, coding_record, coverage_record
 from analyse.model.corpus import Corpus
 from analyse.errors import Problems, UsageError
 from analyse.messages import msg
@@ -333,15 +332,8 @@ class ConsensusResult:
 
 
 def _recorded_docs(store: CodingStore, coder: str) -> set[str]:
-    docs = set()
-    for line in store.read_lines(coder):
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and rec.get("doc"):
-            docs.add(rec["doc"])
-    return docs
+    """Documents the consensus coder's current state (codings, coverage) already has."""
+    return {rec["doc"] for rec in store.records(coder) if rec.get("doc")}
 
 
 def _changed_since_recorded(store: CodingStore, coder: str, docs: set[str], new: list[dict]) -> list[dict]:
@@ -496,9 +488,21 @@ def record_consensus(decisions, codings: Codings, corpus: Corpus, store: CodingS
         if newer:
             result.documents = []
             return result
-    # One atomic write: the replaced documents' lines read above go and the new come in together;
-    # a line written meanwhile (the panel, between this check and the write) is kept.
+    # Every decision is kept in the log with its reason, rejected codes included: an event that
+    # changes no coding, shown by `analyse history` (the accepted ones are also codings, memo = reason).
+    decisions = []
+    for (unit, code), value in sorted(decided.items()):
+        seg = segments[unit]
+        if seg.doc not in chosen:
+            continue
+        decisions.append(event_record(
+            "decision", {"doc": seg.doc, "start": seg.start, "end": seg.end, "code": code, "coder": as_coder},
+            origin="reconcile", reason=memo.get((unit, code), ""), at=at, decision="oui" if value else "non",
+            coders={c: bool(present[code_index[code], i, unit_index[unit]]) for i, c in enumerate(coders)}))
+    # One atomic write: the replaced documents' codings are withdrawn (events) and the new come in
+    # together; a line written meanwhile (the panel, between this check and the write) is kept.
     replaced = [r for r in store.records(as_coder) if r.get("doc") in chosen] if replace and chosen & already else []
-    store.rewrite_and_append(as_coder, records=records, old=replaced)
+    store.rewrite_and_append(as_coder, records=decisions + records, old=replaced, origin="reconcile",
+                             reason=f"réconciliation de {' et '.join(coders)}")
     result.codings = len(records) - len(result.documents)
     return result

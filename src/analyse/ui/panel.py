@@ -259,7 +259,7 @@ class CodingPanel(PanelWidgets):
             self.store.append(self.coder, [rec])
             self.records[seg.id].append(rec)
         elif not on and present:
-            self.store.replace(self.coder, present, [])
+            self.store.replace(self.coder, present, [], origin="panel")
             gone = {id(r) for r in present}
             self.records[seg.id] = [r for r in self.records[seg.id] if id(r) not in gone]
         self.refresh()
@@ -280,7 +280,7 @@ class CodingPanel(PanelWidgets):
             raise UsageError(msg("panel.code_not_on_segment", code=code, segment=self.segment.id),
                              hint=msg("panel.code_not_on_segment_hint"))
         new = [dict(r, memo=memo) for r in old]
-        self.store.replace(self.coder, old, new)
+        self.store.replace(self.coder, old, new, origin="panel")
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
 
@@ -299,7 +299,7 @@ class CodingPanel(PanelWidgets):
                              hint="cocher le code avant de dire sa valence")
         new = [{**{k: v for k, v in r.items() if k != "valence"},
                 **({"valence": valence} if valence != VALENCES[0] else {})} for r in old]
-        self.store.replace(self.coder, old, new)
+        self.store.replace(self.coder, old, new, origin="panel")
         self.records[self.segment.id] = [r for r in self.records[self.segment.id] if r["code"] != code] + new
         self.refresh()
 
