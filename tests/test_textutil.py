@@ -29,3 +29,22 @@ def test_a_wrong_choice_lists_the_allowed_values():
     with pytest.raises(UsageError, match="level : valeur « mot » inconnue") as err:
         check_choice("level", "mot", ("segment", "document"))
     assert err.value.hint == "valeurs possibles : segment, document"
+
+
+def test_yaml_errors_are_french_with_either_loader():
+    # The corpus reads front matter with PyYAML's C loader where it is installed, the pure-Python one
+    # elsewhere: their messages differ, and both must come out in French.
+    import yaml
+
+    from analyse.messages import MESSAGES
+    from analyse.textutil import fr_yaml_error
+
+    french = {v.format() for k, v in MESSAGES.items() if k.startswith("yaml.")}
+    broken = ["a: [1, 2", "a: {b: 1", "a:\n  - b\n c: d", "a: b: c", "a:\n\tb: 1", "a: &x 1\nb: *y",
+              "- a\nb: c", "a: 'b", "a:\n  b: 1\n - c", "a: b\n  c: d"]
+    loaders = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
+    for text in broken:
+        for loader in loaders:
+            with pytest.raises(yaml.YAMLError) as err:
+                yaml.load(text, Loader=loader)
+            assert fr_yaml_error(err.value) in french, (loader.__name__, text, fr_yaml_error(err.value))

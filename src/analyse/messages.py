@@ -428,7 +428,7 @@ MESSAGES: dict[str, str] = {
     "json.Extra data": "texte en trop après l'objet",
     "zip.not_zip": "ce n'est pas un fichier zip",
     "yaml.flow_sequence": "« , » ou « ] » attendu (une liste entre crochets n'est pas fermée ?)",
-    "yaml.flow_mapping": "« , » ou « } » attendu (des accolades ne sont pas fermées ?)",
+    "yaml.flow_mapping": "« , » ou « }} » attendu (des accolades ne sont pas fermées ?)",
     "yaml.node_content": "une valeur est attendue, le texte s'arrête avant",
     "yaml.mapping_values": "deux-points inattendus (une valeur qui contient « : » s'écrit entre guillemets)",
     "yaml.tab": "tabulation : l'indentation se fait avec des espaces",
@@ -438,6 +438,7 @@ MESSAGES: dict[str, str] = {
     "yaml.expected_colon": "deux-points attendus après une clé",
     "yaml.expected_dash": "« - » attendu (liste mal indentée ?)",
     "yaml.alias": "alias YAML inconnu",
+    "yaml.bad_character": "caractère qui ne peut pas commencer une valeur (une tabulation dans l'indentation ?)",
     # ------------------------------------------------------------ analysis/retrieval.py (valence)
     "ret.unknown_valence": "valence inconnue « {valence} »",
     "ret.unknown_valence_hint": "valences possibles : « à l'œuvre », « mise en échec » (ou échec), « contestée »",

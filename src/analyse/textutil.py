@@ -35,7 +35,7 @@ def fr_json_error(text: str) -> str:
 # PyYAML's problems (English) and the French message that says the same
 _YAML_PROBLEMS = [(r"^(expected|did not find expected) ',' or '\]'", "yaml.flow_sequence"),
                   (r"^(expected|did not find expected) ',' or '\}'", "yaml.flow_mapping"),
-                  (r"^expected the node content", "yaml.node_content"),
+                  (r"^(expected the|did not find expected) node content", "yaml.node_content"),  # pure-Python, C loader
                   (r"^mapping values are not allowed", "yaml.mapping_values"),
                   (r"^found character '\\t'", "yaml.tab"),
                   (r"^found unexpected end of stream", "yaml.end_of_stream"),
@@ -43,7 +43,8 @@ _YAML_PROBLEMS = [(r"^(expected|did not find expected) ',' or '\]'", "yaml.flow_
                   (r"^did not find expected key", "yaml.expected_key"),
                   (r"^could not find expected ':'", "yaml.expected_colon"),
                   (r"^did not find expected '-'", "yaml.expected_dash"),
-                  (r"^found undefined alias", "yaml.alias")]
+                  (r"^found undefined alias", "yaml.alias"),
+                  (r"^found character that cannot start any token", "yaml.bad_character")]
 
 
 def fr_yaml_error(exc) -> str:

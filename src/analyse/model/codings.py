@@ -738,17 +738,25 @@ def segment_for(segments: list[Segment], start: int, end: int) -> Segment | None
     return best
 
 
-def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
-                  codebook: Codebook | None, problems: Problems) -> bool:
-    missing = [f for f in ("doc", "start", "end", "quote", "code", "coder", "at", "origin") if f not in rec]
+def _check_line_head(rec: dict, fields, rel: str, lineno: int, coder: str, problems: Problems) -> bool | None:
+    """What coding and event lines share: their fields (None: stop here) and the coder of the file."""
+    missing = [f for f in fields if f not in rec]
     if missing:
         problems.add(rel, msg("missing_fields", fields=", ".join(missing)), lineno)
-        return False
-    ok = True
+        return None
     if rec["coder"] != coder:
         problems.add(rel, msg("cod.coder_in_file", other=rec["coder"], coder=coder), lineno,
                      hint=msg("cod.coder_in_file_hint", other=rec["coder"]))
-        ok = False
+        return False
+    return True
+
+
+def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
+                  codebook: Codebook | None, problems: Problems) -> bool:
+    ok = _check_line_head(rec, ("doc", "start", "end", "quote", "code", "coder", "at", "origin"), rel, lineno,
+                          coder, problems)
+    if ok is None:
+        return False
     if rec["doc"] not in corpus.documents:
         problems.add(rel, msg("unknown_document", doc=rec["doc"]), lineno, hint=msg("cod.doc_id_hint"))
         ok = False
@@ -789,15 +797,9 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
 
 
 def _check_event(rec: dict, rel: str, lineno: int, coder: str, problems: Problems) -> bool:
-    missing = [f for f in EVENT_FIELDS if f not in rec]
-    if missing:
-        problems.add(rel, msg("missing_fields", fields=", ".join(missing)), lineno)
+    ok = _check_line_head(rec, EVENT_FIELDS, rel, lineno, coder, problems)
+    if ok is None:
         return False
-    ok = True
-    if rec["coder"] != coder:
-        problems.add(rel, msg("cod.coder_in_file", other=rec["coder"], coder=coder), lineno,
-                     hint=msg("cod.coder_in_file_hint", other=rec["coder"]))
-        ok = False
     if rec["origin"] not in EVENT_ORIGINS:
         problems.add(rel, msg("log.bad_origin", origin=rec["origin"], origins=", ".join(EVENT_ORIGINS)), lineno)
         ok = False
