@@ -599,6 +599,8 @@ MESSAGES: dict[str, str] = {
     "panel.suggestions": "Suggestions (non confirmées)",
     "panel.codes": "Codes",
     "panel.memos": "Mémos",
+    "panel.valences": "Valence",
+    "panel.valence_tip": "la balise est-elle à l'œuvre, racontée comme mise en échec, ou contestée dans ce segment ?",
     "panel.error": "Erreur : {error}",
     "panel.timecode": "enregistrement : {span}",
     "panel.segment_of": "Segment {n} / {total}",

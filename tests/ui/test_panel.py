@@ -71,6 +71,25 @@ def test_memo_is_saved_and_reloaded(setup):
     assert store.path("A").read_bytes() == a_bytes
 
 
+def test_valence_is_chosen_in_the_panel_and_saved(setup):
+    corpus, book, store, _, a_bytes = setup
+    panel = _panel(setup)
+    panel.widget()
+    panel.toggle("VAL.3")
+    (menu,) = panel.valences.children
+    assert menu.value == "à l'œuvre" and menu.description == "VAL.3"
+    menu.value = "contestée"
+    (rec,) = _lines(store, "B")
+    assert rec["code"] == "VAL.3" and rec["valence"] == "contestée"
+    again = _panel(setup)
+    again.widget()
+    assert again.valence("VAL.3") == "contestée" and again.valences.children[0].value == "contestée"
+    again.valences.children[0].value = "à l'œuvre"          # back to the default: the field goes away
+    (rec,) = _lines(store, "B")
+    assert "valence" not in rec
+    assert store.path("A").read_bytes() == a_bytes
+
+
 def test_navigation_and_next_uncoded(setup):
     panel = _panel(setup)
     panel.widget()

@@ -12,6 +12,7 @@ import html
 
 from analyse.errors import AnalyseError, UsageError
 from analyse.messages import msg
+from analyse.model.codings import VALENCES
 from analyse.model.codebook import Code, Codebook
 from analyse.model.corpus import Segment
 from analyse.textutil import fold, fr_number
@@ -128,6 +129,7 @@ class PanelWidgets:
         self.tree = w.Accordion(children=groups, titles=tuple(titles))
         self.tree.observe(lambda ch: self._number_visible(), names="selected_index")
         self.memos = w.VBox()
+        self.valences = w.VBox()                 # one drop-down per ticked code: at work, failing, contested
         self.suggestions = w.VBox()
         self.stripe_view = StripeView()          # a click on a cell goes to that segment
         self.stripe_view.on_msg(self._stripe_message)
@@ -140,6 +142,7 @@ class PanelWidgets:
             w.HBox([w.HTML(f"<small>{html.escape(msg('panel.sentences'))}</small>"), self.sentence_buttons]),
             w.HTML(f"<b>{msg('panel.passages')}</b>"), self.passage_list,
             w.HTML(f"<b>{msg('panel.memos')}</b>"), self.memos,
+            w.HTML(f"<b>{msg('panel.valences')}</b>"), self.valences,
             w.HTML(f"<b>{msg('panel.suggestions')}</b>"), self.tools, self.suggestions,
             w.HTML(f"<b>{msg('panel.stripes')}</b>"), self.stripe_view,
         ], layout=w.Layout(width="62%", padding="0 8px 0 0"))
@@ -367,6 +370,13 @@ class PanelWidgets:
             box.observe(lambda ch, c=code: self._safe(lambda: self.set_memo(c, ch["new"])), names="value")
             memo_boxes.append(box)
         self.memos.children = memo_boxes or [w.HTML(f"<i>{html.escape(msg('panel.no_code'))}</i>")]
+        valence_boxes = []
+        for code in self.codes():
+            menu = w.Dropdown(options=list(VALENCES), value=self.valence(code), description=code,
+                              tooltip=msg("panel.valence_tip"))
+            menu.observe(lambda ch, c=code: self._safe(lambda: self.set_valence(c, ch["new"])), names="value")
+            valence_boxes.append(menu)
+        self.valences.children = valence_boxes
         self._show_suggestions()
         from analyse.ui.stripes import stripes_html
         self.stripe_view.value = stripes_html(self.stripes(), len(self.segments), self.codebook, current=self.index + 1)
