@@ -153,6 +153,22 @@ def test_cli_retrieve_and_search_write_csv(project: Path, capsys):
     assert code == 2 and "code inconnu" in out.err
 
 
+def test_csv_exports_never_hold_a_live_formula(project: Path, capsys):
+    # a memo pasted from a spreadsheet: opened in Excel or LibreOffice it must stay text
+    corpus = load_corpus(project / "corpus")
+    store = CodingStore(project / "corpus" / "codings")
+    seg = {s.id: s for s in corpus.segments}
+    store.append("A", [coding_record(seg["le-mene-test#2"], "SYS.1", "A", memo='=HYPERLINK("http://x","y")')])
+    for command, out_name in ((("retrieve", "SYS.1"), "r.csv"), (("history", "SYS.1"), "h.csv")):
+        code, _ = run_cli(project, *command, "--csv", out_name, capsys=capsys)
+        assert code == 0
+        rows = list(csv.DictReader((project / out_name).open(encoding="utf-8")))
+        cells = [v for r in rows for v in r.values() if v]
+        assert not [v for v in cells if v[0] in "=+-@"], out_name
+    (memo,) = [r["memo"] for r in csv.DictReader((project / "r.csv").open(encoding="utf-8"))]
+    assert memo == "'=HYPERLINK(\"http://x\",\"y\")"
+
+
 @pytest.mark.parametrize("code, valence", [("ENG.5", "mise en échec"), ("SYS.1", "contestée"),
                                            ("ENG.1", "à l'œuvre"), ("VAL.1", "contestée")])
 def test_retrieve_by_valence_matches_a_pandas_recomputation(bundled, code, valence):

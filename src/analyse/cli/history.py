@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analyse.fileio import atomic_write
+    from analyse.exchange.sheet import safe_csv_text
     from analyse.messages import msg
     from analyse.model.codings import CodingStore
     from analyse.model.history import french_table, history
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = project.load_corpus()
     table = history(CodingStore(project.codings_dir, corpus=corpus), args.target, corpus, book, coders=args.coder)
     if args.csv:
-        atomic_write(args.csv, table.to_csv(index=False, lineterminator="\n"))
+        atomic_write(args.csv, safe_csv_text(table))
     if args.json:
         print(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1))
         return EXIT_OK

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyse.analysis.retrieval import retrieve
     from analyse.fileio import atomic_write
+    from analyse.exchange.sheet import safe_csv_text
     from analyse.model.codings import VALENCES
     from analyse.project import Project
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     rows = retrieve(corpus, book, codings, args.code, coders=args.coder, territory=args.territory,
                     role=args.role, children=not args.no_children, valence=args.valence)
     if args.csv:
-        atomic_write(args.csv, rows.to_csv(index=False, lineterminator="\n"))
+        atomic_write(args.csv, safe_csv_text(rows))
     for r in rows.itertuples(index=False):
         print(f"── {r.segment} · {r.code} · codeur {r.coder} · {r.territory} · {r.speaker}"
               + (f" ({r.role})" if r.role else "") + (f" · {r.valence}" if r.valence != VALENCES[0] else ""))

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyse.analysis.retrieval import match_counts, search
     from analyse.fileio import atomic_write
+    from analyse.exchange.sheet import safe_csv_text
     from analyse.project import Project
 
     project = Project.from_args(args)
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     hits = search(corpus, args.query, lemma=args.lemma, territory=args.territory, role=args.role,
                   window=args.window, literal=args.literal, layer=layer)
     if args.csv:
-        atomic_write(args.csv, hits.to_csv(index=False, lineterminator="\n"))
+        atomic_write(args.csv, safe_csv_text(hits))
     for r in hits.head(max(args.limit, 0)).itertuples(index=False):
         print(f"{r.segment:<32} {r.left:>{args.window}} [{r.match}] {r.right}")
     if len(hits) > args.limit:

@@ -98,6 +98,17 @@ def csv_safe(value):
     return value
 
 
+def safe_csv_text(frame) -> str:
+    """``frame`` as CSV text for people who open it in a spreadsheet: no cell runs as a formula.
+
+    Quotes and memos come from the corpus and the coders; one starting with ``=`` (or ``+ - @``)
+    would be evaluated by Excel or LibreOffice on opening.
+    """
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    safe = frame.assign(**{c: frame[c].map(csv_safe) for c in text_columns})
+    return safe.to_csv(index=False, lineterminator="\n")
+
+
 # --------------------------------------------------------------------------- shared with the panel
 
 def segment_of_record(rec: dict, corpus: Corpus) -> Segment | None:
