@@ -46,9 +46,9 @@ $(BROWSER_STAMP): | $(PY)
 	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installation de Chromium pour le test du panneau dans le navigateur…"; \
-	  { DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
-	    || { timeout 300 apt-get update -qq >/dev/null 2>&1 \
-	         && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; } \
+	  { DEBIAN_FRONTEND=noninteractive timeout 240 apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+	    || { timeout 120 apt-get update -qq >/dev/null 2>&1 \
+	         && DEBIAN_FRONTEND=noninteractive timeout 240 apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; } \
 	    || echo "Chromium n'a pas pu être installé : le test du navigateur sera sauté."; \
 	else echo "Chromium absent (apt-get indisponible) : le test du navigateur sera sauté."; fi
 	@touch $@
