@@ -751,6 +751,15 @@ def _check_line_head(rec: dict, fields, rel: str, lineno: int, coder: str, probl
     return True
 
 
+def _check_at(rec: dict, rel: str, lineno: int, problems: Problems) -> bool:
+    try:
+        _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(rel, msg("cod.bad_at", at=repr(rec["at"])), lineno)
+        return False
+    return True
+
+
 def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
                   codebook: Codebook | None, problems: Problems) -> bool:
     ok = _check_line_head(rec, ("doc", "start", "end", "quote", "code", "coder", "at", "origin"), rel, lineno,
@@ -788,12 +797,7 @@ def _check_record(rec: dict, rel: str, lineno: int, coder: str, corpus: Corpus,
         problems.add(rel, f"score {score!r} invalide : un score est vide (null) ou un nombre entre 0 et 1", lineno,
                      hint="mettre \"score\": null pour un codage humain")
         ok = False
-    try:
-        _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
-    except ValueError:
-        problems.add(rel, msg("cod.bad_at", at=repr(rec["at"])), lineno)
-        ok = False
-    return ok
+    return _check_at(rec, rel, lineno, problems) and ok
 
 
 def _check_event(rec: dict, rel: str, lineno: int, coder: str, problems: Problems) -> bool:
@@ -810,12 +814,7 @@ def _check_event(rec: dict, rel: str, lineno: int, coder: str, problems: Problem
     if rec["type"] == "decision" and rec.get("decision") not in ("oui", "non"):
         problems.add(rel, msg("log.bad_decision", decision=rec.get("decision")), lineno)
         ok = False
-    try:
-        _dt.datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00"))
-    except ValueError:
-        problems.add(rel, msg("cod.bad_at", at=repr(rec["at"])), lineno)
-        ok = False
-    return ok
+    return _check_at(rec, rel, lineno, problems) and ok
 
 
 def load_codings(corpus: Corpus, codebook: Codebook | None = None,

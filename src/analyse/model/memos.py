@@ -28,8 +28,7 @@ from filelock import FileLock, Timeout
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
 from analyse.messages import msg
-from analyse.model.codings import now_iso
-from analyse.textutil import fr_json_error
+from analyse.model.codings import json_lines, now_iso
 
 MEMOS_NAME = "memos.jsonl"
 TARGET_TYPES = ("segment", "coding", "document", "code", "territory", "project")
@@ -191,17 +190,7 @@ def validate_memos(path: str | Path) -> Problems:
     """Problems of a memos file (bad JSON, missing fields, unknown target type), with file and line."""
     path = Path(path)
     problems = Problems()
-    for lineno, line in enumerate(_problem_lines(path, problems), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.add(path, msg("not_json", error=fr_json_error(exc.msg)), lineno)
-            continue
-        if not isinstance(rec, dict):
-            problems.add(path, msg("line_not_object"), lineno)
-            continue
+    for lineno, rec in json_lines(_problem_lines(path, problems), path, problems):
         missing = [f for f in MEMO_FIELDS if f not in rec]
         if missing:
             problems.add(path, msg("missing_fields", fields=", ".join(missing)), lineno)
