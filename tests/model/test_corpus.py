@@ -164,3 +164,22 @@ def test_new_territory_is_just_a_new_folder(tmp_path: Path):
 def test_missing_corpus_folder(tmp_path: Path):
     with pytest.raises(CorpusError, match="dossier du corpus introuvable"):
         load_corpus(tmp_path / "nope")
+
+
+def test_loading_a_corpus_imports_no_table_or_number_library(project: Path):
+    """pandas is imported where a table is built (documents_frame, segments_frame), babel where a
+    number is written: loading and validating a corpus (``analyse segments``, imports, a warm
+    report) pays neither."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from analyse.model.corpus import load_corpus; "
+            f"c = load_corpus({str(project / 'corpus')!r}); assert c.segments and not c.problems.errors; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'babel', 'jsonschema') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_count_words_leaves_timecodes_out():
+    assert count_words("[00:03:12] Bonjour à tous") == count_words("Bonjour à tous") == 3
+    assert count_words("l'élue [rires] parle") == 3          # a mark that is no timecode: its word counts

@@ -35,13 +35,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from analyse.errors import CorpusError, Problems
 from analyse.messages import msg
 from analyse.textutil import fr_yaml_error
+
+if TYPE_CHECKING:   # pandas only where a table is built: loading and validating need none
+    import pandas as pd
 
 TERRITORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("transcript", "recit", "entretien", "note")
@@ -158,7 +161,7 @@ WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 def count_words(text: str) -> int:
     """Number of words in ``text`` (apostrophes and hyphens join a word; timecodes are not words)."""
-    return len(WORD.findall(TIMECODE.sub(" ", text)))
+    return len(WORD.findall(TIMECODE.sub(" ", text) if "[" in text else text))
 
 
 def clock(value: str) -> str:
@@ -616,6 +619,8 @@ def _check_known_territories(root: Path, documents: dict[str, Document], problem
 
 def documents_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per document: metadata, word count, segment and participant counts."""
+    import pandas as pd
+
     seg_counts: dict[str, int] = {}
     for s in corpus.segments:
         seg_counts[s.doc] = seg_counts.get(s.doc, 0) + 1
@@ -633,6 +638,8 @@ def documents_frame(corpus: Corpus) -> pd.DataFrame:
 
 def segments_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per segment (tidy): id, document, offsets, speaker, role, text, words."""
+    import pandas as pd
+
     columns = ["segment", "doc", "n", "turn", "territory", "atelier", "kind", "speaker", "speaker_label",
                "role", "start", "end", "line", "words", "text", "start_time", "end_time"]
     rows = [{
