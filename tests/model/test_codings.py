@@ -196,3 +196,27 @@ def test_two_processes_appending_lose_nothing(project: Path):
     lines = CodingStore(folder).read_lines("A")
     memos = sorted(json.loads(line)["memo"] for line in lines)
     assert len(memos) == 80 and len(set(memos)) == 80
+
+
+def test_segment_spans_find_what_segment_for_finds():
+    """load_codings finds a coding's segment by bisection: the same segment as the full scan, for
+    spans inside, across, between and beyond the segments of every bundled document."""
+    import random
+
+    from analyse.model.codings import SegmentSpans, segment_for
+
+    corpus = load_corpus(Path(__file__).resolve().parents[2] / "corpus")
+    spans = SegmentSpans(corpus.segments)
+    rng = random.Random(21)
+    for doc in corpus.documents:
+        segs = corpus.segments_of(doc)
+        for _ in range(150):
+            start = rng.randrange(0, segs[-1].end + 50)
+            end = start + rng.randrange(0, 600)
+            assert spans.find(doc, start, end) is segment_for(segs, start, end), (doc, start, end)
+        for s in segs:
+            assert spans.find(doc, s.start, s.end) is s
+        for a, b in zip(segs, segs[1:]):    # straddling two segments with equal shares: the first wins
+            k = min(a.end - a.start, b.end - b.start, 5)
+            assert spans.find(doc, a.end - k, b.start + k) is a is segment_for(segs, a.end - k, b.start + k)
+    assert spans.find("absent", 0, 10) is None

@@ -42,6 +42,7 @@ import datetime as _dt
 import json
 import math
 import re
+from bisect import bisect_right
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -738,6 +739,37 @@ def segment_for(segments: list[Segment], start: int, end: int) -> Segment | None
     return best
 
 
+class SegmentSpans:
+    """Each document's segments in body order, to find the segment a span falls in by bisection.
+
+    Gives what :func:`segment_for` gives on the document's segments, looking only at those the
+    span can overlap (segments are disjoint paragraphs, so their starts and ends are both sorted):
+    loading the codings scanned every segment of the document for every coding.
+    """
+
+    def __init__(self, segments):
+        groups: dict[str, list[Segment]] = {}
+        for s in segments:
+            groups.setdefault(s.doc, []).append(s)
+        self._docs = {}
+        for doc, segs in groups.items():
+            segs.sort(key=lambda s: s.start)      # stable: already in body order in a loaded corpus
+            self._docs[doc] = (segs, [s.end for s in segs])
+
+    def find(self, doc: str, start: int, end: int) -> Segment | None:
+        """The segment of ``doc`` sharing the most characters with ``[start, end)`` (the first on a tie)."""
+        segs, ends = self._docs.get(doc, ((), ()))
+        best, best_overlap = None, 0
+        for k in range(bisect_right(ends, start), len(segs)):   # the first segment ending after start
+            s = segs[k]
+            if s.start >= end:
+                break
+            overlap = min(end, s.end) - max(start, s.start)
+            if overlap > best_overlap:
+                best, best_overlap = s, overlap
+        return best
+
+
 def _check_line_head(rec: dict, fields, rel: str, lineno: int, coder: str, problems: Problems) -> bool | None:
     """What coding and event lines share: their fields (None: stop here) and the coder of the file."""
     missing = [f for f in fields if f not in rec]
@@ -852,9 +884,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                          hint="renommer le fichier avec des lettres, chiffres, « - » ou « _ » seulement "
                               f"(par exemple {re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem).strip('-') or 'C'}.jsonl)")
     rows, cover = [], []
-    by_doc: dict[str, list[Segment]] = {}
-    for s in corpus.segments:
-        by_doc.setdefault(s.doc, []).append(s)
+    spans = SegmentSpans(corpus.segments)
     for coder in wanted:
         path = store.path(coder)
         rel = str(path)
@@ -902,7 +932,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 start, end, moved = new, new + len(rec["quote"]), True
                 problems.add(rel, msg("cod.moved", doc=rec["doc"], old=rec["start"], new=start), lineno,
                              severity="warning")
-            seg = segment_for(by_doc.get(rec["doc"], []), start, end)
+            seg = spans.find(rec["doc"], start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
                 "territory": seg.territory if seg else corpus.documents[rec["doc"]].territory,
