@@ -386,9 +386,9 @@ class NLPLayer:
         if to_parse:
             stream = self.nlp.pipe((t for name, texts, digest, hit in plan if not hit for t in texts),
                                    batch_size=self.batch_size, n_process=self.n_process)
-        # A progress bar only when something is parsed: a warm read is too quick to need one
-        # (and tqdm's import would be a good share of it).
-        bar = self._bar(sum(len(p[1]) for p in plan)) if to_parse else None
+        # A progress bar when something is parsed or Docs are rebuilt (seconds); reading lemmas or
+        # columns from a warm cache is too quick to need one (tqdm's import would be a good share of it).
+        bar = self._bar(sum(len(p[1]) for p in plan)) if to_parse or docs else None
         want_lemmas = lemmas
         try:
             for name, texts, digest, hit in plan:
