@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +208,56 @@ def test_damaged_columns_file_is_reparsed(project: Path, tmp_path: Path):
     tokens = token_frame(corpus, layer)
     assert len(SEEN) == 3 and layer.stats["units_cached"] == 1
     assert set(tokens["segment"]) == {s.id for s in corpus.segments}
+
+
+# Run in a new process: what a warm read of the cache imports (a test process has imported everything).
+WARM_READ = """
+import json, sys
+from analyse import nlp
+from analyse.model.corpus import load_corpus
+layer = nlp.NLPLayer(sys.argv[1], cache_dir=sys.argv[2], progress=False)
+tokens, ents = nlp.token_entity_frames(load_corpus(sys.argv[3]), layer)
+heavy = ("spacy", "thinc", "tqdm", "importlib.metadata", "email", "babel", "jsonschema", "sklearn", "scipy")
+print(json.dumps({"stats": dict(layer.stats), "tokens": len(tokens),
+                  "loaded": sorted(m for m in heavy if m in sys.modules)}))
+"""
+
+
+def test_warm_read_in_a_new_process_opens_only_the_columns_and_imports_nothing_it_does_not_need(
+        project: Path, tmp_path: Path):
+    corpus = load_corpus(project / "corpus")
+    cache = tmp_path / "cache"
+    cold = NLPLayer("blank:fr", cache_dir=cache, progress=False)
+    expected = token_frame(corpus, cold)
+    assert cold.stats["units_parsed"] == 2
+    # the lemma side files are not what the tables are read from: a damaged one must not matter
+    for path in cold.folder.glob("*.lemmas.json"):
+        path.write_text("not json", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", WARM_READ, "blank:fr", str(cache), str(project / "corpus")],
+                          capture_output=True, text=True, timeout=120, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    # no spaCy, no progress bar (nothing parsed), no package metadata reader (spaCy's version comes
+    # from its about.py), no number formatting, no schema library for a valid corpus
+    assert out == {"stats": {"units_cached": 2}, "tokens": len(expected), "loaded": []}
+
+
+def test_spacy_version_read_without_importing_it_equals_the_package_metadata():
+    from importlib import metadata
+
+    from analyse.nlp import _spacy_version
+
+    assert _spacy_version() == metadata.version("spacy") == spacy.__version__
+
+
+def test_importing_the_nlp_layer_imports_no_table_library():
+    code = ("import sys, analyse.nlp; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'spacy', 'tqdm', 'importlib.metadata') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_empty_tables_keep_their_column_types(tmp_path: Path):
+    tokens, ents = token_entity_frames([], NLPLayer("blank:fr", cache_dir=tmp_path, progress=False))
+    assert len(tokens) == len(ents) == 0
+    assert tokens["i"].dtype == "int64" and tokens["is_stop"].dtype == bool and tokens["lemma"].dtype == object
+    assert ents["start_char"].dtype == "int64" and list(ents.columns) == ENTITY_COLUMNS

@@ -48,3 +48,13 @@ def test_yaml_errors_are_french_with_either_loader():
             with pytest.raises(yaml.YAMLError) as err:
                 yaml.load(text, Loader=loader)
             assert fr_yaml_error(err.value) in french, (loader.__name__, text, fr_yaml_error(err.value))
+
+
+def test_babel_is_imported_only_to_write_a_number():
+    import subprocess
+    import sys
+
+    code = ("import sys, analyse.textutil as t; a = 'babel' in sys.modules; t.fr_number(1.5); "
+            "print(a, 'babel' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.split() == ["False", "True"]

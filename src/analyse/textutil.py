@@ -15,8 +15,6 @@ import math
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from babel.numbers import format_decimal
-
 LOCALE = "fr_FR"
 MINUS = "\u2212"   # typographic minus sign, for numbers shown to readers
 
@@ -116,6 +114,8 @@ def fr_number(value: float, digits: int | None = 3, *, minus: str = MINUS, missi
         pattern = "#,##0.###"
     else:
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    from babel.numbers import format_decimal   # here: loading a corpus formats no number
+
     text = format_decimal(value, format=pattern, locale=LOCALE)
     if text.startswith("-"):
         text = text[1:] if not any(c in "123456789" for c in text) else minus + text[1:]

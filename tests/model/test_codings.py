@@ -196,3 +196,63 @@ def test_two_processes_appending_lose_nothing(project: Path):
     lines = CodingStore(folder).read_lines("A")
     memos = sorted(json.loads(line)["memo"] for line in lines)
     assert len(memos) == 80 and len(set(memos)) == 80
+
+
+def test_segment_spans_find_what_segment_for_finds():
+    """load_codings finds a coding's segment by bisection: the same segment as the full scan, for
+    spans inside, across, between and beyond the segments of every bundled document."""
+    import random
+
+    from analyse.model.codings import SegmentSpans, segment_for
+
+    corpus = load_corpus(Path(__file__).resolve().parents[2] / "corpus")
+    spans = SegmentSpans(corpus.segments)
+    rng = random.Random(21)
+    for doc in corpus.documents:
+        segs = corpus.segments_of(doc)
+        for _ in range(150):
+            start = rng.randrange(0, segs[-1].end + 50)
+            end = start + rng.randrange(0, 600)
+            assert spans.find(doc, start, end) is segment_for(segs, start, end), (doc, start, end)
+        for s in segs:
+            assert spans.find(doc, s.start, s.end) is s
+        for a, b in zip(segs, segs[1:]):    # straddling two segments with equal shares: the first wins
+            k = min(a.end - a.start, b.end - b.start, 5)
+            assert spans.find(doc, a.end - k, b.start + k) is a is segment_for(segs, a.end - k, b.start + k)
+    assert spans.find("absent", 0, 10) is None
+
+
+def test_each_line_is_parsed_once(project: Path, monkeypatch):
+    """Checking for records an old reader split already parses every line: load_codings reuses it."""
+    corpus, book, store = _setup(project)
+    segs = corpus.segments_of("le-mene-test")
+    store.append("A", [coding_record(s, "ENG.1", "A", memo="a\u2028b") for s in segs]
+                 + [coverage_record("le-mene-test", "A")])
+    n_lines = len(store.read_lines("A"))
+    calls = []
+    real = json.loads
+    monkeypatch.setattr(json, "loads", lambda s, *a, **k: calls.append(s) or real(s, *a, **k))
+    codings = load_codings(corpus, book)
+    assert len(codings.frame) == len(segs) and set(codings.frame["memo"]) == {"a\u2028b"}
+    assert len(calls) == n_lines == len(segs) + 1
+
+
+def test_reading_codings_and_memos_takes_no_lock_library(project: Path):
+    """filelock is imported where a file is written (or a killed writer's leftovers cleaned)."""
+    import subprocess
+    import sys
+
+    corpus, book, store = _setup(project)
+    store.append("A", [coverage_record("le-mene-test", "A")])
+    code = ("import sys\n"
+            "from analyse.model.corpus import load_corpus\n"
+            "from analyse.model.codebook import load_codebook\n"
+            "from analyse.model.codings import load_codings\n"
+            "from analyse.model.memos import memos_path, validate_memos\n"
+            f"root = {str(project)!r}\n"
+            "c = load_corpus(root + '/corpus')\n"
+            "assert len(load_codings(c, load_codebook(root + '/codebook/balises.yaml')).coverage) == 1\n"
+            "validate_memos(memos_path(root + '/corpus'))\n"
+            "print('filelock' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.split()[-1] == "False"

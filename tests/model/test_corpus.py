@@ -164,3 +164,37 @@ def test_new_territory_is_just_a_new_folder(tmp_path: Path):
 def test_missing_corpus_folder(tmp_path: Path):
     with pytest.raises(CorpusError, match="dossier du corpus introuvable"):
         load_corpus(tmp_path / "nope")
+
+
+def test_loading_a_corpus_imports_no_table_or_number_library(project: Path):
+    """pandas is imported where a table is built (documents_frame, segments_frame), babel where a
+    number is written: loading and validating a corpus (``analyse segments``, imports, a warm
+    report) pays neither."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from analyse.model.corpus import load_corpus; "
+            f"c = load_corpus({str(project / 'corpus')!r}); assert c.segments and not c.problems.errors; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'babel', 'jsonschema') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_count_words_leaves_timecodes_out():
+    assert count_words("[00:03:12] Bonjour à tous") == count_words("Bonjour à tous") == 3
+    assert count_words("l'élue [rires] parle") == 3          # a mark that is no timecode: its word counts
+
+
+def test_word_counts_are_counted_once_and_follow_the_segments(project: Path, monkeypatch):
+    import analyse.model.corpus as corpus_module
+
+    corpus = load_corpus(project / "corpus")
+    calls = []
+    real = corpus_module.count_words
+    monkeypatch.setattr(corpus_module, "count_words", lambda text: calls.append(text) or real(text))
+    docs, segs = documents_frame(corpus), segments_frame(corpus)
+    assert len(calls) == len(corpus.segments)                      # one count per segment for both tables
+    assert docs["words"].sum() == segs["words"].sum() == sum(real(s.text) for s in corpus.segments)
+    corpus.segments = corpus.segments[:2]                          # a new list: counted again
+    assert segments_frame(corpus)["words"].tolist() == [real(s.text) for s in corpus.segments[:2]]
+    assert documents_frame(corpus)["words"].sum() == segments_frame(corpus)["words"].sum()

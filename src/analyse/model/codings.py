@@ -42,12 +42,12 @@ import datetime as _dt
 import json
 import math
 import re
+from bisect import bisect_right
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock, Timeout
 
 from analyse.model.codebook import Codebook
 from analyse.model.corpus import Corpus, Segment
@@ -344,12 +344,16 @@ class CodingStore:
             return []
         return sorted(p for p in self.folder.glob("*.jsonl") if not CODER_ID.match(p.stem))
 
-    def _lock(self, coder: str) -> FileLock:
+    def _lock(self, coder: str):
+        from filelock import FileLock   # here: reading and validating codings takes no lock
+
         return FileLock(str(self.path(coder)) + ".lock", timeout=LOCK_TIMEOUT_S)
 
     @contextmanager
     def _locked(self, coders):
         """Hold the locks of ``coders`` (sorted, so two writers cannot deadlock)."""
+        from filelock import Timeout
+
         with ExitStack() as stack:
             for coder in sorted(set(coders)):
                 lock = self._lock(coder)
@@ -391,11 +395,16 @@ class CodingStore:
 
     def _read(self, coder: str) -> list[str]:
         """The lines of a coder's file (caller holds the lock or accepts a snapshot)."""
+        return self._read_parsed(coder)[0]
+
+    def _read_parsed(self, coder: str) -> tuple[list[str], list | None]:
+        """:meth:`_read`, with each line's JSON object (``None`` for a blank line) when every line is
+        one: the check for records split by an old reader parses every line, so its parse is kept."""
         path = self.path(coder)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return []
+            return [], []
         except OSError as exc:
             raise CodingsError(f"impossible de lire le fichier du codeur {coder} : {exc.strerror or exc}", path,
                                hint="vérifier les droits de lecture du fichier") from None
@@ -405,25 +414,37 @@ class CodingStore:
             line = raw[:exc.start].count(b"\n") + 1
             raise CodingsError("le fichier des codages n'est pas en UTF-8", path, line,
                                hint="l'enregistrer en UTF-8 (ou le restaurer depuis une sauvegarde)") from None
-        lines, repaired = fileio.rejoin_split_lines(fileio.split_lines(text))
+        lines = fileio.split_lines(text)
+        objects = _objects(lines)
+        # every line an object (nearly always): nothing an old reader split, rejoin_split_lines would
+        # return the lines as they are
+        lines, repaired = (lines, []) if objects is not None else fileio.rejoin_split_lines(lines)
         if repaired:
             if self.corpus is not None:
                 lines = _choose_separators(fileio.split_lines(text), self.corpus)
             self.repaired[coder] = repaired
         else:
             self.repaired.pop(coder, None)
+        if not _SEPARATOR.search(text):
+            return lines, objects
         # a raw U+2028 (written by an old version) can only sit inside a JSON string: escape it
-        return [_escaped(line) for line in lines]
+        # (the objects are the same: escaped or not, the string decodes to the same text)
+        return [_escaped(line) for line in lines], objects
 
     def read_lines(self, coder: str) -> list[str]:
         """The lines of a coder's file (``\\n`` only ends a line; records split by an old reader rejoined).
 
         Raises :class:`CodingsError` (in French) for a file that is not UTF-8.
         """
+        return self.read_parsed(coder)[0]
+
+    def read_parsed(self, coder: str) -> tuple[list[str], list | None]:
+        """:meth:`read_lines` and, when every line is a JSON object, those objects (``None`` for a
+        blank line), so that a reader does not parse the file twice (see :func:`json_lines`)."""
         if self.pending():
             self.recover()
         self._clean_if_idle()
-        return self._read(coder)
+        return self._read_parsed(coder)
 
     def _clean_if_idle(self) -> None:
         """Remove the temporary files killed writers left, for each file no writer holds now."""
@@ -432,6 +453,8 @@ class CodingStore:
         for target in sorted({tmp.name[1:].split(".jsonl.")[0] for tmp in self.folder.glob(".*.jsonl.*.tmp")}):
             if not CODER_ID.match(target):
                 continue
+            from filelock import FileLock, Timeout   # only when a temporary file was left
+
             path = self.path(target)
             try:
                 with FileLock(str(path) + ".lock", timeout=0):
@@ -702,8 +725,31 @@ def _parsed(lines: list[str]):
             yield lineno, rec
 
 
-def json_lines(lines: list[str], rel: str, problems: Problems):
-    """Yield ``(line number, object)`` for each JSON object line; report the others."""
+def _objects(lines: list[str]) -> list | None:
+    """Each line's JSON object (``None`` for a blank line), or ``None`` if a line is not an object."""
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append(None)
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(rec, dict):
+            return None
+        out.append(rec)
+    return out
+
+
+def json_lines(lines: list[str], rel: str, problems: Problems, objects: list | None = None):
+    """Yield ``(line number, object)`` for each JSON object line; report the others.
+
+    ``objects``: the lines already parsed (see :meth:`CodingStore.read_parsed`), not parsed again.
+    """
+    if objects is not None:
+        yield from ((lineno, rec) for lineno, rec in enumerate(objects, start=1) if rec is not None)
+        return
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -736,6 +782,37 @@ def segment_for(segments: list[Segment], start: int, end: int) -> Segment | None
         if overlap > best_overlap:
             best, best_overlap = s, overlap
     return best
+
+
+class SegmentSpans:
+    """Each document's segments in body order, to find the segment a span falls in by bisection.
+
+    Gives what :func:`segment_for` gives on the document's segments, looking only at those the
+    span can overlap (segments are disjoint paragraphs, so their starts and ends are both sorted):
+    loading the codings scanned every segment of the document for every coding.
+    """
+
+    def __init__(self, segments):
+        groups: dict[str, list[Segment]] = {}
+        for s in segments:
+            groups.setdefault(s.doc, []).append(s)
+        self._docs = {}
+        for doc, segs in groups.items():
+            segs.sort(key=lambda s: s.start)      # stable: already in body order in a loaded corpus
+            self._docs[doc] = (segs, [s.end for s in segs])
+
+    def find(self, doc: str, start: int, end: int) -> Segment | None:
+        """The segment of ``doc`` sharing the most characters with ``[start, end)`` (the first on a tie)."""
+        segs, ends = self._docs.get(doc, ((), ()))
+        best, best_overlap = None, 0
+        for k in range(bisect_right(ends, start), len(segs)):   # the first segment ending after start
+            s = segs[k]
+            if s.start >= end:
+                break
+            overlap = min(end, s.end) - max(start, s.start)
+            if overlap > best_overlap:
+                best, best_overlap = s, overlap
+        return best
 
 
 def _check_line_head(rec: dict, fields, rel: str, lineno: int, coder: str, problems: Problems) -> bool | None:
@@ -852,14 +929,12 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                          hint="renommer le fichier avec des lettres, chiffres, « - » ou « _ » seulement "
                               f"(par exemple {re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem).strip('-') or 'C'}.jsonl)")
     rows, cover = [], []
-    by_doc: dict[str, list[Segment]] = {}
-    for s in corpus.segments:
-        by_doc.setdefault(s.doc, []).append(s)
+    spans = SegmentSpans(corpus.segments)
     for coder in wanted:
         path = store.path(coder)
         rel = str(path)
         try:
-            lines = store.read_lines(coder)
+            lines, objects = store.read_parsed(coder)
         except CodingsError as exc:
             problems.add(rel, exc.message, exc.line, hint=exc.hint)
             continue
@@ -868,7 +943,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                               "Unicode dans un mémo ou une citation), recollé à la lecture", lineno,
                          hint="lancer `analyse repair` pour réécrire le fichier", severity="warning")
         entries = []
-        for lineno, rec in json_lines(lines, rel, problems):
+        for lineno, rec in json_lines(lines, rel, problems, objects):
             kind = rec.get("type")
             if kind == "coverage" and rec.get("doc") not in corpus.documents:
                 problems.add(rel, msg("cod.coverage_unknown_doc", doc=rec.get("doc")), lineno)
@@ -902,7 +977,7 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 start, end, moved = new, new + len(rec["quote"]), True
                 problems.add(rel, msg("cod.moved", doc=rec["doc"], old=rec["start"], new=start), lineno,
                              severity="warning")
-            seg = segment_for(by_doc.get(rec["doc"], []), start, end)
+            seg = spans.find(rec["doc"], start, end)
             rows.append({
                 "coder": coder, "doc": rec["doc"], "segment": seg.id if seg else None,
                 "territory": seg.territory if seg else corpus.documents[rec["doc"]].territory,

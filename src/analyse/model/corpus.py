@@ -35,13 +35,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from analyse.errors import CorpusError, Problems
 from analyse.messages import msg
 from analyse.textutil import fr_yaml_error
+
+if TYPE_CHECKING:   # pandas only where a table is built: loading and validating need none
+    import pandas as pd
 
 TERRITORY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KINDS = ("transcript", "recit", "entretien", "note")
@@ -158,7 +161,7 @@ WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 def count_words(text: str) -> int:
     """Number of words in ``text`` (apostrophes and hyphens join a word; timecodes are not words)."""
-    return len(WORD.findall(TIMECODE.sub(" ", text)))
+    return len(WORD.findall(TIMECODE.sub(" ", text) if "[" in text else text))
 
 
 def clock(value: str) -> str:
@@ -248,6 +251,15 @@ class Corpus:
                 index.setdefault(s.doc, []).append(s)
             self._by_doc, self._indexed = index, len(self.segments)
         return list(index.get(doc_id, []))
+
+    def segment_words(self) -> list[int]:
+        """The word count (:func:`count_words`) of each segment, in order; counted once while the
+        segments stay the same, since the document table and the segment table both need them."""
+        cached = getattr(self, "_words", None)
+        if cached is None or cached[0] is not self.segments or cached[1] != len(self.segments):
+            cached = (self.segments, len(self.segments), [count_words(s.text) for s in self.segments])
+            self._words = cached
+        return cached[2]
 
     @property
     def territories(self) -> list[str]:
@@ -616,15 +628,20 @@ def _check_known_territories(root: Path, documents: dict[str, Document], problem
 
 def documents_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per document: metadata, word count, segment and participant counts."""
+    import pandas as pd
+
     seg_counts: dict[str, int] = {}
-    for s in corpus.segments:
+    turns: dict[str, int] = {}
+    words: dict[str, int] = {}
+    for s, n in zip(corpus.segments, corpus.segment_words()):   # one pass for every document
         seg_counts[s.doc] = seg_counts.get(s.doc, 0) + 1
+        turns[s.doc] = max(turns.get(s.doc, 0), s.turn)
+        words[s.doc] = words.get(s.doc, 0) + n
     rows = [{
         "doc": d.id, "territory": d.territory, "kind": d.kind, "atelier": d.atelier,
         "date": d.date, "title": d.title, "language": d.language, "synthetic": d.synthetic,
         "participants": len(d.participants), "segments": seg_counts.get(d.id, 0),
-        "turns": max((s.turn for s in corpus.segments_of(d.id)), default=0),
-        "words": sum(count_words(s.text) for s in corpus.segments_of(d.id)), "path": d.path,
+        "turns": turns.get(d.id, 0), "words": words.get(d.id, 0), "path": d.path,
     } for d in corpus.documents.values()]
     columns = ["doc", "territory", "kind", "atelier", "date", "title", "language", "synthetic",
                "participants", "turns", "segments", "words", "path"]
@@ -633,15 +650,17 @@ def documents_frame(corpus: Corpus) -> pd.DataFrame:
 
 def segments_frame(corpus: Corpus) -> pd.DataFrame:
     """One row per segment (tidy): id, document, offsets, speaker, role, text, words."""
+    import pandas as pd
+
     columns = ["segment", "doc", "n", "turn", "territory", "atelier", "kind", "speaker", "speaker_label",
                "role", "start", "end", "line", "words", "text", "start_time", "end_time"]
-    rows = [{
-        "segment": s.id, "doc": s.doc, "n": s.n, "turn": s.turn, "territory": s.territory, "atelier": s.atelier,
-        "kind": s.kind, "speaker": s.speaker, "speaker_label": s.speaker_label, "role": s.role,
-        "start": s.start, "end": s.end, "line": s.line, "words": count_words(s.text), "text": s.text,
-        "start_time": s.start_time, "end_time": s.end_time,
-    } for s in corpus.segments]
-    return pd.DataFrame(rows, columns=columns)
+    if not corpus.segments:
+        return pd.DataFrame([], columns=columns)       # every column of dtype object, as ever
+    fields = {c: c for c in columns} | {"segment": "id"}
+    # column by column (a row of dicts per segment is several times slower to build)
+    table = {c: [getattr(s, fields[c]) for s in corpus.segments] for c in columns if c != "words"}
+    table["words"] = list(corpus.segment_words())
+    return pd.DataFrame(table, columns=columns)
 
 
 def _print_segments(path: str) -> int:

@@ -23,8 +23,6 @@ import json
 import uuid
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.fileio import atomic_write, clean_temps, dumps_line, split_lines
 from analyse.messages import msg
@@ -98,13 +96,17 @@ class MemoStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _lock(self, timeout: float = LOCK_TIMEOUT_S) -> FileLock:
+    def _lock(self, timeout: float = LOCK_TIMEOUT_S):
+        from filelock import FileLock   # here: reading and checking memos takes no lock
+
         return FileLock(str(self.path) + ".lock", timeout=timeout)
 
     def _clean_if_idle(self) -> None:
         """Remove the temporary files a killed writer left (when no writer holds the file now)."""
         if not any(self.path.parent.glob(f".{self.path.name}.*.tmp")):
             return
+        from filelock import Timeout
+
         try:
             with self._lock(timeout=0):
                 clean_temps(self.path)
