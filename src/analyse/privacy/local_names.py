@@ -1,0 +1,436 @@
+"""Local organisations and projects that no lexicon lists yet: head nouns and the names after them.
+
+A lexicon only knows the names someone wrote down; a new transcript brings new ones. Spoken
+French, though, announces a local name with a *head noun* and then the name: « l'association
+Les Jardins de la Motte », « la boulangerie Rault », « le club de foot de Plouguenast », « le
+projet « Bouge ton quartier » », « la communauté de communes du Val ». The rules below find
+those over spaCy tokens (a :class:`spacy.matcher.Matcher` per rule; plain tokenisation is
+enough, no tagger is needed) and mask the head with its name, by the head's replacement
+(« [une association locale] »), so that the kind of body — often the very dispositif a
+groupe miroir discusses — stays readable. The lists live in ``data/masking.yaml``; a project
+extends them in ``<lexicons>/_regles.yaml`` (same keys).
+
+Rules, in the words of ``masking.yaml``:
+
+* ``tetes_organisations``, ``tetes_projets``, ``tetes_collectivites``: a head (« association »,
+  « projet », « communauté de communes ») followed, after at most one free word (« l'épicerie
+  *bio* … ») and up to two « de + word » complements (« le club *de foot* de … »), by a name:
+  capitalised words (with « de », « la », « sur », « & »… between them), a quoted name
+  (« … », "…"), or « de / du / des » + a capitalised word;
+* ``tetes_apres``: a capitalised name then a head written after it (« Loudéac Communauté »,
+  « Flandre Habitat »);
+* ``tetes_evenements``: a capitalised event word after an article or a preposition, with more
+  words after it (« les Journées vertes du Val », « la Fête de la pomme »);
+* ``verbes_nommer``: a name given in so many words (« ça s'appelle Terre d'Envol »);
+* ``sigles_courants``: an isolated all-capital word of three characters or more that is on
+  neither this list nor the never-mask list is a local body (« le SIAEP a voté »).
+
+A name is not a name when it is made only of never-mask or guard words (« l'association des
+maires de France », « la fête de Noël »), when the whole of head and name is on the never-mask
+list (« le plan Climat »), or when it is one given name (« le projet de Michel »: the person
+rules mask Michel).
+
+Why a Matcher and a little Python rather than one token pattern: the Matcher finds the heads
+and their complements; how far a name runs (« Les Jardins de la Motte » but not « … de la
+Motte et Michel ») needs a repeated group « link + capitalised word », which a token pattern
+cannot express.
+
+Examples
+--------
+>>> rules = NameRules.load()
+>>> doc = blank_doc("On travaille avec l'épicerie solidaire La Cagette et le projet « Bouge ton quartier ».")
+>>> [(doc.text[f.start:f.end], f.replacement) for f in rules.find(doc)]
+[('épicerie solidaire La Cagette', '[une épicerie solidaire locale]'), ('projet « Bouge ton quartier »', '[un projet local]')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from analyse.errors import AnalyseError
+from analyse.privacy.decontext import fold
+from analyse.privacy.lexicons import PROJECT_RULES, _read_yaml
+
+SHARED_RULES = Path(__file__).resolve().parent / "data" / "masking.yaml"
+
+ORGANISATION_DEFAULT = "[une organisation locale]"
+PROJECT_DEFAULT = "[un projet local]"
+COLLECTIVITY_DEFAULT = "[l'intercommunalité]"
+NAMED_DEFAULT = "[un nom local]"
+# list key → (kind scored by the evaluation, default replacement)
+HEAD_LISTS = {
+    "tetes_organisations": ("organisation", ORGANISATION_DEFAULT),
+    "tetes_projets": ("projet", PROJECT_DEFAULT),
+    "tetes_collectivites": ("organisation", COLLECTIVITY_DEFAULT),
+    "tetes_apres": ("organisation", ORGANISATION_DEFAULT),
+    "tetes_evenements": ("projet", PROJECT_DEFAULT),
+}
+WORD_LISTS = ("verbes_nommer", "sigles_courants")
+
+_DE = ["de", "du", "des", "d'", "d’"]
+_ARTICLES = ["la", "le", "les", "l'", "l’"]
+# words that may sit inside a name between capitalised words (« Les Amis de la Terre », « Bois & Co »)
+_LINKS = {"de", "du", "des", "d'", "d’", "la", "le", "les", "l'", "l’", "sur", "en", "&", "aux", "au", "à"}
+_QUOTES = {"«": "»", '"': '"', "“": "”"}
+# what comes before a capitalised event word that opens a name (« les Journées … », « à la Fête … »)
+_BEFORE_EVENT = ["le", "la", "les", "l'", "l’", "du", "des", "au", "aux", "de", "d'", "d’", "à", "pour",
+                 "notre", "nos", "votre", "vos", "leur", "leurs", "ce", "cet", "cette", "ces", "son", "sa",
+                 "ses", "chaque", "prochain", "prochaine", "dernier", "dernière"]
+# a head noun comes after a determiner (« l'association », « notre petite épicerie »), or opens the text
+_DETERMINERS = {"le", "la", "les", "l'", "l’", "un", "une", "des", "du", "au", "aux", "de", "d'", "d’", "ce",
+                "cet", "cette", "ces", "mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "notre", "nos",
+                "votre", "vos", "leur", "leurs", "quelques", "plusieurs", "chaque", "autre", "autres"}
+# adjectives that come before a noun (« notre petite épicerie ») — after one, the noun is not an adjective
+_BEFORE_NOUN = {"petit", "petite", "petits", "petites", "grand", "grande", "grands", "grandes", "gros", "grosse",
+                "grosses", "nouveau", "nouvel", "nouvelle", "nouveaux", "nouvelles", "vieux", "vieil", "vieille",
+                "vieilles", "ancien", "ancienne", "anciens", "anciennes", "jeune", "jeunes", "beau", "bel", "belle",
+                "fameux", "fameuse", "seul", "seule", "premier", "première", "dernier", "dernière", "même", "vrai",
+                "vraie", "sacré", "sacrée", "super", "bonne", "bon"}
+_INDEFINITE = {"un", "une", "des", "de", "d'", "d’", "quelques", "plusieurs", "chaque", "autre", "autres"}
+MAX_NAME_TOKENS = 8
+MAX_QUOTED_TOKENS = 12
+# a free word between a head and its name, and the word of a « de + word » complement
+_FREE_WORD = {"IS_ALPHA": True, "IS_LOWER": True, "IS_STOP": False}
+_ACRONYM = re.compile(r"[A-ZÀÂÉÈÊÎÔÛÇ][A-ZÀÂÉÈÊÎÔÛÇ0-9&]{2,}")
+_ROMAN = re.compile(r"[IVXLCDM]+")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A head noun (as tokens), the kind of what it names, and the words that replace head and name."""
+
+    text: str
+    kind: str
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """A local name found by a rule: character offsets, kind, replacement, and the rule's list."""
+
+    start: int
+    end: int
+    kind: str
+    replacement: str
+    rule: str
+    head: str = ""
+
+
+@dataclass
+class NameRules:
+    """The head-noun rules (see the module docstring) and the lists they read.
+
+    Parameters
+    ----------
+    heads : dict
+        ``list key → [Head]`` for each of :data:`HEAD_LISTS`.
+    naming_verbs, acronyms : frozenset
+        Folded words of ``verbes_nommer`` and ``sigles_courants``.
+    generic, guard : frozenset
+        Folded never-mask and guard words (a name made only of them is no name).
+    """
+
+    heads: dict[str, list[Head]] = field(default_factory=dict)
+    naming_verbs: frozenset[str] = frozenset()
+    acronyms: frozenset[str] = frozenset()
+    generic: frozenset[str] = frozenset()
+    guard: frozenset[str] = frozenset()
+    _matchers: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_data(cls, *datas: dict, sources: Iterable[str] = ()) -> "NameRules":
+        """Rules from the content of one or more ``masking.yaml``-like files (later ones add to earlier)."""
+        heads: dict[str, dict[str, Head]] = {key: {} for key in HEAD_LISTS}
+        words: dict[str, set[str]] = {key: set() for key in WORD_LISTS}
+        generic, guard = set(), set()
+        sources = list(sources) + [""] * len(datas)
+        for data, source in zip(datas, sources):
+            for key, (kind, default) in HEAD_LISTS.items():
+                for item in data.get(key) or []:
+                    text, replacement = _head_item(item, key, source)
+                    heads[key][fold(text)] = Head(text, kind, replacement or default)
+            for key in WORD_LISTS:
+                # as written and folded: verbs are matched on their lower-case form, acronyms folded
+                words[key] |= {v for w in data.get(key) or [] for v in (str(w).lower(), fold(str(w)))}
+            generic |= {fold(" ".join(str(w).split())) for w in data.get("generiques") or []}
+            guard |= {fold(str(w)) for w in data.get("garde") or []}
+        return cls({k: list(v.values()) for k, v in heads.items()}, frozenset(words["verbes_nommer"]),
+                   frozenset(words["sigles_courants"]), frozenset(generic), frozenset(guard))
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> "NameRules":
+        """The bundled rules, plus ``folder/_regles.yaml`` when a lexicons folder has one."""
+        datas, sources = [_shared_data()], [str(SHARED_RULES)]
+        if folder is not None and (Path(folder) / PROJECT_RULES).is_file():
+            path = Path(folder) / PROJECT_RULES
+            datas.append(_read_yaml(path))
+            sources.append(str(path))
+        return cls.from_data(*datas, sources=sources)
+
+    def matcher(self, vocab):
+        """The token Matcher of these rules for a spaCy vocabulary (built once per vocabulary)."""
+        key = id(vocab)
+        if key not in self._matchers:
+            self._matchers[key] = (vocab, self._build_matcher(vocab))
+        return self._matchers[key][1]
+
+    def _build_matcher(self, vocab):
+        from spacy.matcher import Matcher
+
+        tokenizer = blank_nlp().tokenizer
+        matcher = Matcher(vocab)
+        de = {"LOWER": {"IN": _DE}}
+        article = {"LOWER": {"IN": _ARTICLES}, "OP": "?"}
+        free = dict(_FREE_WORD)
+        for key in ("tetes_organisations", "tetes_projets", "tetes_collectivites"):
+            for i, head in enumerate(self.heads[key]):
+                words = [{"LOWER": {"IN": _spellings(t.lower_)}} for t in tokenizer(head.text)]
+                tail = [{**de, "OP": "?"}, article]
+                patterns = []
+                for groups in range(3):
+                    middle = [{**free, "OP": "?"}] + [de, article, free] * groups
+                    patterns.append(words + middle + tail)
+                matcher.add(f"{key}:{i}", patterns)
+        for i, head in enumerate(self.heads["tetes_apres"]):
+            matcher.add(f"tetes_apres:{i}", [[{"IS_TITLE": True}, {"ORTH": head.text}]])
+        for i, head in enumerate(self.heads["tetes_evenements"]):
+            matcher.add(f"tetes_evenements:{i}", [[{"LOWER": {"IN": _BEFORE_EVENT}}, {"ORTH": head.text}]])
+        matcher.add("verbes_nommer", [[{"LOWER": {"IN": sorted(self.naming_verbs)}}]])
+        matcher.add("sigles", [[{"TEXT": {"REGEX": "^" + _ACRONYM.pattern + "$"}}]])
+        return matcher
+
+    # ------------------------------------------------------------------ finding
+    def find(self, doc, lexicon=None) -> list[Found]:
+        """Local names in a spaCy ``Doc`` (any pipeline: only tokens are read), sorted, one per span.
+
+        ``lexicon`` (:class:`~analyse.privacy.lexicons.Lexicon`) adds its never-mask and guard
+        words to the bundled ones.
+        """
+        from analyse.privacy.pseudonymise import first_names
+
+        generic = self.generic | (lexicon.generic if lexicon is not None else set())
+        guard = self.guard | (lexicon.guard if lexicon is not None else set())
+        check = _NameCheck(doc, generic, guard, first_names())
+        found: dict[tuple[int, int], Found] = {}
+
+        def keep(start_tok: int, end_tok: int, head: Head, rule: str, span_text: str | None = None) -> None:
+            start, end = doc[start_tok].idx, doc[end_tok - 1].idx + len(doc[end_tok - 1])
+            if check.is_generic(doc.text[start:end]):
+                return
+            old = found.get((start, end))
+            # « le comité des fêtes de … »: the longest head that reads the same span is the most specific
+            if old is None or len(head.text) > len(old.head):
+                found[(start, end)] = Found(start, end, head.kind, head.replacement, rule, head.text)
+
+        for match_id, s, e in self.matcher(doc.vocab)(doc):
+            label = doc.vocab.strings[match_id]
+            key, _, index = label.partition(":")
+            if key in ("tetes_organisations", "tetes_projets", "tetes_collectivites"):
+                head = self.heads[key][int(index)]
+                determiner = check.determiner_before(s)
+                if determiner is None:
+                    continue      # « le compostage collectif de … »: an adjective, not a head noun
+                end = check.name_after(e)
+                # « une ferme de la Sarthe »: a farm somewhere, not a named one (the place is masked alone)
+                if end is not None and not (determiner in _INDEFINITE and any(t.lower_ in _DE for t in doc[s:e])):
+                    keep(s, end, head, key)
+            elif key == "tetes_apres":
+                head = self.heads[key][int(index)]
+                start = check.name_before(s + 1)
+                if start is not None:
+                    keep(start, e, head, key)
+            elif key == "tetes_evenements":
+                head = self.heads[key][int(index)]
+                end = check.event_name_after(s + 1)
+                if end is not None:
+                    keep(s + 1, end, head, key)
+            elif key == "verbes_nommer":
+                end = check.name_after(e)
+                if end is not None:
+                    keep(e, end, Head("", "projet", NAMED_DEFAULT), key)
+            elif key == "sigles":
+                if check.is_local_acronym(s, self.acronyms):
+                    keep(s, e, Head("", "organisation", ORGANISATION_DEFAULT), key)
+        return sorted(found.values(), key=lambda f: (f.start, -f.end))
+
+
+class _NameCheck:
+    """Where a name runs, token by token, and whether it is a name at all."""
+
+    def __init__(self, doc, generic: frozenset[str] | set[str], guard: frozenset[str] | set[str],
+                 given_names: frozenset[str]):
+        self.doc, self.generic, self.guard, self.given = doc, generic, guard, given_names
+
+    # ---------------------------------------------------------------- words
+    def determiner_before(self, i: int) -> str | None:
+        """The determiner of the noun at token ``i`` (« l'… », « une grosse … »); "" at the start; else None."""
+        before = [t for t in self.doc[max(0, i - 2):i]]
+        if not before or before[-1].is_punct or before[-1].is_space:
+            return ""
+        if before[-1].lower_ in _DETERMINERS:
+            return before[-1].lower_
+        if len(before) == 2 and before[-1].lower_ in _BEFORE_NOUN and before[0].lower_ in _DETERMINERS:
+            return before[0].lower_
+        return None
+
+    def is_generic(self, text: str) -> bool:
+        folded = re.sub(r"^(?:l'|la |le |les |un |une |des |du |de la |de l')", "", fold(text).strip())
+        return folded in self.generic or folded in self.guard
+
+    def _word(self, i: int) -> bool:
+        """A word that can be part of a name: it starts with a capital (« Les », « Z' », « CD2E »)."""
+        if i >= len(self.doc):
+            return False
+        t = self.doc[i]
+        return t.text[:1].isupper() and any(ch.isalpha() for ch in t.text)
+
+    def _glued(self, i: int) -> bool:
+        """Token ``i`` continues the word before it (« Lens-Liévin », « Z'Arts »)."""
+        return 0 < i < len(self.doc) and not self.doc[i - 1].whitespace_ and not self.doc[i].is_space \
+            and (self.doc[i].text in "-'’" or self.doc[i].text[:1].isalnum()) \
+            and self.doc[i].text not in _QUOTES.values()
+
+    def _valid(self, start: int, end: int) -> bool:
+        """Tokens ``start:end`` make a name: one content word at least, not only never-mask or guard words."""
+        tokens = [t for t in self.doc[start:end] if t.text not in _QUOTES and t.text not in _QUOTES.values()]
+        content = [t for t in tokens if t.lower_ not in _LINKS and not t.is_punct and not t.is_stop]
+        if not content:
+            return False
+        if all(fold(t.text) in self.generic or fold(t.text) in self.guard for t in content):
+            return False
+        text = self.doc[start:end].text.strip("«»\"“” ")
+        if self.is_generic(text):
+            return False
+        words = [t.text for t in content]
+        # one given name (« le projet de Michel », « il s'appelle Jean-Marc Dupont »): a person, not a body
+        if words[0] in self.given or all(p in self.given for p in words[0].split("-")):
+            return False
+        return True
+
+    # ---------------------------------------------------------------- runs
+    def _run(self, i: int) -> int:
+        """End of the capitalised run that starts at token ``i`` (a name word)."""
+        end, j = i + 1, i + 1
+        while j < len(self.doc) and j - i < MAX_NAME_TOKENS:
+            if self._glued(j) or self._word(j):
+                j += 1
+                end = j
+                continue
+            k = j
+            while k < len(self.doc) and k - j < 3 and self.doc[k].lower_ in _LINKS:
+                k += 1
+            if k > j and self._word(k):
+                j = k
+                continue
+            break
+        return end
+
+    def _quoted(self, i: int) -> int | None:
+        close = _QUOTES[self.doc[i].text]
+        for j in range(i + 1, min(len(self.doc), i + 1 + MAX_QUOTED_TOKENS)):
+            if self.doc[j].text == close:
+                return j + 1 if j > i + 1 else None
+            if self.doc[j].text in ("\n", "\n\n") or self.doc[j].is_space:
+                return None
+        return None
+
+    def name_after(self, i: int) -> int | None:
+        """End token of the name that starts at token ``i`` (after a head), or None."""
+        if i >= len(self.doc):
+            return None
+        if self.doc[i].text in _QUOTES:
+            end = self._quoted(i)
+        elif self._word(i):
+            end = self._run(i)
+        else:
+            return None
+        if end is None or not self._valid(i, end):
+            return None
+        return end
+
+    def name_before(self, head: int) -> int | None:
+        """Start token of the capitalised name that ends right before token ``head``, or None."""
+        start = head - 1
+        while start - 1 >= 0 and head - start < MAX_NAME_TOKENS and (
+                self._glued(start) or (self._word(start - 1) and self.doc[start - 1].whitespace_
+                                       and not self.doc[start - 1].is_stop
+                                       and fold(self.doc[start - 1].text) not in self.guard)):
+            start -= 1
+        while start < head and not self._word(start):
+            start += 1
+        if start >= head or not self._valid(start, head):
+            return None
+        return start
+
+    def event_name_after(self, head: int) -> int | None:
+        """End token of an event name opened by the capitalised word at ``head`` (« Fête de la pomme »)."""
+        end = self._run(head)
+        j, groups = end, 0
+        # lower-case complements after the capitalised start: « Fête de la pomme », « Journées du jardin »
+        while groups < 2 and j < len(self.doc) and self.doc[j].lower_ in _DE:
+            k = j + 1
+            if k < len(self.doc) and self.doc[k].lower_ in _ARTICLES:
+                k += 1
+            if k < len(self.doc) and (self._word(k) or (self.doc[k].is_alpha and not self.doc[k].is_stop)):
+                j = self._run(k) if self._word(k) else k + 1
+                end, groups = j, groups + 1
+                continue
+            break
+        if end == head + 1 or not self._valid(head + 1, end):
+            return None
+        return end
+
+    def is_local_acronym(self, i: int, common: frozenset[str]) -> bool:
+        """An isolated all-capital word that is neither a common acronym nor on the never-mask list."""
+        t = self.doc[i]
+        if sum(ch.isalpha() for ch in t.text) < 2 or _ROMAN.fullmatch(t.text):
+            return False
+        folded = fold(t.text)
+        if folded in common or folded in self.generic or folded in self.guard:
+            return False
+        # words shouted in capitals (« C'EST PAS POSSIBLE ») are not acronyms
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(self.doc) and self.doc[j].is_upper and sum(ch.isalpha() for ch in self.doc[j].text) >= 2:
+                return False
+        return True
+
+
+def _head_item(item, key: str, source: str) -> tuple[str, str | None]:
+    if isinstance(item, dict):
+        text, replacement = item.get("tete"), item.get("remplacement")
+    else:
+        text, replacement = item, None
+    if not isinstance(text, str) or not text.strip() or (replacement is not None and not isinstance(replacement, str)):
+        raise AnalyseError(f"entrée invalide dans « {key} » : {item!r}", source or None,
+                           hint="écrire un mot, ou {tete: …, remplacement: \"[…]\"}")
+    return " ".join(text.split()), replacement
+
+
+def _spellings(word: str) -> list[str]:
+    """A head word as written and without accents (« fête », « fete »)."""
+    return sorted({word, fold(word)})
+
+
+@lru_cache(maxsize=1)
+def _shared_data() -> dict:
+    return _read_yaml(SHARED_RULES)
+
+
+@lru_cache(maxsize=1)
+def blank_nlp():
+    """A tokenizer-only French pipeline: the rules need tokens, not a model."""
+    import spacy
+
+    return spacy.blank("fr")
+
+
+def blank_doc(text: str):
+    """``text`` tokenised by :func:`blank_nlp`."""
+    return blank_nlp()(text)
