@@ -218,11 +218,15 @@ class NameRules:
         generic = self.generic | (lexicon.generic if lexicon is not None else set())
         guard = self.guard | (lexicon.guard if lexicon is not None else set())
         check = _NameCheck(doc, generic, guard, first_names())
+        # never-mask names inside a name (« le label Territoire engagé pour la nature »)
+        never = lexicon.generic_spans(doc.text) if lexicon is not None else []
         found: dict[tuple[int, int], Found] = {}
 
-        def keep(start_tok: int, end_tok: int, head: Head, rule: str, span_text: str | None = None) -> None:
+        def keep(start_tok: int, end_tok: int, head: Head, rule: str, name: tuple[int, int] | None = None) -> None:
             start, end = doc[start_tok].idx, doc[end_tok - 1].idx + len(doc[end_tok - 1])
-            if check.is_generic(doc.text[start:end]):
+            name_start, name_end = (start, end) if name is None else (doc[name[0]].idx, doc[name[1] - 1].idx
+                                                                       + len(doc[name[1] - 1]))
+            if check.is_generic(doc.text[start:end]) or any(s < name_end and name_start < e for s, e in never):
                 return
             old = found.get((start, end))
             # « le comité des fêtes de … »: the longest head that reads the same span is the most specific
@@ -240,12 +244,12 @@ class NameRules:
                 end = check.name_after(e)
                 # « une ferme de la Sarthe »: a farm somewhere, not a named one (the place is masked alone)
                 if end is not None and not (determiner in _INDEFINITE and any(t.lower_ in _DE for t in doc[s:e])):
-                    keep(s, end, head, key)
+                    keep(s, end, head, key, (e, end))
             elif key == "tetes_apres":
                 head = self.heads[key][int(index)]
                 start = check.name_before(s + 1)
                 if start is not None:
-                    keep(start, e, head, key)
+                    keep(start, e, head, key, (start, s + 1))
             elif key == "tetes_evenements":
                 head = self.heads[key][int(index)]
                 end = check.event_name_after(s + 1)

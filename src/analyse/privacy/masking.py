@@ -102,6 +102,7 @@ _WORD = re.compile(r"\w[\w'’-]*")
 _NOT_NAME_POS = {"VERB", "AUX", "ADJ", "ADV", "INTJ", "PRON", "DET", "NUM", "CCONJ", "SCONJ", "ADP"}
 _SHORT_CODE = re.compile(r"[A-Z0-9]{1,4}")
 _ARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(le|la|les)\s+|(l)['’])$")
+_INDEFINITE_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(un|une|des)\s+)$")
 _CONTRACTION_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(au|aux|du|des))\s+$")
 _CONTRACTED = {"au": "à ", "aux": "à ", "du": "de ", "des": "de "}
 
@@ -338,11 +339,15 @@ def _merge(candidates: list[MaskSpan], text: str) -> list[MaskSpan]:
 
 
 def _absorb_article(text: str, span: MaskSpan) -> MaskSpan:
-    """« les Gohéliades » → « [le projet] »; « au Mené » → « à [la commune] »."""
+    """« les Gohéliades » → « [le projet] »; « au Mené » → « à [la commune] ».
+
+    Before a head-noun rule's span, an indefinite article goes too: « une boulangerie
+    Rault » → « [une boulangerie locale] ».
+    """
     if not re.match(r"\[(?:l['’]|la |le |les |un |une |des )", span.replacement):
         return span
     before = text[max(0, span.start - 5):span.start]
-    m = _ARTICLE_BEFORE.search(before)
+    m = _ARTICLE_BEFORE.search(before) or (_INDEFINITE_BEFORE.search(before) if span.source == RULE else None)
     if m:
         return MaskSpan(span.start - len(m.group(0)), span.end, span.kind, span.replacement, span.source)
     m = _CONTRACTION_BEFORE.search(before)

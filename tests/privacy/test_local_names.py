@@ -1,0 +1,174 @@
+"""Local organisations and projects no lexicon lists (analyse.privacy.local_names), on sentences written for the test.
+
+None of the names below is in a lexicon of the project: they must be found by the head-noun rules alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from analyse.model.corpus import load_corpus
+from analyse.privacy.lexicons import Lexicon
+from analyse.privacy.local_names import NameRules, blank_doc
+from analyse.privacy.masking import Masker, load_masker
+from tests.helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def masker():
+    return load_masker(ROOT, load_corpus(ROOT / "corpus"))
+
+
+@pytest.fixture(scope="module")
+def rules_only():
+    """Lexicons and rules, no spaCy model: what the rules find by themselves."""
+    return load_masker(ROOT, nlp=None)
+
+
+def masked(m, text, territory="malaunay"):
+    return m.mask(text, territory)[0]
+
+
+# --- 1. unknown local organisations: head noun + name -------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("On travaille avec l'association Les Jardins de la Motte depuis deux ans.",
+     "On travaille avec [une association locale] depuis deux ans."),
+    ("La coopérative Terre d'Envol a racheté le hangar.", "[une coopérative locale] a racheté le hangar."),
+    ("Le collectif Vélorution Bocage s'est monté en mars.", "[un collectif local] s'est monté en mars."),
+    ("Les gamins vont au centre social Les Mouettes le mercredi.",
+     "Les gamins vont à [un centre social] le mercredi."),
+    ("L'entreprise Dupont Frères a fermé l'an dernier.", "[une entreprise locale] a fermé l'an dernier."),
+    ("La SCIC Bois-Énergie du Plateau livre les plaquettes.", "[une coopérative locale] livre les plaquettes."),
+    ("On passe par l'épicerie solidaire La Cagette pour les invendus.",
+     "On passe par [une épicerie solidaire locale] pour les invendus."),
+    ("Le club de foot de Plouguenast prête ses vestiaires.", "[un club local] prête ses vestiaires."),
+    ("On achète le pain à la boulangerie Rault.", "On achète le pain à [une boulangerie locale]."),
+    ("Les légumes viennent du GAEC du Pont-Neuf.", "Les légumes viennent de [une ferme locale]."),
+    ("Il y a une boulangerie Rault qui a repris.", "Il y a [une boulangerie locale] qui a repris."),
+    ("On a vu l'asso « Bouge ta rue » au marché.", "On a vu [une association locale] au marché."),
+])
+def test_unknown_local_organisations_are_masked_with_their_head(rules_only, text, expected):
+    assert masked(rules_only, text) == expected
+
+
+def test_an_unknown_local_acronym_is_an_organisation(rules_only):
+    assert masked(rules_only, "Le SIAEP a voté la hausse, le PLU aussi, et la CAF a suivi.") \
+        == "[une organisation locale] a voté la hausse, le PLU aussi, et la CAF a suivi."
+
+
+@pytest.mark.parametrize("text", [
+    "C'EST PAS POSSIBLE, franchement.",                 # shouted, not an acronym
+    "Au chapitre XIII du rapport, on en parle.",          # a Roman numeral
+    "Les CM2 et les CE1 ont planté les haies, avec un CDI à la clé.",
+])
+def test_capitals_that_are_not_local_bodies_stay(rules_only, text):
+    assert masked(rules_only, text) == text
+
+
+# --- 2. unknown local projects -------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("On a lancé l'opération « Zéro mégot » avec les écoles.", "On a lancé [une opération locale] avec les écoles."),
+    ("Le projet Ruche Commune a démarré au printemps.", "[un projet local] a démarré au printemps."),
+    ("Le festival Les Arts Verts revient en juin.", "[un festival local] revient en juin."),
+    ("Les Journées vertes du Val ont attiré du monde.", "[des journées locales] ont attiré du monde."),
+    ("Tout le monde vient à la Fête de la pomme.", "Tout le monde vient à [une fête locale]."),
+    ("Ça s'appelle Terre d'Envol, c'est une coopérative d'habitants.",
+     "Ça s'appelle [un nom local], c'est une coopérative d'habitants."),
+    ("On l'a baptisé « Cap Vert » pour faire joli.", "On l'a baptisé [un nom local] pour faire joli."),
+])
+def test_unknown_local_projects_are_masked(rules_only, text, expected):
+    assert masked(rules_only, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Le fifty-fifty, la monnaie locale, le budget participatif et l'AMAP : tout ça se transfère.",
+    "On a le café réparation, le repair café et les jardins partagés.",
+    "On a eu le label Territoire engagé pour la nature et le programme Leader.",
+    "Le défi Familles à énergie positive a marché, le plan Climat aussi.",
+    "On est allés au Forum des associations, puis à la Fête de la musique et à la fête de Noël.",
+    "L'association des maires de France nous a écrit.",
+])
+def test_transferable_dispositifs_and_national_programmes_stay_readable(masker, text):
+    assert masked(masker, text) == text
+
+
+# --- 3. institutional words are never masked alone ------------------------------------------------
+def test_institutional_words_alone_stay(masker):
+    text = ("La Métropole a promis, la communauté urbaine aussi ; l'agglo s'en fiche, la mairie suit, "
+            "le conseil municipal vote, la préfecture signe, le département et la région paient.")
+    assert masked(masker, text) == text
+
+
+def test_a_local_name_after_an_institutional_word_is_masked(masker):
+    assert masked(masker, "La Métropole Rouen Normandie finance.") == "[une structure locale] finance."   # lexicon
+    assert masked(masker, "La communauté de communes du Val d'Oust a suivi.") == "[l'intercommunalité] a suivi."
+    assert masked(masker, "C'est Loudéac Communauté qui porte, avec Lens-Liévin Agglo.") \
+        == "C'est [l'intercommunalité] qui porte, avec [l'intercommunalité]."
+
+
+# --- reading and precedence ----------------------------------------------------------------------
+def test_a_head_rule_reads_better_than_the_place_inside_it(masker):
+    # the lexicon knows Loos; the whole name is an association's, and reads as one
+    assert masked(masker, "L'association Les Amis de Loos a monté un repair café.") \
+        == "[une association locale] a monté un repair café."
+
+
+@pytest.mark.parametrize("text, expected", [
+    # « collectif » after a noun is an adjective, not a head
+    ("Le compostage collectif de la résidence des Tilleuls, gros échec.",
+     "Le compostage collectif de [une résidence], gros échec."),
+    # an indefinite farm « de » a place is a farm somewhere: only the place goes
+    ("Il y a une ferme de la Sarthe qui fait pareil.", "Il y a une ferme de [un lieu] qui fait pareil."),
+    # a given name after a head is a person: the person rules mask it
+    ("Le projet de Martine, c'était un jardin.", "Le projet de [une personne], c'était un jardin."),
+    ("La coopérative emploie Michel depuis deux ans.", "La coopérative emploie [une personne] depuis deux ans."),
+    # a head alone is no name
+    ("L'association a monté un projet avec le club.", "L'association a monté un projet avec le club."),
+])
+def test_heads_without_a_local_name_are_left(masker, text, expected):
+    assert masked(masker, text) == expected
+
+
+def test_the_guard_list_stays_in_force(masker):
+    text = "Sinon on n'aurait jamais commencé. Pardon, euh, Quatorze personnes à la fête de Noël."
+    assert masked(masker, text) == text
+
+
+def test_a_multi_word_capitalised_entity_is_a_name(masker):
+    # no head noun: spaCy's entity (MISC or ORG) of several capitalised words is masked
+    out = masked(masker, "Moi je bosse chez Dupont Frères depuis vingt ans.")
+    assert "Dupont" not in out and "Frères" not in out
+
+
+# --- the lists: per project, and their errors ----------------------------------------------------
+def test_a_project_extends_the_heads_and_the_never_mask_list(tmp_path):
+    folder = tmp_path / "lexicons"
+    folder.mkdir()
+    (folder / "ville.yaml").write_text("commune: [Bourg-Truc]\n", encoding="utf-8")
+    (folder / "_regles.yaml").write_text(
+        "tetes_organisations:\n  - {tete: confrérie, remplacement: \"[une confrérie locale]\"}\n"
+        "generiques: [Ruche Commune]\nsigles_courants: [SIAEP]\n", encoding="utf-8")
+    m = load_masker(tmp_path, lexicons=folder, nlp=None)
+    text = "La confrérie Les Joyeux Tasseurs, le projet Ruche Commune et le SIAEP de Bourg-Truc."
+    assert masked(m, text, "ville") == "[une confrérie locale], le projet Ruche Commune et le SIAEP de [la commune]."
+    assert "_regles" not in {e.territory for e in m.lexicon.entries.values()}
+
+
+def test_a_bad_head_entry_is_a_french_error(tmp_path):
+    from analyse.errors import AnalyseError
+
+    with pytest.raises(AnalyseError, match="tetes_projets"):
+        NameRules.from_data({"tetes_projets": [{"remplacement": "[x]"}]}, sources=["_regles.yaml"])
+
+
+def test_rules_read_tokens_of_any_pipeline():
+    rules = NameRules.load()
+    doc = blank_doc("On a vu la régie de quartier Les Hauts Vents et le projet « Bouge ton quartier ».")
+    found = [(doc.text[f.start:f.end], f.kind, f.replacement) for f in rules.find(doc)]
+    assert found == [("régie de quartier Les Hauts Vents", "organisation", "[une régie de quartier]"),
+                     ("projet « Bouge ton quartier »", "projet", "[un projet local]")]
+
+
+def test_rules_run_without_a_lexicon_or_a_model():
+    m = Masker(Lexicon(), nlp=None)
+    assert m.mask("La fromagerie Le Petit Pré a ouvert.")[0] == "[une fromagerie locale] a ouvert."
