@@ -282,6 +282,8 @@ class Masker:
                 continue
             if len(ent) == 1 and (ent[0].pos_ in _NOT_NAME_POS or _SHORT_CODE.fullmatch(ent.text)):
                 continue
+            if fold(text[start:end]) in self.rules.acronyms:
+                continue          # a common acronym (« le COPIL ») is no local body
             out.append(MaskSpan(start, end, kind, replacement, NER))
         return out
 
