@@ -172,3 +172,28 @@ def test_rules_read_tokens_of_any_pipeline():
 def test_rules_run_without_a_lexicon_or_a_model():
     m = Masker(Lexicon(), nlp=None)
     assert m.mask("La fromagerie Le Petit Pré a ouvert.")[0] == "[une fromagerie locale] a ouvert."
+
+
+# --- proper nouns nobody listed, with no head noun -------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("On bosse avec les Anges Gardins depuis dix ans.", "On bosse avec [un nom local] depuis dix ans."),
+    ("Mon beau-frère travaille chez Lemarchand, à Kerbriand.",
+     "Mon beau-frère travaille chez [un nom local], à [un lieu]."),
+    ("On a demandé conseil à Terre d'Envol, qui avait déjà fait ça.",
+     "On a demandé conseil à [un lieu], qui avait déjà fait ça."),
+])
+def test_a_capitalised_word_inside_a_sentence_is_a_name(rules_only, text, expected):
+    assert masked(rules_only, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Bon. Ensuite, Vous voyez ce que je veux dire ?",            # sentence starts
+    "Il m'a dit : Allez, on y va.",
+    "Ligne un.\nDeuxième ligne, pareil.",
+    "La Région et l'État paient, le Département aussi.",         # never-mask words
+    "On l'a vu sur Internet, dans un PowerPoint.",                # guard words
+    "On était à la Fête de la musique, puis au Forum des associations.",
+    "On a fait un atelier Coopération et un atelier Engagement.",  # the référentiel's workshops
+])
+def test_capitalised_words_that_are_not_names_stay(rules_only, text):
+    assert masked(rules_only, text) == text

@@ -110,6 +110,7 @@ class Lexicon:
     written: list[str] = field(default_factory=list)           # generic and guard words as written
     _pattern: re.Pattern | None = field(default=None, repr=False)
     _generic_pattern: re.Pattern | None = field(default=None, repr=False)
+    _guard_pattern: re.Pattern | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -153,6 +154,7 @@ class Lexicon:
         self.generic |= {fold(" ".join(str(w).split())) for w in data.get("generiques") or []}
         self.guard |= {fold(str(w)) for w in data.get("garde") or []}
         self._generic_pattern = None
+        self._guard_pattern = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -196,6 +198,16 @@ class Lexicon:
             names = sorted(self.generic, key=lambda k: (-len(k), k))
             self._generic_pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")s?(?!\w)")
         return [(m.start(), m.end()) for m in self._generic_pattern.finditer(fold(text))]
+
+    def guard_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of guard phrases of several words (« Fête de la musique ») in ``text``."""
+        phrases = [g for g in self.guard if " " in g]
+        if not phrases:
+            return []
+        if self._guard_pattern is None:
+            names = sorted(phrases, key=lambda k: (-len(k), k))
+            self._guard_pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+        return [(m.start(), m.end()) for m in self._guard_pattern.finditer(fold(text))]
 
     def is_generic(self, text: str) -> bool:
         return _strip_article(fold(text)) in self.generic

@@ -63,6 +63,9 @@ ORGANISATION_DEFAULT = "[une organisation locale]"
 PROJECT_DEFAULT = "[un projet local]"
 COLLECTIVITY_DEFAULT = "[l'intercommunalité]"
 NAMED_DEFAULT = "[un nom local]"
+PLACE_DEFAULT = "[un lieu]"
+# a capitalised word after these is a place (« à Kerbriand », « en Bretagne »)
+_PLACE_BEFORE = {"à", "au", "aux", "en", "vers", "depuis", "jusqu'à", "jusqu’à"}
 # list key → (kind scored by the evaluation, default replacement)
 HEAD_LISTS = {
     "tetes_organisations": ("organisation", ORGANISATION_DEFAULT),
@@ -264,6 +267,42 @@ class NameRules:
                     keep(s, e, Head("", "organisation", ORGANISATION_DEFAULT), key)
         return sorted(found.values(), key=lambda f: (f.start, -f.end))
 
+    def leftover_names(self, doc, covered: Iterable[tuple[int, int]] = (), lexicon=None) -> list[Found]:
+        """Capitalised words inside a sentence that nothing else explains: proper nouns nobody listed.
+
+        French capitalises proper nouns only. Inside a sentence (not after « . », « : »,
+        « « » or a line break), a capitalised word that is no stop word, never-mask or
+        guard word, acronym (the acronym rule's) or given name, and that no other rule
+        masked (``covered``: character spans), is a name: « on bosse avec les Anges
+        Gardins » → « on bosse avec [un nom local] »; after « à », « au », « en »… it is a
+        place (« [un lieu] »).
+        """
+        from analyse.privacy.pseudonymise import first_names
+
+        generic = self.generic | (lexicon.generic if lexicon is not None else set())
+        guard = self.guard | (lexicon.guard if lexicon is not None else set())
+        check = _NameCheck(doc, generic, guard, first_names())
+        taken = list(covered) + (lexicon.generic_spans(doc.text) + lexicon.guard_spans(doc.text)
+                                 if lexicon is not None else [])
+        out, i = [], 1
+        while i < len(doc):
+            if not check.starts_leftover(i, guard_ok=True):
+                i += 1
+                continue
+            end = check._run(i)
+            if end == i + 1 and not check.starts_leftover(i):
+                i += 1
+                continue      # a guard word alone (« Internet »); in a name it may open it (« Terre d'Envol »)
+            start = i - 1 if doc[i - 1].text in ("Le", "La", "Les", "L'", "L’") and i > 1 \
+                and check.starts_leftover(i - 1, article=True) else i
+            first, last = doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
+            if not any(s < last and first < e for s, e in taken) and check._valid(i, end):
+                place = doc[start - 1].lower_ in _PLACE_BEFORE
+                out.append(Found(first, last, "lieu" if place else "organisation",
+                                 PLACE_DEFAULT if place else NAMED_DEFAULT, "noms_propres"))
+            i = end
+        return out
+
 
 class _NameCheck:
     """Where a name runs, token by token, and whether it is a name at all."""
@@ -283,6 +322,19 @@ class _NameCheck:
         if len(before) == 2 and before[-1].lower_ in _BEFORE_NOUN and before[0].lower_ in _DETERMINERS:
             return before[0].lower_
         return None
+
+    def starts_leftover(self, i: int, article: bool = False, guard_ok: bool = False) -> bool:
+        """Token ``i`` is a capitalised word inside a sentence (see :meth:`NameRules.leftover_names`)."""
+        t, before = self.doc[i], self.doc[i - 1]
+        if before.is_space or (before.is_punct and before.text not in (",", "&")) or "\n" in before.whitespace_:
+            return False
+        if not t.text[:1].isupper() or sum(ch.isalpha() for ch in t.text) < 2 or any(ch.isdigit() for ch in t.text):
+            return False
+        if article:
+            return True
+        if t.is_stop or t.is_upper or fold(t.text) in self.generic:
+            return False
+        return guard_ok or fold(t.text) not in self.guard
 
     def is_generic(self, text: str) -> bool:
         folded = re.sub(r"^(?:l'|la |le |les |un |une |des |du |de la |de l')", "", fold(text).strip())

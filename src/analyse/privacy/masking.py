@@ -28,7 +28,11 @@ order of precedence when spans overlap:
    knows the lexicons, the never-mask list and the guard words. An entity with no
    capital letter, made only of guard or generic words, inside a transcription
    mark (« [inaudible] », « (rires) ») or touching a generic body (AMAP, CAF,
-   fifty-fifty, la Métropole…) is not a name.
+   fifty-fifty, la Métropole…) is not a name;
+7. **proper nouns nobody listed**: a capitalised word inside a sentence that no
+   source above explains and that is no stop, never-mask, guard word or common
+   acronym (« avec les Anges Gardins » → « avec [un nom local] »; after « à »,
+   « en »…, « [un lieu] »). French capitalises proper nouns only.
 
 Overlapping spans merge; the merged span takes the replacement of its most
 trusted part (the order above), then of its longest — but a head-noun rule that
@@ -192,6 +196,7 @@ class Masker:
         out += self._local_names(text, doc)
         if self.nlp is not None:
             out += self._entities(text, doc)
+        out += self._leftovers(text, doc, out)
         return out
 
     def spans(self, text: str, territory: str | None = None, doc=None) -> list[MaskSpan]:
@@ -259,6 +264,12 @@ class Masker:
         marks = [(m.start(), m.end()) for m in _MARK.finditer(text)]
         return [MaskSpan(f.start, f.end, f.kind, f.replacement, RULE) for f in self.rules.find(doc, self.lexicon)
                 if not any(s < f.end and f.start < e for s, e in marks)]
+
+    def _leftovers(self, text: str, doc, found: list[MaskSpan]) -> list[MaskSpan]:
+        """Capitalised words no other source explains (:meth:`NameRules.leftover_names`)."""
+        covered = [(c.start, c.end) for c in found] + [(m.start(), m.end()) for m in _MARK.finditer(text)]
+        return [MaskSpan(f.start, f.end, f.kind, f.replacement, NER)
+                for f in self.rules.leftover_names(doc, covered, self.lexicon)]
 
     def _entities(self, text: str, doc) -> list[MaskSpan]:
         marks = [(m.start(), m.end()) for m in _MARK.finditer(text)]
