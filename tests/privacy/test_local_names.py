@@ -5,6 +5,8 @@ None of the names below is in a lexicon of the project: they must be found by th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analyse.model.corpus import load_corpus
@@ -197,3 +199,46 @@ def test_a_capitalised_word_inside_a_sentence_is_a_name(rules_only, text, expect
 ])
 def test_capitalised_words_that_are_not_names_stay(rules_only, text):
     assert masked(rules_only, text) == text
+
+
+# --- measuring what the rules change ---------------------------------------------------------------
+def _one_document_project(tmp_path):
+    (tmp_path / "corpus" / "ville").mkdir(parents=True)
+    (tmp_path / "corpus" / "ville" / "ville-a.md").write_text(
+        "---\nid: ville-a\ntitle: Atelier\nterritory: ville\nkind: transcript\natelier: none\ndate: 2020-01-01\n"
+        "language: fr\nsynthetic: true\nparticipants:\n  - {id: P1, name: \"Jeanne Pic\", role: citoyen}\n---\n"
+        "**P1 (habitante)** : On passe par l'épicerie solidaire La Cagette, à Bourg-Truc, et la Métropole suit.\n",
+        encoding="utf-8")
+    (tmp_path / "lexicons").mkdir()
+    (tmp_path / "lexicons" / "ville.yaml").write_text("commune: [Bourg-Truc]\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_rule_masks_lists_what_the_rules_change(tmp_path):
+    from analyse.privacy.masking_eval import rule_masks
+
+    root = _one_document_project(tmp_path)
+    corpus = load_corpus(root / "corpus")
+    changes = rule_masks(corpus, load_masker(root, corpus, nlp=None))
+    assert changes[["text", "replacement", "change"]].values.tolist() == [
+        ["l'épicerie solidaire La Cagette", "[une épicerie solidaire locale]", "ajouté"]]
+
+
+def test_evaluate_masking_prints_the_rule_masks_and_scores_without_the_rules(tmp_path, capsys):
+    from analyse.cli import main
+
+    root = _one_document_project(tmp_path)
+    assert main(["evaluate-masking", "--project", str(root), "--rule-masks", "--no-ner"]) == 0
+    out = capsys.readouterr().out
+    assert "1 ajouté(s), 0 remplacé(s), 0 retiré(s)" in out and "La Cagette" in out
+    (root / "labels").mkdir()
+    name = "épicerie solidaire La Cagette"
+    start = load_corpus(root / "corpus").documents["ville-a"].body.index(name)
+    label = {"doc": "ville-a", "start": start, "end": start + len(name), "text": name, "kind": "organisation"}
+    (root / "labels" / "labels.jsonl").write_text(json.dumps(label, ensure_ascii=False) + "\n", encoding="utf-8")
+    (root / "labels" / "split.yaml").write_text("dev: [ville-a]\nheldout: []\n", encoding="utf-8")
+    for flags, recall in (([], "1.0"), (["--no-rules"], "0.0")):
+        assert main(["evaluate-masking", "--project", str(root), "--labels", str(root / "labels"), "--no-ner",
+                     "--json", *flags]) == 0
+        scores = {r["kind"]: r for r in json.loads(capsys.readouterr().out)["dev"]["scores"]}
+        assert str(scores["organisation"]["recall"]) == recall

@@ -54,6 +54,7 @@ from typing import Iterable
 import yaml
 
 from analyse.errors import AnalyseError
+from analyse.messages import msg
 from analyse.privacy.decontext import fold
 from analyse.privacy.lexicons import PROJECT_RULES, _read_yaml
 
@@ -464,8 +465,8 @@ def _head_item(item, key: str, source: str) -> tuple[str, str | None]:
     else:
         text, replacement = item, None
     if not isinstance(text, str) or not text.strip() or (replacement is not None and not isinstance(replacement, str)):
-        raise AnalyseError(f"entrée invalide dans « {key} » : {item!r}", source or None,
-                           hint="écrire un mot, ou {tete: …, remplacement: \"[…]\"}")
+        raise AnalyseError(msg("mask.bad_head", key=key, item=repr(item)), source or None,
+                           hint=msg("mask.bad_head_hint"))
     return " ".join(text.split()), replacement
 
 

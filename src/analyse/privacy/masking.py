@@ -142,12 +142,16 @@ class Masker:
         head-noun rules, which need a tokenizer only).
     rules : NameRules, optional
         The head-noun rules (:mod:`analyse.privacy.local_names`); default: the bundled lists.
+    local_names : bool
+        False leaves out the head-noun rules and the unlisted proper nouns (sources 5
+        and 7), to measure what they add (``analyse evaluate-masking --rule-masks``).
     """
 
     lexicon: Lexicon
     participants: dict[str, str] = field(default_factory=dict)
     nlp: object = None
     rules: NameRules | None = None
+    local_names: bool = True
     _people: re.Pattern | None = field(default=None, repr=False)
     _people_lookup: dict = field(default_factory=dict, repr=False)
 
@@ -193,10 +197,12 @@ class Masker:
         out += self._addresses(text)
         if doc is None:
             doc = (self.nlp if self.nlp is not None else blank_nlp())(text)
-        out += self._local_names(text, doc)
+        if self.local_names:
+            out += self._local_names(text, doc)
         if self.nlp is not None:
             out += self._entities(text, doc)
-        out += self._leftovers(text, doc, out)
+        if self.local_names:
+            out += self._leftovers(text, doc, out)
         return out
 
     def spans(self, text: str, territory: str | None = None, doc=None) -> list[MaskSpan]:
