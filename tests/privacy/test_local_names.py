@@ -242,3 +242,11 @@ def test_evaluate_masking_prints_the_rule_masks_and_scores_without_the_rules(tmp
                      "--json", *flags]) == 0
         scores = {r["kind"]: r for r in json.loads(capsys.readouterr().out)["dev"]["scores"]}
         assert str(scores["organisation"]["recall"]) == recall
+
+
+def test_a_capitalised_run_touching_a_mask_goes_with_it(masker):
+    # « Bretagne » is in a lexicon, « Vivante » in none: the whole name goes, by the lexicon's words
+    assert masked(masker, "On a travaillé avec Bretagne Vivante sur les haies.") \
+        == "On a travaillé avec [un lieu] sur les haies."
+    # a civility stays out of the name (the person rules' « Madame [une personne] » is unchanged)
+    assert masked(masker, "On a écrit à Madame Kerjean.") == "On a écrit à Madame [une personne]."

@@ -221,7 +221,7 @@ class NameRules:
 
         generic = self.generic | (lexicon.generic if lexicon is not None else set())
         guard = self.guard | (lexicon.guard if lexicon is not None else set())
-        check = _NameCheck(doc, generic, guard, first_names())
+        check = _NameCheck(doc, generic, guard, first_names(), self.acronyms)
         # never-mask names inside a name (« le label Territoire engagé pour la nature »)
         never = lexicon.generic_spans(doc.text) if lexicon is not None else []
         found: dict[tuple[int, int], Found] = {}
@@ -282,9 +282,9 @@ class NameRules:
 
         generic = self.generic | (lexicon.generic if lexicon is not None else set())
         guard = self.guard | (lexicon.guard if lexicon is not None else set())
-        check = _NameCheck(doc, generic, guard, first_names())
-        taken = list(covered) + (lexicon.generic_spans(doc.text) + lexicon.guard_spans(doc.text)
-                                 if lexicon is not None else [])
+        check = _NameCheck(doc, generic, guard, first_names(), self.acronyms)
+        covered = list(covered)
+        never = lexicon.generic_spans(doc.text) + lexicon.guard_spans(doc.text) if lexicon is not None else []
         out, i = [], 1
         while i < len(doc):
             if not check.starts_leftover(i, guard_ok=True):
@@ -294,10 +294,25 @@ class NameRules:
             if end == i + 1 and not check.starts_leftover(i):
                 i += 1
                 continue      # a guard word alone (« Internet »); in a name it may open it (« Terre d'Envol »)
+            # guard words at the edges are not part of the name (« Madame Deswarte » → « Deswarte »)
+            while end - i > 1 and fold(doc[i].text) in guard and fold(doc[i + 1].text) not in guard \
+                    and doc[i + 1].lower_ not in _LINKS:
+                i += 1
+            while end - i > 1 and (fold(doc[end - 1].text) in guard or doc[end - 1].lower_ in _LINKS):
+                end -= 1
             start = i - 1 if doc[i - 1].text in ("Le", "La", "Les", "L'", "L’") and i > 1 \
                 and check.starts_leftover(i - 1, article=True) else i
             first, last = doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
-            if not any(s < last and first < e for s, e in taken) and check._valid(i, end):
+            inside = [(s, e) for s, e in covered if s < last and first < e]
+            # nothing new but links between masks (« les Gohéliades de Loos » keeps « de »)
+            new_words = [t for t in doc[start:end] if t.lower_ not in _LINKS
+                         and not _all_covered(doc.text, t.idx, t.idx + len(t), inside)]
+            if any(s < last and first < e for s, e in never) or not new_words:
+                i = end
+                continue
+            # a run that touches a mask already made goes with it (« Bretagne Vivante », « Nadia Dupont »:
+            # the merge keeps the more trusted replacement); alone, it must be a name by itself
+            if inside or check._valid(i, end):
                 place = doc[start - 1].lower_ in _PLACE_BEFORE
                 out.append(Found(first, last, "lieu" if place else "organisation",
                                  PLACE_DEFAULT if place else NAMED_DEFAULT, "noms_propres"))
@@ -305,12 +320,16 @@ class NameRules:
         return out
 
 
+def _all_covered(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return all(any(s <= k < e for s, e in spans) for k in range(start, end) if text[k].isalnum())
+
+
 class _NameCheck:
     """Where a name runs, token by token, and whether it is a name at all."""
 
     def __init__(self, doc, generic: frozenset[str] | set[str], guard: frozenset[str] | set[str],
-                 given_names: frozenset[str]):
-        self.doc, self.generic, self.guard, self.given = doc, generic, guard, given_names
+                 given_names: frozenset[str], acronyms: frozenset[str] = frozenset()):
+        self.doc, self.generic, self.guard, self.given, self.acronyms = doc, generic, guard, given_names, acronyms
 
     # ---------------------------------------------------------------- words
     def determiner_before(self, i: int) -> str | None:
@@ -333,8 +352,8 @@ class _NameCheck:
             return False
         if article:
             return True
-        if t.is_stop or t.is_upper or fold(t.text) in self.generic:
-            return False
+        if t.is_stop or t.is_upper or fold(t.text) in self.generic or fold(t.text) in self.acronyms:
+            return False          # « le Smic », « le Scot »: a common acronym written as a word
         return guard_ok or fold(t.text) not in self.guard
 
     def is_generic(self, text: str) -> bool:
