@@ -250,3 +250,28 @@ def test_a_capitalised_run_touching_a_mask_goes_with_it(masker):
         == "On a travaillé avec [un lieu] sur les haies."
     # a civility stays out of the name (the person rules' « Madame [une personne] » is unchanged)
     assert masked(masker, "On a écrit à Madame Kerjean.") == "On a écrit à Madame [une personne]."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("La communauté de communes Brenne et Canal paie.", "[l'intercommunalité] paie."),
+    ("La SAS Vents de Lère a eu son permis.", "[une entreprise locale] a eu son permis."),
+    ("Le parc éolien des Quatre Vents tourne.", "[un parc éolien] tourne."),
+    ("On met ça dans le programme Lère Énergie 2030.", "On met ça dans [un programme local]."),
+    ("Et la Maison de santé des Ormes veut des panneaux.", "Et [une maison de santé] veut des panneaux."),
+    # « et » joins two names only after a head noun: two people stay two
+    ("On a vu Zébulon et Arsène au marché.", "On a vu [un nom local] et [un nom local] au marché."),
+])
+def test_names_with_links_numbers_and_legal_forms(rules_only, text, expected):
+    assert masked(rules_only, text) == expected
+
+
+def test_the_rules_development_set_stays_found():
+    """tests/data/masking/regles-dev: every labelled span masked (a non-regression set, tuned on)."""
+    from analyse.privacy.masking_eval import evaluate_masking, load_labels, load_split
+
+    folder = ROOT / "tests" / "data" / "masking" / "regles-dev"
+    corpus = load_corpus(folder / "documents")
+    scores, _ = evaluate_masking(corpus, load_masker(ROOT, corpus), load_labels(folder / "labels.jsonl"),
+                                 load_split(folder / "split.yaml")["dev"])
+    by_kind = scores.set_index("kind")
+    assert by_kind.loc["ensemble", "recall"] == 1.0 and by_kind.loc["ensemble", "precision"] >= 0.95

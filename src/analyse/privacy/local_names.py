@@ -97,6 +97,10 @@ _BEFORE_NOUN = {"petit", "petite", "petits", "petites", "grand", "grande", "gran
                 "fameux", "fameuse", "seul", "seule", "premier", "première", "dernier", "dernière", "même", "vrai",
                 "vraie", "sacré", "sacrée", "super", "bonne", "bon"}
 _INDEFINITE = {"un", "une", "des", "de", "d'", "d’", "quelques", "plusieurs", "chaque", "autre", "autres"}
+# guard words that never open or close a name: civilities, politeness, discourse markers
+_NOT_IN_NAMES = {"madame", "monsieur", "mademoiselle", "mme", "docteur", "maitre", "merci", "bonjour", "bonsoir",
+                 "salut", "pardon", "allez", "ben", "bon", "bah", "euh", "heu", "oui", "non", "ok", "voila", "alors",
+                 "enfin", "donc", "sinon", "bref", "tiens", "attendez", "ecoutez", "dites", "bravo", "super"}
 MAX_NAME_TOKENS = 8
 MAX_QUOTED_TOKENS = 12
 # a free word between a head and its name, and the word of a « de + word » complement
@@ -294,11 +298,11 @@ class NameRules:
             if end == i + 1 and not check.starts_leftover(i):
                 i += 1
                 continue      # a guard word alone (« Internet »); in a name it may open it (« Terre d'Envol »)
-            # guard words at the edges are not part of the name (« Madame Deswarte » → « Deswarte »)
-            while end - i > 1 and fold(doc[i].text) in guard and fold(doc[i + 1].text) not in guard \
-                    and doc[i + 1].lower_ not in _LINKS:
+            # civilities and politeness at the edges are not part of the name (« Madame Deswarte » →
+            # « Deswarte »); other guard words are, inside a name (« les Quatre Vents »)
+            while end - i > 1 and fold(doc[i].text) in _NOT_IN_NAMES and doc[i + 1].lower_ not in _LINKS:
                 i += 1
-            while end - i > 1 and (fold(doc[end - 1].text) in guard or doc[end - 1].lower_ in _LINKS):
+            while end - i > 1 and (fold(doc[end - 1].text) in _NOT_IN_NAMES or doc[end - 1].lower_ in _LINKS):
                 end -= 1
             start = i - 1 if doc[i - 1].text in ("Le", "La", "Les", "L'", "L’") and i > 1 \
                 and check.starts_leftover(i - 1, article=True) else i
@@ -391,22 +395,42 @@ class _NameCheck:
         return True
 
     # ---------------------------------------------------------------- runs
-    def _run(self, i: int) -> int:
-        """End of the capitalised run that starts at token ``i`` (a name word)."""
+    def _run(self, i: int, conj: bool = False) -> int:
+        """End of the capitalised run that starts at token ``i`` (a name word).
+
+        Links join capitalised words (« Les Amis de la Terre »; with ``conj``, after a head
+        noun, « et » too: « Brenne et Canal », never between two bare names: « Nadine et
+        Erwan »); a year or a number ends a name (« Énergie 2030 »); one lower-case word may
+        sit between two links when a capitalised word follows (« Maison de santé des Ormes »).
+        """
+        doc = self.doc
         end, j = i + 1, i + 1
-        while j < len(self.doc) and j - i < MAX_NAME_TOKENS:
+        while j < len(doc) and j - i < MAX_NAME_TOKENS:
             if self._glued(j) or self._word(j):
                 j += 1
                 end = j
                 continue
-            k = j
-            while k < len(self.doc) and k - j < 3 and self.doc[k].lower_ in _LINKS:
-                k += 1
+            if doc[j].is_digit and len(doc[j]) <= 4:
+                end = j + 1
+                break
+            k = self._links(j, conj)
             if k > j and self._word(k):
                 j = k
                 continue
+            if k > j and k < len(doc) and doc[k].is_alpha and doc[k].is_lower and not doc[k].is_stop:
+                m = self._links(k + 1)
+                if m > k + 1 and self._word(m):
+                    j = m
+                    continue
             break
         return end
+
+    def _links(self, j: int, conj: bool = False) -> int:
+        """End of the run of link words (at most three) that starts at token ``j``."""
+        k = j
+        while k < len(self.doc) and k - j < 3 and (self.doc[k].lower_ in _LINKS or conj and self.doc[k].lower_ == "et"):
+            k += 1
+        return k
 
     def _quoted(self, i: int) -> int | None:
         close = _QUOTES[self.doc[i].text]
@@ -424,7 +448,7 @@ class _NameCheck:
         if self.doc[i].text in _QUOTES:
             end = self._quoted(i)
         elif self._word(i):
-            end = self._run(i)
+            end = self._run(i, conj=True)
         else:
             return None
         if end is None or not self._valid(i, end):
