@@ -23,7 +23,9 @@ Rules, in the words of ``masking.yaml``:
   words after it (« les Journées vertes du Val », « la Fête de la pomme »);
 * ``verbes_nommer``: a name given in so many words (« ça s'appelle Terre d'Envol »);
 * ``sigles_courants``: an isolated all-capital word of three characters or more that is on
-  neither this list nor the never-mask list is a local body (« le SIAEP a voté »).
+  neither this list nor the never-mask list is a local body (« le SIAEP a voté »);
+* last, :meth:`NameRules.leftover_names`: a capitalised word inside a sentence that nothing
+  else explains is a proper noun nobody listed (French capitalises proper nouns only).
 
 A name is not a name when it is made only of never-mask or guard words (« l'association des
 maires de France », « la fête de Noël »), when the whole of head and name is on the never-mask
