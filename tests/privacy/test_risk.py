@@ -78,16 +78,14 @@ def test_facilitator_turns_are_never_verbatims():
 def test_high_risk_verbatims_are_held_back_and_researchers_see_why():
     lex = _lexicon()
     model = RiskModel(lex, {}, threshold=1.0)
-    # without the unlisted-name rules, which would mask the family name this test needs visible
-    masker = Masker(lex, local_names=False)
-    v = decontextualised_verbatims(_material(), ["C"], masker=masker, risk=model, n=1)
+    v = decontextualised_verbatims(_material(), ["C"], masker=Masker(lex), risk=model, n=1)
     x = v[v["territory"] == "x"]
     # x-a#2 ranks first (two coders) but its year and family name stay visible: 0.75 ≤ 1, proposed.
     assert x["segment"].tolist() == ["x-a#2"] and bool(x["proposed"].iloc[0])
     assert x["risk_terms"].iloc[0] == "Wilczek; 1986"
     assert "[le projet]" in x["masked"].iloc[0] and "[la commune]" in x["masked"].iloc[0]
     strict = RiskModel(lex, {}, threshold=0.5)
-    v = decontextualised_verbatims(_material(), ["C"], masker=masker, risk=strict, n=1)
+    v = decontextualised_verbatims(_material(), ["C"], masker=Masker(lex), risk=strict, n=1)
     x = v[v["territory"] == "x"]
     assert x["segment"].tolist() == ["x-a#2", "x-a#3"]
     assert x["proposed"].tolist() == [False, True]

@@ -29,8 +29,8 @@ order of precedence when spans overlap:
    capital letter, made only of guard or generic words, inside a transcription
    mark (« [inaudible] », « (rires) ») or touching a generic body (AMAP, CAF,
    fifty-fifty, la Métropole…) is not a name;
-7. **proper nouns nobody listed**: a capitalised word inside a sentence that no
-   source above explains and that is no stop, never-mask, guard word or common
+7. **proper nouns nobody listed** (with the spaCy pass, like the entities): a
+   capitalised word inside a sentence that no source above explains and that is no stop, never-mask, guard word or common
    acronym (« avec les Anges Gardins » → « avec [un nom local] »; after « à »,
    « en »…, « [un lieu] »). French capitalises proper nouns only.
 
@@ -138,8 +138,8 @@ class Masker:
     nlp : spacy.Language or str or None
         A pipeline (or the name of an installed one) for the entity pass; an
         EntityRuler holding the lexicon is added before its NER. ``None``: no
-        entity pass (lexicon, participants, names, address patterns and the
-        head-noun rules, which need a tokenizer only).
+        entity pass nor unlisted proper nouns (lexicon, participants, names,
+        address patterns and the head-noun rules, which need a tokenizer only).
     rules : NameRules, optional
         The head-noun rules (:mod:`analyse.privacy.local_names`); default: the bundled lists.
     local_names : bool
@@ -201,8 +201,10 @@ class Masker:
             out += self._local_names(text, doc)
         if self.nlp is not None:
             out += self._entities(text, doc)
-        if self.local_names:
-            out += self._leftovers(text, doc, out)
+            if self.local_names:
+                # like the entities, a guess about words nobody listed: part of the spaCy pass (without it,
+                # e.g. on a text masked already, the risk score counts such words instead)
+                out += self._leftovers(text, doc, out)
         return out
 
     def spans(self, text: str, territory: str | None = None, doc=None) -> list[MaskSpan]:
