@@ -456,6 +456,11 @@ MESSAGES: dict[str, str] = {
     "project.bad_lexicons_hint": 'par exemple lexicons = "lexiques" (relatif à la racine du projet)',
     "mask.no_lexicons": "dossier de lexiques introuvable : {folder}",
     "mask.no_lexicons_hint": "créer le dossier ou corriger [masking] lexicons dans balises.toml",
+    # ------------------------------------------------------------ privacy/local_names.py, cli/evaluate_masking.py
+    "mask.bad_head": "entrée invalide dans « {key} » : {item}",
+    "mask.bad_head_hint": "écrire un mot, ou {{tete: …, remplacement: \"[…]\"}}",
+    "mask.rule_masks": ("Masques changés par les règles des noms locaux, sur {n} documents : {added} ajouté(s), "
+                        "{replaced} remplacé(s), {removed} retiré(s)"),
     # ------------------------------------------------------------ reporting/fiche_pages.py (fiches rendered)
     "fp.title": "Fiches de décontextualisation",
     "fp.intro_researchers": ("Une fiche par invariant : ce que l'équipe a écrit (fiches/<code>.yaml), et pour chaque "

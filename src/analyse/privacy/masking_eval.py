@@ -175,3 +175,34 @@ def labels_from_annotations(annotations: dict, corpus) -> pd.DataFrame:
                     rows.append({"doc": doc_id, "start": start, "end": end, "text": str(text), "kind": kind})
     frame = pd.DataFrame(rows, columns=LABEL_COLUMNS)
     return frame.sort_values(["doc", "start", "end"], ignore_index=True)
+
+
+def rule_masks(corpus, masker, docs: Sequence[str] | None = None) -> pd.DataFrame:
+    """What the local-name rules change on ``docs`` (all the corpus by default), mask by mask.
+
+    Masks ``docs`` with ``masker`` and with the same masker without the rules
+    (:attr:`~analyse.privacy.masking.Masker.local_names` false) and lists every mask
+    that differs: ``doc, start, end, text, replacement, change`` where change is
+    ``ajouté`` (masked only with the rules), ``remplacé`` (masked either way, here with
+    the rule's words) or ``retiré`` (masked only without them, ``replacement`` being
+    the old words); a mask grown by a rule shows as a ``retiré`` and an ``ajouté``.
+    The researcher reads each to count the wrong ones.
+    """
+    from dataclasses import replace
+
+    docs = sorted(corpus.documents) if docs is None else list(docs)
+    with_rules = predicted_spans(corpus, masker, docs)
+    without = predicted_spans(corpus, replace(masker, local_names=False), docs)
+    key = ["doc", "start", "end"]
+    merged = with_rules.merge(without, on=key, how="outer", suffixes=("", "_old"), indicator="side")
+    rows = []
+    for row in merged.itertuples(index=False):
+        if row.side == "left_only":
+            rows.append((row.doc, row.start, row.end, row.text, row.replacement, "ajouté"))
+        elif row.side == "right_only":
+            rows.append((row.doc, row.start, row.end, row.text_old, row.replacement_old, "retiré"))
+        elif row.replacement != row.replacement_old:
+            rows.append((row.doc, row.start, row.end, row.text, row.replacement, "remplacé"))
+    out = pd.DataFrame(rows, columns=["doc", "start", "end", "text", "replacement", "change"])
+    return out.sort_values(key, ignore_index=True)
+
