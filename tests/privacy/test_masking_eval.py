@@ -67,3 +67,15 @@ def test_new_documents_labels_sit_on_their_own_bodies():
     rebuilt = labels_from_annotations(yaml.safe_load((folder / "annotations.yaml").read_text(encoding="utf-8")),
                                       corpus)
     pd.testing.assert_frame_equal(rebuilt, labels.sort_values(["doc", "start", "end"], ignore_index=True))
+
+
+def test_second_new_documents_labels_sit_on_their_own_bodies():
+    folder = DATA / "nouveaux-2"
+    corpus = load_corpus(folder / "documents")
+    labels = load_labels(folder / "labels.jsonl")
+    assert len(corpus.documents) == 5
+    assert check_labels(labels, corpus) == []
+    assert set(load_split(folder / "split.yaml")["heldout"]) == set(corpus.documents)
+    rebuilt = labels_from_annotations(yaml.safe_load((folder / "annotations.yaml").read_text(encoding="utf-8")),
+                                      corpus)
+    pd.testing.assert_frame_equal(rebuilt, labels.sort_values(["doc", "start", "end"], ignore_index=True))
