@@ -402,6 +402,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
     abstain_precision : float or None
         Target precision of the « rien à coder » head (None: ``target_precision``). It silences
         every code when it fires, so it may be held to a higher standard than the codes.
+    dimension_precision : float or None
+        Target precision of the dimension heads (None: ``target_precision``).
 
     Attributes
     ----------
@@ -434,7 +436,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  min_df: int = 2, min_positives: int = MIN_POSITIVES, min_cv_f1: float = 0.2, cv: int = 5,
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
-                 abstain: bool = True, abstain_precision: float | None = None):
+                 abstain: bool = True, abstain_precision: float | None = None,
+                 dimension_precision: float | None = None):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -452,6 +455,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.target_precision = target_precision
         self.abstain = abstain
         self.abstain_precision = abstain_precision
+        self.dimension_precision = dimension_precision
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -465,7 +469,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         if self.metadata:
             columns.append(("metadata", OneHotEncoder(handle_unknown="ignore"), list(self.metadata)))
         if self.classifier == "logreg":
-            base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
+            # the dual problem: far fewer segments than features, 3× faster than the primal (same optimum)
+            base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
                                       random_state=self.random_state)
         elif self.classifier == "svm":
             base = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight=self.class_weight,
@@ -495,16 +500,17 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                 pipe.fit(X, Y, sample_weight=np.asarray(weights, dtype=float))
             return pipe
 
-    def _fit_predict(self, X, Y, train, test, extra=None) -> np.ndarray:
+    def _fit_predict(self, X, Y, train, test, extra=None, weights=None) -> np.ndarray:
         # A head with almost no positive segment in this inner training fold cannot be
         # fitted (nor calibrated): it scores 0 there, which only lowers its threshold's F1.
         # Extra documents (codebook, référentiel) join every training fold, never a test fold.
-        Xtr, Ytr, wtr = X.iloc[train], Y[train], None
+        Xtr, Ytr = X.iloc[train], Y[train]
+        wtr = None if weights is None else weights[train]
         if extra is not None:
             Xe, Ye, we = extra
             Xtr = pd.concat([Xtr, Xe], ignore_index=True)
             Ytr = np.vstack([Ytr, Ye])
-            wtr = np.r_[np.ones(len(train)), we]
+            wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, we]
         cols = np.flatnonzero(Y[train].sum(axis=0) >= MIN_FOLD_POSITIVES)
         proba = np.zeros((len(test), Y.shape[1]))
         if cols.size:
@@ -512,7 +518,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             proba[:, cols] = _positive_proba(pipe, X.iloc[test], cols.size)
         return proba
 
-    def fit(self, X, y, groups=None, extra=None) -> "SegmentCoder":
+    def fit(self, X, y, groups=None, extra=None, sample_weight=None) -> "SegmentCoder":
         """Learn the codes of ``y`` and choose one threshold per code by grouped CV.
 
         With ``threshold_rule="precision"`` (default) each head's threshold is the lowest whose
@@ -531,11 +537,21 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         extra : (DataFrame, list of sets, weights), optional
             Extra training documents (codebook, référentiel) with their sample weights: added to
             every training fold and to the final fit, never used to choose a threshold.
+        sample_weight : array, optional
+            Weight of each row of ``X`` in the classifiers (default 1). Rows of ``X`` always take
+            part in the internal CV and in the choice of thresholds, whatever their weight: text
+            of another register passed here (the référentiel's paragraphs, grouped by blocks)
+            makes the thresholds hold on such text too.
         """
         X = _frame(X).reset_index(drop=True)
         label_sets = [set(v) for v in y]
         if len(label_sets) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(label_sets)}")
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        # A row labelled at dimension level only (``dim:<DIM>``: a référentiel paragraph under no
+        # balise) says nothing about the codes: left out of the code heads' thresholds and calibration.
+        code_rows = np.array([not any(str(c).startswith(DIMENSION_PREFIX) for c in s) for s in label_sets],
+                             dtype=bool)
         labels = list(self.labels) if self.labels is not None else sorted(set().union(*label_sets))
         counts = {c: sum(c in s for s in label_sets) for c in labels}
         codes = [c for c in labels if counts[c] >= self.min_positives]
@@ -567,13 +583,12 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         groups = None if groups is None else np.asarray(list(groups))
         oof = np.zeros(Y.shape, dtype=float)
         for train, test in self._splitter(len(X), groups).split(X, Y, groups):
-            oof[test] = self._fit_predict(X, Y, train, test, extra_data)
-        f1_chosen = [best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
+            oof[test] = self._fit_predict(X, Y, train, test, extra_data, weights)
+        rows = [code_rows if _is_code_head(h) else slice(None) for h in heads]
+        f1_chosen = [best_threshold(Y[r, j], oof[r, j]) for j, r in enumerate(rows)]
         if self.threshold_rule == "precision":
             # the « rien à coder » head silences every code: it may need its own, higher, target
-            nothing_target = self.target_precision if self.abstain_precision is None else self.abstain_precision
-            prec = [precision_threshold(Y[:, j], oof[:, j], nothing_target if h == NOTHING_HEAD
-                                        else self.target_precision) for j, h in enumerate(heads)]
+            prec = [precision_threshold(Y[r, j], oof[r, j], self._target(h)) for j, (h, r) in enumerate(zip(heads, rows))]
             # F1 at the precision threshold, for the report
             chosen = []
             for j, (t, p, r) in enumerate(prec):
@@ -592,7 +607,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             cv_precision = [float("nan")] * len(heads)
         else:
             raise ValueError(f"unknown threshold_rule '{self.threshold_rule}' (use 'precision' or 'f1')")
-        calibration = [isotonic_map(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
+        calibration = [isotonic_map(Y[r, j], oof[r, j]) for j, r in enumerate(rows)]
         heads = [h for h, ok in zip(heads, reliable) if ok]
         chosen = [c for c, ok in zip(chosen, reliable) if ok]
         calibration = [c for c, ok in zip(calibration, reliable) if ok]
@@ -634,13 +649,13 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.calibration_ = calibration
         # out-of-fold scores and labels of the kept heads (codes, dimensions, « rien à coder »):
         # thresholds can be chosen again for other targets without refitting (with_targets)
-        self.oof_scores_, self.oof_labels_ = oof, Y
+        self.oof_scores_, self.oof_labels_, self.oof_code_rows_ = oof, Y, code_rows
         if extra_data is not None:
             Xall = pd.concat([X, extra_data[0]], ignore_index=True)
             Yall = np.vstack([Y, extra_data[1]])
-            wall = np.r_[np.ones(len(X)), extra_data[2]]
+            wall = np.r_[np.ones(len(X)) if weights is None else weights, extra_data[2]]
         else:
-            Xall, Yall, wall = X, Y, None
+            Xall, Yall, wall = X, Y, weights
         self.pipeline_ = self._fit_weighted(Xall, Yall, wall)
         # One sparse-dense product for all heads instead of one pass over the
         # features per head (OneVsRestClassifier.predict_proba): 4× faster on
@@ -654,7 +669,16 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.scorer()
         return self
 
-    def with_targets(self, target_precision: float, abstain_precision: float | None = None) -> "SegmentCoder":
+    def _target(self, head: str) -> float:
+        """Target precision of a head: codes, dimensions and « rien à coder » may each have their own."""
+        if head == NOTHING_HEAD and self.abstain_precision is not None:
+            return self.abstain_precision
+        if head.startswith(DIMENSION_PREFIX) and self.dimension_precision is not None:
+            return self.dimension_precision
+        return self.target_precision
+
+    def with_targets(self, target_precision: float, abstain_precision: float | None = None,
+                     dimension_precision: float | None = None) -> "SegmentCoder":
         """A copy whose thresholds are chosen again, from the stored out-of-fold scores, for other targets.
 
         Every head is fitted on its own (one-vs-rest), so this is the model :meth:`fit` would give
@@ -669,12 +693,14 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             raise ValueError("with_targets needs a model fitted with threshold_rule='precision'")
         model = copy.copy(self)
         model.target_precision, model.abstain_precision = target_precision, abstain_precision
-        nothing_target = target_precision if abstain_precision is None else abstain_precision
+        model.dimension_precision = dimension_precision
         n, d = len(self.classes_), len(self.dimension_classes_)
+        code_rows = getattr(self, "oof_code_rows_", None)
         found = []
         for j in range(self.oof_scores_.shape[1]):
-            target = nothing_target if j >= n + d else target_precision
-            found.append(precision_threshold(self.oof_labels_[:, j], self.oof_scores_[:, j], target))
+            head = NOTHING_HEAD if j >= n + d else (DIMENSION_PREFIX if j >= n else "")
+            r = code_rows if j < n and code_rows is not None else slice(None)
+            found.append(precision_threshold(self.oof_labels_[r, j], self.oof_scores_[r, j], model._target(head)))
         thresholds = np.array([np.inf if t is None else t for t, _, _ in found], dtype=float)
         model.thresholds_, model.dimension_thresholds_ = thresholds[:n], thresholds[n:n + d]
         model.cv_precision_ = np.array([p for _, p, _ in found[:n]], dtype=float)
@@ -758,6 +784,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         pred = (scores[:, n:n + d] >= self.dimension_thresholds_).astype(int)
         pred[self.abstains(scores)] = 0
         return pred
+
+
+def _is_code_head(head: str) -> bool:
+    return not head.startswith(DIMENSION_PREFIX) and head != NOTHING_HEAD
 
 
 def _positive_proba(pipe, X, n_heads: int) -> np.ndarray:
@@ -849,6 +879,28 @@ def knowledge_documents(codebook: Codebook, layer, referentiel: str | Path | Non
                       "territory": "", "text": texts, "lemmas": lemmas, "atelier": "", "role": "", "kind": ""},
                      columns=MODEL_INPUT_COLUMNS)
     return X, [set(d["labels"]) for d, _ in docs], np.array([weights[src] for _, src in docs]), info
+
+
+REFERENTIEL_BLOCK = 10
+
+
+def referentiel_blocks(codebook: Codebook, layer, path: str | Path, block: int = REFERENTIEL_BLOCK
+                       ) -> tuple[pd.DataFrame, list[set[str]], list[str], list[dict]]:
+    """The référentiel's paragraphs as training rows grouped by blocks of ``block`` consecutive paragraphs.
+
+    Returns ``(X, y, groups, paragraphs)`` (empty when the file is absent). Consecutive paragraphs
+    stand under the same balise and say much the same thing: a cross-validation grouped by these
+    blocks never tests a paragraph with its neighbours in training.
+    """
+    from analyse.coding.knowledge import referentiel_paragraphs
+
+    paras = referentiel_paragraphs(path, codebook) if path is not None and Path(path).is_file() else []
+    texts = [p["text"] for p in paras]
+    lemmas = texts_lemmas(texts, layer, "knowledge-referentiel") if texts else []
+    X = pd.DataFrame({"segment": [p["id"] for p in paras], "doc": "referentiel", "territory": "", "text": texts,
+                      "lemmas": lemmas, "atelier": "", "role": "", "kind": ""}, columns=MODEL_INPUT_COLUMNS)
+    groups = [f"referentiel:{k // block}" for k in range(len(paras))]
+    return X, [set(p["labels"]) for p in paras], groups, paras
 
 
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
