@@ -84,3 +84,27 @@ def test_referentiel_blocks_group_consecutive_paragraphs(tmp_path: Path, project
     assert y == [p["labels"] for p in paras] and set(X["doc"]) == {"referentiel"}
     empty = referentiel_blocks(book, layer, tmp_path / "absent.txt")
     assert len(empty[0]) == 0 and empty[1:] == ([], [], [])
+
+
+def test_prototype_similarities_fold_into_the_fast_scorer():
+    """With prototypes the fast scorer still gives the pipeline's scores and decisions (weights folded)."""
+    from analyse.coding.scoring import LinearScorer
+    from tests.coding.test_scoring import _pipeline_proba
+
+    X, y = _synthetic(n_docs=16)
+    extra_text = ["quartier voisins immeuble rue", "argent euros monnaie budget"] * 4
+    extra = (pd.DataFrame({"text": extra_text, "lemmas": extra_text}), [{"A.1"}, {"B.1"}] * 4, np.full(8, 0.3))
+    model = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS, prototypes=True)
+    model.fit(X, y, groups=X["doc"], extra=extra)
+    names = model.pipeline_.named_steps["features"].get_feature_names_out()
+    assert sum(n.startswith("prototypes__") for n in names) == 4           # A.1, B.1, dim:ENG, dim:VAL
+    assert isinstance(model.scorer(), LinearScorer)
+    odd = pd.DataFrame({"text": ["", "zzz", "quartier quartier argent"], "lemmas": ["", "zzz", "quartier quartier argent"]})
+    for frame in (X, odd):
+        fast, slow = model._all_proba(frame), _pipeline_proba(model, frame)
+        assert np.allclose(fast, slow, rtol=0, atol=1e-12)
+        assert (model.decide(fast) == model.decide(slow)).all()
+    assert model.decide(model._all_proba(X)).any()
+    # the prototypes carry weight: the model without them scores differently
+    plain = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS).fit(X, y, groups=X["doc"], extra=extra)
+    assert not np.allclose(plain._all_proba(X), model._all_proba(X))

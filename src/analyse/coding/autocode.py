@@ -299,7 +299,13 @@ DIMENSION_PREFIX = "dim:"
 # The « rien à coder » head: positive on covered segments that carry no code.
 NOTHING_HEAD = "none:rien"
 DEFAULT_TARGET_PRECISION = 0.8
+# Cosines to a long prototype are small (0.05–0.3): scaled so that the classifiers' penalty does not flatten them.
+PROTOTYPE_SCALE = 3.0
 EXTRA_WEIGHTS = {"codebook": 0.3, "referentiel": 0.5}
+# How the référentiel's paragraphs join the training data (chosen by bench/transfer_choice.py):
+# "extra" — down-weighted extra documents, never used to choose a threshold; "cv" — weighted rows of
+# the internal cross-validation (grouped by blocks), whose out-of-fold scores take part in the thresholds.
+REFERENTIEL_MODE = "extra"
 # Dimensions of the balises (CON, the concepts, is not one of them).
 BALISE_DIMENSIONS = ("ENG", "SYS", "COOP", "VAL", "MGT", "ECH")
 
@@ -340,6 +346,45 @@ class WordwiseCharTfidf(TfidfVectorizer):
         else:
             counts = (W @ CountVectorizer.transform(self, list(index))).tocsr()
         return self._tfidf.transform(counts.astype(self.dtype), copy=False)
+
+
+class PrototypeSimilarity(BaseEstimator):
+    """Cosine of a text's lemma TF-IDF vector to each prototype (a code's or a dimension's own words).
+
+    ``prototypes`` are lemma texts (one per head: the codebook's texts of that code or dimension,
+    joined). The TF-IDF is fitted like the lemma block of :class:`SegmentCoder` on the same rows,
+    so the similarities are a linear map of that block: :class:`~analyse.coding.scoring.LinearScorer`
+    folds their weights into the lemma weights (same scores, no extra cost when suggesting).
+    Why: a handful of dense features, each summing every word a prototype shares with the text,
+    are less tied to the corpus's own wording than single n-grams.
+    """
+
+    def __init__(self, prototypes: tuple[str, ...] = (), ngram_range: tuple[int, int] = (1, 2), min_df: int = 2,
+                 scale: float = 1.0):
+        self.prototypes = prototypes
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.scale = scale
+
+    def fit(self, X, y=None):
+        import scipy.sparse as sp
+
+        self.vectorizer_ = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False,
+                                           ngram_range=tuple(self.ngram_range), min_df=self.min_df,
+                                           sublinear_tf=True).fit(X)
+        P = self.vectorizer_.transform(list(self.prototypes)) if len(self.prototypes) else \
+            sp.csr_matrix((0, len(self.vectorizer_.vocabulary_)))
+        self.matrix_ = sp.csc_matrix(P.T) * float(self.scale)      # features × prototypes
+        return self
+
+    def transform(self, X):
+        return self.vectorizer_.transform(X) @ self.matrix_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"prototype{k}" for k in range(self.matrix_.shape[1])], dtype=object)
 
 
 def _frame(X) -> pd.DataFrame:
@@ -404,6 +449,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         every code when it fires, so it may be held to a higher standard than the codes.
     dimension_precision : float or None
         Target precision of the dimension heads (None: ``target_precision``).
+    prototypes : bool
+        Add the cosine similarity of each text to each head's prototype, built from the extra
+        documents of :meth:`fit` (the codebook's texts) labelled with that head
+        (:class:`PrototypeSimilarity`); needs ``extra``.
 
     Attributes
     ----------
@@ -437,7 +486,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
                  abstain: bool = True, abstain_precision: float | None = None,
-                 dimension_precision: float | None = None):
+                 dimension_precision: float | None = None, prototypes: bool = False):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -456,6 +505,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.abstain = abstain
         self.abstain_precision = abstain_precision
         self.dimension_precision = dimension_precision
+        self.prototypes = prototypes
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -468,6 +518,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                                                        min_df=self.min_df, sublinear_tf=True), "text"))
         if self.metadata:
             columns.append(("metadata", OneHotEncoder(handle_unknown="ignore"), list(self.metadata)))
+        if self.prototypes and getattr(self, "prototype_texts_", None):
+            columns.append(("prototypes", PrototypeSimilarity(tuple(self.prototype_texts_), tuple(self.word_ngrams),
+                                                              self.min_df, PROTOTYPE_SCALE), "lemmas"))
         if self.classifier == "logreg":
             # the dual problem: far fewer segments than features, 3× faster than the primal (same optimum)
             base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
@@ -581,6 +634,12 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             Ye = np.array([[h in s for h in heads] for s in with_dims([set(v) for v in extra[1]])], dtype=int)
             extra_data = (Xe, Ye, np.asarray(extra[2], dtype=float))
         groups = None if groups is None else np.asarray(list(groups))
+        # prototypes from the extra documents only: they join every training fold, never a test fold
+        self.prototype_texts_ = []
+        if self.prototypes and extra_data is not None:
+            lem = extra_data[0]["lemmas"].tolist()
+            self.prototype_texts_ = [" ".join(t for t, on in zip(lem, extra_data[1][:, j]) if on)
+                                     for j in range(extra_data[1].shape[1]) if extra_data[1][:, j].any()]
         oof = np.zeros(Y.shape, dtype=float)
         for train, test in self._splitter(len(X), groups).split(X, Y, groups):
             oof[test] = self._fit_predict(X, Y, train, test, extra_data, weights)
@@ -903,6 +962,33 @@ def referentiel_blocks(codebook: Codebook, layer, path: str | Path, block: int =
     return X, [set(p["labels"]) for p in paras], groups, paras
 
 
+def add_referentiel(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, extra, referentiel,
+                    mode: str | None = None, weight: float | None = None):
+    """Training data of one fit with the référentiel's rows joined the way ``mode`` says.
+
+    ``extra`` is ``(X, y, weights)`` of the other extra documents (the codebook's), ``referentiel``
+    ``(X, y, groups)`` from :func:`referentiel_blocks` (possibly empty). Returns ``(X, y, groups,
+    sample_weight, extra)`` for :meth:`SegmentCoder.fit` (``sample_weight`` None when all rows weigh 1).
+    """
+    mode = REFERENTIEL_MODE if mode is None else mode
+    weight = EXTRA_WEIGHTS["referentiel"] if weight is None else weight
+    X = X.reset_index(drop=True)
+    y, groups, sample_weight = list(y), list(groups), None
+    Xr, yr, gr = referentiel
+    if not len(Xr):
+        return X, y, groups, None, extra
+    if mode == "cv":
+        sample_weight = np.r_[np.ones(len(X)), np.full(len(Xr), float(weight))]
+        X = pd.concat([X, Xr], ignore_index=True)
+        y, groups = y + list(yr), groups + list(gr)
+    elif mode == "extra":
+        Xe, ye, we = extra if extra is not None else (Xr.iloc[:0], [], np.zeros(0))
+        extra = (pd.concat([Xe, Xr], ignore_index=True), list(ye) + list(yr), np.r_[we, np.full(len(Xr), weight)])
+    else:
+        raise ValueError(f"unknown référentiel mode '{mode}' (use 'extra' or 'cv')")
+    return X, y, groups, sample_weight, extra
+
+
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
                 layer=None, knowledge: bool = True, referentiel: str | Path | None = "default",
                 **params) -> tuple[SegmentCoder, dict]:
@@ -927,14 +1013,19 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
     params.setdefault("dimensions", dimension_map(codebook))
-    extra, extra_info = None, {}
+    extra, extra_info, weights, groups, Xt, yt = None, {}, None, list(X["doc"]), X, y
     if knowledge:
         if referentiel == "default":
             from analyse.coding.knowledge import default_referentiel_path
             referentiel = default_referentiel_path(Path(corpus.root).parent if corpus.root else Path.cwd())
-        Xe, ye, we, extra_info = knowledge_documents(codebook, layer, referentiel)
-        extra = (Xe, ye, we)
-    model = SegmentCoder(**params).fit(X, y, groups=X["doc"], extra=extra)
+        Xe, ye, we, extra_info = knowledge_documents(codebook, layer, None)
+        Xr, yr, gr, _ = referentiel_blocks(codebook, layer, referentiel)
+        if len(Xr):
+            extra_info.update(referentiel=len(Xr), referentiel_path=str(referentiel), referentiel_mode=REFERENTIEL_MODE)
+        elif referentiel is not None:
+            extra_info["referentiel_missing"] = str(referentiel)
+        Xt, yt, groups, weights, extra = add_referentiel(X, y, groups, (Xe, ye, we), (Xr, yr, gr))
+    model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
     meta = model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
     meta["extra_documents"] = extra_info
     return model, meta
