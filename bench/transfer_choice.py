@@ -27,6 +27,7 @@ Usage: ``python bench/transfer_choice.py [--groups NAME…] [--cache DIR] [--jso
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -36,12 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import joblib  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from analyse.coding.autocode import (SegmentCoder, dimension_map, knowledge_documents,  # noqa: E402
-                                     referentiel_blocks)
+from analyse.coding.autocode import (SegmentCoder, add_referentiel, dimension_map,  # noqa: E402
+                                     knowledge_documents, referentiel_blocks)
 from analyse.coding.evaluate import (DIMENSIONS, _predict, evaluation_data, indicator,  # noqa: E402
                                      territory_splits, transfer_metrics, union_dimensions)
 from analyse.coding.knowledge import default_referentiel_path  # noqa: E402
@@ -58,30 +59,30 @@ REFERENTIEL_FOLDS = 5
 GROUPS = {
     "défaut": {"referentiel": "extra", "weight": 0.5, "params": {}},
     "référentiel en validation croisée (poids 0,5)": {"referentiel": "cv", "weight": 0.5, "params": {}},
+    "référentiel en validation croisée (poids 0,5), sans n-grammes de caractères": {
+        "referentiel": "cv", "weight": 0.5, "params": {"char_ngrams": None}},
     "référentiel en validation croisée (poids 0,5), sans métadonnées": {
         "referentiel": "cv", "weight": 0.5, "params": {"metadata": ()}},
     "référentiel en validation croisée (poids 1), sans métadonnées": {
         "referentiel": "cv", "weight": 1.0, "params": {"metadata": ()}},
+    "défaut + prototypes (grille et référentiel)": {"referentiel": "extra", "weight": 0.5,
+                                                    "params": {"prototypes": True}},
+    "référentiel en validation croisée (poids 0,5), prototypes (grille)": {
+        "referentiel": "cv", "weight": 0.5, "params": {"prototypes": True}},
+    "référentiel en validation croisée (poids 0,5), C=1": {"referentiel": "cv", "weight": 0.5, "params": {"C": 1.0}},
+    "défaut + prototypes ×10": {"referentiel": "extra", "weight": 0.5,
+                                "params": {"prototypes": True, "prototype_scale": 10.0}},
+    "défaut + prototypes, sans métadonnées": {"referentiel": "extra", "weight": 0.5,
+                                              "params": {"prototypes": True, "metadata": ()}},
 }
-DIMENSION_TARGETS = (None, 0.7, 0.6)      # None: the codes' target (0.8)
+DIMENSION_TARGETS = (None, 0.75, 0.7, 0.6)      # None: the codes' target (0.8)
 
 
 def fold_data(X, y, train, ref, extra_docs, design):
-    """Training rows, labels, groups, row weights and extra documents of one fit."""
-    Xt, yt = X.iloc[train].reset_index(drop=True), [y[i] for i in train]
-    groups, weights = list(Xt["doc"]), np.ones(len(Xt))
-    Xe, ye, we = extra_docs
-    Xr, yr, gr = ref
-    if design["referentiel"] == "cv" and len(Xr):
-        Xt = pd.concat([Xt, Xr], ignore_index=True)
-        yt = yt + list(yr)
-        groups += list(gr)
-        weights = np.r_[weights, np.full(len(Xr), design["weight"])]
-    elif design["referentiel"] == "extra" and len(Xr):
-        Xe = pd.concat([Xe, Xr], ignore_index=True)
-        ye = list(ye) + list(yr)
-        we = np.r_[we, np.full(len(Xr), design["weight"])]
-    return Xt, yt, groups, weights, (Xe, ye, we)
+    """Training rows, labels, groups, row weights and extra documents of one fit (as ``train_model`` composes them)."""
+    Xt = X.iloc[train].reset_index(drop=True)
+    return add_referentiel(Xt, [y[i] for i in train], list(Xt["doc"]), extra_docs, ref, design["referentiel"],
+                           design["weight"])
 
 
 def fit(design, codes, book, data):
@@ -90,8 +91,7 @@ def fit(design, codes, book, data):
               "dimension_precision": min(t for t in DIMENSION_TARGETS if t is not None)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra,
-                                          sample_weight=None if np.all(weights == 1) else weights)
+        return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
 
 
 def variants(model):
@@ -103,6 +103,7 @@ def main() -> int:
     ap.add_argument("--groups", nargs="*", help="names of GROUPS (default: all)")
     ap.add_argument("--cache", type=Path, help="NLP cache folder (default: the project's)")
     ap.add_argument("--json", type=Path, help="also write the table as JSON lines")
+    ap.add_argument("--store", type=Path, help="folder keeping each group's fitted fold models (re-used if there)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     corpus = load_corpus(ROOT / "corpus")
@@ -119,31 +120,39 @@ def main() -> int:
     Yr = indicator([{p["balise"]} if p["balise"] else set() for p in paras], codes)
     balise_rows = np.array([bool(p["balise"]) for p in paras])
     rows = []
-    for name, design in GROUPS.items():
-        if args.groups and name not in args.groups:
-            continue
+    for name in args.groups or GROUPS:          # in the order asked
+        design = GROUPS[name]
         t0 = time.perf_counter()
+        digest = hashlib.sha1(json.dumps(design, sort_keys=True).encode()).hexdigest()[:16]
+        stored = args.store / f"{digest}.joblib" if args.store else None
+        models = joblib.load(stored) if stored is not None and stored.is_file() else {}
+
+        def fitted(key, data):
+            if key not in models:
+                models[key] = fit(design, codes, book, data())
+            return models[key]
+
         # corpus, leave one territory out (the référentiel wholly in training when the design uses it)
         loto = {t: (np.zeros_like(Y), np.zeros((len(X), len(DIMENSIONS)), dtype=int)) for t in DIMENSION_TARGETS}
-        for train, test in territory_splits(X["territory"]):
-            model = fit(design, codes, book, fold_data(X, y, train, (Xr, yr, gr), extra_docs, design))
+        for k, (train, test) in enumerate(territory_splits(X["territory"])):
+            model = fitted(("loto", k), lambda: fold_data(X, y, train, (Xr, yr, gr), extra_docs, design))
             for t, m in variants(model).items():
                 Yp, Dp = _predict(m, X.iloc[test], codes)
                 loto[t][0][test], loto[t][1][test] = Yp, Dp
-        # the référentiel: whole, or by blocks when the design trains on it
+        # the référentiel by blocks (every design here trains on it)
         ref = {t: (np.zeros_like(Yr), np.zeros_like(Dr)) for t in DIMENSION_TARGETS}
         everything = np.arange(len(X))
-        if design["referentiel"] == "none":
-            splits = [(np.array([], int), np.arange(len(paras)))]
-        else:
-            splits = list(GroupKFold(REFERENTIEL_FOLDS).split(Xr, groups=gr))
-        for rtrain, rtest in splits:
+        splits = list(GroupKFold(REFERENTIEL_FOLDS).split(Xr, groups=gr))
+        for k, (rtrain, rtest) in enumerate(splits):
             held_in = (Xr.iloc[rtrain].reset_index(drop=True), [yr[i] for i in rtrain], [gr[i] for i in rtrain])
-            model = fit(design, codes, book, fold_data(X, y, everything, held_in, extra_docs, design))
+            model = fitted(("referentiel", k), lambda: fold_data(X, y, everything, held_in, extra_docs, design))
             for t, m in variants(model).items():
                 Yp, Dp = _predict(m, Xr.iloc[rtest], codes)
                 ref[t][0][rtest], ref[t][1][rtest] = Yp, Dp
         seconds = time.perf_counter() - t0
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            joblib.dump(models, stored)
         for t in DIMENSION_TARGETS:
             Yl, Dl = loto[t]
             a = transfer_metrics(Y, Yl, codes, book, D_pred=union_dimensions(Yl, codes, book, Dl))

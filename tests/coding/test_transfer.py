@@ -108,3 +108,21 @@ def test_prototype_similarities_fold_into_the_fast_scorer():
     # the prototypes carry weight: the model without them scores differently
     plain = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS).fit(X, y, groups=X["doc"], extra=extra)
     assert not np.allclose(plain._all_proba(X), model._all_proba(X))
+
+
+def test_add_referentiel_joins_the_rows_as_extra_documents_or_as_cross_validated_rows():
+    from analyse.coding.autocode import add_referentiel
+
+    X = pd.DataFrame({"doc": ["d1", "d2"], "text": ["a", "b"], "lemmas": ["a", "b"]})
+    Xe = pd.DataFrame({"doc": ["codebook"], "text": ["c"], "lemmas": ["c"]})
+    Xr = pd.DataFrame({"doc": ["referentiel"] * 2, "text": ["r1", "r2"], "lemmas": ["r1", "r2"]})
+    extra, ref = (Xe, [{"A.1"}], np.array([0.3])), (Xr, [{"dim:ENG"}, {"B.1"}], ["referentiel:0"] * 2)
+    Xt, yt, groups, w, ex = add_referentiel(X, [{"A.1"}, set()], ["d1", "d2"], extra, ref, "cv", 0.5)
+    assert list(Xt["text"]) == ["a", "b", "r1", "r2"] and yt[2:] == [{"dim:ENG"}, {"B.1"}]
+    assert groups == ["d1", "d2", "referentiel:0", "referentiel:0"] and list(w) == [1, 1, 0.5, 0.5] and ex is extra
+    Xt, yt, groups, w, ex = add_referentiel(X, [{"A.1"}, set()], ["d1", "d2"], extra, ref, "extra", 0.5)
+    assert len(Xt) == 2 and w is None and groups == ["d1", "d2"]
+    assert list(ex[0]["text"]) == ["c", "r1", "r2"] and ex[1] == [{"A.1"}, {"dim:ENG"}, {"B.1"}]
+    assert list(ex[2]) == [0.3, 0.5, 0.5]
+    empty = (Xr.iloc[:0], [], [])
+    assert add_referentiel(X, [set(), set()], ["d1", "d2"], extra, empty, "cv")[3] is None

@@ -453,6 +453,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         Add the cosine similarity of each text to each head's prototype, built from the extra
         documents of :meth:`fit` (the codebook's texts) labelled with that head
         (:class:`PrototypeSimilarity`); needs ``extra``.
+    prototype_scale : float
+        Factor of the prototype similarities (larger: the penalty holds them back less).
 
     Attributes
     ----------
@@ -486,7 +488,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
                  abstain: bool = True, abstain_precision: float | None = None,
-                 dimension_precision: float | None = None, prototypes: bool = False):
+                 dimension_precision: float | None = None, prototypes: bool = False,
+                 prototype_scale: float = PROTOTYPE_SCALE):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -506,6 +509,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.abstain_precision = abstain_precision
         self.dimension_precision = dimension_precision
         self.prototypes = prototypes
+        self.prototype_scale = prototype_scale
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -520,7 +524,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             columns.append(("metadata", OneHotEncoder(handle_unknown="ignore"), list(self.metadata)))
         if self.prototypes and getattr(self, "prototype_texts_", None):
             columns.append(("prototypes", PrototypeSimilarity(tuple(self.prototype_texts_), tuple(self.word_ngrams),
-                                                              self.min_df, PROTOTYPE_SCALE), "lemmas"))
+                                                              self.min_df, self.prototype_scale), "lemmas"))
         if self.classifier == "logreg":
             # the dual problem: far fewer segments than features, 3× faster than the primal (same optimum)
             base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
