@@ -283,6 +283,9 @@ def transfer_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str
                      balise_rows: np.ndarray | None = None) -> dict:
     """Balise and dimension level metrics, and the false-alarm rate on texts that carry no code.
 
+    ``false_alarm_rate`` counts the texts given a code; ``false_alarm_rate_with_dimensions`` also
+    those where only a dimension head fires.
+
     ``D_true`` (default: derived from ``Y_true``) lets a text be labelled at dimension level only;
     ``balise_rows`` restricts the balise level to the texts labelled with a balise.
     """
@@ -295,6 +298,8 @@ def transfer_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str
            "balise": _clean(level_metrics(Y_true[rows][:, balise], Y_pred[rows][:, balise])) if rows.any() else None,
            "uncoded_texts": int((D_true.sum(axis=1) == 0).sum()),
            "false_alarm_rate": false_alarm_rate(D_true.sum(axis=1) == 0, Y_pred),
+           # a dimension head firing on such a text counts too (the dimension figures above use them)
+           "false_alarm_rate_with_dimensions": false_alarm_rate(D_true.sum(axis=1) == 0, np.c_[Y_pred, D_pred]),
            "abstention_rate": float((Y_pred.sum(axis=1) == 0).mean()) if len(Y_pred) else None}
     return out
 
