@@ -87,7 +87,8 @@ def fold_data(X, y, train, ref, extra_docs, design):
 
 def fit(design, codes, book, data):
     Xt, yt, groups, weights, extra = data
-    params = {"labels": codes, "dimensions": dimension_map(book), **design["params"],
+    # a group's params are changes from main's design (no prototypes), whatever SegmentCoder's defaults are now
+    params = {"labels": codes, "dimensions": dimension_map(book), "prototypes": False, **design["params"],
               "dimension_precision": min(t for t in DIMENSION_TARGETS if t is not None)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

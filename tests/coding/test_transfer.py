@@ -94,7 +94,7 @@ def test_prototype_similarities_fold_into_the_fast_scorer():
     X, y = _synthetic(n_docs=16)
     extra_text = ["quartier voisins immeuble rue", "argent euros monnaie budget"] * 4
     extra = (pd.DataFrame({"text": extra_text, "lemmas": extra_text}), [{"A.1"}, {"B.1"}] * 4, np.full(8, 0.3))
-    model = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS, prototypes=True)
+    model = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS)          # prototypes by default
     model.fit(X, y, groups=X["doc"], extra=extra)
     names = model.pipeline_.named_steps["features"].get_feature_names_out()
     assert sum(n.startswith("prototypes__") for n in names) == 4           # A.1, B.1, dim:ENG, dim:VAL
@@ -106,7 +106,8 @@ def test_prototype_similarities_fold_into_the_fast_scorer():
         assert (model.decide(fast) == model.decide(slow)).all()
     assert model.decide(model._all_proba(X)).any()
     # the prototypes carry weight: the model without them scores differently
-    plain = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS).fit(X, y, groups=X["doc"], extra=extra)
+    plain = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3, dimensions=DIMS, prototypes=False)
+    plain.fit(X, y, groups=X["doc"], extra=extra)
     assert not np.allclose(plain._all_proba(X), model._all_proba(X))
 
 

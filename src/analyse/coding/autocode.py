@@ -299,6 +299,10 @@ DIMENSION_PREFIX = "dim:"
 # The « rien à coder » head: positive on covered segments that carry no code.
 NOTHING_HEAD = "none:rien"
 DEFAULT_TARGET_PRECISION = 0.8
+# Chosen by bench/transfer_choice.py under the rule of issue 19 (precision ≥ 0.75 on the corpus's
+# held-out territories and on the référentiel, false alarms ≤ 0.2, best mean dimension F1): prototype
+# similarities, dimension heads at 0.75, the référentiel as extra documents (REFERENTIEL_MODE).
+DEFAULT_DIMENSION_PRECISION = 0.75
 # Cosines to a long prototype are small (0.05–0.3): scaled so that the classifiers' penalty does not flatten them.
 PROTOTYPE_SCALE = 3.0
 EXTRA_WEIGHTS = {"codebook": 0.3, "referentiel": 0.5}
@@ -448,11 +452,12 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         Target precision of the « rien à coder » head (None: ``target_precision``). It silences
         every code when it fires, so it may be held to a higher standard than the codes.
     dimension_precision : float or None
-        Target precision of the dimension heads (None: ``target_precision``).
+        Target precision of the dimension heads (None: ``target_precision``). A dimension has
+        5–10× more positive segments than a balise: its head ranks better and may aim a little lower.
     prototypes : bool
         Add the cosine similarity of each text to each head's prototype, built from the extra
-        documents of :meth:`fit` (the codebook's texts) labelled with that head
-        (:class:`PrototypeSimilarity`); needs ``extra``.
+        documents of :meth:`fit` (the codebook's texts and the référentiel's paragraphs) labelled
+        with that head (:class:`PrototypeSimilarity`); without ``extra`` there is none.
     prototype_scale : float
         Factor of the prototype similarities (larger: the penalty holds them back less).
 
@@ -488,7 +493,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
                  abstain: bool = True, abstain_precision: float | None = None,
-                 dimension_precision: float | None = None, prototypes: bool = False,
+                 dimension_precision: float | None = DEFAULT_DIMENSION_PRECISION, prototypes: bool = True,
                  prototype_scale: float = PROTOTYPE_SCALE):
         self.classifier = classifier
         self.C = C
