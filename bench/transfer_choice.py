@@ -21,7 +21,8 @@ stays. Candidates differing only by precision targets share one fit per fold
 The development set of other towns (tests/data/devset) is not read here: it is only reported, by
 ``analyse evaluate``, once per design.
 
-Usage: ``python bench/transfer_choice.py [--groups NAME…] [--cache DIR] [--json OUT]``.
+Usage: ``python bench/transfer_choice.py [--groups NAME…] [--cache DIR] [--json OUT] [--store DIR]`` (``--store``:
+the fitted fold models are kept there, and a second run prints the table without refitting).
 """
 
 from __future__ import annotations
