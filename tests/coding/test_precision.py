@@ -222,6 +222,8 @@ def test_evaluate_json_has_the_three_transfer_sections(tmp_path: Path, monkeypat
     assert {"micro_f1", "macro_f1", "micro_precision", "mean_kappa"} <= set(loto["dimension"])
     assert transfer["devset"]["texts"] == 3 and transfer["devset"]["agreement_labels_1_2"]["texts"] == 3
     assert transfer["devset"]["false_alarm_rate"] is not None
+    # a dimension head alone firing on an uncoded text is a false alarm too: never fewer
+    assert transfer["devset"]["false_alarm_rate_with_dimensions"] >= transfer["devset"]["false_alarm_rate"]
 
 
 def test_most_useful_segment_is_an_uncertain_one(tmp_path: Path):

@@ -45,7 +45,8 @@ def print_transfer(transfer: dict) -> None:
         print(f"{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
               f"précision {fmt(d['micro_precision'])}, kappa {fmt(d['mean_kappa'])} ; balises F1 micro "
               f"{fmt(b.get('micro_f1'))}, macro {fmt(b.get('macro_f1'))} ; fausses alertes sur les textes sans code "
-              f"{fmt(sec.get('false_alarm_rate'))} ; abstention {fmt(sec.get('abstention_rate'))}")
+              f"{fmt(sec.get('false_alarm_rate'))} (dimensions comprises {fmt(sec.get('false_alarm_rate_with_dimensions'))}) ; "
+              f"abstention {fmt(sec.get('abstention_rate'))}")
         agree = sec.get("agreement_labels_1_2")
         if agree:
             print(f"  accord labels-1 / labels-2 ({agree['texts']} textes) : dimensions F1 micro "

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--abstain-precision", type=float, default=None,
                         help="précision visée par « rien à coder » (défaut : celle du modèle) : plus haute, le modèle "
                              "s'abstient moins souvent à tort")
+    parser.add_argument("--dimension-precision", type=float, default=None,
+                        help="précision visée par les têtes de dimension (défaut : celle du modèle, choisie sur le "
+                             "corpus et le référentiel par bench/transfer_choice.py)")
     parser.add_argument("--referentiel", default="default",
                         help="texte du référentiel à lire à l'entraînement (défaut : ../shared/seed/ à côté du projet)")
     parser.add_argument("--no-knowledge", action="store_true",
@@ -36,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     model, meta = train_model(corpus, book, codings, args.coder, layer, knowledge=not args.no_knowledge,
                               referentiel=args.referentiel,
                               **{k: v for k, v in (("target_precision", args.precision),
-                                                   ("abstain_precision", args.abstain_precision)) if v is not None})
+                                                   ("abstain_precision", args.abstain_precision),
+                                                   ("dimension_precision", args.dimension_precision))
+                                 if v is not None})
     path = Path(args.model) if args.model else project.model_path
     save_model(model, meta, path)
     extra = meta.get("extra_documents") or {}
@@ -47,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
               f"{extra.get('referentiel', 0)} paragraphes du référentiel")
     if extra.get("referentiel_missing"):
         print(f"référentiel absent ({extra['referentiel_missing']}) : modèle entraîné sans lui")
-    print(f"seuils choisis pour une précision de {model.target_precision:.2f} en validation croisée par document ; "
+    dim_target = model.target_precision if model.dimension_precision is None else model.dimension_precision
+    print(f"seuils choisis pour une précision de {model.target_precision:.2f} par code et de {dim_target:.2f} par "
+          "dimension en validation croisée par document ; "
           + ("« rien à coder » appris (abstention)" if model.nothing_threshold_ is not None
              else "« rien à coder » non appris (pas assez de segments sans code)"))
     if model.skipped_:

@@ -299,7 +299,17 @@ DIMENSION_PREFIX = "dim:"
 # The « rien à coder » head: positive on covered segments that carry no code.
 NOTHING_HEAD = "none:rien"
 DEFAULT_TARGET_PRECISION = 0.8
+# Chosen by bench/transfer_choice.py under the rule of issue 19 (precision ≥ 0.75 on the corpus's
+# held-out territories and on the référentiel, false alarms ≤ 0.2, best mean dimension F1): prototype
+# similarities, dimension heads at 0.75, the référentiel as extra documents (REFERENTIEL_MODE).
+DEFAULT_DIMENSION_PRECISION = 0.75
+# Cosines to a long prototype are small (0.05–0.3): scaled so that the classifiers' penalty does not flatten them.
+PROTOTYPE_SCALE = 3.0
 EXTRA_WEIGHTS = {"codebook": 0.3, "referentiel": 0.5}
+# How the référentiel's paragraphs join the training data (chosen by bench/transfer_choice.py):
+# "extra" — down-weighted extra documents, never used to choose a threshold; "cv" — weighted rows of
+# the internal cross-validation (grouped by blocks), whose out-of-fold scores take part in the thresholds.
+REFERENTIEL_MODE = "extra"
 # Dimensions of the balises (CON, the concepts, is not one of them).
 BALISE_DIMENSIONS = ("ENG", "SYS", "COOP", "VAL", "MGT", "ECH")
 
@@ -340,6 +350,45 @@ class WordwiseCharTfidf(TfidfVectorizer):
         else:
             counts = (W @ CountVectorizer.transform(self, list(index))).tocsr()
         return self._tfidf.transform(counts.astype(self.dtype), copy=False)
+
+
+class PrototypeSimilarity(BaseEstimator):
+    """Cosine of a text's lemma TF-IDF vector to each prototype (a code's or a dimension's own words).
+
+    ``prototypes`` are lemma texts (one per head: the codebook's texts of that code or dimension,
+    joined). The TF-IDF is fitted like the lemma block of :class:`SegmentCoder` on the same rows,
+    so the similarities are a linear map of that block: :class:`~analyse.coding.scoring.LinearScorer`
+    folds their weights into the lemma weights (same scores, no extra cost when suggesting).
+    Why: a handful of dense features, each summing every word a prototype shares with the text,
+    are less tied to the corpus's own wording than single n-grams.
+    """
+
+    def __init__(self, prototypes: tuple[str, ...] = (), ngram_range: tuple[int, int] = (1, 2), min_df: int = 2,
+                 scale: float = 1.0):
+        self.prototypes = prototypes
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.scale = scale
+
+    def fit(self, X, y=None):
+        import scipy.sparse as sp
+
+        self.vectorizer_ = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False,
+                                           ngram_range=tuple(self.ngram_range), min_df=self.min_df,
+                                           sublinear_tf=True).fit(X)
+        P = self.vectorizer_.transform(list(self.prototypes)) if len(self.prototypes) else \
+            sp.csr_matrix((0, len(self.vectorizer_.vocabulary_)))
+        self.matrix_ = sp.csc_matrix(P.T) * float(self.scale)      # features × prototypes
+        return self
+
+    def transform(self, X):
+        return self.vectorizer_.transform(X) @ self.matrix_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"prototype{k}" for k in range(self.matrix_.shape[1])], dtype=object)
 
 
 def _frame(X) -> pd.DataFrame:
@@ -402,6 +451,15 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
     abstain_precision : float or None
         Target precision of the « rien à coder » head (None: ``target_precision``). It silences
         every code when it fires, so it may be held to a higher standard than the codes.
+    dimension_precision : float or None
+        Target precision of the dimension heads (None: ``target_precision``). A dimension has
+        5–10× more positive segments than a balise: its head ranks better and may aim a little lower.
+    prototypes : bool
+        Add the cosine similarity of each text to each head's prototype, built from the extra
+        documents of :meth:`fit` (the codebook's texts and the référentiel's paragraphs) labelled
+        with that head (:class:`PrototypeSimilarity`); without ``extra`` there is none.
+    prototype_scale : float
+        Factor of the prototype similarities (larger: the penalty holds them back less).
 
     Attributes
     ----------
@@ -434,7 +492,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  min_df: int = 2, min_positives: int = MIN_POSITIVES, min_cv_f1: float = 0.2, cv: int = 5,
                  labels: Sequence[str] | None = None, random_state: int = 0,
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
-                 abstain: bool = True, abstain_precision: float | None = None):
+                 abstain: bool = True, abstain_precision: float | None = None,
+                 dimension_precision: float | None = DEFAULT_DIMENSION_PRECISION, prototypes: bool = True,
+                 prototype_scale: float = PROTOTYPE_SCALE):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -452,6 +512,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.target_precision = target_precision
         self.abstain = abstain
         self.abstain_precision = abstain_precision
+        self.dimension_precision = dimension_precision
+        self.prototypes = prototypes
+        self.prototype_scale = prototype_scale
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -464,8 +527,12 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                                                        min_df=self.min_df, sublinear_tf=True), "text"))
         if self.metadata:
             columns.append(("metadata", OneHotEncoder(handle_unknown="ignore"), list(self.metadata)))
+        if self.prototypes and getattr(self, "prototype_texts_", None):
+            columns.append(("prototypes", PrototypeSimilarity(tuple(self.prototype_texts_), tuple(self.word_ngrams),
+                                                              self.min_df, self.prototype_scale), "lemmas"))
         if self.classifier == "logreg":
-            base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
+            # the dual problem: far fewer segments than features, 3× faster than the primal (same optimum)
+            base = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
                                       random_state=self.random_state)
         elif self.classifier == "svm":
             base = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight=self.class_weight,
@@ -495,16 +562,17 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                 pipe.fit(X, Y, sample_weight=np.asarray(weights, dtype=float))
             return pipe
 
-    def _fit_predict(self, X, Y, train, test, extra=None) -> np.ndarray:
+    def _fit_predict(self, X, Y, train, test, extra=None, weights=None) -> np.ndarray:
         # A head with almost no positive segment in this inner training fold cannot be
         # fitted (nor calibrated): it scores 0 there, which only lowers its threshold's F1.
         # Extra documents (codebook, référentiel) join every training fold, never a test fold.
-        Xtr, Ytr, wtr = X.iloc[train], Y[train], None
+        Xtr, Ytr = X.iloc[train], Y[train]
+        wtr = None if weights is None else weights[train]
         if extra is not None:
             Xe, Ye, we = extra
             Xtr = pd.concat([Xtr, Xe], ignore_index=True)
             Ytr = np.vstack([Ytr, Ye])
-            wtr = np.r_[np.ones(len(train)), we]
+            wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, we]
         cols = np.flatnonzero(Y[train].sum(axis=0) >= MIN_FOLD_POSITIVES)
         proba = np.zeros((len(test), Y.shape[1]))
         if cols.size:
@@ -512,7 +580,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             proba[:, cols] = _positive_proba(pipe, X.iloc[test], cols.size)
         return proba
 
-    def fit(self, X, y, groups=None, extra=None) -> "SegmentCoder":
+    def fit(self, X, y, groups=None, extra=None, sample_weight=None) -> "SegmentCoder":
         """Learn the codes of ``y`` and choose one threshold per code by grouped CV.
 
         With ``threshold_rule="precision"`` (default) each head's threshold is the lowest whose
@@ -531,11 +599,21 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         extra : (DataFrame, list of sets, weights), optional
             Extra training documents (codebook, référentiel) with their sample weights: added to
             every training fold and to the final fit, never used to choose a threshold.
+        sample_weight : array, optional
+            Weight of each row of ``X`` in the classifiers (default 1). Rows of ``X`` always take
+            part in the internal CV and in the choice of thresholds, whatever their weight: text
+            of another register passed here (the référentiel's paragraphs, grouped by blocks)
+            makes the thresholds hold on such text too.
         """
         X = _frame(X).reset_index(drop=True)
         label_sets = [set(v) for v in y]
         if len(label_sets) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(label_sets)}")
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        # A row labelled at dimension level only (``dim:<DIM>``: a référentiel paragraph under no
+        # balise) says nothing about the codes: left out of the code heads' thresholds and calibration.
+        code_rows = np.array([not any(str(c).startswith(DIMENSION_PREFIX) for c in s) for s in label_sets],
+                             dtype=bool)
         labels = list(self.labels) if self.labels is not None else sorted(set().union(*label_sets))
         counts = {c: sum(c in s for s in label_sets) for c in labels}
         codes = [c for c in labels if counts[c] >= self.min_positives]
@@ -565,15 +643,20 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             Ye = np.array([[h in s for h in heads] for s in with_dims([set(v) for v in extra[1]])], dtype=int)
             extra_data = (Xe, Ye, np.asarray(extra[2], dtype=float))
         groups = None if groups is None else np.asarray(list(groups))
+        # prototypes from the extra documents only: they join every training fold, never a test fold
+        self.prototype_texts_ = []
+        if self.prototypes and extra_data is not None:
+            lem = extra_data[0]["lemmas"].tolist()
+            self.prototype_texts_ = [" ".join(t for t, on in zip(lem, extra_data[1][:, j]) if on)
+                                     for j in range(extra_data[1].shape[1]) if extra_data[1][:, j].any()]
         oof = np.zeros(Y.shape, dtype=float)
         for train, test in self._splitter(len(X), groups).split(X, Y, groups):
-            oof[test] = self._fit_predict(X, Y, train, test, extra_data)
-        f1_chosen = [best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
+            oof[test] = self._fit_predict(X, Y, train, test, extra_data, weights)
+        rows = [code_rows if _is_code_head(h) else slice(None) for h in heads]
+        f1_chosen = [best_threshold(Y[r, j], oof[r, j]) for j, r in enumerate(rows)]
         if self.threshold_rule == "precision":
             # the « rien à coder » head silences every code: it may need its own, higher, target
-            nothing_target = self.target_precision if self.abstain_precision is None else self.abstain_precision
-            prec = [precision_threshold(Y[:, j], oof[:, j], nothing_target if h == NOTHING_HEAD
-                                        else self.target_precision) for j, h in enumerate(heads)]
+            prec = [precision_threshold(Y[r, j], oof[r, j], self._target(h)) for j, (h, r) in enumerate(zip(heads, rows))]
             # F1 at the precision threshold, for the report
             chosen = []
             for j, (t, p, r) in enumerate(prec):
@@ -592,7 +675,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             cv_precision = [float("nan")] * len(heads)
         else:
             raise ValueError(f"unknown threshold_rule '{self.threshold_rule}' (use 'precision' or 'f1')")
-        calibration = [isotonic_map(Y[:, j], oof[:, j]) for j in range(Y.shape[1])]
+        calibration = [isotonic_map(Y[r, j], oof[r, j]) for j, r in enumerate(rows)]
         heads = [h for h, ok in zip(heads, reliable) if ok]
         chosen = [c for c, ok in zip(chosen, reliable) if ok]
         calibration = [c for c, ok in zip(calibration, reliable) if ok]
@@ -634,13 +717,13 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.calibration_ = calibration
         # out-of-fold scores and labels of the kept heads (codes, dimensions, « rien à coder »):
         # thresholds can be chosen again for other targets without refitting (with_targets)
-        self.oof_scores_, self.oof_labels_ = oof, Y
+        self.oof_scores_, self.oof_labels_, self.oof_code_rows_ = oof, Y, code_rows
         if extra_data is not None:
             Xall = pd.concat([X, extra_data[0]], ignore_index=True)
             Yall = np.vstack([Y, extra_data[1]])
-            wall = np.r_[np.ones(len(X)), extra_data[2]]
+            wall = np.r_[np.ones(len(X)) if weights is None else weights, extra_data[2]]
         else:
-            Xall, Yall, wall = X, Y, None
+            Xall, Yall, wall = X, Y, weights
         self.pipeline_ = self._fit_weighted(Xall, Yall, wall)
         # One sparse-dense product for all heads instead of one pass over the
         # features per head (OneVsRestClassifier.predict_proba): 4× faster on
@@ -654,7 +737,16 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.scorer()
         return self
 
-    def with_targets(self, target_precision: float, abstain_precision: float | None = None) -> "SegmentCoder":
+    def _target(self, head: str) -> float:
+        """Target precision of a head: codes, dimensions and « rien à coder » may each have their own."""
+        if head == NOTHING_HEAD and self.abstain_precision is not None:
+            return self.abstain_precision
+        if head.startswith(DIMENSION_PREFIX) and self.dimension_precision is not None:
+            return self.dimension_precision
+        return self.target_precision
+
+    def with_targets(self, target_precision: float, abstain_precision: float | None = None,
+                     dimension_precision: float | None = None) -> "SegmentCoder":
         """A copy whose thresholds are chosen again, from the stored out-of-fold scores, for other targets.
 
         Every head is fitted on its own (one-vs-rest), so this is the model :meth:`fit` would give
@@ -669,12 +761,14 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             raise ValueError("with_targets needs a model fitted with threshold_rule='precision'")
         model = copy.copy(self)
         model.target_precision, model.abstain_precision = target_precision, abstain_precision
-        nothing_target = target_precision if abstain_precision is None else abstain_precision
+        model.dimension_precision = dimension_precision
         n, d = len(self.classes_), len(self.dimension_classes_)
+        code_rows = getattr(self, "oof_code_rows_", None)
         found = []
         for j in range(self.oof_scores_.shape[1]):
-            target = nothing_target if j >= n + d else target_precision
-            found.append(precision_threshold(self.oof_labels_[:, j], self.oof_scores_[:, j], target))
+            head = NOTHING_HEAD if j >= n + d else (DIMENSION_PREFIX if j >= n else "")
+            r = code_rows if j < n and code_rows is not None else slice(None)
+            found.append(precision_threshold(self.oof_labels_[r, j], self.oof_scores_[r, j], model._target(head)))
         thresholds = np.array([np.inf if t is None else t for t, _, _ in found], dtype=float)
         model.thresholds_, model.dimension_thresholds_ = thresholds[:n], thresholds[n:n + d]
         model.cv_precision_ = np.array([p for _, p, _ in found[:n]], dtype=float)
@@ -758,6 +852,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         pred = (scores[:, n:n + d] >= self.dimension_thresholds_).astype(int)
         pred[self.abstains(scores)] = 0
         return pred
+
+
+def _is_code_head(head: str) -> bool:
+    return not head.startswith(DIMENSION_PREFIX) and head != NOTHING_HEAD
 
 
 def _positive_proba(pipe, X, n_heads: int) -> np.ndarray:
@@ -851,6 +949,55 @@ def knowledge_documents(codebook: Codebook, layer, referentiel: str | Path | Non
     return X, [set(d["labels"]) for d, _ in docs], np.array([weights[src] for _, src in docs]), info
 
 
+REFERENTIEL_BLOCK = 10
+
+
+def referentiel_blocks(codebook: Codebook, layer, path: str | Path, block: int = REFERENTIEL_BLOCK
+                       ) -> tuple[pd.DataFrame, list[set[str]], list[str], list[dict]]:
+    """The référentiel's paragraphs as training rows grouped by blocks of ``block`` consecutive paragraphs.
+
+    Returns ``(X, y, groups, paragraphs)`` (empty when the file is absent). Consecutive paragraphs
+    stand under the same balise and say much the same thing: a cross-validation grouped by these
+    blocks never tests a paragraph with its neighbours in training.
+    """
+    from analyse.coding.knowledge import referentiel_paragraphs
+
+    paras = referentiel_paragraphs(path, codebook) if path is not None and Path(path).is_file() else []
+    texts = [p["text"] for p in paras]
+    lemmas = texts_lemmas(texts, layer, "knowledge-referentiel") if texts else []
+    X = pd.DataFrame({"segment": [p["id"] for p in paras], "doc": "referentiel", "territory": "", "text": texts,
+                      "lemmas": lemmas, "atelier": "", "role": "", "kind": ""}, columns=MODEL_INPUT_COLUMNS)
+    groups = [f"referentiel:{k // block}" for k in range(len(paras))]
+    return X, [set(p["labels"]) for p in paras], groups, paras
+
+
+def add_referentiel(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, extra, referentiel,
+                    mode: str | None = None, weight: float | None = None):
+    """Training data of one fit with the référentiel's rows joined the way ``mode`` says.
+
+    ``extra`` is ``(X, y, weights)`` of the other extra documents (the codebook's), ``referentiel``
+    ``(X, y, groups)`` from :func:`referentiel_blocks` (possibly empty). Returns ``(X, y, groups,
+    sample_weight, extra)`` for :meth:`SegmentCoder.fit` (``sample_weight`` None when all rows weigh 1).
+    """
+    mode = REFERENTIEL_MODE if mode is None else mode
+    weight = EXTRA_WEIGHTS["referentiel"] if weight is None else weight
+    X = X.reset_index(drop=True)
+    y, groups, sample_weight = list(y), list(groups), None
+    Xr, yr, gr = referentiel
+    if not len(Xr):
+        return X, y, groups, None, extra
+    if mode == "cv":
+        sample_weight = np.r_[np.ones(len(X)), np.full(len(Xr), float(weight))]
+        X = pd.concat([X, Xr], ignore_index=True)
+        y, groups = y + list(yr), groups + list(gr)
+    elif mode == "extra":
+        Xe, ye, we = extra if extra is not None else (Xr.iloc[:0], [], np.zeros(0))
+        extra = (pd.concat([Xe, Xr], ignore_index=True), list(ye) + list(yr), np.r_[we, np.full(len(Xr), weight)])
+    else:
+        raise ValueError(f"unknown référentiel mode '{mode}' (use 'extra' or 'cv')")
+    return X, y, groups, sample_weight, extra
+
+
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
                 layer=None, knowledge: bool = True, referentiel: str | Path | None = "default",
                 **params) -> tuple[SegmentCoder, dict]:
@@ -875,14 +1022,19 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
     params.setdefault("dimensions", dimension_map(codebook))
-    extra, extra_info = None, {}
+    extra, extra_info, weights, groups, Xt, yt = None, {}, None, list(X["doc"]), X, y
     if knowledge:
         if referentiel == "default":
             from analyse.coding.knowledge import default_referentiel_path
             referentiel = default_referentiel_path(Path(corpus.root).parent if corpus.root else Path.cwd())
-        Xe, ye, we, extra_info = knowledge_documents(codebook, layer, referentiel)
-        extra = (Xe, ye, we)
-    model = SegmentCoder(**params).fit(X, y, groups=X["doc"], extra=extra)
+        Xe, ye, we, extra_info = knowledge_documents(codebook, layer, None)
+        Xr, yr, gr, _ = referentiel_blocks(codebook, layer, referentiel)
+        if len(Xr):
+            extra_info.update(referentiel=len(Xr), referentiel_path=str(referentiel), referentiel_mode=REFERENTIEL_MODE)
+        elif referentiel is not None:
+            extra_info["referentiel_missing"] = str(referentiel)
+        Xt, yt, groups, weights, extra = add_referentiel(X, y, groups, (Xe, ye, we), (Xr, yr, gr))
+    model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
     meta = model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
     meta["extra_documents"] = extra_info
     return model, meta

@@ -51,6 +51,7 @@ DIMENSIONS = BALISE_DIMENSIONS
 SCHEMES = {key: msg(f"ev.scheme.{key}") for key in ("group_kfold", "leave_one_territory_out")}
 METHODS = {key: msg(f"ev.method.{key}") for key in ("model", "rules")}
 LEVELS = ("balise", "dimension")
+REFERENTIEL_FOLDS = 5
 TARGETS = {("leave_one_territory_out", "dimension"): 0.75, ("leave_one_territory_out", "balise"): 0.5}
 # Candidates compared by grouped CV to choose SegmentCoder's defaults (see `analyse evaluate --compare`).
 CANDIDATES = {
@@ -119,11 +120,16 @@ def dimension_indicator(Y: np.ndarray, codes: Sequence[str], codebook: Codebook)
     return out
 
 
-def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None):
+def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, referentiel=None):
+    from analyse.coding.autocode import add_referentiel
+
+    Xt, yt, groups, weights = X.iloc[train], [y[i] for i in train], list(X["doc"].iloc[train]), None
+    if referentiel is not None:
+        Xt, yt, groups, weights, extra = add_referentiel(Xt, yt, groups, extra, referentiel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SegmentCoder(**params)
-        model.fit(X.iloc[train], [y[i] for i in train], groups=X["doc"].iloc[train], extra=extra)
+        model.fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
         pred = model.predict(X.iloc[test])
         dims = model.predict_dimensions(X.iloc[test]) if len(model.dimension_classes_) else None
     return (test, [str(c) for c in model.classes_], pred, [str(d) for d in model.dimension_classes_], dims,
@@ -131,11 +137,13 @@ def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None):
 
 
 def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, params: dict | None = None,
-                n_jobs: int = 1, extra=None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+                n_jobs: int = 1, extra=None, referentiel=None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
     """Predictions of a freshly fitted :class:`SegmentCoder` for each test fold.
 
     The model gets every codebook code as ``labels`` and, unless ``params``
-    says ``dimensions=None``, dimension heads.
+    says ``dimensions=None``, dimension heads. ``extra`` (codebook documents) and ``referentiel``
+    (``(X, y, groups)`` of :func:`~analyse.coding.autocode.referentiel_blocks`) join every training
+    fold as the shipped model uses them (:func:`~analyse.coding.autocode.add_referentiel`).
 
     Returns
     -------
@@ -152,7 +160,7 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     codes = list(codebook.codes)
     params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(params, X, y, train, test, extra) for train, test in splits)
+        delayed(_fit_fold)(params, X, y, train, test, extra, referentiel) for train, test in splits)
     Y_pred = np.zeros((len(X), len(codes)), dtype=int)
     D_pred = np.zeros((len(X), len(DIMENSIONS)), dtype=int) if params["dimensions"] else None
     index = {c: j for j, c in enumerate(codes)}
@@ -275,6 +283,9 @@ def transfer_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str
                      balise_rows: np.ndarray | None = None) -> dict:
     """Balise and dimension level metrics, and the false-alarm rate on texts that carry no code.
 
+    ``false_alarm_rate`` counts the texts given a code; ``false_alarm_rate_with_dimensions`` also
+    those where only a dimension head fires.
+
     ``D_true`` (default: derived from ``Y_true``) lets a text be labelled at dimension level only;
     ``balise_rows`` restricts the balise level to the texts labelled with a balise.
     """
@@ -287,6 +298,8 @@ def transfer_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, codes: Sequence[str
            "balise": _clean(level_metrics(Y_true[rows][:, balise], Y_pred[rows][:, balise])) if rows.any() else None,
            "uncoded_texts": int((D_true.sum(axis=1) == 0).sum()),
            "false_alarm_rate": false_alarm_rate(D_true.sum(axis=1) == 0, Y_pred),
+           # a dimension head firing on such a text counts too (the dimension figures above use them)
+           "false_alarm_rate_with_dimensions": false_alarm_rate(D_true.sum(axis=1) == 0, np.c_[Y_pred, D_pred]),
            "abstention_rate": float((Y_pred.sum(axis=1) == 0).mean()) if len(Y_pred) else None}
     return out
 
@@ -330,14 +343,17 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
                         devset_dir: Path | None, loto_note: str) -> dict:
     """The three transfer evaluations of ``analyse evaluate`` (see :data:`TRANSFER_SECTIONS`).
 
-    (a) reuses the leave-one-territory-out predictions; (b) scores the référentiel's paragraphs with
-    a model trained on the whole corpus and the codebook **without the référentiel** (a test, not
-    a look at training data); (c) scores the development set with the model as shipped (corpus,
-    codebook and référentiel). Thresholds are always chosen by grouped CV on the training corpus,
+    (a) reuses the leave-one-territory-out predictions; (b) scores each of the référentiel's
+    paragraphs with a model that did not see it: 5-fold cross-validation grouped by blocks of
+    consecutive paragraphs, each model trained on the whole corpus, the codebook and the other
+    blocks, as the shipped model uses them (a référentiel too short for two blocks is scored whole by
+    a model trained without it); (c) scores the development set with the model as shipped (corpus,
+    codebook and référentiel). Thresholds are always chosen by grouped CV on the training data,
     never on a set reported here.
     """
-    from analyse.coding.autocode import knowledge_documents
-    from analyse.coding.knowledge import referentiel_paragraphs
+    from sklearn.model_selection import GroupKFold
+
+    from analyse.coding.autocode import add_referentiel, knowledge_documents, referentiel_blocks
 
     codes = list(codebook.codes)
     params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
@@ -346,25 +362,35 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     a = transfer_metrics(Y, Y_loto, codes, codebook, D_pred=union_dimensions(Y_loto, codes, codebook, D_loto))
     a["note"] = loto_note
     out["corpus_leave_one_territory_out"] = a
+    Xe, ye, we, _ = knowledge_documents(codebook, layer, None)
+    Xr, yr, gr, paras = referentiel_blocks(codebook, layer, referentiel)
 
-    def fit(with_referentiel: bool):
-        Xe, ye, we, info = knowledge_documents(codebook, layer, referentiel if with_referentiel else None)
+    def fit(ref_rows):
+        Xt, yt, groups, weights, extra = add_referentiel(X, y, list(X["doc"]), (Xe, ye, we), ref_rows)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return SegmentCoder(**params).fit(X, y, groups=X["doc"], extra=(Xe, ye, we)), info
+            return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
 
-    if referentiel is not None and Path(referentiel).is_file():
-        paras = referentiel_paragraphs(referentiel, codebook)
-        model, _ = fit(False)
-        Xr = _texts_frame([p["text"] for p in paras], layer, "referentiel-eval")
-        Yp, Dp = _predict(model, Xr, codes)
+    if len(Xr):
+        Yp = np.zeros((len(Xr), len(codes)), dtype=int)
+        Dp = np.zeros((len(Xr), len(DIMENSIONS)), dtype=int)
+        n_blocks = len(set(gr))
+        if n_blocks >= 2:
+            splits = list(GroupKFold(n_splits=min(REFERENTIEL_FOLDS, n_blocks)).split(Xr, groups=gr))
+            note = (f"validation croisée en {len(splits)} plis par blocs de paragraphes consécutifs : chaque "
+                    "paragraphe est noté par un modèle qui ne l'a pas vu (ni ses voisins), entraîné sur tout le "
+                    "corpus, la grille et le reste du référentiel comme le modèle livré.")
+        else:
+            splits = [(np.array([], dtype=int), np.arange(len(Xr)))]
+            note = "modèle entraîné sur tout le corpus et la grille, sans le référentiel (trop court pour des plis)."
+        for rtrain, rtest in splits:
+            held_in = (Xr.iloc[rtrain].reset_index(drop=True), [yr[i] for i in rtrain], [gr[i] for i in rtrain])
+            Yp[rtest], Dp[rtest] = _predict(fit(held_in), Xr.iloc[rtest], codes)
         Yt = indicator([{p["balise"]} if p["balise"] else set() for p in paras], codes)
         Dt = np.array([[p["dimension"] == d for d in DIMENSIONS] for p in paras], dtype=int)
         b = transfer_metrics(Yt, Yp, codes, codebook, Dt, union_dimensions(Yp, codes, codebook, Dp),
                              balise_rows=np.array([bool(p["balise"]) for p in paras]))
-        b["note"] = ("modèle entraîné sur tout le corpus et la grille, sans le référentiel : c'est un test ; "
-                     "le modèle livré apprend aussi le référentiel (pondéré à 0,5). Toute paragraphe est sous une "
-                     "section : le taux de fausses alertes n'a pas de sens ici.")
+        b["note"] = note + (" Tout paragraphe est sous une section : le taux de fausses alertes n'a pas de sens ici.")
         b["path"] = str(referentiel)
         out["referentiel"] = b
     else:
@@ -376,7 +402,7 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
         return out
     texts, labels1, labels2 = dev
     texts = [t for t in texts if t["id"] in labels1]
-    model, info = fit(True)
+    model = fit((Xr, yr, gr))
     Xd = _texts_frame([t["text"] for t in texts], layer, "devset-eval")
     Yp, Dp = _predict(model, Xd, codes)
     Y1 = indicator([labels1[t["id"]] for t in texts], codes)
@@ -519,14 +545,15 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         referentiel = default_referentiel_path(root)
     if devset_dir == "default":
         devset_dir = root / "tests" / "data" / "devset"
-    extra = None
+    extra = ref_rows = None
     if knowledge:
-        from analyse.coding.autocode import knowledge_documents
-        Xe, ye, we, _ = knowledge_documents(codebook, layer, referentiel)
+        from analyse.coding.autocode import knowledge_documents, referentiel_blocks
+        Xe, ye, we, _ = knowledge_documents(codebook, layer, None)
         extra = (Xe, ye, we)
+        ref_rows = referentiel_blocks(codebook, layer, referentiel)[:3]
     per_code, summary, folds, loto = [], [], {}, None
     for scheme, scheme_splits in splits.items():
-        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra)
+        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra, ref_rows)
         if scheme == "leave_one_territory_out":
             loto = (Y_model, D_model)
         for method, Y_pred, D_pred in (("model", Y_model, D_model), ("rules", Y_rules, None)):

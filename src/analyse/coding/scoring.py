@@ -160,14 +160,18 @@ class LinearScorer:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import OneHotEncoder
 
+        from analyse.coding.autocode import PrototypeSimilarity
+
         ct = pipeline.named_steps["features"]
-        blocks, meta = [], []
+        blocks, meta, prototypes = [], [], []
         try:
             for name, tr, column in ct.transformers_:
                 if tr == "drop" or name == "remainder":
                     continue
                 cols = ct.output_indices_[name]
-                if isinstance(tr, TfidfVectorizer):
+                if isinstance(tr, PrototypeSimilarity):
+                    prototypes.append((column, tr, cols))
+                elif isinstance(tr, TfidfVectorizer):
                     if not (isinstance(tr.min_df, int) and tr.max_features is None and tr.input == "content"
                             and tr.strip_accents is None and tr.preprocessor is None):
                         return None
@@ -188,6 +192,16 @@ class LinearScorer:
                         start += len(cats)
                 else:
                     return None
+            # prototype similarities are the lemma TF-IDF times a fixed matrix: their weights fold into it
+            for column, tr, cols in prototypes:
+                target = [k for k, (c, block, _) in enumerate(blocks) if c == column
+                          and isinstance(block, _WordNgrams) and block.vec.vocabulary_ == tr.vectorizer_.vocabulary_
+                          and np.array_equal(block.vec.idf_, tr.vectorizer_.idf_)
+                          and tuple(block.vec.ngram_range) == tuple(tr.vectorizer_.ngram_range)]
+                if len(target) != 1:
+                    return None
+                c, block, w = blocks[target[0]]
+                blocks[target[0]] = (c, block, w + np.asarray(tr.matrix_ @ coef[:, cols].T))
         except (KeyError, ValueError):
             return None
         return cls(blocks, meta, coef, intercept)
