@@ -451,9 +451,9 @@ def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
 
 def attach_context(plan: BatchPlan, store: StoredContext) -> None:
     """Give the stored shared context to the notebooks that read it (territories: their slice;
-    synthesis: the whole), so that no kernel computes it again."""
+    synthesis: the whole; themes: its stored classification), so that no kernel computes it again."""
     for job in plan.jobs:
-        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
+        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK, THEMES_NOTEBOOK):
             job.parameters["context_dir"] = str(store.folder)
 
 

@@ -413,6 +413,68 @@ def ensure_context(project: Project, coders: list[str] | None = None, progress: 
     return stored
 
 
+# ---------------------------------------------------------------------------
+# Parts: what one report computes for long (themes, masked verbatims), stored beside the context
+# ---------------------------------------------------------------------------
+
+PARTS = "parts"
+
+
+def folder_digest(*folders: Path) -> str:
+    """A hash of the files of ``folders`` (absent folders count as empty): inputs a part reads
+    besides the context's own (the masking lexicons, the fiches)."""
+    h = hashlib.sha256()
+    for folder in folders:
+        h.update(str(folder.name).encode() + b"\0")
+        if Path(folder).is_dir():
+            _files_digest(h, Path(folder), Path(folder))
+    return h.hexdigest()[:16]
+
+
+def part_folder(store: StoredContext, name: str, params: dict) -> Path:
+    """Where the part ``name`` computed with ``params`` lives: ``parts/<name>-<hash of params>/``.
+
+    The context's key already covers the corpus, codings, codebook, settings, model and library
+    source; ``params`` add what the part alone depends on (a report's options, other input folders).
+    """
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str, ensure_ascii=False).encode())
+    return store.folder / PARTS / f"{name}-{digest.hexdigest()[:16]}"
+
+
+def read_part(folder: Path) -> tuple[dict, dict] | None:
+    """``(meta, tables)`` of a stored part, or None when it is not there (yet)."""
+    if not (folder / META).is_file():
+        return None
+    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    tables = {p.stem: read_table(p) for p in sorted(folder.glob(f"*{SUFFIX}")) if p.name != META}
+    return meta, tables
+
+
+def write_part(folder: Path, meta: dict, tables: dict, files: dict[str, bytes] | None = None) -> Path:
+    """Store a part: its tables (:func:`_write`), raw files (figures' PNG) and ``meta.json`` last.
+
+    Written in a temporary folder renamed into place: a report never reads half a part, and two
+    reports (the batch's two audiences) computing the same part keep the first one stored.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for name, frame in tables.items():
+            _write(frame, tmp / f"{name}{SUFFIX}")
+        for name, data in (files or {}).items():
+            (tmp / name).write_bytes(data)
+        (tmp / META).write_text(json.dumps(_json_safe(meta), ensure_ascii=False, indent=1, default=str),
+                                encoding="utf-8")
+        try:
+            os.replace(tmp, folder)
+        except OSError:    # stored meanwhile by another report: theirs is the same
+            pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 def _digest_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
