@@ -95,6 +95,8 @@ class JobResult:
     kernel_start_s: float = 0.0
     execution_s: float = 0.0
     rendering_s: float = 0.0
+    started: float = 0.0   # clock time (epoch seconds) when the worker began this job, and when it ended:
+    finished: float = 0.0  # the batch's serial part is what lies outside the jobs (bench/batch.py)
 
 
 @dataclass
@@ -268,7 +270,7 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    result = JobResult(name=name, notebook=notebook)
+    result = JobResult(name=name, notebook=notebook, started=time.time())
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     ipynb = work / f"{name}.ipynb"
@@ -306,6 +308,7 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
             result.error = msg("batch.rendering_failed", error=type(exc).__name__)
             result.detail = f"{type(exc).__name__}: {exc}"
         result.rendering_s = time.perf_counter() - t1
+    result.finished = time.time()
     return result
 
 
@@ -321,6 +324,36 @@ def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
     return cells, max(total - cells, 0.0)
 
 
+def _worker_start() -> None:
+    """Initializer of the batch's worker processes: what every job needs, imported once per worker.
+
+    jsonschema (through nbformat, which papermill and nbconvert read notebooks with) imports the
+    optional ``rfc3987_syntax`` when it is installed (jupyter-events asks for it), which compiles an
+    IRI grammar for about 2 s; no notebook schema has an IRI format, so a worker goes without it and
+    jsonschema simply registers no IRI checker.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+    import papermill  # noqa: F401 - before the first job: its import is not part of a report's time
+
+
+def _ready() -> bool:
+    return True
+
+
+def start_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
+    """The batch's process pool (``jobs`` workers, default one per core), its workers started now.
+
+    Started before the batch plans and finds its shared context, the workers import what they need
+    (:func:`_worker_start`) while the parent works: little of that start remains serial.
+    """
+    workers = max(1, jobs or multiprocessing.cpu_count())
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_worker_start)
+    for _ in range(workers):      # each submit starts one more worker while none is idle
+        pool.submit(_ready)
+    return pool
+
+
 def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | None = None,
             progress: bool = True, kernel: str | None = None) -> list[JobResult]:
     """Run every job of ``plan`` with ``executor`` (anything with ``submit``); results in plan order.
@@ -334,8 +367,7 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     plan.work_dir.mkdir(parents=True, exist_ok=True)
     own = executor is None
     if own:
-        workers = min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs))
-        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = start_pool(min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs)))
     bar = tqdm(total=len(plan.jobs), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
     by_name = {}
     try:
@@ -451,9 +483,9 @@ def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
 
 def attach_context(plan: BatchPlan, store: StoredContext) -> None:
     """Give the stored shared context to the notebooks that read it (territories: their slice;
-    synthesis: the whole; themes: its stored classification), so that no kernel computes it again."""
+    synthesis: the whole; themes and agreement: their stored tables), so that no kernel computes it again."""
     for job in plan.jobs:
-        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK, THEMES_NOTEBOOK):
+        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK, THEMES_NOTEBOOK, AGREEMENT_NOTEBOOK):
             job.parameters["context_dir"] = str(store.folder)
 
 
@@ -490,6 +522,20 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     >>> result.ok, result.index                                          # doctest: +SKIP
     (True, PosixPath('outputs/essai/index.html'))
     """
+    # the workers start (and import papermill) while this process plans and finds the shared context
+    own = executor is None
+    if own:
+        executor = start_pool(jobs)
+    try:
+        return _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir,
+                    progress, agreement_coders, executor, jobs)
+    finally:
+        if own:
+            executor.shutdown()
+
+
+def _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir, progress,
+         agreement_coders, executor, jobs) -> BatchResult:
     project = _as_project(project, corpus_dir, codebook, codings_dir)
     plan = plan_batch(project, territories, out, audience, coders, notebooks_dir, agreement_coders)
     # The shared analysis context, once (or reused: same inputs, same key); it also writes the stable

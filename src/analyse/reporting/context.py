@@ -38,7 +38,7 @@ from analyse.messages import msg
 from analyse.analysis.invariants import CLASSES, code_territory_table, codebook_labels, invariance_table, saturation
 from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table, rollup_parents
 from analyse.project import Project
-from analyse.reporting.plots import set_territory_labels, territory_label  # noqa: F401 - re-exported
+from analyse.reporting.labels import set_territory_labels, territory_label  # noqa: F401 - re-exported
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import Report
 from analyse.reporting.context_store import StoredContext, ensure_context
@@ -63,6 +63,7 @@ class Context:
     territory: str | None = None          # set: this context holds that territory's slice only
     _invariance: dict = field(default_factory=dict, repr=False)
     _masker: object = field(default=None, repr=False)
+    _figures: tuple | None = field(default=None, repr=False)
 
     @property
     def territories(self) -> list[str]:
@@ -269,6 +270,19 @@ class Context:
         if not self.report.public:
             return text
         return self.pseudonymiser.apply(text, self.person_spans(segment, text), self.conventions)
+
+    # ------------------------------------------------------------ a territory's figures
+    def territory_figure(self, name: str):
+        """A figure of this territory's report (:mod:`analyse.reporting.territory`), shown and saved by the
+        report: drawn once per stored context and audience, read from the store afterwards."""
+        if self.store is None or self.territory is None:
+            from analyse.reporting.territory import draw
+            return self.report.figure(draw(self, name), name)
+        if self._figures is None:
+            from analyse.reporting.territory import stored_figures
+            self._figures = stored_figures(self)
+        titles, folder = self._figures
+        return self.report.image((folder / f"{name}.png").read_bytes(), name, titles[name] or name)
 
     # ------------------------------------------------------------ masking and risk (the synthesis)
     def masker(self):
