@@ -271,11 +271,11 @@ class Context:
             return text
         return self.pseudonymiser.apply(text, self.person_spans(segment, text), self.conventions)
 
-    # ------------------------------------------------------------ a territory's figures
-    def territory_figure(self, name: str):
-        """A figure of this territory's report (:mod:`analyse.reporting.territory`), shown and saved by the
-        report: drawn once per stored context and audience, read from the store afterwards."""
-        if self.store is None or self.territory is None:
+    # ------------------------------------------------------------ figures
+    def figure(self, name: str):
+        """A figure of this report (:mod:`analyse.reporting.territory`: a territory's or the synthesis's),
+        shown and saved by the report: drawn once per stored context and audience, read afterwards."""
+        if self.store is None:
             from analyse.reporting.territory import draw
             return self.report.figure(draw(self, name), name)
         if self._figures is None:

@@ -8,6 +8,9 @@ report that shows stored figures only never imports matplotlib.
 from __future__ import annotations
 
 TERRITORY_LABELS: dict[str, str] = {}
+# Past this many territories a code × territory map or one panel per territory no longer reads:
+# reports show the spread of each code (share_spread) and sorted tables instead.
+MAX_TERRITORY_COLUMNS = 12
 
 
 def set_territory_labels(names: dict[str, str]) -> None:

@@ -28,7 +28,8 @@ import pandas as pd
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from analyse.messages import msg
-from analyse.reporting.labels import TERRITORY_LABELS, set_territory_labels, territory_label  # noqa: F401 - re-exported
+from analyse.reporting.labels import (MAX_TERRITORY_COLUMNS, TERRITORY_LABELS, set_territory_labels,  # noqa: F401
+                                     territory_label)
 from analyse.textutil import fr_number, fr_percent
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -48,9 +49,6 @@ DIMENSION_COLOURS = {"ENG": OKABE_ITO["orange"], "SYS": OKABE_ITO["sky"], "COOP"
                      "CON": OKABE_ITO["grey"]}
 FONT = 10
 SMALL = 9
-# Past this many territories a code × territory map or one panel per territory no longer reads:
-# reports show the spread of each code (share_spread) and sorted tables instead.
-MAX_TERRITORY_COLUMNS = 12
 
 
 class Figure(_MatplotlibFigure):
