@@ -231,5 +231,6 @@ def _compute_themes(project, coder: str, territories: list[str], k: int, seed: i
     # as the notebook did before the report was stored: the same loading, territory labels included
     ctx = load_context(project.corpus_dir, project.codebook_path, project.codings_dir, [coder], prefix="themes",
                        territories=territories or None, project_dir=project.root)
-    tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir), sentences=True)
+    # no progress bar: a report shows the same output whether its part was stored or computed now
+    tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False), sentences=True)
     return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size)
