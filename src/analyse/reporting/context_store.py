@@ -165,11 +165,16 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     (unlike pickle).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = frame.reset_index(drop=True)
-    doc = {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
-           "data": {str(c): frame[c].tolist() for c in frame.columns}}
-    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_value),
-                    encoding="utf-8")
+    compact = {"ensure_ascii": False, "separators": (",", ":"), "default": _json_value}
+    head = {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()}}
+    # one column at a time: a whole-corpus token table never exists as Python lists all at once
+    # (the bytes are those of one json.dumps of the whole document)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(head, **compact)[:-1] + ',"data":{')
+        for i, c in enumerate(frame.columns):
+            out.write(("," if i else "") + json.dumps(str(c), **compact) + ":")
+            out.write(json.dumps(frame[c].tolist(), **compact))
+        out.write("}}")
 
 
 def _json_value(value):
@@ -268,6 +273,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     t0 = time.perf_counter()
     material = coded_material(corpus, codings, coders, strict=False).rolled_up(rollup_parents(book))
     aligned = align(segments_frame(corpus), material, tokens, entities)
+    del tokens, entities     # the aligned copies are kept: the whole corpus's tables are not held twice
     segments, material = aligned.segments, aligned.material
     min_coded = project.min_coded_segments
     coverage = coverage_table(segments, material, min_coded)
@@ -344,12 +350,18 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     return tables, meta
 
 
-def _slice(name: str, frame: pd.DataFrame, territory: str, territory_of: dict) -> pd.DataFrame:
+def _slices(name: str, frame: pd.DataFrame, territories: list[str], territory_of: dict):
+    """``(territory, rows of that territory)`` for each territory: the rows are grouped once (a territory's
+    own column, else its segments' territory), not filtered again for each territory."""
     if "territory" in frame.columns:
-        return frame[frame["territory"] == territory]
-    if "segment" in frame.columns:
-        return frame[frame["segment"].map(territory_of) == territory]
-    raise ValueError(f"table {name} has neither a territory nor a segment column")
+        key = frame["territory"]
+    elif "segment" in frame.columns:
+        key = frame["segment"].map(territory_of)
+    else:
+        raise ValueError(f"table {name} has neither a territory nor a segment column")
+    groups = frame.groupby(key, sort=False, dropna=True).indices
+    for t in territories:
+        yield t, frame.iloc[groups.get(t, [])]
 
 
 def write_context(folder: Path, tables: dict, meta: dict) -> None:
@@ -358,9 +370,9 @@ def write_context(folder: Path, tables: dict, meta: dict) -> None:
     meta.pop("_pseudonymiser", None)
     for name, frame in tables.items():
         _write(frame, folder / f"{name}{SUFFIX}")
-    for t in meta["territories"]:
-        for name in SLICED:
-            _write(_slice(name, tables[f"corpus/{name}"], t, territory_of), folder / "territories" / t / f"{name}{SUFFIX}")
+    for name in SLICED:
+        for t, rows in _slices(name, tables[f"corpus/{name}"], meta["territories"], territory_of):
+            _write(rows, folder / "territories" / t / f"{name}{SUFFIX}")
     (folder / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
