@@ -32,17 +32,21 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyse.errors import UsageError
-from analyse.model.corpus import TERRITORY_SLUG, Corpus, load_corpus
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number  # noqa: F401
 from analyse.project import Project
-from analyse.reporting.context_store import PSEUDONYMS_FILE, StoredContext, ensure_context
-from analyse.reporting.report import AUDIENCES
+# No pandas at import: run_batch starts the workers first (start_pool), then imports what plans the run
+# (corpus, shared context), so that the workers' start overlaps it.
 from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_START_TIMEOUT_S, TEMPLATES, JobResult,  # noqa: F401
                                       _ready, _split_timing, _stderr_to, _summary, _worker_start, render_html,
                                       run_notebook, start_pool)
+
+if TYPE_CHECKING:
+    from analyse.model.corpus import Corpus
+    from analyse.reporting.context_store import StoredContext
 
 KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
@@ -96,6 +100,8 @@ class BatchResult:
 
 def check_territories(requested: list[str] | None, available: list[str]) -> list[str]:
     """Validate territory names (slugs that exist in the corpus; no path tricks)."""
+    from analyse.model.corpus import TERRITORY_SLUG
+
     if not requested or requested == ["all"]:
         return list(available)
     out = []
@@ -145,6 +151,9 @@ def plan_batch(project: Project, territories: list[str] | None = None, out: str 
     of ``agreement_coders`` (default: the project's) has a codings file.
     """
     from analyse.model.codings import CodingStore
+    from analyse.model.corpus import load_corpus
+    from analyse.reporting.context_store import PSEUDONYMS_FILE
+    from analyse.reporting.report import AUDIENCES
 
     if audience not in AUDIENCES:
         check_choice("audience", audience, AUDIENCES)
@@ -381,6 +390,8 @@ def _run(project, territories, out, audience, coders, corpus_dir, codebook, codi
     # pseudonyms of the whole corpus in the private folder (never inside a run folder) and parses
     # what the NLP cache lacks, so parallel notebooks never parse the same documents.
     t0 = time.perf_counter()
+    from analyse.reporting.context_store import ensure_context
+
     store = ensure_context(project, plan.coders, progress=progress, corpus=plan.corpus)
     context_s = time.perf_counter() - t0
     attach_context(plan, store)
