@@ -422,6 +422,9 @@ def ensure_context(project: Project, coders: list[str] | None = None, progress: 
     _prune(base, keep=folder)
     stored = StoredContext.open(folder)
     stored.built = True
+    from analyse.reporting.masks import store_risk_part
+
+    store_risk_part(project, stored, tables)   # while the token table is in memory: no report reads it again
     return stored
 
 

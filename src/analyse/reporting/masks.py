@@ -116,18 +116,43 @@ def stored_risk_model(project, store, lexicon, tokens: Callable[[], pd.DataFrame
     ``store``: its specific word forms per territory are computed once from ``tokens()`` (a callable, so
     that the token table is read only then) and read back as a small table afterwards."""
     from analyse.privacy.risk import RiskModel, corpus_risk_model
-    from analyse.reporting.context_store import part_folder, read_part, write_part
+    from analyse.reporting.context_store import part_folder, read_part
 
     folder = part_folder(store, RISK_PART, _lexicons_params(project))
     got = read_part(folder)
     if got is None:
-        model = corpus_risk_model(tokens(), segments, lexicon, spec=spec)
-        rows = [(t, form, lemma) for t, forms in model.specific.items() for form, lemma in forms.items()]
-        table = pd.DataFrame(rows, columns=["territory", "form", "lemma"])
-        write_part(folder, {"threshold": model.threshold}, {"forms": table})
-        got = read_part(folder)
+        got = read_part(_write_risk(folder, corpus_risk_model(tokens(), segments, lexicon, spec=spec)))
     meta, tables = got
     specific: dict[str, dict[str, str]] = {}
     for t, form, lemma in zip(*(tables["forms"][c] for c in ("territory", "form", "lemma"))):
         specific.setdefault(str(t), {})[str(form)] = str(lemma)
     return RiskModel(lexicon, specific, float(meta["threshold"]))
+
+
+def _write_risk(folder: Path, model) -> Path:
+    from analyse.reporting.context_store import write_part
+
+    rows = [(t, form, lemma) for t, forms in model.specific.items() for form, lemma in forms.items()]
+    return write_part(folder, {"threshold": model.threshold},
+                      {"forms": pd.DataFrame(rows, columns=["territory", "form", "lemma"])})
+
+
+def store_risk_part(project, store, tables: dict) -> None:
+    """Store the synthesis's risk model with a context just built, from its tables still in memory
+    (``build_context``'s): the synthesis then never reads the whole corpus's token table.
+
+    A project whose masking lexicons cannot be read gets no part here; the synthesis says why.
+    """
+    from analyse.errors import AnalyseError
+    from analyse.privacy.masking import load_masker
+    from analyse.privacy.risk import corpus_risk_model
+    from analyse.reporting.context_store import part_folder
+
+    try:
+        lexicon = load_masker(project, None, nlp=None).lexicon
+    except AnalyseError:
+        return
+    folder = part_folder(store, RISK_PART, _lexicons_params(project))
+    if not folder.is_dir():
+        _write_risk(folder, corpus_risk_model(tables["corpus/tokens"], tables["corpus/material_segments"], lexicon,
+                                              spec=tables["risk_specificities"]))
