@@ -206,9 +206,8 @@ def stored_themes(project, store, coder: str, territories: list[str] | None = No
     """
     from analyse.reporting.context_store import part_folder, read_part, write_part
 
+    # as given: the batch names every territory, which keeps documents of no territory out (Corpus.subset)
     chosen = sorted(set(territories)) if territories else []
-    if chosen == sorted(store.territories):
-        chosen = []      # every territory: the same part as the default
     params = {"format": THEMES_PART_FORMAT, "coder": coder, "territories": chosen, "k": k, "seed": seed,
               "unit_size": unit_size}
     folder = part_folder(store, THEMES_PART, params)
