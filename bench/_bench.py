@@ -239,6 +239,13 @@ def copy_nlp_cache(reference: Path, dest: Path, times: int) -> int:
     return n
 
 
+def notebooks_for(src: Path) -> Path:
+    """The report notebooks that go with a library copy (``<tree>/notebooks`` beside its ``src``): a
+    library is measured with its own notebooks, which call it (else this tree's)."""
+    own = Path(src).resolve().parent / "notebooks"
+    return own if own.is_dir() else ROOT / "notebooks"
+
+
 def analyse_cmd(*args: str) -> list[str]:
     return [PYTHON, "-m", "analyse.cli", *args]
 

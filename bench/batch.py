@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import ROOT, SERIES_HEADERS, Series, analyse_cmd, env_for, fmt_series, run, sources, table  # noqa: E402
+from _bench import (ROOT, SERIES_HEADERS, Series, analyse_cmd, env_for, fmt_series, notebooks_for, run,  # noqa: E402
+                    sources, table)
 
 TARGET = 0.55
 EXECUTION_TARGET = 1.5    # median execution / median kernel start
@@ -43,16 +44,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=ROOT / "outputs"))
     timings: dict = {}
     every: dict[str, list[dict]] = {}     # every notebook of every timed run, per library copy
+    serial: dict[tuple, list[float]] = {}  # wall time outside the jobs (start-up, plan, context, publish)
 
     def batch(label: str, src: Path, jobs: int):
         out = work / f"{label}-{jobs}"
         travail = work / f"{label}-{jobs}-travail"     # timings go to the working folder, never published
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(travail, ignore_errors=True)
-        r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(jobs), "--audience", args.audience),
-                cwd=ROOT, env=env_for(src))
+        r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(jobs), "--audience", args.audience,
+                            "--notebooks", str(notebooks_for(src))), cwd=ROOT, env=env_for(src))
         timings[(label, jobs)] = json.loads((travail / "timings.json").read_text(encoding="utf-8"))
         every.setdefault(label, []).extend(timings[(label, jobs)])
+        jobs_t = timings[(label, jobs)]
+        if all(t.get("started") for t in jobs_t):    # the batch records when each job ran
+            serial.setdefault((label, jobs), []).append(
+                r.wall - (max(t["finished"] for t in jobs_t) - min(t["started"] for t in jobs_t)))
         return r
 
     series = {(label, jobs): Series() for label in srcs for jobs in (1, 2)}
@@ -62,6 +68,7 @@ def main() -> int:
             print(f"[{label}] préchauffage (cache NLP, contexte partagé, noyau)…", flush=True)
             batch(label, src, 2)
             every[label] = []     # the warm-up run is not timed
+            serial.clear()
         for p in range(args.pairs):
             for label, src in (list(srcs.items()) if p % 2 == 0 else list(srcs.items())[::-1]):
                 pair = {}
@@ -82,6 +89,10 @@ def main() -> int:
             print(f"  notebooks (--jobs {jobs}) : " + ", ".join(
                 f"{t['name']} {t['kernel_start_s']:.1f}+{t['execution_s']:.1f}+{t['rendering_s']:.1f} s"
                 for t in timings[(label, jobs)]) + "  (noyau + exécution + rendu)")
+            if serial.get((label, jobs)):
+                print(f"  part série (--jobs {jobs}) : hors notebooks, médiane "
+                      f"{statistics.median(serial[(label, jobs)]):.1f} s (démarrage, plan, contexte partagé, "
+                      "publication)")
         kernel = statistics.median(t["kernel_start_s"] for t in every[label])
         execution = statistics.median(t["execution_s"] for t in every[label])
         print(f"  notebooks ({len(every[label])} exécutions) : démarrage du noyau médian {kernel:.1f} s, exécution "

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import (SERIES_HEADERS, alternate, analyse_cmd, copy_nlp_cache, env_for, replicate_project,  # noqa: E402
-                    run, sources, table)
+from _bench import (SERIES_HEADERS, alternate, analyse_cmd, copy_nlp_cache, env_for, notebooks_for,  # noqa: E402
+                    replicate_project, run, sources, table)
 
 TARGETS = {4: 5.0, 16: 20.0}
 MEMORY_RATIO = 2.0
@@ -81,7 +81,8 @@ def main() -> int:
             def go():
                 out = projects[scale] / "outputs" / "rapport"
                 shutil.rmtree(out, ignore_errors=True)
-                r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(args.jobs)), cwd=projects[scale],
+                r = run(analyse_cmd("batch", "--out", str(out), "--jobs", str(args.jobs),
+                                    "--notebooks", str(notebooks_for(src))), cwd=projects[scale],
                         env=env(label, scale), check=False)
                 if r.code != 0:
                     print(f"[{label}] {scale}× : batch exit {r.code}\n{r.stderr[-1500:]}", flush=True)

@@ -27,24 +27,27 @@ import concurrent.futures as cf
 import datetime as _dt
 import json
 import multiprocessing
-import os
-import re
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyse.errors import UsageError
-from analyse.model.corpus import TERRITORY_SLUG, Corpus, load_corpus
 from analyse.messages import msg
 from analyse.textutil import check_choice, fr_number  # noqa: F401
 from analyse.project import Project
-from analyse.reporting.context_store import PSEUDONYMS_FILE, StoredContext, ensure_context
-from analyse.reporting.report import AUDIENCES
+# No pandas at import: run_batch starts the workers first (start_pool), then imports what plans the run
+# (corpus, shared context), so that the workers' start overlaps it.
+from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_START_TIMEOUT_S, TEMPLATES, JobResult,  # noqa: F401
+                                      _ready, _split_timing, _stderr_to, _summary, _worker_start, render_html,
+                                      run_notebook, start_pool)
 
-TEMPLATES = Path(__file__).parent / "templates"
+if TYPE_CHECKING:
+    from analyse.model.corpus import Corpus
+    from analyse.reporting.context_store import StoredContext
+
 KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
@@ -53,7 +56,6 @@ THEMES_NOTEBOOK = "themes.ipynb"
 REPORT_LABELS = {"synthese": msg("batch.report.synthese"), "accord": msg("batch.report.accord"),
                  "themes": msg("batch.report.themes")}
 PUBLISHED_FOLDERS = ("tables", "figures")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass
@@ -82,22 +84,6 @@ class BatchPlan:
 
 
 @dataclass
-class JobResult:
-    """Outcome of one notebook run (paths are in the working folder until published)."""
-
-    name: str
-    notebook: str
-    ok: bool = False
-    error: str = ""        # one French line, fit for the index
-    detail: str = ""       # the technical detail (traceback), for researchers only
-    html: str = ""
-    ipynb: str = ""
-    kernel_start_s: float = 0.0
-    execution_s: float = 0.0
-    rendering_s: float = 0.0
-
-
-@dataclass
 class BatchResult:
     out_dir: Path
     jobs: list[JobResult] = field(default_factory=list)
@@ -114,6 +100,8 @@ class BatchResult:
 
 def check_territories(requested: list[str] | None, available: list[str]) -> list[str]:
     """Validate territory names (slugs that exist in the corpus; no path tricks)."""
+    from analyse.model.corpus import TERRITORY_SLUG
+
     if not requested or requested == ["all"]:
         return list(available)
     out = []
@@ -163,6 +151,9 @@ def plan_batch(project: Project, territories: list[str] | None = None, out: str 
     of ``agreement_coders`` (default: the project's) has a codings file.
     """
     from analyse.model.codings import CodingStore
+    from analyse.model.corpus import load_corpus
+    from analyse.reporting.context_store import PSEUDONYMS_FILE
+    from analyse.reporting.report import AUDIENCES
 
     if audience not in AUDIENCES:
         check_choice("audience", audience, AUDIENCES)
@@ -211,116 +202,6 @@ def plan_batch(project: Project, territories: list[str] | None = None, out: str 
 # 2. Execute
 # ---------------------------------------------------------------------------
 
-def render_html(ipynb: Path, html_path: Path) -> None:
-    """Render an executed notebook to self-contained HTML, without code."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        extra_template_basedirs=[str(TEMPLATES)], template_name="balises",
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-        embed_images=True, language_code="fr",
-    )
-    nb = nbformat.read(str(ipynb), as_version=4)
-    body, _ = exporter.from_notebook_node(nb)
-    html_path.write_text(body, encoding="utf-8")
-
-
-@contextmanager
-def _stderr_to(path: Path):
-    """Send this process's file descriptor 2 to ``path`` for a while.
-
-    The kernel papermill starts inherits it: its warnings (« Kernel is running
-    over TCP without encryption », library deprecations) go to the job's log
-    in the working folder instead of interleaving with the progress bar.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "wb") as log:
-        os.dup2(log.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _summary(ename: str, evalue: str) -> str:
-    """One French line about a failed report (the user's error message when the library raised one)."""
-    first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
-    if ename in ("UsageError", "CorpusError", "CodebookError", "CodingsError", "AnalyseError"):
-        return f"Le rapport s'est arrêté sur un problème dans les données : {first}"
-    return f"Le rapport s'est arrêté sur une erreur ({ename}{' : ' + first if first else ''})."
-
-
-# Seconds a kernel may take to answer, and how many starts a report gets (jupyter's
-# default of 60 s was exceeded on a loaded CI machine).
-KERNEL_START_TIMEOUT_S = 180
-KERNEL_ATTEMPTS = 2
-
-
-def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str) -> JobResult:
-    """Execute one notebook with papermill into ``work_dir`` and render it there; never raises.
-
-    The kernel's own messages go to ``<work_dir>/<name>.kernel.log``.
-    """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    result = JobResult(name=name, notebook=notebook)
-    work = Path(work_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    ipynb = work / f"{name}.ipynb"
-    html_path = work / f"{name}.html"
-    result.ipynb, result.html = str(ipynb), str(html_path)
-    t0 = time.perf_counter()
-    try:
-        with _stderr_to(work / f"{name}.kernel.log"):
-            for attempt in range(KERNEL_ATTEMPTS):
-                try:
-                    pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
-                                        cwd=str(Path(notebook).parent), progress_bar=False, log_output=False,
-                                        start_timeout=KERNEL_START_TIMEOUT_S)
-                    break
-                except RuntimeError as exc:
-                    # A kernel that never answered ran no cell: on a loaded machine (CI, two
-                    # jobs per core) a second start usually succeeds, so try once more.
-                    if "didn't respond" not in str(exc) or attempt == KERNEL_ATTEMPTS - 1:
-                        raise
-        result.ok = True
-    except PapermillExecutionError as exc:
-        result.error = _summary(exc.ename, exc.evalue)
-        result.detail = _ANSI.sub("", "\n".join(exc.traceback or [f"{exc.ename}: {exc.evalue}"]))
-    except Exception as exc:  # noqa: BLE001 - a failed report must not stop the batch
-        result.error = _summary(type(exc).__name__, str(exc))
-        result.detail = _ANSI.sub("", f"{type(exc).__name__}: {exc}")
-    total = time.perf_counter() - t0
-    result.execution_s, result.kernel_start_s = _split_timing(ipynb, total)
-    if result.ok:
-        t1 = time.perf_counter()
-        try:
-            render_html(ipynb, html_path)
-        except Exception as exc:  # noqa: BLE001
-            result.ok = False
-            result.error = msg("batch.rendering_failed", error=type(exc).__name__)
-            result.detail = f"{type(exc).__name__}: {exc}"
-        result.rendering_s = time.perf_counter() - t1
-    return result
-
-
-def _split_timing(ipynb: Path, total: float) -> tuple[float, float]:
-    """(execution, kernel start + overhead) from papermill's per-cell durations."""
-    import nbformat
-
-    try:
-        nb = nbformat.read(str(ipynb), as_version=4)
-        cells = sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb.cells)
-    except Exception:  # noqa: BLE001
-        return total, 0.0
-    return cells, max(total - cells, 0.0)
-
-
 def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | None = None,
             progress: bool = True, kernel: str | None = None) -> list[JobResult]:
     """Run every job of ``plan`` with ``executor`` (anything with ``submit``); results in plan order.
@@ -334,8 +215,7 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     plan.work_dir.mkdir(parents=True, exist_ok=True)
     own = executor is None
     if own:
-        workers = min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs))
-        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = start_pool(min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs)))
     bar = tqdm(total=len(plan.jobs), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
     by_name = {}
     try:
@@ -451,9 +331,9 @@ def write_index(plan: BatchPlan, results: list[JobResult], title: str) -> Path:
 
 def attach_context(plan: BatchPlan, store: StoredContext) -> None:
     """Give the stored shared context to the notebooks that read it (territories: their slice;
-    synthesis: the whole), so that no kernel computes it again."""
+    synthesis: the whole; themes and agreement: their stored tables), so that no kernel computes it again."""
     for job in plan.jobs:
-        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK):
+        if Path(job.notebook).name in (TERRITORY_NOTEBOOK, SYNTHESIS_NOTEBOOK, THEMES_NOTEBOOK, AGREEMENT_NOTEBOOK):
             job.parameters["context_dir"] = str(store.folder)
 
 
@@ -490,12 +370,28 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     >>> result.ok, result.index                                          # doctest: +SKIP
     (True, PosixPath('outputs/essai/index.html'))
     """
+    # the workers start (and import papermill) while this process plans and finds the shared context
+    own = executor is None
+    if own:
+        executor = start_pool(jobs)
+    try:
+        return _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir,
+                    progress, agreement_coders, executor, jobs, own)
+    finally:
+        if own:
+            executor.shutdown()
+
+
+def _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir, progress,
+         agreement_coders, executor, jobs, own_pool: bool = False) -> BatchResult:
     project = _as_project(project, corpus_dir, codebook, codings_dir)
     plan = plan_batch(project, territories, out, audience, coders, notebooks_dir, agreement_coders)
     # The shared analysis context, once (or reused: same inputs, same key); it also writes the stable
     # pseudonyms of the whole corpus in the private folder (never inside a run folder) and parses
     # what the NLP cache lacks, so parallel notebooks never parse the same documents.
     t0 = time.perf_counter()
+    from analyse.reporting.context_store import ensure_context
+
     store = ensure_context(project, plan.coders, progress=progress, corpus=plan.corpus)
     context_s = time.perf_counter() - t0
     attach_context(plan, store)
@@ -504,6 +400,8 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     # an earlier run's handout data must not outlive a synthesis that no longer writes it
     (plan.work_dir / "synthese" / HANDOUT_DATA).unlink(missing_ok=True)
     results = execute(plan, executor=executor, jobs=jobs, progress=progress)
+    if own_pool:
+        executor.shutdown(wait=False)   # its workers exit while the reports are published
     publish(plan, results)
     index = write_index(plan, results, msg("batch.title"))
     return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,

@@ -38,7 +38,7 @@ from analyse.messages import msg
 from analyse.analysis.invariants import CLASSES, code_territory_table, codebook_labels, invariance_table, saturation
 from analyse.analysis.material import Aligned, Material, align, coded_material, coverage_table, rollup_parents
 from analyse.project import Project
-from analyse.reporting.plots import set_territory_labels, territory_label  # noqa: F401 - re-exported
+from analyse.reporting.labels import set_territory_labels, territory_label  # noqa: F401 - re-exported
 from analyse.privacy.pseudonymise import Pseudonymiser
 from analyse.reporting.report import Report
 from analyse.reporting.context_store import StoredContext, ensure_context
@@ -62,6 +62,8 @@ class Context:
     store: StoredContext | None = None    # the stored shared context, when read from one
     territory: str | None = None          # set: this context holds that territory's slice only
     _invariance: dict = field(default_factory=dict, repr=False)
+    _masker: object = field(default=None, repr=False)
+    _figures: tuple | None = field(default=None, repr=False)
 
     @property
     def territories(self) -> list[str]:
@@ -269,6 +271,45 @@ class Context:
             return text
         return self.pseudonymiser.apply(text, self.person_spans(segment, text), self.conventions)
 
+    # ------------------------------------------------------------ figures
+    def figure(self, name: str):
+        """A figure of this report (:mod:`analyse.reporting.territory`: a territory's or the synthesis's),
+        shown and saved by the report: drawn once per stored context and audience, read afterwards."""
+        if self.store is None:
+            from analyse.reporting.territory import draw
+            return self.report.figure(draw(self, name), name)
+        if self._figures is None:
+            from analyse.reporting.territory import stored_figures
+            self._figures = stored_figures(self)
+        titles, folder = self._figures
+        return self.report.image((folder / f"{name}.png").read_bytes(), name, titles[name] or name)
+
+    # ------------------------------------------------------------ masking and risk (the synthesis)
+    def masker(self):
+        """The project's masker (:func:`analyse.privacy.masking.load_masker`), one per report.
+
+        Read from the stored context, its results are memoised there (:mod:`analyse.reporting.masks`):
+        spaCy's model is loaded only for a text no earlier run masked.
+        """
+        if self._masker is None:
+            if self.store is not None and self.territory is None:
+                from analyse.reporting.masks import memo_masker
+                self._masker = memo_masker(self.project, self.store, self.corpus)
+            else:
+                from analyse.privacy.masking import load_masker
+                self._masker = load_masker(self.project, self.corpus)
+        return self._masker
+
+    def risk_model(self, lexicon):
+        """:func:`analyse.privacy.risk.corpus_risk_model` of the coded material (stored with the context,
+        so that the whole token table is read only to build it once)."""
+        if self.store is not None and self.territory is None:
+            from analyse.reporting.masks import stored_risk_model
+            return stored_risk_model(self.project, self.store, lexicon, lambda: self.tokens,
+                                     self.material.segments, spec=self.risk_specificities)
+        from analyse.privacy.risk import corpus_risk_model
+        return corpus_risk_model(self.tokens, self.material.segments, lexicon, spec=self.risk_specificities)
+
     def check_territory(self, territory: str) -> str:
         """Fail early, in one clear line, on a territory absent from the corpus."""
         if territory not in self.territories:
@@ -416,6 +457,47 @@ def load_context(corpus_dir: str | Path = "../corpus", codebook_path: str | Path
                    report=report, pseudonymiser=pseudonymiser,
                    nlp_cache=Path(nlp_cache) if nlp_cache else None, problems=problems, project=project,
                    segments=aligned.segments, min_coded_segments=project.min_coded_segments, store=store)
+
+
+@dataclass
+class ReportSetup:
+    """What a report that only reads a stored part needs (the themes report): the project, the stored
+    shared context, the analysed coders and the :class:`Report` — no corpus, no codings, no frames."""
+
+    project: Project
+    store: StoredContext
+    coders: list[str]
+    report: Report
+
+    def coder_line(self) -> str:
+        """« Codeur analysé : A (règle : …) », as :meth:`Context.coder_line`."""
+        label = "Codeur analysé" if len(self.coders) == 1 else "Codeurs analysés"
+        return f"{label} : {', '.join(self.coders)} (règle : {self.project.coder_rule()})"
+
+
+def load_report(corpus_dir: str | Path = "../corpus", codebook_path: str | Path = "../codebook/balises.yaml",
+                codings_dir: str | Path | None = None, coders: list[str] | tuple[str, ...] | None = None,
+                audience: str = "chercheurs", out_dir: str | Path | None = None,
+                pseudonyms_path: str | Path | None = None, prefix: str = "",
+                project_dir: str | Path | None = None, context_dir: str | Path | None = None) -> ReportSetup:
+    """The project, its stored shared context (given by the batch, else found or built) and a report.
+
+    For a notebook that reads what library code stored (:func:`analyse.reporting.themes.stored_themes`):
+    nothing of the corpus is loaded when the context is stored.
+    """
+    project = Project.load(project_dir if project_dir is not None else Path(corpus_dir).resolve().parent,
+                           corpus_dir, codebook_path, codings_dir)
+    set_territory_labels(project.territory_names())
+    store = (StoredContext.open(context_dir) if context_dir
+             else ensure_context(project, list(coders) if coders else None))
+    if pseudonyms_path is None:
+        pseudonyms_path = project.private_dir / "pseudonymes.json"
+    if Path(pseudonyms_path).exists():
+        pseudonymiser = Pseudonymiser.read_mapping(pseudonyms_path)
+    else:   # ensure_context writes it; a context given by path without it: from the corpus, never unmasked
+        pseudonymiser = Pseudonymiser.from_corpus(load_corpus(project.corpus_dir))
+    report = Report(out_dir or None, audience=audience, pseudonymiser=pseudonymiser, prefix=prefix)
+    return ReportSetup(project, store, list(coders or store.meta["coders"]), report)
 
 
 def _flag_small(project: Project, coverage: pd.DataFrame, territories: list[str]) -> None:

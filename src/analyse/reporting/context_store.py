@@ -165,11 +165,16 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     (unlike pickle).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = frame.reset_index(drop=True)
-    doc = {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
-           "data": {str(c): frame[c].tolist() for c in frame.columns}}
-    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_value),
-                    encoding="utf-8")
+    compact = {"ensure_ascii": False, "separators": (",", ":"), "default": _json_value}
+    head = {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()}}
+    # one column at a time: a whole-corpus token table never exists as Python lists all at once
+    # (the bytes are those of one json.dumps of the whole document)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(head, **compact)[:-1] + ',"data":{')
+        for i, c in enumerate(frame.columns):
+            out.write(("," if i else "") + json.dumps(str(c), **compact) + ":")
+            out.write(json.dumps(frame[c].tolist(), **compact))
+        out.write("}}")
 
 
 def _json_value(value):
@@ -268,6 +273,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     t0 = time.perf_counter()
     material = coded_material(corpus, codings, coders, strict=False).rolled_up(rollup_parents(book))
     aligned = align(segments_frame(corpus), material, tokens, entities)
+    del tokens, entities     # the aligned copies are kept: the whole corpus's tables are not held twice
     segments, material = aligned.segments, aligned.material
     min_coded = project.min_coded_segments
     coverage = coverage_table(segments, material, min_coded)
@@ -344,12 +350,18 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     return tables, meta
 
 
-def _slice(name: str, frame: pd.DataFrame, territory: str, territory_of: dict) -> pd.DataFrame:
+def _slices(name: str, frame: pd.DataFrame, territories: list[str], territory_of: dict):
+    """``(territory, rows of that territory)`` for each territory: the rows are grouped once (a territory's
+    own column, else its segments' territory), not filtered again for each territory."""
     if "territory" in frame.columns:
-        return frame[frame["territory"] == territory]
-    if "segment" in frame.columns:
-        return frame[frame["segment"].map(territory_of) == territory]
-    raise ValueError(f"table {name} has neither a territory nor a segment column")
+        key = frame["territory"]
+    elif "segment" in frame.columns:
+        key = frame["segment"].map(territory_of)
+    else:
+        raise ValueError(f"table {name} has neither a territory nor a segment column")
+    groups = frame.groupby(key, sort=False, dropna=True).indices
+    for t in territories:
+        yield t, frame.iloc[groups.get(t, [])]
 
 
 def write_context(folder: Path, tables: dict, meta: dict) -> None:
@@ -358,9 +370,9 @@ def write_context(folder: Path, tables: dict, meta: dict) -> None:
     meta.pop("_pseudonymiser", None)
     for name, frame in tables.items():
         _write(frame, folder / f"{name}{SUFFIX}")
-    for t in meta["territories"]:
-        for name in SLICED:
-            _write(_slice(name, tables[f"corpus/{name}"], t, territory_of), folder / "territories" / t / f"{name}{SUFFIX}")
+    for name in SLICED:
+        for t, rows in _slices(name, tables[f"corpus/{name}"], meta["territories"], territory_of):
+            _write(rows, folder / "territories" / t / f"{name}{SUFFIX}")
     (folder / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
@@ -410,7 +422,72 @@ def ensure_context(project: Project, coders: list[str] | None = None, progress: 
     _prune(base, keep=folder)
     stored = StoredContext.open(folder)
     stored.built = True
+    from analyse.reporting.masks import store_risk_part
+
+    store_risk_part(project, stored, tables)   # while the token table is in memory: no report reads it again
     return stored
+
+
+# ---------------------------------------------------------------------------
+# Parts: what one report computes for long (themes, masked verbatims), stored beside the context
+# ---------------------------------------------------------------------------
+
+PARTS = "parts"
+
+
+def folder_digest(*folders: Path) -> str:
+    """A hash of the files of ``folders`` (absent folders count as empty): inputs a part reads
+    besides the context's own (the masking lexicons, the fiches)."""
+    h = hashlib.sha256()
+    for folder in folders:
+        h.update(str(folder.name).encode() + b"\0")
+        if Path(folder).is_dir():
+            _files_digest(h, Path(folder), Path(folder))
+    return h.hexdigest()[:16]
+
+
+def part_folder(store: StoredContext, name: str, params: dict) -> Path:
+    """Where the part ``name`` computed with ``params`` lives: ``parts/<name>-<hash of params>/``.
+
+    The context's key already covers the corpus, codings, codebook, settings, model and library
+    source; ``params`` add what the part alone depends on (a report's options, other input folders).
+    """
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str, ensure_ascii=False).encode())
+    return store.folder / PARTS / f"{name}-{digest.hexdigest()[:16]}"
+
+
+def read_part(folder: Path) -> tuple[dict, dict] | None:
+    """``(meta, tables)`` of a stored part, or None when it is not there (yet)."""
+    if not (folder / META).is_file():
+        return None
+    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    tables = {p.stem: read_table(p) for p in sorted(folder.glob(f"*{SUFFIX}")) if p.name != META}
+    return meta, tables
+
+
+def write_part(folder: Path, meta: dict, tables: dict, files: dict[str, bytes] | None = None) -> Path:
+    """Store a part: its tables (:func:`_write`), raw files (figures' PNG) and ``meta.json`` last.
+
+    Written in a temporary folder renamed into place: a report never reads half a part, and two
+    reports (the batch's two audiences) computing the same part keep the first one stored.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for name, frame in tables.items():
+            _write(frame, tmp / f"{name}{SUFFIX}")
+        for name, data in (files or {}).items():
+            (tmp / name).write_bytes(data)
+        (tmp / META).write_text(json.dumps(_json_safe(meta), ensure_ascii=False, indent=1, default=str),
+                                encoding="utf-8")
+        try:
+            os.replace(tmp, folder)
+        except OSError:    # stored meanwhile by another report: theirs is the same
+            pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def _digest_of(path: Path) -> str:

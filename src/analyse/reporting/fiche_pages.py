@@ -325,12 +325,13 @@ def synthesis_fiches(ctx, masker=None, risk_model=None):
     project = ctx.project
     inv = ctx.invariance()
     codes = inv.loc[inv["class"].astype(str).str.startswith("invariant"), "code"].tolist()
-    if masker is None:
-        masker = load_masker(project, ctx.corpus)
+    if masker is None:   # the report's masker (memoised with the shared context: no spaCy when warm)
+        masker = ctx.masker() if hasattr(ctx, "masker") else load_masker(project, ctx.corpus)
     # fiche texts are masked already: lexicons, participants and rules again, not spaCy (see verbatim_rows)
     again = load_masker(project, ctx.corpus, nlp=None)
     if risk_model is None:
-        risk_model = corpus_risk_model(ctx.tokens, ctx.material.segments, masker.lexicon)
+        risk_model = (ctx.risk_model(masker.lexicon) if hasattr(ctx, "risk_model")
+                      else corpus_risk_model(ctx.tokens, ctx.material.segments, masker.lexicon))
     folder = project.fiches_dir
     written = {f.get("code") for f in load_fiches(folder)}
     pool = decontextualised_verbatims(ctx.material, sorted(set(codes) | {c for c in written if c}),

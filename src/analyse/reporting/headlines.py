@@ -14,7 +14,7 @@ import pandas as pd
 
 from analyse.analysis.invariants import CLASSES
 from analyse.reporting.context import Context
-from analyse.reporting.plots import territory_label
+from analyse.reporting.labels import territory_label
 
 if TYPE_CHECKING:
     from analyse.reliability.agreement import Reliability

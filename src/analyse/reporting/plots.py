@@ -28,6 +28,8 @@ import pandas as pd
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from analyse.messages import msg
+from analyse.reporting.labels import (MAX_TERRITORY_COLUMNS, TERRITORY_LABELS, set_territory_labels,  # noqa: F401
+                                     territory_label)
 from analyse.textutil import fr_number, fr_percent
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -45,14 +47,8 @@ CLASS_STYLE = {  # class: (colour, marker, legend label) — the classes of anal
 DIMENSION_COLOURS = {"ENG": OKABE_ITO["orange"], "SYS": OKABE_ITO["sky"], "COOP": OKABE_ITO["green"],
                      "VAL": OKABE_ITO["yellow"], "MGT": OKABE_ITO["purple"], "ECH": OKABE_ITO["blue"],
                      "CON": OKABE_ITO["grey"]}
-# Display names of territories, set from the project (balises.toml [territories]) by
-# analyse.reporting.context; a territory without one is shown by its slug.
-TERRITORY_LABELS: dict[str, str] = {}
 FONT = 10
 SMALL = 9
-# Past this many territories a code × territory map or one panel per territory no longer reads:
-# reports show the spread of each code (share_spread) and sorted tables instead.
-MAX_TERRITORY_COLUMNS = 12
 
 
 class Figure(_MatplotlibFigure):
@@ -68,24 +64,6 @@ class Figure(_MatplotlibFigure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         return buffer.getvalue()
-
-
-def set_territory_labels(names: dict[str, str]) -> None:
-    """Use these display names (``{slug: name}``, from the project) in every figure."""
-    TERRITORY_LABELS.clear()
-    TERRITORY_LABELS.update(names)
-
-
-def territory_label(slug: str) -> str:
-    """The territory's display name from the project (balises.toml), else the slug itself.
-
-    Examples
-    --------
-    >>> set_territory_labels({"le-mene": "Le Mené"})
-    >>> territory_label("le-mene"), territory_label("pays-de-bray")
-    ('Le Mené', 'pays-de-bray')
-    """
-    return TERRITORY_LABELS.get(slug, slug)
 
 
 def _dimension(code: str) -> str:

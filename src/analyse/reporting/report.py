@@ -113,23 +113,17 @@ class Report:
         ``alt`` (default: the figure's title) is the text read by screen
         readers and shown when the image cannot be.
         """
+        data, title = figure_png(fig, dpi)
+        return self.image(data, name, alt if alt is not None else (title or name))
+
+    def image(self, data: bytes, name: str, alt: str):
+        """Save PNG bytes drawn earlier (:func:`figure_png`, e.g. stored with the shared context) and
+        return them as an image for display, exactly as :meth:`figure` does with a live figure."""
         from IPython.display import Image
 
-        buf = io.BytesIO()
-        # a figure with a layout engine already fits its labels: a "tight" box would draw it twice
-        tight = None if getattr(fig, "get_layout_engine", lambda: None)() is not None else "tight"
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
-        if "matplotlib.pyplot" in sys.modules:   # no pyplot, no pyplot figure (and no 0.5 s import)
-            # figures made with pyplot would otherwise be shown a second time
-            sys.modules["matplotlib.pyplot"].close(fig)
-        data = buf.getvalue()
         path = self._file("figures", name, ".png")
         if path is not None:
             path.write_bytes(data)
-        if alt is None:
-            titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
-            titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
-            alt = titles[0] if titles else name
         return Image(data=data, format="png", alt=alt)
 
     @staticmethod
@@ -181,3 +175,21 @@ def md(text) -> str:
     """
     text = _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
     return _LINKS.sub(lambda m: f"{m.group(1)}\\:" if m.group(1) else f"{m.group(3)}\\.", text)
+
+
+def figure_png(fig, dpi: int = 150) -> tuple[bytes, str]:
+    """``(PNG bytes, title)`` of a matplotlib figure, the way :meth:`Report.figure` saves it.
+
+    The title (the figure's or its first axes') is the default alternative text. Library code that
+    stores a figure for a report to show later (:mod:`analyse.reporting.themes`) draws it with this.
+    """
+    buf = io.BytesIO()
+    # a figure with a layout engine already fits its labels: a "tight" box would draw it twice
+    tight = None if getattr(fig, "get_layout_engine", lambda: None)() is not None else "tight"
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
+    if "matplotlib.pyplot" in sys.modules:   # no pyplot, no pyplot figure (and no 0.5 s import)
+        # figures made with pyplot would otherwise be shown a second time
+        sys.modules["matplotlib.pyplot"].close(fig)
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    return buf.getvalue(), (titles[0] if titles else "")

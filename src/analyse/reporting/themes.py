@@ -6,6 +6,11 @@ variables, the typical units (original and masked text), the topics beside
 the classes, the crossings with territories and balises, what the grid does
 not see, and the two figures.
 
+The batch's themes report reads :func:`stored_themes`: the same report computed once per shared
+context (:mod:`analyse.reporting.context_store`) and stored as a part of it, tables and figures
+(PNG) for both audiences, so that the notebook's kernel neither parses sentences with spaCy nor
+classifies again when nothing changed.
+
 Examples
 --------
 >>> rep = themes_report(corpus, codebook, codings, tokens, coder="A", k=6)   # doctest: +SKIP
@@ -20,11 +25,6 @@ from typing import Callable
 
 import pandas as pd
 
-from analyse.analysis.reinert import class_tree
-from analyse.analysis.theme_crossing import (class_balises, code_crossing, coded_share, territory_crossing,
-                                             unseen_classes)
-from analyse.analysis.themes import Themes, Topics, classify_themes, topic_model
-from analyse.analysis.units import speaker_names
 from analyse.errors import UsageError
 from analyse.messages import msg
 
@@ -81,6 +81,11 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
         callable ``(segment id, text) → text`` (e.g. a report context's
         ``shown_text``) is used as is; ``False``: ``shown`` is the text.
     """
+    from analyse.analysis.reinert import class_tree
+    from analyse.analysis.theme_crossing import (class_balises, code_crossing, coded_share, territory_crossing,
+                                                 unseen_classes)
+    from analyse.analysis.themes import classify_themes, topic_model
+    from analyse.analysis.units import speaker_names
     from analyse.model.codings import segment_codes
     from analyse.model.corpus import segments_frame
 
@@ -125,3 +130,106 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
         rep.figures["dendrogramme"] = class_dendrogram(tree, themes.classes, words, label_of)
         rep.figures["territoires"] = territory_class_heatmap(table)
     return rep
+
+
+# ---------------------------------------------------------------------------
+# Stored with the shared context: what the themes notebook reads
+# ---------------------------------------------------------------------------
+
+THEMES_PART = "themes"
+THEMES_PART_FORMAT = 1
+THEMES_FIGURES = ("dendrogramme", "territoires")
+
+
+@dataclass
+class StoredThemes:
+    """A themes report as stored (:func:`stored_themes`): tables, figures' PNG, summary numbers.
+
+    ``error`` holds the French sentence of a corpus too small to classify (then no table).
+    ``typical`` has ``text`` and the typical units shown to each audience: ``shown`` (researchers:
+    the text) and ``shown_public`` (groupe miroir: names and places masked).
+    """
+
+    summary: dict | None
+    error: str = ""
+    classes: pd.DataFrame | None = None
+    unseen: pd.DataFrame | None = None
+    typical: pd.DataFrame | None = None
+    figures: dict = field(default_factory=dict)     # name → (PNG bytes, title)
+
+    def figure(self, report, key: str, name: str):
+        """A stored figure shown and saved by ``report`` (:meth:`Report.image`), as :meth:`Report.figure` would."""
+        data, title = self.figures[key]
+        return report.image(data, name, title or name)
+
+    def typical_for(self, public: bool) -> pd.DataFrame:
+        """Typical units with ``shown`` the text fit for the audience."""
+        typical = self.typical
+        if public and "shown_public" in typical.columns:
+            typical = typical.assign(shown=typical["shown_public"])
+        return typical.drop(columns=[c for c in ("shown_public",) if c in typical.columns])
+
+
+def themes_tables(corpus, codebook, codings, tokens: pd.DataFrame, coder: str, k: int = 10, seed: int = 0,
+                  unit_size: int = 40) -> tuple[dict, dict, dict]:
+    """:func:`themes_report` for both audiences at once, as ``(meta, tables, files)`` to store.
+
+    Researchers see the typical units as written (``shown`` = ``text``); the groupe miroir sees them
+    masked (:func:`analyse.privacy.decontext.mask_text`), as ``themes_report(mask=True)`` gives them.
+    """
+    try:
+        rep = themes_report(corpus, codebook, codings, tokens, coder=coder, k=k, seed=seed, unit_size=unit_size,
+                            mask=False)
+    except UsageError as exc:     # a corpus too small to classify: the notebook shows the sentence
+        return {"error": exc.message}, {}, {}
+    from analyse.reporting.report import figure_png
+
+    public = _masker(corpus, True)
+    typical = rep.typical
+    if "text" in typical.columns:
+        typical = typical.assign(shown_public=[public(s, t) for s, t in zip(typical["segment"], typical["text"])])
+    files, titles = {}, {}
+    for name in THEMES_FIGURES:
+        if name in rep.figures:
+            files[f"{name}.png"], titles[name] = figure_png(rep.figures[name])
+    meta = {"summary": rep.summary(), "figures": titles}
+    return meta, {"classes": rep.classes, "unseen": rep.unseen, "typical": typical}, files
+
+
+def stored_themes(project, store, coder: str, territories: list[str] | None = None, k: int = 10, seed: int = 0,
+                  unit_size: int = 40) -> StoredThemes:
+    """The themes report of ``store`` (a :class:`~analyse.reporting.context_store.StoredContext`): read
+    when stored, else computed (:func:`themes_tables`, spaCy's sentences included) and stored first.
+
+    Whether computed now or earlier, what is returned is read back from the store: a report shows the
+    same thing on its first run and on the next ones.
+    """
+    from analyse.reporting.context_store import part_folder, read_part, write_part
+
+    # as given: the batch names every territory, which keeps documents of no territory out (Corpus.subset)
+    chosen = sorted(set(territories)) if territories else []
+    params = {"format": THEMES_PART_FORMAT, "coder": coder, "territories": chosen, "k": k, "seed": seed,
+              "unit_size": unit_size}
+    folder = part_folder(store, THEMES_PART, params)
+    got = read_part(folder)
+    if got is None:
+        write_part(folder, *_compute_themes(project, coder, chosen, k, seed, unit_size))
+        got = read_part(folder)
+    meta, tables = got
+    if meta.get("error"):
+        return StoredThemes(summary=None, error=meta["error"])
+    figures = {name: ((folder / f"{name}.png").read_bytes(), title) for name, title in meta["figures"].items()}
+    return StoredThemes(summary=meta["summary"], classes=tables["classes"], unseen=tables["unseen"],
+                        typical=tables["typical"], figures=figures)
+
+
+def _compute_themes(project, coder: str, territories: list[str], k: int, seed: int, unit_size: int):
+    from analyse import nlp
+    from analyse.reporting.context import load_context
+
+    # as the notebook did before the report was stored: the same loading, territory labels included
+    ctx = load_context(project.corpus_dir, project.codebook_path, project.codings_dir, [coder], prefix="themes",
+                       territories=territories or None, project_dir=project.root)
+    # no progress bar: a report shows the same output whether its part was stored or computed now
+    tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False), sentences=True)
+    return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size)
