@@ -157,3 +157,29 @@ def test_new_territory_alone_synthesis_explains_instead_of_failing(living):
     _, out = living["runs"]["chercheurs-new"]
     synth = (out / "synthese.html").read_text(encoding="utf-8")
     assert "Pas de classement invariant" in synth or "Aucun segment" in synth
+
+
+def test_themes_typical_units_for_the_groupe_miroir_hide_people_mentioned_in_passing(living):
+    # The themes report run on its own (no territory chosen: every document, the new ones included)
+    # shows its typical units to the groupe miroir through the project's masker and pseudonyms,
+    # like every other verbatim: the gazetteer alone let « monsieur Pellegrin » through.
+    from analyse.project import Project
+    from analyse.reporting.context_store import ensure_context
+    from analyse.reporting.themes import stored_themes
+
+    saved = os.environ.get("BALISES_NLP_CACHE")
+    os.environ["BALISES_NLP_CACHE"] = str(ROOT / ".cache" / "nlp")
+    try:
+        project = Project.load(living["root"])
+        rep = stored_themes(project, ensure_context(project), "A", territories=[])
+    finally:
+        if saved is None:
+            os.environ.pop("BALISES_NLP_CACHE", None)
+        else:
+            os.environ["BALISES_NLP_CACHE"] = saved
+    public = rep.typical_for(True)
+    # the planted turn naming Josiane and monsieur Pellegrin is a typical unit (default classes)
+    assert {"le-mene-nouveau#1", f"{NEW}-atelier#1"} <= set(public["segment"])
+    for text in public["shown"]:
+        for name in IN_PASSING + [n for full, _, _ in PARTICIPANTS.values() for n in full.split()]:
+            assert name not in text, (name, text)

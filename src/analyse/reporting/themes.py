@@ -137,7 +137,7 @@ def themes_report(corpus, codebook, codings, tokens: pd.DataFrame, coder: str = 
 # ---------------------------------------------------------------------------
 
 THEMES_PART = "themes"
-THEMES_PART_FORMAT = 1
+THEMES_PART_FORMAT = 2   # 2: typical units for the groupe miroir through the project masker
 THEMES_FIGURES = ("dendrogramme", "territoires")
 
 
@@ -170,12 +170,27 @@ class StoredThemes:
         return typical.drop(columns=[c for c in ("shown_public",) if c in typical.columns])
 
 
+def public_masker(project, corpus, pseudonymiser) -> Callable[[str, str], str]:
+    """``(segment, text) → text`` as the groupe miroir sees every other verbatim of the batch: the
+    project's masker (lexicons, head-noun rules, spaCy's entities), then the participants' pseudonyms.
+
+    The gazetteer alone (:func:`analyse.privacy.decontext.mask_text`) misses a person mentioned in
+    passing (« monsieur Pellegrin ») or an organisation nobody listed: not enough for a shared folder.
+    """
+    from analyse.privacy.masking import load_masker
+
+    masker = load_masker(project, corpus)
+    territory = {s.id: s.territory for s in corpus.segments}
+    return lambda segment, text: pseudonymiser.apply(masker.mask(text, territory.get(segment))[0])
+
+
 def themes_tables(corpus, codebook, codings, tokens: pd.DataFrame, coder: str, k: int = 10, seed: int = 0,
-                  unit_size: int = 40) -> tuple[dict, dict, dict]:
+                  unit_size: int = 40, public: Callable[[str, str], str] | None = None) -> tuple[dict, dict, dict]:
     """:func:`themes_report` for both audiences at once, as ``(meta, tables, files)`` to store.
 
     Researchers see the typical units as written (``shown`` = ``text``); the groupe miroir sees them
-    masked (:func:`analyse.privacy.decontext.mask_text`), as ``themes_report(mask=True)`` gives them.
+    through ``public`` (:func:`public_masker` in a batch; without it, the gazetteer's masking
+    :func:`analyse.privacy.decontext.mask_text`, as ``themes_report(mask=True)`` gives them).
     """
     try:
         rep = themes_report(corpus, codebook, codings, tokens, coder=coder, k=k, seed=seed, unit_size=unit_size,
@@ -184,7 +199,7 @@ def themes_tables(corpus, codebook, codings, tokens: pd.DataFrame, coder: str, k
         return {"error": exc.message}, {}, {}
     from analyse.reporting.report import figure_png
 
-    public = _masker(corpus, True)
+    public = public or _masker(corpus, True)
     typical = rep.typical
     if "text" in typical.columns:
         typical = typical.assign(shown_public=[public(s, t) for s, t in zip(typical["segment"], typical["text"])])
@@ -228,8 +243,11 @@ def _compute_themes(project, coder: str, territories: list[str], k: int, seed: i
     from analyse.reporting.context import load_context
 
     # as the notebook did before the report was stored: the same loading, territory labels included
+    # the batch's pseudonym table when it exists: the same pseudonyms as in every other report
     ctx = load_context(project.corpus_dir, project.codebook_path, project.codings_dir, [coder], prefix="themes",
-                       territories=territories or None, project_dir=project.root)
+                       territories=territories or None, project_dir=project.root,
+                       pseudonyms_path=project.private_dir / "pseudonymes.json")
     # no progress bar: a report shows the same output whether its part was stored or computed now
     tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False), sentences=True)
-    return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size)
+    return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size,
+                         public=public_masker(project, ctx.corpus, ctx.pseudonymiser))
