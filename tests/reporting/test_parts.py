@@ -204,3 +204,23 @@ def test_the_synthesis_masks_and_scores_as_before_and_its_next_run_loads_no_mode
         direct)
     assert masker.misses == 0
     assert load_corpus(bundled.corpus_dir).territories == ctx.territories
+
+
+@pytest.mark.slow
+def test_fiche_texts_are_masked_again_from_a_memo_the_next_run(bundled: Project, monkeypatch):
+    # The synthesis re-masks fiche texts without spaCy's entities; the head-noun rules still tokenise with
+    # a blank French pipeline (seconds to set up). Memoised with the context, a warm kernel never builds it.
+    from analyse.privacy import local_names, masking
+
+    ctx = load_context(bundled.corpus_dir, bundled.codebook_path, project_dir=bundled.root, use_store=True)
+    light = masking.load_masker(bundled, ctx.corpus, nlp=None)
+    texts = [(str(t), str(x)) for t, x in zip(ctx.segments["territory"], ctx.segments["text"])][:40]
+    texts.append((None, "L'association Les Amis du Marais et monsieur Pellegrin, à la régie."))
+    first = ctx.light_masker()
+    assert [first.mask(x, t) for t, x in texts] == [light.mask(x, t) for t, x in texts]
+    assert first.misses == len(set(texts))
+    monkeypatch.setattr(local_names, "blank_nlp", lambda: pytest.fail("blank pipeline built"))
+    again = load_context(bundled.corpus_dir, bundled.codebook_path, project_dir=bundled.root,
+                         use_store=True).light_masker()
+    assert [again.mask(x, t) for t, x in texts] == [light.mask(x, t) for t, x in texts]
+    assert again.misses == 0

@@ -300,6 +300,15 @@ class Context:
                 self._masker = load_masker(self.project, self.corpus)
         return self._masker
 
+    def light_masker(self):
+        """The masker without spaCy's entities, for texts masked already (fiches): memoised with the stored
+        context (:func:`analyse.reporting.masks.memo_light_masker`) when the report reads one."""
+        if self.store is not None and self.territory is None:
+            from analyse.reporting.masks import memo_light_masker
+            return memo_light_masker(self.project, self.store, self.corpus)
+        from analyse.privacy.masking import load_masker
+        return load_masker(self.project, self.corpus, nlp=None)
+
     def risk_model(self, lexicon):
         """:func:`analyse.privacy.risk.corpus_risk_model` of the coded material (stored with the context,
         so that the whole token table is read only to build it once)."""

@@ -328,7 +328,7 @@ def synthesis_fiches(ctx, masker=None, risk_model=None):
     if masker is None:   # the report's masker (memoised with the shared context: no spaCy when warm)
         masker = ctx.masker() if hasattr(ctx, "masker") else load_masker(project, ctx.corpus)
     # fiche texts are masked already: lexicons, participants and rules again, not spaCy (see verbatim_rows)
-    again = load_masker(project, ctx.corpus, nlp=None)
+    again = ctx.light_masker() if hasattr(ctx, "light_masker") else load_masker(project, ctx.corpus, nlp=None)
     if risk_model is None:
         risk_model = (ctx.risk_model(masker.lexicon) if hasattr(ctx, "risk_model")
                       else corpus_risk_model(ctx.tokens, ctx.material.segments, masker.lexicon))

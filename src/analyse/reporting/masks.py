@@ -110,6 +110,19 @@ def memo_masker(project, store, corpus) -> MemoMasker:
     return MemoMasker(folder.with_suffix(".jsonl"), lambda: load_masker(project, corpus), light.lexicon)
 
 
+def memo_light_masker(project, store, corpus) -> MemoMasker:
+    """The masker without spaCy's entities (``load_masker(..., nlp=None)``: lexicons, participants, head-noun
+    rules) that re-masks fiche texts, memoised with ``store`` apart from :func:`memo_masker`: its rules
+    tokenise with a blank French pipeline whose set-up (≈ 2 s of regular expressions) a warm synthesis
+    kernel need not pay again."""
+    from analyse.privacy.masking import load_masker
+    from analyse.reporting.context_store import part_folder
+
+    light = load_masker(project, corpus, nlp=None)
+    folder = part_folder(store, MASKS_PART, {**_lexicons_params(project), "model": None})
+    return MemoMasker(folder.with_suffix(".jsonl"), lambda: light, light.lexicon)
+
+
 def stored_risk_model(project, store, lexicon, tokens: Callable[[], pd.DataFrame], segments: pd.DataFrame,
                       spec: pd.DataFrame | None = None):
     """:func:`analyse.privacy.risk.corpus_risk_model` of ``segments`` (the coded material), stored with
