@@ -231,5 +231,51 @@ def _compute_themes(project, coder: str, territories: list[str], k: int, seed: i
     ctx = load_context(project.corpus_dir, project.codebook_path, project.codings_dir, [coder], prefix="themes",
                        territories=territories or None, project_dir=project.root)
     # no progress bar: a report shows the same output whether its part was stored or computed now
-    tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False), sentences=True)
+    tokens = sentence_tokens(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False))
     return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size)
+
+
+# Rows gathered as Python tuples before each compact flush: bounds the transient memory of the build.
+TOKEN_CHUNK = 50_000
+
+
+def sentence_tokens(source, layer=None, chunk: int = TOKEN_CHUNK) -> pd.DataFrame:
+    """``analyse.nlp.token_frame(source, layer, sentences=True)``, built in compact chunks.
+
+    Same rows, order and values; the string columns are categorical and the numbers int32, and
+    the rows are turned into columns every ``chunk`` tokens: a list of Python tuples per token
+    (with a new ``str`` per token) is what made the themes process grow with the corpus.
+    """
+    import numpy as np
+    from pandas.api.types import union_categoricals
+
+    from analyse import nlp
+
+    columns = nlp.TOKEN_COLUMNS + ["sent", "idx"]
+    strings = ("segment", "text", "lemma", "pos", "ent_type")
+    parts: list[pd.DataFrame] = []
+    rows: list[tuple] = []
+
+    def flush() -> None:
+        frame = pd.DataFrame(rows, columns=columns)
+        rows.clear()
+        for col in strings:
+            frame[col] = frame[col].astype("category")
+        for col in ("i", "sent", "idx"):
+            frame[col] = frame[col].astype(np.int32)
+        frame["is_stop"] = frame["is_stop"].astype(bool)
+        parts.append(frame)
+
+    for seg, doc in nlp.parse_segments(source, layer):
+        for n, sent in enumerate(doc.sents):
+            rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_, n, t.idx)
+                        for t in sent if not t.is_space)
+        if len(rows) >= chunk:
+            flush()
+    if rows or not parts:
+        flush()
+    if len(parts) == 1:
+        return parts[0]
+    out = {col: (union_categoricals([p[col] for p in parts]) if col in strings
+                 else np.concatenate([p[col].to_numpy() for p in parts])) for col in columns}
+    return pd.DataFrame(out, columns=columns)
