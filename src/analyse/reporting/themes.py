@@ -191,9 +191,22 @@ def themes_tables(corpus, codebook, codings, tokens: pd.DataFrame, coder: str, k
     files, titles = {}, {}
     for name in THEMES_FIGURES:
         if name in rep.figures:
-            files[f"{name}.png"], titles[name] = figure_png(rep.figures[name])
+            files[f"{name}.png"], titles[name] = figure_png(rep.figures[name], dpi=_figure_dpi(rep.figures[name]))
     meta = {"summary": rep.summary(), "figures": titles}
     return meta, {"classes": rep.classes, "unseen": rep.unseen, "typical": typical}, files
+
+
+# Stored figures are drawn at FIGURE_DPI unless that passes MAX_FIGURE_PIXELS: drawing an image
+# (imshow) resamples it at the output size in float64 arrays, about 30 bytes a pixel, so the heat map
+# of 64 territories (14 × 40 in) took 340 MB at 150 dpi, the peak of the whole themes process.
+FIGURE_DPI = 150
+MAX_FIGURE_PIXELS = 4_000_000
+
+
+def _figure_dpi(fig) -> int:
+    width, height = fig.get_size_inches()
+    fit = int((MAX_FIGURE_PIXELS / max(width * height, 1e-9)) ** 0.5)
+    return max(min(FIGURE_DPI, fit), 50)
 
 
 def stored_themes(project, store, coder: str, territories: list[str] | None = None, k: int = 10, seed: int = 0,
