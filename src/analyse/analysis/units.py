@@ -65,10 +65,19 @@ def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     codes: a million tokens hold a few tens of thousands of distinct words, and a new ``str`` per
     token is what made the classification's memory grow with the corpus.
     """
-    cat = col if isinstance(col.dtype, pd.CategoricalDtype) else col.astype("category")
-    codes = cat.cat.codes.to_numpy().astype(np.int64)
-    values = [str(v) for v in cat.cat.categories] + ["nan"]   # a missing value reads "nan", as astype(str)
-    codes[codes < 0] = len(values) - 1
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy().astype(np.int64)
+        values = [str(v) for v in col.cat.categories] + ["nan"]   # a missing value reads "nan", as astype(str)
+        codes[codes < 0] = len(values) - 1
+    else:
+        codes, uniques = pd.factorize(col)
+        codes, values = codes.astype(np.int64), [str(v) for v in uniques]
+        missing = codes < 0
+        if missing.any():   # None, NaN, pd.NA each read as astype(str) writes them ("None", "nan", "<NA>")
+            na_codes, na_values = pd.factorize(np.array([str(v) for v in col.to_numpy(dtype=object)[missing]],
+                                                        dtype=object))
+            codes[missing] = len(values) + na_codes
+            values += list(na_values)
     return codes, pd.Series(values, dtype=object)
 
 
