@@ -271,3 +271,65 @@ def test_no_coverage_means_nothing_to_compare(planted):
     _, _, _, themes = planted
     codes = code_crossing(themes, {})
     assert codes.empty and unseen_classes(themes, codes, {}).empty
+
+
+def _old_forms(tokens, segments, unit_size, min_freq, exclude):
+    """The forms as unit_matrices computed them before issue #21: string work on every token."""
+    units, token_unit = build_units(tokens, segments, unit_size)
+    from analyse.analysis.units import ACTIVE_POS, FILLERS, _note_mask
+    t = tokens.assign(_unit=token_unit)
+    order = np.lexsort((t["i"].to_numpy(), t["segment"].astype(str).to_numpy()))
+    note = np.zeros(len(t), dtype=bool)
+    note[order] = _note_mask(t.iloc[order])
+    lemma = t["lemma"].astype(str).str.strip()
+    lower = lemma.str.lower()
+    text_lower = t["text"].astype(str).str.lower()
+    wordlike = lemma.str.contains(r"[^\W\d_]", regex=True) & ~lemma.str.contains(r"\d", regex=True)
+    out = (t["_unit"].to_numpy() < 0) | note | ~wordlike.to_numpy() | lower.isin(FILLERS).to_numpy() \
+        | text_lower.isin(FILLERS).to_numpy() | lower.isin(exclude).to_numpy() | text_lower.isin(exclude).to_numpy() \
+        | (t["pos"] == "NUM").to_numpy()
+    active = t["pos"].isin(ACTIVE_POS).to_numpy() & ~t["is_stop"].astype(bool).to_numpy() & ~out
+    key = lemma.where(t["pos"] == "PROPN", lower).to_numpy()
+    a_terms = np.unique(key[active])
+    return a_terms, np.unique(key[~out & ~active])
+
+
+def _awkward(tokens):
+    """The planted tokens with proper nouns, a capitalised lemma, padding, a digit and missing lemmas."""
+    tokens = tokens.copy()
+    rows = np.arange(0, len(tokens), 7)
+    tokens.loc[rows, "pos"] = "PROPN"
+    tokens.loc[rows[::2], "lemma"] = " " + tokens.loc[rows[::2], "lemma"].str.capitalize()
+    tokens.loc[rows[1::3], "lemma"] = "a1"
+    tokens.loc[rows[2::5], "lemma"] = None
+    tokens.loc[rows[3::5], "lemma"] = np.nan
+    return tokens
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_forms_equal_the_per_token_computation(compact):
+    """Issue #21: string tests per distinct value give the forms of the per-token computation, on
+    object columns as on the categorical / int32 frame the themes part builds."""
+    tokens, segments, _ = planted_corpus(docs_per_territory=2)
+    tokens = _awkward(tokens)
+    old_active, old_other = _old_forms(tokens, segments, 20, 1, frozenset({"durand"}))
+    if compact:
+        tokens = tokens.astype({c: "category" for c in ("segment", "text", "lemma", "pos", "ent_type")}
+                               | {c: np.int32 for c in ("i", "sent", "idx")})
+        # a categorical column has no None apart from NaN: both read "nan"
+        old_other = np.unique([("nan" if v == "None" else v) for v in old_other]).astype(object)
+    m = unit_matrices(tokens, segments, unit_size=20, min_freq=1, exclude=frozenset({"durand"}))
+    assert m.terms.tolist() == old_active.tolist()
+    assert set(m.supplementary_terms) == set(old_other)
+
+
+def test_compact_tokens_classify_as_object_tokens(planted):
+    tokens, segments, _, themes = planted
+    compact = tokens.astype({c: "category" for c in ("segment", "text", "lemma", "pos", "ent_type")}
+                            | {c: np.int32 for c in ("i", "sent", "idx")})
+    again = classify_themes(compact, segments, k=4, seed=0, unit_size=20, exclude=frozenset({"durand"}))
+    pd.testing.assert_frame_equal(again.units, themes.units)
+    pd.testing.assert_frame_equal(again.words, themes.words)
+    pd.testing.assert_frame_equal(again.variables, themes.variables)
+    pd.testing.assert_frame_equal(again.typical, themes.typical)
+    assert (again.matrices.active != themes.matrices.active).nnz == 0

@@ -58,6 +58,29 @@ class UnitMatrices:
     supplementary_terms: np.ndarray
 
 
+def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes of a column's values and those values as ``str`` (what ``astype(str)`` gives), once each.
+
+    String work (strip, lower, regex, length) is done per distinct value, then read through the
+    codes: a million tokens hold a few tens of thousands of distinct words, and a new ``str`` per
+    token is what made the classification's memory grow with the corpus.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy().astype(np.int64)
+        values = [str(v) for v in col.cat.categories] + ["nan"]   # a missing value reads "nan", as astype(str)
+        codes[codes < 0] = len(values) - 1
+    else:
+        codes, uniques = pd.factorize(col)
+        codes, values = codes.astype(np.int64), [str(v) for v in uniques]
+        missing = codes < 0
+        if missing.any():   # None, NaN, pd.NA each read as astype(str) writes them ("None", "nan", "<NA>")
+            na_codes, na_values = pd.factorize(np.array([str(v) for v in col.to_numpy(dtype=object)[missing]],
+                                                        dtype=object))
+            codes[missing] = len(values) + na_codes
+            values += list(na_values)
+    return codes, pd.Series(values, dtype=object)
+
+
 def _check_tokens(tokens: pd.DataFrame) -> None:
     missing = set(TOKEN_NEEDED) - set(tokens.columns)
     if missing:
@@ -160,11 +183,12 @@ def build_units(tokens: pd.DataFrame, segments: pd.DataFrame, unit_size: int = 4
     rows = rows[np.lexsort((tokens["i"].to_numpy()[rows], seg_rank.to_numpy()[rows]))]
     t = tokens.iloc[rows]
     words = (~t["pos"].isin(NON_WORD_POS)).to_numpy()
-    commas = t["text"].isin([",", ";", ":"]).to_numpy()
+    text_codes, text_values = _distinct(t["text"])
+    commas = text_values.isin([",", ";", ":"]).to_numpy()[text_codes]
     sents = t["sent"].to_numpy()
     seg_ids = t["segment"].to_numpy()
-    idx = t["idx"].to_numpy()
-    ends = idx + t["text"].astype(str).str.len().to_numpy()
+    idx = t["idx"].to_numpy().astype(np.int64)
+    ends = idx + text_values.str.len().to_numpy()[text_codes]
     token_unit = np.full(len(tokens), -1, dtype=np.int64)
     records = []
     bounds = np.flatnonzero(seg_ids[1:] != seg_ids[:-1]) + 1
@@ -186,7 +210,8 @@ def build_units(tokens: pd.DataFrame, segments: pd.DataFrame, unit_size: int = 4
 
 def _note_mask(t: pd.DataFrame) -> np.ndarray:
     """Tokens inside short bracketed groups (« (rires) », « [inaudible] »)."""
-    text = t["text"].astype(str).to_numpy()
+    codes, values = _distinct(t["text"])
+    text = values.to_numpy()[codes]     # shared str objects, not one new per token
     seg = t["segment"].to_numpy()
     mask = np.zeros(len(t), dtype=bool)
     opened = None
@@ -229,26 +254,38 @@ def unit_matrices(tokens: pd.DataFrame, segments: pd.DataFrame, unit_size: int =
     order = np.lexsort((t["i"].to_numpy(), t["segment"].to_numpy()))
     note = np.zeros(len(t), dtype=bool)
     note[order] = _note_mask(t.iloc[order])
-    lemma = t["lemma"].astype(str).str.strip()
+    # String tests per distinct lemma / text, read through the codes (see _distinct).
+    l_codes, l_values = _distinct(t["lemma"])
+    lemma = l_values.str.strip()
     lower = lemma.str.lower()
-    text_lower = t["text"].astype(str).str.lower()
-    wordlike = lemma.str.contains(r"[^\W\d_]", regex=True) & ~lemma.str.contains(r"\d", regex=True)
-    out = (t["_unit"].to_numpy() < 0) | note | ~wordlike.to_numpy() | lower.isin(FILLERS).to_numpy() \
-        | text_lower.isin(FILLERS).to_numpy() | lower.isin(exclude).to_numpy() | text_lower.isin(exclude).to_numpy() \
-        | (t["pos"] == "NUM").to_numpy()
+    t_codes, t_values = _distinct(t["text"])
+    text_lower = t_values.str.lower()
+    wordlike = (lemma.str.contains(r"[^\W\d_]", regex=True) & ~lemma.str.contains(r"\d", regex=True)).to_numpy()
+    lemma_out = ~wordlike | lower.isin(FILLERS).to_numpy() | lower.isin(exclude).to_numpy()
+    text_out = text_lower.isin(FILLERS).to_numpy() | text_lower.isin(exclude).to_numpy()
+    out = (t["_unit"].to_numpy() < 0) | note | lemma_out[l_codes] | text_out[t_codes] | (t["pos"] == "NUM").to_numpy()
     active = t["pos"].isin(ACTIVE_POS).to_numpy() & ~t["is_stop"].astype(bool).to_numpy() & ~out
     # Proper nouns keep their capital (as in analyse.analysis.specificities); the rest is lower-cased.
-    key = lemma.where(t["pos"] == "PROPN", lower).to_numpy()
+    # A token's key is key_values[key_codes]: its lemma's stripped form (PROPN) or lower-cased form.
+    key_values = np.empty(2 * len(lemma), dtype=object)
+    key_values[0::2], key_values[1::2] = lemma.to_numpy(), lower.to_numpy()
+    key_codes = 2 * l_codes + (t["pos"] != "PROPN").to_numpy()
     n_units = len(units)
     unit_rows = t["_unit"].to_numpy()
 
-    a_terms, a_codes = np.unique(key[active], return_inverse=True)
+    def terms_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``np.unique(key[mask], return_inverse=True)`` through the codes."""
+        used, inverse = np.unique(key_codes[mask], return_inverse=True)
+        terms, term_of_used = np.unique(key_values[used], return_inverse=True)
+        return terms, term_of_used[inverse]
+
+    a_terms, a_codes = terms_of(active)
     a_counts, a_bin = _binary_matrix(unit_rows[active], a_codes, n_units, len(a_terms))
     doc_freq = np.asarray(a_bin.sum(axis=0)).ravel()
     frequent = doc_freq >= max(1, int(min_freq))
-    rare_terms = set(a_terms[~frequent])
-    supp = ~out & (~active | np.isin(key, list(rare_terms)))
-    s_terms, s_codes = np.unique(key[supp], return_inverse=True)
+    rare = np.isin(key_values, list(set(a_terms[~frequent])))
+    supp = ~out & (~active | rare[key_codes])
+    s_terms, s_codes = terms_of(supp)
     _, s_bin = _binary_matrix(unit_rows[supp], s_codes, n_units, len(s_terms))
     return UnitMatrices(units=units, active=a_bin[:, frequent].tocsr(), counts=a_counts[:, frequent].tocsr(),
                         terms=a_terms[frequent], supplementary=s_bin.tocsr(), supplementary_terms=s_terms)

@@ -206,9 +206,22 @@ def themes_tables(corpus, codebook, codings, tokens: pd.DataFrame, coder: str, k
     files, titles = {}, {}
     for name in THEMES_FIGURES:
         if name in rep.figures:
-            files[f"{name}.png"], titles[name] = figure_png(rep.figures[name])
+            files[f"{name}.png"], titles[name] = figure_png(rep.figures[name], dpi=_figure_dpi(rep.figures[name]))
     meta = {"summary": rep.summary(), "figures": titles}
     return meta, {"classes": rep.classes, "unseen": rep.unseen, "typical": typical}, files
+
+
+# Stored figures are drawn at FIGURE_DPI unless that passes MAX_FIGURE_PIXELS: drawing an image
+# (imshow) resamples it at the output size in float64 arrays, about 30 bytes a pixel, so the heat map
+# of 64 territories (14 × 40 in) took 340 MB at 150 dpi, the peak of the whole themes process.
+FIGURE_DPI = 150
+MAX_FIGURE_PIXELS = 4_000_000
+
+
+def _figure_dpi(fig) -> int:
+    width, height = fig.get_size_inches()
+    fit = int((MAX_FIGURE_PIXELS / max(width * height, 1e-9)) ** 0.5)
+    return max(min(FIGURE_DPI, fit), 50)
 
 
 def stored_themes(project, store, coder: str, territories: list[str] | None = None, k: int = 10, seed: int = 0,
@@ -248,6 +261,52 @@ def _compute_themes(project, coder: str, territories: list[str], k: int, seed: i
                        territories=territories or None, project_dir=project.root,
                        pseudonyms_path=project.private_dir / "pseudonymes.json")
     # no progress bar: a report shows the same output whether its part was stored or computed now
-    tokens = nlp.token_frame(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False), sentences=True)
+    tokens = sentence_tokens(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False))
     return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size,
                          public=public_masker(project, ctx.corpus, ctx.pseudonymiser))
+
+
+# Rows gathered as Python tuples before each compact flush: bounds the transient memory of the build.
+TOKEN_CHUNK = 50_000
+
+
+def sentence_tokens(source, layer=None, chunk: int = TOKEN_CHUNK) -> pd.DataFrame:
+    """``analyse.nlp.token_frame(source, layer, sentences=True)``, built in compact chunks.
+
+    Same rows, order and values; the string columns are categorical and the numbers int32, and
+    the rows are turned into columns every ``chunk`` tokens: a list of Python tuples per token
+    (with a new ``str`` per token) is what made the themes process grow with the corpus.
+    """
+    import numpy as np
+    from pandas.api.types import union_categoricals
+
+    from analyse import nlp
+
+    columns = nlp.TOKEN_COLUMNS + ["sent", "idx"]
+    strings = ("segment", "text", "lemma", "pos", "ent_type")
+    parts: list[pd.DataFrame] = []
+    rows: list[tuple] = []
+
+    def flush() -> None:
+        frame = pd.DataFrame(rows, columns=columns)
+        rows.clear()
+        for col in strings:
+            frame[col] = frame[col].astype("category")
+        for col in ("i", "sent", "idx"):
+            frame[col] = frame[col].astype(np.int32)
+        frame["is_stop"] = frame["is_stop"].astype(bool)
+        parts.append(frame)
+
+    for seg, doc in nlp.parse_segments(source, layer):
+        for n, sent in enumerate(doc.sents):
+            rows.extend((seg.id, t.i, t.text, t.lemma_, t.pos_, t.is_stop, t.ent_type_, n, t.idx)
+                        for t in sent if not t.is_space)
+        if len(rows) >= chunk:
+            flush()
+    if rows or not parts:
+        flush()
+    if len(parts) == 1:
+        return parts[0]
+    out = {col: (union_categoricals([p[col] for p in parts]) if col in strings
+                 else np.concatenate([p[col].to_numpy() for p in parts])) for col in columns}
+    return pd.DataFrame(out, columns=columns)
