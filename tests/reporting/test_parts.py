@@ -134,6 +134,7 @@ def bundled(tmp_path, monkeypatch) -> Project:
 def test_stored_themes_equal_the_direct_computation(bundled: Project, monkeypatch):
     from analyse import nlp
     from analyse.privacy.decontext import build_gazetteer, mask_text
+    from analyse.privacy import masking
     from analyse.privacy.pseudonymise import Pseudonymiser
 
     store = ensure_context(bundled)
@@ -150,7 +151,7 @@ def test_stored_themes_equal_the_direct_computation(bundled: Project, monkeypatc
     # the groupe miroir's typical units go through the project's masker and the batch's pseudonyms
     mapping = bundled.private_dir / "pseudonymes.json"
     pseudonymiser = Pseudonymiser.read_mapping(mapping) if mapping.exists() else ctx.pseudonymiser
-    public = themes_mod.public_masker(bundled, ctx.corpus, pseudonymiser)
+    public = themes_mod.public_masker(masking.load_masker(bundled, ctx.corpus), ctx.corpus, pseudonymiser)
     shown = got.typical_for(True)["shown"].tolist()
     assert shown == [public(s, t) for s, t in zip(direct.typical["segment"], direct.typical["text"])]
     gazetteer = build_gazetteer(ctx.corpus)        # more than the gazetteer alone would hide

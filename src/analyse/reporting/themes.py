@@ -170,16 +170,14 @@ class StoredThemes:
         return typical.drop(columns=[c for c in ("shown_public",) if c in typical.columns])
 
 
-def public_masker(project, corpus, pseudonymiser) -> Callable[[str, str], str]:
-    """``(segment, text) → text`` as the groupe miroir sees every other verbatim of the batch: the
-    project's masker (lexicons, head-noun rules, spaCy's entities), then the participants' pseudonyms.
+def public_masker(masker, corpus, pseudonymiser) -> Callable[[str, str], str]:
+    """``(segment, text) → text`` as the groupe miroir sees every other verbatim of the batch: ``masker``
+    (the project's: lexicons, head-noun rules, spaCy's entities — in a batch the memoised one of
+    :func:`analyse.reporting.masks.memo_masker`), then the participants' pseudonyms.
 
     The gazetteer alone (:func:`analyse.privacy.decontext.mask_text`) misses a person mentioned in
     passing (« monsieur Pellegrin ») or an organisation nobody listed: not enough for a shared folder.
     """
-    from analyse.privacy.masking import load_masker
-
-    masker = load_masker(project, corpus)
     territory = {s.id: s.territory for s in corpus.segments}
     return lambda segment, text: pseudonymiser.apply(masker.mask(text, territory.get(segment))[0])
 
@@ -241,7 +239,7 @@ def stored_themes(project, store, coder: str, territories: list[str] | None = No
     folder = part_folder(store, THEMES_PART, params)
     got = read_part(folder)
     if got is None:
-        write_part(folder, *_compute_themes(project, coder, chosen, k, seed, unit_size))
+        write_part(folder, *_compute_themes(project, store, coder, chosen, k, seed, unit_size))
         got = read_part(folder)
     meta, tables = got
     if meta.get("error"):
@@ -251,8 +249,9 @@ def stored_themes(project, store, coder: str, territories: list[str] | None = No
                         typical=tables["typical"], figures=figures)
 
 
-def _compute_themes(project, coder: str, territories: list[str], k: int, seed: int, unit_size: int):
+def _compute_themes(project, store, coder: str, territories: list[str], k: int, seed: int, unit_size: int):
     from analyse import nlp
+    from analyse.reporting.masks import memo_masker
     from analyse.reporting.context import load_context
 
     # as the notebook did before the report was stored: the same loading, territory labels included
@@ -263,7 +262,8 @@ def _compute_themes(project, coder: str, territories: list[str], k: int, seed: i
     # no progress bar: a report shows the same output whether its part was stored or computed now
     tokens = sentence_tokens(ctx.corpus, nlp.NLPLayer(cache_dir=project.cache_dir, progress=False))
     return themes_tables(ctx.corpus, ctx.codebook, ctx.codings, tokens, coder, k=k, seed=seed, unit_size=unit_size,
-                         public=public_masker(project, ctx.corpus, ctx.pseudonymiser))
+                         public=public_masker(memo_masker(project, store, ctx.corpus), ctx.corpus,
+                                              ctx.pseudonymiser))
 
 
 # Rows gathered as Python tuples before each compact flush: bounds the transient memory of the build.
