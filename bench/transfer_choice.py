@@ -1,25 +1,42 @@
-"""Choose the learned coder's transfer design on the corpus and the référentiel, never on the development set.
+"""Choose the learned coder's decisions for real text: validation set V, référentiel blocks, corpus.
 
-Each candidate design of :class:`SegmentCoder` (how the référentiel is used, features, precision
-targets) is measured on two validation sets:
+Second protocol of issue 19 (decided by the lead, 30 November 2026). tests/data/devset/ (« V »,
+74 real paragraphs about other towns, 16 without transition content) has been measured three times
+and is now, openly, a VALIDATION set: its figures choose settings and thresholds. Its labels are
+never training data. A new test set of other towns, unseen here, is measured by the lead once
+before and once after.
 
-* **corpus, leave one territory out**: trained on three territories (with the codebook's texts and,
-  when the design uses it, the référentiel), tested on the fourth; dimension precision and micro-F1,
-  and the false-alarm rate on the held-out territories' uncoded segments (a code *or* a dimension
-  head fires where coder A coded nothing);
-* **the référentiel's paragraphs**, labelled by the section they stand in: evaluated whole by a model
-  that never saw them, or, when the design trains on the référentiel, by 5-fold cross-validation
-  grouped by blocks of ``BLOCK`` consecutive paragraphs (a held-out paragraph's neighbours are
-  held out with it).
+Each fitted design of :class:`SegmentCoder` is fitted once per fold and its raw head scores kept:
 
-Selection rule, fixed before any run (issue 19): among the candidates whose dimension precision is
-≥ 0.75 on BOTH validation sets and whose false-alarm rate on the corpus's uncoded segments is ≤ 0.2,
-the one with the highest mean of the two dimension micro-F1; if none beats the default, the default
-stays. Candidates differing only by precision targets share one fit per fold
-(:meth:`SegmentCoder.with_targets`, the same model as a refit: tested).
+* **V**: scored by the model trained as shipped (whole corpus, codebook, référentiel);
+* **the référentiel's paragraphs**, labelled by the section they stand in: 5-fold cross-validation
+  grouped by blocks of ``BLOCK`` consecutive paragraphs (each model: whole corpus, codebook and
+  the other blocks);
+* **corpus, leave one territory out**: for the false alarms on uncoded segments and for reference.
 
-The development set of other towns (tests/data/devset) is not read here: it is only reported, by
-``analyse evaluate``, once per design.
+Candidates are decision settings applied to those stored scores, never refits: a few GLOBAL
+parameters, one per level, so that 74 paragraphs do not choose 68 thresholds —
+``dimension_shift`` and ``code_shift`` (every dimension head's, every code's threshold lowered by
+that much on the logit scale), ``abstain_shift`` (the « rien à coder » threshold raised by that
+much), and ``balise_level`` (inside a suggested dimension with no code of its own, its best
+balise is suggested when its calibrated score reaches that level).
+
+Selection rule, written and committed before any candidate of this protocol was computed:
+
+1. Eligible: dimension micro-precision >= 0.75 on V AND on the référentiel blocks, and
+   false-alarm rate (a code or a dimension head fires) <= 0.2 on V's uncoded paragraphs AND on
+   the corpus's uncoded segments (territory left out).
+2. Chosen: the best dimension micro-F1 on V; candidates within 0.01 of it are tied, and the tie
+   goes to the best référentiel dimension micro-F1, then to the smallest total shift (closest
+   to the corpus-chosen thresholds).
+3. Then ``balise_level`` (it never changes the dimension figures: a balise is only added inside a
+   dimension already suggested): among the levels whose balise micro-precision is >= 0.5 on V and
+   on the référentiel, the best balise micro-F1 on V (ties: référentiel, then the higher level);
+   none qualifies: no balise is added.
+4. If no candidate is eligible, the precision floor of step 1 becomes 0.7 (the issue's target);
+   if still none, main's decisions stay.
+
+Every candidate's row is printed and kept (``--json``).
 
 Usage: ``python bench/transfer_choice.py [--groups NAME…] [--cache DIR] [--json OUT] [--store DIR]`` (``--store``:
 the fitted fold models are kept there, and a second run prints the table without refitting).
