@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 import time
@@ -59,41 +60,34 @@ import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from analyse.coding.autocode import (SegmentCoder, add_referentiel, dimension_map,  # noqa: E402
+from analyse.coding.autocode import (SegmentCoder, add_referentiel, balise_codes, dimension_map,  # noqa: E402
                                      knowledge_documents, referentiel_blocks)
-from analyse.coding.evaluate import (DIMENSIONS, _predict, evaluation_data, indicator,  # noqa: E402
-                                     territory_splits, transfer_metrics, union_dimensions)
+from analyse.coding.evaluate import (DIMENSIONS, _texts_frame, decide_scores, evaluation_data,  # noqa: E402
+                                     indicator, read_devset, territory_splits, transfer_metrics, union_dimensions)
 from analyse.coding.knowledge import default_referentiel_path  # noqa: E402
 from analyse.model.codebook import load_codebook  # noqa: E402
 from analyse.model.codings import load_codings  # noqa: E402
 from analyse.model.corpus import load_corpus  # noqa: E402
 from analyse.nlp import NLPLayer, default_cache_dir  # noqa: E402
 
-RULE = {"min_precision": 0.75, "max_false_alarm": 0.2}
+RULE = {"min_precision": 0.75, "fallback_precision": 0.7, "max_false_alarm": 0.2, "tie": 0.01,
+        "min_balise_precision": 0.5}
 REFERENTIEL_FOLDS = 5
-# One fit per group and fold; the variants of a group only change the dimension heads' target.
+# One fit per design and fold; the candidates of a design only change its decisions (no refit).
 # "referentiel": "extra" = down-weighted extra documents, never used to choose thresholds (main's design);
 # "cv" = rows of the training data, grouped by blocks, whose out-of-fold scores take part in the thresholds.
 GROUPS = {
     "défaut": {"referentiel": "extra", "weight": 0.5, "params": {}},
     "référentiel en validation croisée (poids 0,5)": {"referentiel": "cv", "weight": 0.5, "params": {}},
-    "référentiel en validation croisée (poids 0,5), sans n-grammes de caractères": {
-        "referentiel": "cv", "weight": 0.5, "params": {"char_ngrams": None}},
-    "référentiel en validation croisée (poids 0,5), sans métadonnées": {
-        "referentiel": "cv", "weight": 0.5, "params": {"metadata": ()}},
-    "référentiel en validation croisée (poids 1), sans métadonnées": {
-        "referentiel": "cv", "weight": 1.0, "params": {"metadata": ()}},
-    "défaut + prototypes (grille et référentiel)": {"referentiel": "extra", "weight": 0.5,
-                                                    "params": {"prototypes": True}},
-    "référentiel en validation croisée (poids 0,5), prototypes (grille)": {
-        "referentiel": "cv", "weight": 0.5, "params": {"prototypes": True}},
-    "référentiel en validation croisée (poids 0,5), C=1": {"referentiel": "cv", "weight": 0.5, "params": {"C": 1.0}},
-    "défaut + prototypes ×10": {"referentiel": "extra", "weight": 0.5,
-                                "params": {"prototypes": True, "prototype_scale": 10.0}},
-    "défaut + prototypes, sans métadonnées": {"referentiel": "extra", "weight": 0.5,
-                                              "params": {"prototypes": True, "metadata": ()}},
+    "référentiel poids 1": {"referentiel": "extra", "weight": 1.0, "params": {}},
 }
-DIMENSION_TARGETS = (None, 0.75, 0.7, 0.6)      # None: the codes' target (0.8)
+# The decision settings: one global parameter per level (SegmentCoder.with_decisions).
+DIMENSION_SHIFTS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+CODE_SHIFTS = (0.0, 1.0, 2.0, 3.0)
+ABSTAIN_SHIFTS = (0.0, 1.0, float("inf"))
+BALISE_LEVELS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+# main's decisions, whatever the defaults of SegmentCoder are now
+MAIN_DECISIONS = {"dimension_shift": 0.0, "code_shift": 0.0, "abstain_shift": 0.0, "balise_level": None}
 
 
 def fold_data(X, y, train, ref, extra_docs, design):
@@ -105,16 +99,30 @@ def fold_data(X, y, train, ref, extra_docs, design):
 
 def fit(design, codes, book, data):
     Xt, yt, groups, weights, extra = data
-    # a group's params are changes from main's design (no prototypes), whatever SegmentCoder's defaults are now
-    params = {"labels": codes, "dimensions": dimension_map(book), "prototypes": False, **design["params"],
-              "dimension_precision": min(t for t in DIMENSION_TARGETS if t is not None)}
+    params = {"labels": codes, "dimensions": dimension_map(book), "balises": balise_codes(book),
+              **design["params"], **MAIN_DECISIONS}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
 
 
-def variants(model):
-    return {t: model.with_targets(model.target_precision, model.abstain_precision, t) for t in DIMENSION_TARGETS}
+def decisions(parts, codes, n, settings):
+    """Code and dimension predictions (codebook order) of fold models with these decision settings."""
+    Y = np.zeros((n, len(codes)), dtype=int)
+    D = np.zeros((n, len(DIMENSIONS)), dtype=int)
+    for model, rows, scores in parts:
+        Y[rows], D[rows] = decide_scores(model.with_decisions(**settings), scores, codes)
+    return Y, D
+
+
+def name_of(settings) -> str:
+    def num(v):
+        return "∞" if np.isinf(v) else f"{v:g}".replace(".", ",")
+    parts = [f"dim −{num(settings['dimension_shift'])}", f"codes −{num(settings['code_shift'])}",
+             f"rien +{num(settings['abstain_shift'])}"]
+    if settings.get("balise_level") is not None:
+        parts.append(f"balise ≥ {num(settings['balise_level'])}")
+    return ", ".join(parts)
 
 
 def main() -> int:
@@ -123,6 +131,8 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, help="NLP cache folder (default: the project's)")
     ap.add_argument("--json", type=Path, help="also write the table as JSON lines")
     ap.add_argument("--store", type=Path, help="folder keeping each group's fitted fold models (re-used if there)")
+    ap.add_argument("--devset", type=Path, default=ROOT / "tests" / "data" / "devset",
+                    help="the validation set V (default: tests/data/devset)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     corpus = load_corpus(ROOT / "corpus")
@@ -138,6 +148,11 @@ def main() -> int:
     Dr = np.array([[p["dimension"] == d for d in DIMENSIONS] for p in paras], dtype=int)
     Yr = indicator([{p["balise"]} if p["balise"] else set() for p in paras], codes)
     balise_rows = np.array([bool(p["balise"]) for p in paras])
+    texts, labels1, _ = read_devset(args.devset)
+    texts = [t for t in texts if t["id"] in labels1]
+    Xv = _texts_frame([t["text"] for t in texts], layer, "devset-eval")
+    Yv = indicator([labels1[t["id"]] for t in texts], codes)
+    v_uncoded = Yv.sum(axis=1) == 0
     rows = []
     for name in args.groups or GROUPS:          # in the order asked
         design = GROUPS[name]
@@ -148,63 +163,115 @@ def main() -> int:
 
         def fitted(key, data):
             if key not in models:
+                t = time.perf_counter()
                 models[key] = fit(design, codes, book, data())
+                print(f"# {name} {key}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+                if stored is not None:
+                    stored.parent.mkdir(parents=True, exist_ok=True)
+                    joblib.dump(models, stored)
             return models[key]
 
-        # corpus, leave one territory out (the référentiel wholly in training when the design uses it)
-        loto = {t: (np.zeros_like(Y), np.zeros((len(X), len(DIMENSIONS)), dtype=int)) for t in DIMENSION_TARGETS}
+        # scores once per fold model; every candidate decides from them
+        loto, ref = [], []
         for k, (train, test) in enumerate(territory_splits(X["territory"])):
             model = fitted(("loto", k), lambda: fold_data(X, y, train, (Xr, yr, gr), extra_docs, design))
-            for t, m in variants(model).items():
-                Yp, Dp = _predict(m, X.iloc[test], codes)
-                loto[t][0][test], loto[t][1][test] = Yp, Dp
-        # the référentiel by blocks (every design here trains on it)
-        ref = {t: (np.zeros_like(Yr), np.zeros_like(Dr)) for t in DIMENSION_TARGETS}
+            loto.append((model, test, model._all_proba(X.iloc[test])))
         everything = np.arange(len(X))
-        splits = list(GroupKFold(REFERENTIEL_FOLDS).split(Xr, groups=gr))
-        for k, (rtrain, rtest) in enumerate(splits):
+        for k, (rtrain, rtest) in enumerate(GroupKFold(REFERENTIEL_FOLDS).split(Xr, groups=gr)):
             held_in = (Xr.iloc[rtrain].reset_index(drop=True), [yr[i] for i in rtrain], [gr[i] for i in rtrain])
             model = fitted(("referentiel", k), lambda: fold_data(X, y, everything, held_in, extra_docs, design))
-            for t, m in variants(model).items():
-                Yp, Dp = _predict(m, Xr.iloc[rtest], codes)
-                ref[t][0][rtest], ref[t][1][rtest] = Yp, Dp
-        seconds = time.perf_counter() - t0
-        if stored is not None:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            joblib.dump(models, stored)
-        for t in DIMENSION_TARGETS:
-            Yl, Dl = loto[t]
+            ref.append((model, rtest, model._all_proba(Xr.iloc[rtest])))
+        model = fitted(("full",), lambda: fold_data(X, y, everything, (Xr, yr, gr), extra_docs, design))
+        val = [(model, np.arange(len(Xv)), model._all_proba(Xv))]
+        seconds = round(time.perf_counter() - t0)
+
+        def measure(settings):
+            Yl, Dl = decisions(loto, codes, len(X), settings)
             a = transfer_metrics(Y, Yl, codes, book, D_pred=union_dimensions(Yl, codes, book, Dl))
-            fires = Yl.any(axis=1) | Dl.any(axis=1)
-            b = transfer_metrics(Yr, ref[t][0], codes, book, Dr, union_dimensions(ref[t][0], codes, book, ref[t][1]),
+            Yp, Dp = decisions(ref, codes, len(Xr), settings)
+            b = transfer_metrics(Yr, Yp, codes, book, Dr, union_dimensions(Yp, codes, book, Dp),
                                  balise_rows=balise_rows)
-            row = {"candidate": name + ("" if t is None else f", dimensions {t}".replace(".", ",")),
-                   "design": {**design, "dimension_precision": t},
-                   "loto_dim_precision": a["dimension"]["micro_precision"], "loto_dim_f1": a["dimension"]["micro_f1"],
-                   "ref_dim_precision": b["dimension"]["micro_precision"], "ref_dim_f1": b["dimension"]["micro_f1"],
-                   "corpus_false_alarm": round(float(fires[uncoded].mean()), 4),
-                   "loto_balise_f1": a["balise"]["micro_f1"], "ref_balise_f1": (b["balise"] or {}).get("micro_f1"),
-                   "seconds_per_group": round(seconds)}
-            row["eligible"] = bool(row["loto_dim_precision"] >= RULE["min_precision"]
-                                   and row["ref_dim_precision"] >= RULE["min_precision"]
-                                   and row["corpus_false_alarm"] <= RULE["max_false_alarm"])
-            row["mean_dim_f1"] = round((row["loto_dim_f1"] + row["ref_dim_f1"]) / 2, 4)
+            Yw, Dw = decisions(val, codes, len(Xv), settings)
+            v = transfer_metrics(Yv, Yw, codes, book, D_pred=union_dimensions(Yw, codes, book, Dw))
+            return {
+                "candidate": f"{name} : {name_of(settings)}", "group": name, "settings": settings,
+                "v_dim_precision": v["dimension"]["micro_precision"], "v_dim_recall": v["dimension"]["micro_recall"],
+                "v_dim_f1": v["dimension"]["micro_f1"], "v_false_alarm": v["false_alarm_rate_with_dimensions"],
+                "v_balise_precision": v["balise"]["micro_precision"], "v_balise_f1": v["balise"]["micro_f1"],
+                "ref_dim_precision": b["dimension"]["micro_precision"], "ref_dim_f1": b["dimension"]["micro_f1"],
+                "ref_balise_precision": (b["balise"] or {}).get("micro_precision"),
+                "ref_balise_f1": (b["balise"] or {}).get("micro_f1"),
+                "loto_dim_precision": a["dimension"]["micro_precision"], "loto_dim_f1": a["dimension"]["micro_f1"],
+                "loto_balise_f1": a["balise"]["micro_f1"],
+                "corpus_false_alarm": round(float((Yl.any(axis=1) | Dl.any(axis=1))[uncoded].mean()), 4),
+                "seconds_per_group": seconds,
+            }
+
+        for ds, cs, ab in itertools.product(DIMENSION_SHIFTS, CODE_SHIFTS, ABSTAIN_SHIFTS):
+            row = measure({"dimension_shift": ds, "code_shift": cs, "abstain_shift": ab, "balise_level": None})
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
-            if args.json:
-                with args.json.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    eligible = [r for r in rows if r["eligible"]]
-    best = max(eligible, key=lambda r: r["mean_dim_f1"]) if eligible else None
-    print("| candidat | préc. dim. LOTO | F1 dim. LOTO | préc. dim. réf. | F1 dim. réf. | fausses alertes | "
-          "moyenne F1 | éligible |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['candidate']} | {r['loto_dim_precision']:.3f} | {r['loto_dim_f1']:.3f} | "
-              f"{r['ref_dim_precision']:.3f} | {r['ref_dim_f1']:.3f} | {r['corpus_false_alarm']:.3f} | "
-              f"{r['mean_dim_f1']:.3f} | {'oui' if r['eligible'] else 'non'} |")
-    print("choisi :", best["candidate"] if best else "aucun candidat éligible : le défaut reste")
+        GROUP_MEASURE[name] = measure
+    best = choose(rows)
+    balise_rows_out = []
+    if best is not None:
+        for level in BALISE_LEVELS[1:]:
+            r = GROUP_MEASURE[best["group"]]({**best["settings"], "balise_level": level})
+            balise_rows_out.append(r)
+            print(json.dumps(r, ensure_ascii=False), flush=True)
+    level = choose_balise_level(balise_rows_out)
+    table = rows + balise_rows_out
+    if args.json:
+        with args.json.open("w", encoding="utf-8") as fh:
+            for r in table:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print_table(table, best, level)
     return 0
+
+
+GROUP_MEASURE: dict = {}
+
+
+def eligible(r, floor):
+    return (r["v_dim_precision"] >= floor and r["ref_dim_precision"] >= floor
+            and (r["v_false_alarm"] or 0.0) <= RULE["max_false_alarm"]
+            and r["corpus_false_alarm"] <= RULE["max_false_alarm"])
+
+
+def choose(rows):
+    """Steps 1, 2 and 4 of the rule (module docstring)."""
+    for floor in (RULE["min_precision"], RULE["fallback_precision"]):
+        ok = [r for r in rows if eligible(r, floor)]
+        if ok:
+            top = max(r["v_dim_f1"] for r in ok)
+            tied = [r for r in ok if r["v_dim_f1"] >= top - RULE["tie"]]
+            shift = lambda r: sum(min(v, 10.0) for k, v in r["settings"].items() if k.endswith("shift"))  # noqa: E731
+            return max(tied, key=lambda r: (r["ref_dim_f1"], -shift(r)))
+    return None
+
+
+def choose_balise_level(rows):
+    """Step 3 of the rule."""
+    ok = [r for r in rows if (r["v_balise_precision"] or 0) >= RULE["min_balise_precision"]
+          and (r["ref_balise_precision"] or 0) >= RULE["min_balise_precision"]]
+    if not ok:
+        return None
+    return max(ok, key=lambda r: (r["v_balise_f1"], r["ref_balise_f1"] or 0, r["settings"]["balise_level"]))
+
+
+def print_table(rows, best, level):
+    def f(v):
+        return "—" if v is None else f"{v:.3f}".replace(".", ",")
+    print("| candidat | V préc. dim. | V F1 dim. | V fausses alertes | V F1 balises | réf. préc. dim. | réf. F1 dim. | "
+          "réf. F1 balises | LOTO préc. dim. | LOTO F1 dim. | corpus fausses alertes | LOTO F1 balises |")
+    print("| --- |" + " --- |" * 11)
+    for r in rows:
+        print(f"| {r['candidate']} | {f(r['v_dim_precision'])} | {f(r['v_dim_f1'])} | {f(r['v_false_alarm'])} | "
+              f"{f(r['v_balise_f1'])} | {f(r['ref_dim_precision'])} | {f(r['ref_dim_f1'])} | {f(r['ref_balise_f1'])} | "
+              f"{f(r['loto_dim_precision'])} | {f(r['loto_dim_f1'])} | {f(r['corpus_false_alarm'])} | "
+              f"{f(r['loto_balise_f1'])} |")
+    print("choisi :", best["candidate"] if best else "aucun candidat éligible : les décisions de main restent")
+    print("niveau des balises :", level["candidate"] if level else "aucun niveau ne tient la précision 0,5")
 
 
 if __name__ == "__main__":

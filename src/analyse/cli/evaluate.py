@@ -26,8 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "référentiel et jeu de développement seulement)")
     parser.add_argument("--referentiel", default="default",
                         help="texte du référentiel (défaut : ../shared/seed/ à côté du projet)")
-    parser.add_argument("--devset", default="default",
-                        help="dossier du jeu de développement (défaut : tests/data/devset)")
+    parser.add_argument("--devset", action="append", default=None, metavar="DOSSIER",
+                        help="dossier d'un jeu de validation de textes réels (répétable ; défaut : tests/data/devset) : "
+                             "les réglages de décision des propositions sont choisis sur lui")
+    parser.add_argument("--testset", action="append", default=[], metavar="DOSSIER",
+                        help="dossier d'un jeu de test de textes réels (répétable ; même format que --devset) : "
+                             "mesuré seulement, rien n'est réglé dessus")
     add_nlp_options(parser)
 
 
@@ -42,7 +46,8 @@ def print_transfer(transfer: dict) -> None:
             print(f"{title} : {sec['skipped']}")
             continue
         d, b = sec["dimension"], sec.get("balise") or {}
-        print(f"{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
+        role = f"[{sec['role']}] " if sec.get("role") else ""
+        print(f"{role}{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
               f"précision {fmt(d['micro_precision'])}, kappa {fmt(d['mean_kappa'])} ; balises F1 micro "
               f"{fmt(b.get('micro_f1'))}, macro {fmt(b.get('macro_f1'))} ; fausses alertes sur les textes sans code "
               f"{fmt(sec.get('false_alarm_rate'))} (dimensions comprises {fmt(sec.get('false_alarm_rate_with_dimensions'))}) ; "
@@ -61,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     project, corpus, book, codings = load_for_coding(args)
     layer = nlp_layer(args, project)
     ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
-                  n_jobs=args.jobs, referentiel=args.referentiel, devset_dir=args.devset, kfold=not args.no_kfold)
+                  n_jobs=args.jobs, referentiel=args.referentiel, devset_dir=args.devset or ["default"],
+                  kfold=not args.no_kfold, testset_dirs=args.testset)
     out_dir = Path(args.out_dir) if args.out_dir else project.outputs_dir / "evaluation"
     paths = write_outputs(ev, out_dir, book)
     if args.json:

@@ -310,6 +310,12 @@ EXTRA_WEIGHTS = {"codebook": 0.3, "referentiel": 0.5}
 # "extra" — down-weighted extra documents, never used to choose a threshold; "cv" — weighted rows of
 # the internal cross-validation (grouped by blocks), whose out-of-fold scores take part in the thresholds.
 REFERENTIEL_MODE = "extra"
+# Decisions on real text (SegmentCoder's dimension_shift, code_shift, abstain_shift, balise_level):
+# chosen by bench/transfer_choice.py on the validation set of other towns and the référentiel.
+DEFAULT_DIMENSION_SHIFT = 0.0
+DEFAULT_CODE_SHIFT = 0.0
+DEFAULT_ABSTAIN_SHIFT = 0.0
+DEFAULT_BALISE_LEVEL = None
 # Dimensions of the balises (CON, the concepts, is not one of them).
 BALISE_DIMENSIONS = ("ENG", "SYS", "COOP", "VAL", "MGT", "ECH")
 
@@ -460,6 +466,20 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         with that head (:class:`PrototypeSimilarity`); without ``extra`` there is none.
     prototype_scale : float
         Factor of the prototype similarities (larger: the penalty holds them back less).
+    dimension_shift, code_shift : float
+        Decisions on real text: every dimension head's (every code's) threshold, chosen on the
+        training data, is lowered by this much on the logit scale (0: as chosen). Why: the
+        thresholds reach their precision target on the synthetic corpus, whose scores run higher
+        than on text no one wrote for the codebook; one shift per level, chosen on real text
+        (``bench/transfer_choice.py``), moves them without choosing 68 thresholds on a few texts.
+    abstain_shift : float
+        The « rien à coder » threshold raised by this much on the logit scale (``inf``: never abstain).
+    balise_level : float or None
+        Inside a dimension whose head fires and for which no code is suggested, the best of its
+        ``balises`` (calibrated score) is suggested when that score reaches this level, so that
+        a coder gets something concrete; None: never.
+    balises : sequence of str, optional
+        The codes the ``balise_level`` rule may add (default: every code of ``dimensions``).
 
     Attributes
     ----------
@@ -494,7 +514,9 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  threshold_rule: str = "precision", target_precision: float = DEFAULT_TARGET_PRECISION,
                  abstain: bool = True, abstain_precision: float | None = None,
                  dimension_precision: float | None = DEFAULT_DIMENSION_PRECISION, prototypes: bool = True,
-                 prototype_scale: float = PROTOTYPE_SCALE):
+                 prototype_scale: float = PROTOTYPE_SCALE, dimension_shift: float = DEFAULT_DIMENSION_SHIFT,
+                 code_shift: float = DEFAULT_CODE_SHIFT, abstain_shift: float = DEFAULT_ABSTAIN_SHIFT,
+                 balise_level: float | None = DEFAULT_BALISE_LEVEL, balises: Sequence[str] | None = None):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -515,6 +537,11 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.dimension_precision = dimension_precision
         self.prototypes = prototypes
         self.prototype_scale = prototype_scale
+        self.dimension_shift = dimension_shift
+        self.code_shift = code_shift
+        self.abstain_shift = abstain_shift
+        self.balise_level = balise_level
+        self.balises = balises
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -812,28 +839,74 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of the code columns of ``scores`` (isotonic on out-of-fold scores)."""
+        return self.calibrate_columns(scores, range(scores.shape[1]))
+
+    def calibrate_columns(self, scores: np.ndarray, columns) -> np.ndarray:
+        """Calibrated probabilities of ``scores``, whose columns are the heads ``columns``."""
         cal = getattr(self, "calibration_", None)
         if not cal:
             return scores
         out = np.empty_like(scores, dtype=float)
-        for j in range(scores.shape[1]):
+        for i, j in enumerate(columns):
             x, y = cal[j]
-            out[:, j] = np.interp(scores[:, j], x, y) if len(x) > 1 else (y[0] if len(y) else scores[:, j])
+            out[:, i] = np.interp(scores[:, i], x, y) if len(x) > 1 else (y[0] if len(y) else scores[:, i])
         return out
 
     def predict_confidence(self, X) -> np.ndarray:
         """Calibrated probability of each code in ``classes_`` (shown to coders as a French word)."""
         return self.calibrate(self.predict_proba(X))
 
+    def decision_thresholds(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+        """Thresholds the decisions use: codes, dimension heads, « rien à coder » (None: no abstention).
+
+        The thresholds chosen on the training data (``thresholds_``…) moved by the shifts.
+        """
+        shifts = (getattr(self, "code_shift", 0.0), getattr(self, "dimension_shift", 0.0),
+                  getattr(self, "abstain_shift", 0.0))
+        nothing = getattr(self, "nothing_threshold_", None)
+        if nothing is not None and shifts[2]:
+            nothing = None if np.isinf(shifts[2]) else float(shift_threshold(nothing, -shifts[2]))
+        return (shift_threshold(self.thresholds_, shifts[0]),
+                shift_threshold(self.dimension_thresholds_, shifts[1]), nothing)
+
     def abstains(self, all_scores: np.ndarray) -> np.ndarray:
         """Boolean per row: the « rien à coder » head fires (``all_scores`` from ``_all_proba``)."""
-        if getattr(self, "nothing_threshold_", None) is None:
+        nothing = self.decision_thresholds()[2]
+        if nothing is None:
             return np.zeros(all_scores.shape[0], dtype=bool)
-        return all_scores[:, -1] >= self.nothing_threshold_
+        return all_scores[:, -1] >= nothing
+
+    def _balise_columns(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per dimension head: columns of its codes, and of the codes the balise rule may add."""
+        dims = self.dimensions or {}
+        allowed = set(dims) if self.balises is None else set(self.balises)
+        out = {}
+        for k, dim in enumerate(self.dimension_classes_):
+            of_dim = np.array([j for j, c in enumerate(self.classes_) if dims.get(c) == dim], dtype=int)
+            balise = np.array([j for j in of_dim if self.classes_[j] in allowed], dtype=int)
+            if balise.size:
+                out[k] = (of_dim, balise)
+        return out
 
     def decide(self, scores_all: np.ndarray) -> np.ndarray:
-        """0/1 code matrix from all head scores: thresholds, then abstention on « rien à coder »."""
-        pred = (scores_all[:, :len(self.classes_)] >= self.thresholds_).astype(int)
+        """0/1 code matrix from all head scores: thresholds, the balise rule, then abstention."""
+        n, d = len(self.classes_), len(self.dimension_classes_)
+        codes_t, dims_t, _ = self.decision_thresholds()
+        pred = (scores_all[:, :n] >= codes_t).astype(int)
+        level = getattr(self, "balise_level", None)
+        if level is not None and d:
+            fired = scores_all[:, n:n + d] >= dims_t
+            added = []
+            for k, (of_dim, balise) in self._balise_columns().items():
+                rows = np.flatnonzero(fired[:, k] & ~pred[:, of_dim].any(axis=1))
+                if not rows.size:
+                    continue
+                cal = self.calibrate_columns(scores_all[np.ix_(rows, balise)], balise)
+                best = np.argmax(cal, axis=1)
+                ok = cal[np.arange(rows.size), best] >= level
+                added.append((rows[ok], balise[best[ok]]))
+            for rows, cols in added:          # after the loop: a balise added never blocks another dimension's
+                pred[rows, cols] = 1
         pred[self.abstains(scores_all)] = 0
         return pred
 
@@ -847,11 +920,44 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
 
     def predict_dimensions(self, X) -> np.ndarray:
         """0/1 matrix over ``dimension_classes_`` from the dimension heads (empty without them)."""
-        scores = self._all_proba(X)
+        return self.decide_dimensions(self._all_proba(X))
+
+    def decide_dimensions(self, scores_all: np.ndarray) -> np.ndarray:
+        """0/1 dimension-head matrix from all head scores (as :meth:`decide` for the codes)."""
         n, d = len(self.classes_), len(self.dimension_classes_)
-        pred = (scores[:, n:n + d] >= self.dimension_thresholds_).astype(int)
-        pred[self.abstains(scores)] = 0
+        pred = (scores_all[:, n:n + d] >= self.decision_thresholds()[1]).astype(int)
+        pred[self.abstains(scores_all)] = 0
         return pred
+
+    def with_decisions(self, **settings) -> "SegmentCoder":
+        """A copy deciding with other ``dimension_shift``, ``code_shift``, ``abstain_shift`` or
+        ``balise_level`` (the fitted heads and scores are shared: no refit)."""
+        import copy
+
+        unknown = set(settings) - {"dimension_shift", "code_shift", "abstain_shift", "balise_level"}
+        if unknown:
+            raise ValueError(f"not a decision setting: {sorted(unknown)}")
+        model = copy.copy(self)
+        for key, value in settings.items():
+            setattr(model, key, value)
+        return model
+
+
+def shift_threshold(threshold, shift: float):
+    """A threshold (or array of them) on the probability scale, lowered by ``shift`` on the logit scale.
+
+    Infinite thresholds (a head never suggested) stay infinite.
+
+    >>> float(shift_threshold(0.5, 1.0)) == float(1 / (1 + np.exp(1.0)))
+    True
+    """
+    t = np.asarray(threshold, dtype=float)
+    if not shift:
+        return t if t.ndim else float(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.clip(t, 1e-12, 1 - 1e-12)
+        out = np.where(np.isfinite(t), 1.0 / (1.0 + np.exp(-(np.log(c / (1 - c)) - shift))), t)
+    return out if out.ndim else float(out)
 
 
 def _is_code_head(head: str) -> bool:
@@ -1022,6 +1128,7 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     X, y = training_data(corpus, codings, coder, lemmas)
     params.setdefault("labels", list(codebook.codes))
     params.setdefault("dimensions", dimension_map(codebook))
+    params.setdefault("balises", balise_codes(codebook))
     extra, extra_info, weights, groups, Xt, yt = None, {}, None, list(X["doc"]), X, y
     if knowledge:
         if referentiel == "default":
@@ -1045,6 +1152,11 @@ def dimension_map(codebook: Codebook) -> dict[str, str]:
     return {c.id: c.dimension for c in codebook.codes.values() if c.dimension in BALISE_DIMENSIONS}
 
 
+def balise_codes(codebook: Codebook) -> list[str]:
+    """The codes of kind balise in the six dimensions (those the ``balise_level`` rule may suggest)."""
+    return [c.id for c in codebook.codes.values() if c.kind == "balise" and c.dimension in BALISE_DIMENSIONS]
+
+
 def model_metadata(model: SegmentCoder, codebook: Codebook, data_hash: str, pipeline: str,
                    coder: str, n_segments: int) -> dict:
     """What a saved model must remember to be used safely later."""
@@ -1061,7 +1173,7 @@ def model_metadata(model: SegmentCoder, codebook: Codebook, data_hash: str, pipe
         "spacy_pipeline": pipeline,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.get_params().items()
-                   if k not in ("labels", "dimensions")},
+                   if k not in ("labels", "dimensions", "balises")},
         "thresholds": {c: float(t) for c, t in zip(model.classes_, model.thresholds_)},
         "dimension_thresholds": {d: float(t) for d, t in zip(model.dimension_classes_,
                                                                  model.dimension_thresholds_)},

@@ -39,7 +39,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from analyse.coding.autocode import BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, dimension_map, training_data
+from analyse.coding.autocode import (BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, balise_codes, dimension_map,
+                                     training_data)
 from analyse.model.codebook import Codebook
 from analyse.model.codings import Codings
 from analyse.model.corpus import Corpus
@@ -158,7 +159,8 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     from joblib import Parallel, delayed
 
     codes = list(codebook.codes)
-    params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
+    params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
+              **(params or {})}
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_fold)(params, X, y, train, test, extra, referentiel) for train, test in splits)
     Y_pred = np.zeros((len(X), len(codes)), dtype=int)
@@ -256,6 +258,15 @@ TRANSFER_SECTIONS = {
     "referentiel": "paragraphes du référentiel, étiquetés par leur section",
     "devset": "textes réels d'autres villes (jeu de développement)",
 }
+# Real-text sets by role: a validation set may choose settings (tests/data/devset since the second
+# protocol of issue 19); a test set is only ever measured.
+REALTEXT_ROLES = {"validation": "validation", "test": "test"}
+
+
+def realtext_key(role: str, folder: str | Path, first: bool) -> str:
+    """Section key of a real-text set: ``devset`` for the first validation set (the historical key),
+    else ``<role>:<folder name>``."""
+    return "devset" if role == "validation" and first else f"{role}:{Path(folder).name}"
 
 
 def false_alarm_rate(gold_empty: np.ndarray, Y_pred: np.ndarray) -> float | None:
@@ -311,12 +322,17 @@ def _texts_frame(texts: Sequence[str], layer, name: str) -> pd.DataFrame:
 
 def _predict(model: SegmentCoder, X: pd.DataFrame, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Code and dimension predictions of a fitted model in the codebook's and DIMENSIONS' order."""
+    return decide_scores(model, model._all_proba(X), codes)
+
+
+def decide_scores(model: SegmentCoder, scores: np.ndarray, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_predict` from a model's raw head scores (``_all_proba``): decisions without re-scoring."""
     index = {c: j for j, c in enumerate(codes)}
-    Y = np.zeros((len(X), len(codes)), dtype=int)
-    Y[:, [index[c] for c in model.classes_]] = model.predict(X)
-    D = np.zeros((len(X), len(DIMENSIONS)), dtype=int)
+    Y = np.zeros((len(scores), len(codes)), dtype=int)
+    Y[:, [index[c] for c in model.classes_]] = model.decide(scores)
+    D = np.zeros((len(scores), len(DIMENSIONS)), dtype=int)
     if len(model.dimension_classes_):
-        D[:, [DIMENSIONS.index(d) for d in model.dimension_classes_]] = model.predict_dimensions(X)
+        D[:, [DIMENSIONS.index(d) for d in model.dimension_classes_]] = model.decide_dimensions(scores)
     return Y, D
 
 
@@ -340,7 +356,7 @@ def read_devset(folder: str | Path) -> tuple[list[dict], dict, dict] | None:
 
 def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_loto: np.ndarray,
                         D_loto: np.ndarray | None, params: dict | None, referentiel: Path | None,
-                        devset_dir: Path | None, loto_note: str) -> dict:
+                        devset_dir: Path | None | Sequence, loto_note: str, testset_dirs: Sequence = ()) -> dict:
     """The three transfer evaluations of ``analyse evaluate`` (see :data:`TRANSFER_SECTIONS`).
 
     (a) reuses the leave-one-territory-out predictions; (b) scores each of the référentiel's
@@ -349,14 +365,19 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     blocks, as the shipped model uses them (a référentiel too short for two blocks is scored whole by
     a model trained without it); (c) scores the development set with the model as shipped (corpus,
     codebook and référentiel). Thresholds are always chosen by grouped CV on the training data,
-    never on a set reported here.
+    never on a set reported here, except the decision settings (shifts, balise level), chosen on the
+    validation set (``bench/transfer_choice.py``).
+
+    ``devset_dir`` may be one folder or several (validation sets); ``testset_dirs`` are test sets,
+    measured the same way, labelled « test ». Each gets its own section (:func:`realtext_key`).
     """
     from sklearn.model_selection import GroupKFold
 
     from analyse.coding.autocode import add_referentiel, knowledge_documents, referentiel_blocks
 
     codes = list(codebook.codes)
-    params = {"labels": codes, "dimensions": dimension_map(codebook), **(params or {})}
+    params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
+              **(params or {})}
     Y = indicator(y, codes)
     out: dict = {"sections": TRANSFER_SECTIONS}
     a = transfer_metrics(Y, Y_loto, codes, codebook, D_pred=union_dimensions(Y_loto, codes, codebook, D_loto))
@@ -396,19 +417,49 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     else:
         out["referentiel"] = {"skipped": f"référentiel absent ({referentiel}) : section non évaluée"}
 
-    dev = read_devset(devset_dir) if devset_dir is not None else None
-    if dev is None:
-        out["devset"] = {"skipped": f"jeu de développement absent ({devset_dir}/texts.jsonl et labels-1.jsonl)"}
-        return out
+    if devset_dir is None:
+        validation = []
+    elif isinstance(devset_dir, (str, Path)):
+        validation = [Path(devset_dir)]
+    else:
+        validation = [Path(d) for d in devset_dir]
+    sets = [("validation", d) for d in validation] + [("test", Path(d)) for d in testset_dirs]
+    if not validation:
+        out["devset"] = {"skipped": "aucun jeu de validation donné"}
+    model = None
+    for k, (role, folder) in enumerate(sets):
+        key = realtext_key(role, folder, k == 0)
+        title = (TRANSFER_SECTIONS["devset"] if key == "devset"
+                 else f"textes réels d'autres villes ({REALTEXT_ROLES[role]} : {folder.name})")
+        out["sections"] = {**out["sections"], key: title}
+        if key != "devset" and role == "validation":
+            out["sections"][key] = f"textes réels d'autres villes (validation : {folder.name})"
+        dev = read_devset(folder)
+        if dev is None:
+            out[key] = {"skipped": f"jeu absent ({folder}/texts.jsonl et labels-1.jsonl)", "role": role,
+                        "path": str(folder)}
+            continue
+        if model is None:
+            model = fit((Xr, yr, gr))
+        out[key] = realtext_section(model, dev, codes, codebook, layer, role, folder)
+    return out
+
+
+def realtext_section(model: SegmentCoder, dev: tuple, codes: Sequence[str], codebook: Codebook, layer,
+                     role: str, folder: Path) -> dict:
+    """Figures of the shipped model on one real-text set (:func:`read_devset`), labelled by its role."""
     texts, labels1, labels2 = dev
     texts = [t for t in texts if t["id"] in labels1]
-    model = fit((Xr, yr, gr))
-    Xd = _texts_frame([t["text"] for t in texts], layer, "devset-eval")
+    Xd = _texts_frame([t["text"] for t in texts], layer, f"{role}-{folder.name}-eval")
     Yp, Dp = _predict(model, Xd, codes)
     Y1 = indicator([labels1[t["id"]] for t in texts], codes)
     c = transfer_metrics(Y1, Yp, codes, codebook, D_pred=union_dimensions(Yp, codes, codebook, Dp))
+    c["role"] = role
+    c["path"] = str(folder)
     c["note"] = ("modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; "
-                 "aucun seuil n'est réglé sur ce jeu")
+                 + ("jeu de validation : les réglages de décision (décalages, niveau des balises) sont choisis "
+                    "dessus, jamais ses étiquettes en entraînement" if role == "validation"
+                    else "jeu de test : rien n'est réglé dessus"))
     c["sources"] = sorted({str(t.get("source", "")) for t in texts})
     if labels2:
         both = [t for t in texts if t["id"] in labels2]
@@ -418,8 +469,7 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
         c["agreement_labels_1_2"] = {"texts": len(both), "dimension": agree["dimension"], "balise": agree["balise"]}
     else:
         c["agreement_labels_1_2"] = None
-    out["devset"] = c
-    return out
+    return c
 
 
 # --------------------------------------------------------------------------- the evaluation
@@ -499,8 +549,9 @@ def compare_models(X: pd.DataFrame, y: list, codes: Sequence[str], codebook: Cod
 
 def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A", layer=None,
              n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1,
-             referentiel: str | Path | None = "default", devset_dir: str | Path | None = "default",
-             knowledge: bool = True, transfer: bool = True, kfold: bool = True) -> Evaluation:
+             referentiel: str | Path | None = "default", devset_dir: str | Path | None | Sequence = "default",
+             knowledge: bool = True, transfer: bool = True, kfold: bool = True,
+             testset_dirs: Sequence = ()) -> Evaluation:
     """Cross-validate the learned coder and the rules against a human coder.
 
     Parameters
@@ -543,8 +594,11 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     if referentiel == "default":
         from analyse.coding.knowledge import default_referentiel_path
         referentiel = default_referentiel_path(root)
-    if devset_dir == "default":
-        devset_dir = root / "tests" / "data" / "devset"
+    default_devset = root / "tests" / "data" / "devset"
+    if isinstance(devset_dir, (list, tuple)):
+        devset_dir = [default_devset if d == "default" else Path(d) for d in devset_dir]
+    elif devset_dir == "default":
+        devset_dir = default_devset
     extra = ref_rows = None
     if knowledge:
         from analyse.coding.autocode import knowledge_documents, referentiel_blocks
@@ -579,7 +633,9 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
                 + " ajoutés à l'entraînement" if knowledge else "sans documents ajoutés")
         transfer_results = transfer_evaluation(X, y, codebook, layer, loto[0], loto[1], params,
                                                Path(referentiel) if referentiel else None,
-                                               Path(devset_dir) if devset_dir else None, note)
+                                               devset_dir if isinstance(devset_dir, list)
+                                               else (Path(devset_dir) if devset_dir else None), note,
+                                               [Path(d) for d in testset_dirs])
     return Evaluation(coder=coder, transfer=transfer_results, per_code=pd.concat(per_code, ignore_index=True),
                       summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
                       splits={k: [(X["doc"].iloc[tr].unique().tolist(), X["doc"].iloc[te].unique().tolist())

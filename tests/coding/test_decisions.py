@@ -1,0 +1,145 @@
+"""Issue 19, decisions for real text: threshold shifts per level, a balise inside a suggested dimension,
+and `analyse evaluate` with validation and test sets of real text."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyse.coding.autocode import SegmentCoder, shift_threshold
+
+from tests.coding.test_precision import REFERENTIEL, _synthetic
+from tests.coding.test_transfer import DIMS
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _synthetic(n_docs=24)
+    model = SegmentCoder(char_ngrams=None, metadata=(), min_df=1, cv=3, dimensions=DIMS).fit(X, y, groups=X["doc"])
+    return model, X, model._all_proba(X)
+
+
+def test_shift_threshold_moves_on_the_logit_scale_and_keeps_infinite_thresholds():
+    assert shift_threshold(0.5, 0.0) == 0.5
+    assert shift_threshold(0.5, np.log(3.0)) == pytest.approx(0.25)
+    assert shift_threshold(0.25, -np.log(3.0)) == pytest.approx(0.5)
+    out = shift_threshold(np.array([0.9, np.inf]), 1.0)
+    assert out[0] < 0.9 and np.isinf(out[1])
+
+
+def test_shifts_only_add_suggestions_and_zero_shifts_are_the_fitted_decisions(fitted):
+    model, X, scores = fitted
+    base, base_dims = model.decide(scores), model.decide_dimensions(scores)
+    same = model.with_decisions(dimension_shift=0.0, code_shift=0.0, abstain_shift=0.0, balise_level=None)
+    assert (same.decide(scores) == base).all() and (same.decide_dimensions(scores) == base_dims).all()
+    lower = model.with_decisions(code_shift=2.0, dimension_shift=2.0)
+    assert (lower.decide(scores) >= base).all() and lower.decide(scores).sum() > base.sum()
+    assert (lower.decide_dimensions(scores) >= base_dims).all()
+    assert (lower.decision_thresholds()[0] < model.thresholds_).all()
+    assert np.array_equal(model.decision_thresholds()[0], model.thresholds_)        # the copy left it alone
+    # « rien à coder » raised to infinity never abstains
+    never = model.with_decisions(abstain_shift=float("inf"))
+    assert model.abstains(scores).any() and not never.abstains(scores).any()
+    with pytest.raises(ValueError):
+        model.with_decisions(target_precision=0.5)
+
+
+def test_a_balise_is_added_only_inside_a_suggested_dimension_and_never_changes_the_dimensions(fitted):
+    model, X, scores = fitted
+    low = model.with_decisions(dimension_shift=3.0)          # dimensions fire where codes do not
+    dims = low.decide_dimensions(scores)
+    plain = low.decide(scores)
+    with_balise = low.with_decisions(balise_level=0.0).decide(scores)
+    added = (with_balise == 1) & (plain == 0)
+    assert added.any()
+    codes = list(model.classes_)
+    dim_of = [list(model.dimension_classes_).index(DIMS[c]) for c in codes]
+    for i, j in zip(*np.nonzero(added)):
+        assert dims[i, dim_of[j]] == 1                        # its dimension head fires
+        others = [k for k in range(len(codes)) if dim_of[k] == dim_of[j] and k != j]
+        assert not plain[i, others].any()                     # no code of that dimension was suggested
+    assert (with_balise.sum(axis=1) - plain.sum(axis=1) <= dims.sum(axis=1)).all()   # one per dimension at most
+    # dimensions as evaluate counts them (codes' dimensions ∪ heads): unchanged by the balise rule
+    to_dims = np.zeros((len(codes), dims.shape[1]), dtype=int)
+    to_dims[np.arange(len(codes)), dim_of] = 1
+    assert ((plain @ to_dims > 0) | dims).tolist() == ((with_balise @ to_dims > 0) | dims).tolist()
+    # a level nothing reaches adds nothing; the rule may be restricted to some codes
+    assert (low.with_decisions(balise_level=1.01).decide(scores) == plain).all()
+    only_a = low.with_decisions(balise_level=0.0)
+    only_a.balises = ["A.1"]
+    diff = only_a.decide(scores) - plain
+    assert diff[:, codes.index("B.1")].sum() == 0
+
+
+def test_fast_scorer_and_pipeline_take_the_same_decisions_with_shifts_and_balises(fitted):
+    from tests.coding.test_scoring import _pipeline_proba
+
+    model, X, scores = fitted
+    moved = model.with_decisions(dimension_shift=1.5, code_shift=1.0, abstain_shift=1.0, balise_level=0.2)
+    slow = _pipeline_proba(model, X)
+    assert np.allclose(scores, slow, rtol=0, atol=1e-12)
+    assert (moved.decide(scores) == moved.decide(slow)).all()
+    assert (moved.decide_dimensions(scores) == moved.decide_dimensions(slow)).all()
+
+
+def test_decision_settings_are_parameters_a_refit_keeps(fitted):
+    model, X, scores = fitted
+    X2, y2 = _synthetic(n_docs=24)
+    settings = dict(dimension_shift=1.0, code_shift=0.5, abstain_shift=1.0, balise_level=0.3)
+    refit = SegmentCoder(char_ngrams=None, metadata=(), min_df=1, cv=3, dimensions=DIMS, **settings)
+    refit.fit(X2, y2, groups=X2["doc"])
+    assert (refit.decide(scores) == model.with_decisions(**settings).decide(scores)).all()
+
+
+def _write_set(folder: Path, texts, labels1, labels2=None):
+    folder.mkdir(parents=True)
+    (folder / "texts.jsonl").write_text("".join(
+        json.dumps({"id": i, "text": t, "town": "Ailleurs", "source": "exemple"}, ensure_ascii=False) + "\n"
+        for i, t in texts), encoding="utf-8")
+    for name, labels in (("labels-1.jsonl", labels1), ("labels-2.jsonl", labels2)):
+        if labels is not None:
+            (folder / name).write_text("".join(json.dumps({"id": i, "codes": c}) + "\n"
+                                               for (i, _), c in zip(texts, labels)), encoding="utf-8")
+
+
+def test_evaluate_reports_validation_and_test_sets_side_by_side(tmp_path: Path, monkeypatch, capsys):
+    from analyse.cli import main
+    from tests.coding.test_autocode import build_synthetic_project
+
+    root = build_synthetic_project(tmp_path / "p", docs_per_territory=2)
+    ref = tmp_path / "ref.txt"
+    ref.write_text(REFERENTIEL, encoding="utf-8")
+    _write_set(tmp_path / "valid", [("v1", "Les voisins du quartier sont descendus."), ("v2", "Pause déjeuner.")],
+               [["ENG.1"], []], [["ENG.1"], []])
+    _write_set(tmp_path / "devset-x", [("t1", "Les euros circulent grâce à la monnaie locale."),
+                                       ("t2", "On reprend à quinze heures."), ("t3", "Le quartier et ses voisins.")],
+               [["VAL.6"], [], ["ENG.1"]])
+    monkeypatch.setenv("BALISES_SPACY_MODEL", "blank:fr")
+    monkeypatch.setenv("BALISES_NLP_CACHE", str(tmp_path / "cache"))
+    cwd = os.getcwd()
+    os.chdir(root)
+    common = ["--no-kfold", "--jobs", "1", "--no-progress", "--referentiel", str(ref),
+              "--devset", str(tmp_path / "valid"), "--testset", str(tmp_path / "devset-x"),
+              "--testset", str(tmp_path / "absent")]
+    try:
+        code = main(["evaluate", "--json", *common])
+        out = capsys.readouterr()
+        text_code = main(["evaluate", *common])
+        text = capsys.readouterr().out
+    finally:
+        os.chdir(cwd)
+    assert code == 0 and text_code == 0, out.err
+    transfer = json.loads(out.out)["transfer"]
+    assert transfer["devset"]["role"] == "validation" and transfer["devset"]["texts"] == 2
+    test = transfer["test:devset-x"]
+    assert test["role"] == "test" and test["texts"] == 3 and test["uncoded_texts"] == 1
+    assert test["agreement_labels_1_2"] is None and "rien n'est réglé" in test["note"]
+    assert "skipped" in transfer["test:absent"] and transfer["test:absent"]["role"] == "test"
+    assert set(transfer["sections"]) >= {"corpus_leave_one_territory_out", "referentiel", "devset",
+                                         "test:devset-x", "test:absent"}
+    assert "[validation] textes réels" in text and "[test] textes réels d'autres villes (test : devset-x) (3 textes)" in text
