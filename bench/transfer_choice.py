@@ -80,14 +80,24 @@ GROUPS = {
     "défaut": {"referentiel": "extra", "weight": 0.5, "params": {}},
     "référentiel en validation croisée (poids 0,5)": {"referentiel": "cv", "weight": 0.5, "params": {}},
     "référentiel poids 1": {"referentiel": "extra", "weight": 1.0, "params": {}},
+    "référentiel en validation croisée (poids 1), sans métadonnées": {
+        "referentiel": "cv", "weight": 1.0, "params": {"metadata": ()}},
+    "référentiel en validation croisée (poids 0,5), sans n-grammes de caractères": {
+        "referentiel": "cv", "weight": 0.5, "params": {"char_ngrams": None}},
 }
 # The decision settings: one global parameter per level (SegmentCoder.with_decisions).
 DIMENSION_SHIFTS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 CODE_SHIFTS = (0.0, 1.0, 2.0, 3.0)
 ABSTAIN_SHIFTS = (0.0, 1.0, float("inf"))
-BALISE_LEVELS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+# Real-text dimension thresholds (SegmentCoder.realtext_precision): chosen on the référentiel's out-of-fold
+# scores (when the design cross-validates it) and on V, V itself scored in folds grouped by town.
+REALTEXT_TARGETS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+REALTEXT_CODE_SHIFTS = (0.0, 1.0)
+V_FOLDS = 5
+BALISE_LEVELS = (None, 0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 # main's decisions, whatever the defaults of SegmentCoder are now
-MAIN_DECISIONS = {"dimension_shift": 0.0, "code_shift": 0.0, "abstain_shift": 0.0, "balise_level": None}
+MAIN_DECISIONS = {"dimension_shift": 0.0, "code_shift": 0.0, "abstain_shift": 0.0, "balise_level": None,
+                  "realtext_precision": None}
 
 
 def fold_data(X, y, train, ref, extra_docs, design):
@@ -107,19 +117,41 @@ def fit(design, codes, book, data):
 
 
 def decisions(parts, codes, n, settings):
-    """Code and dimension predictions (codebook order) of fold models with these decision settings."""
+    """Code and dimension predictions (codebook order) of fold models with these decision settings.
+
+    ``parts``: ``(model, rows, scores, realtext)``; ``realtext`` = ``(scores, dimension labels)`` of
+    the real texts that choose that model's dimension thresholds when ``realtext_precision`` is set.
+    """
     Y = np.zeros((n, len(codes)), dtype=int)
     D = np.zeros((n, len(DIMENSIONS)), dtype=int)
-    for model, rows, scores in parts:
-        Y[rows], D[rows] = decide_scores(model.with_decisions(**settings), scores, codes)
+    for model, rows, scores, realtext in parts:
+        m = model.with_decisions(**{**settings, "realtext_precision": None})
+        if settings.get("realtext_precision") is not None:
+            m = m.with_decisions(realtext_precision=settings["realtext_precision"]).with_realtext(*realtext)
+        Y[rows], D[rows] = decide_scores(m, scores, codes)
     return Y, D
+
+
+def realtext_of(model, n_corpus, extra_scores=None, extra_labels=None):
+    """Real-text scores and dimension labels for one fold model: its out-of-fold référentiel rows (the rows
+    after the ``n_corpus`` corpus rows, present when the design cross-validates the référentiel) and V."""
+    n, d = len(model.classes_), len(model.dimension_classes_)
+    S, D = [model.oof_scores_[n_corpus:]], [model.oof_labels_[n_corpus:, n:n + d]]
+    if extra_scores is not None:
+        S.append(extra_scores)
+        D.append(extra_labels)
+    return np.vstack(S), np.vstack(D)
 
 
 def name_of(settings) -> str:
     def num(v):
         return "∞" if np.isinf(v) else f"{v:g}".replace(".", ",")
-    parts = [f"dim −{num(settings['dimension_shift'])}", f"codes −{num(settings['code_shift'])}",
-             f"rien +{num(settings['abstain_shift'])}"]
+    if settings.get("realtext_precision") is not None:
+        parts = [f"seuils de dimension sur texte réel à {num(settings['realtext_precision'])}",
+                 f"codes −{num(settings['code_shift'])}"]
+    else:
+        parts = [f"dim −{num(settings['dimension_shift'])}", f"codes −{num(settings['code_shift'])}",
+                 f"rien +{num(settings['abstain_shift'])}"]
     if settings.get("balise_level") is not None:
         parts.append(f"balise ≥ {num(settings['balise_level'])}")
     return ", ".join(parts)
@@ -152,6 +184,8 @@ def main() -> int:
     texts = [t for t in texts if t["id"] in labels1]
     Xv = _texts_frame([t["text"] for t in texts], layer, "devset-eval")
     Yv = indicator([labels1[t["id"]] for t in texts], codes)
+    yv = [labels1[t["id"]] for t in texts]
+    v_folds = [test for _, test in GroupKFold(V_FOLDS).split(Xv, groups=[t.get("town", t["id"]) for t in texts])]
     v_uncoded = Yv.sum(axis=1) == 0
     rows = []
     for name in args.groups or GROUPS:          # in the order asked
@@ -175,14 +209,22 @@ def main() -> int:
         loto, ref = [], []
         for k, (train, test) in enumerate(territory_splits(X["territory"])):
             model = fitted(("loto", k), lambda: fold_data(X, y, train, (Xr, yr, gr), extra_docs, design))
-            loto.append((model, test, model._all_proba(X.iloc[test])))
+            Sv = model._all_proba(Xv)
+            loto.append((model, test, model._all_proba(X.iloc[test]),
+                         realtext_of(model, len(train), Sv, model.dimension_labels(yv))))
         everything = np.arange(len(X))
         for k, (rtrain, rtest) in enumerate(GroupKFold(REFERENTIEL_FOLDS).split(Xr, groups=gr)):
             held_in = (Xr.iloc[rtrain].reset_index(drop=True), [yr[i] for i in rtrain], [gr[i] for i in rtrain])
             model = fitted(("referentiel", k), lambda: fold_data(X, y, everything, held_in, extra_docs, design))
-            ref.append((model, rtest, model._all_proba(Xr.iloc[rtest])))
+            Sv = model._all_proba(Xv)
+            ref.append((model, rtest, model._all_proba(Xr.iloc[rtest]),
+                        realtext_of(model, len(X), Sv, model.dimension_labels(yv))))
         model = fitted(("full",), lambda: fold_data(X, y, everything, (Xr, yr, gr), extra_docs, design))
-        val = [(model, np.arange(len(Xv)), model._all_proba(Xv))]
+        Sv, Dv_model = model._all_proba(Xv), model.dimension_labels(yv)
+        val = []
+        for test in v_folds:          # V's own thresholds never see the fold they decide
+            rest = np.setdiff1d(np.arange(len(Xv)), test)
+            val.append((model, test, Sv[test], realtext_of(model, len(X), Sv[rest], Dv_model[rest])))
         seconds = round(time.perf_counter() - t0)
 
         def measure(settings):
@@ -207,8 +249,13 @@ def main() -> int:
                 "seconds_per_group": seconds,
             }
 
-        for ds, cs, ab in itertools.product(DIMENSION_SHIFTS, CODE_SHIFTS, ABSTAIN_SHIFTS):
-            row = measure({"dimension_shift": ds, "code_shift": cs, "abstain_shift": ab, "balise_level": None})
+        grid = [{"dimension_shift": ds, "code_shift": cs, "abstain_shift": ab, "balise_level": None,
+                 "realtext_precision": None}
+                for ds, cs, ab in itertools.product(DIMENSION_SHIFTS, CODE_SHIFTS, ABSTAIN_SHIFTS)]
+        grid += [{"dimension_shift": 0.0, "code_shift": cs, "abstain_shift": 0.0, "balise_level": None,
+                  "realtext_precision": t} for t, cs in itertools.product(REALTEXT_TARGETS, REALTEXT_CODE_SHIFTS)]
+        for settings in grid:
+            row = measure(settings)
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
         GROUP_MEASURE[name] = measure
@@ -245,7 +292,8 @@ def choose(rows):
         if ok:
             top = max(r["v_dim_f1"] for r in ok)
             tied = [r for r in ok if r["v_dim_f1"] >= top - RULE["tie"]]
-            shift = lambda r: sum(min(v, 10.0) for k, v in r["settings"].items() if k.endswith("shift"))  # noqa: E731
+            shift = lambda r: sum(min(v, 10.0) for k, v in r["settings"].items()  # noqa: E731
+                                  if k.endswith("shift"))
             return max(tied, key=lambda r: (r["ref_dim_f1"], -shift(r)))
     return None
 

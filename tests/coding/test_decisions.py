@@ -143,3 +143,40 @@ def test_evaluate_reports_validation_and_test_sets_side_by_side(tmp_path: Path, 
     assert set(transfer["sections"]) >= {"corpus_leave_one_territory_out", "referentiel", "devset",
                                          "test:devset-x", "test:absent"}
     assert "[validation] textes réels" in text and "[test] textes réels d'autres villes (test : devset-x) (3 textes)" in text
+
+
+def test_realtext_thresholds_are_chosen_on_the_real_text_alone():
+    from analyse.coding.autocode import precision_threshold
+
+    X, y = _synthetic(n_docs=24)
+    Xv, yv = _synthetic(n_docs=6, seed=7)          # « real text »: labels choose thresholds only
+    Xv = Xv.assign(text=Xv["text"].str.upper())     # another register: no lower-case char n-gram in common
+    common = dict(char_ngrams=None, metadata=(), min_df=1, cv=3, dimensions=DIMS)
+    plain = SegmentCoder(**common).fit(X, y, groups=X["doc"])
+    model = SegmentCoder(realtext_precision=0.8, **common).fit(X, y, groups=X["doc"], validation=(Xv, yv))
+    # the heads are the same: real text never trains them
+    assert np.allclose(model.coef_, plain.coef_)
+    n, d = len(model.classes_), len(model.dimension_classes_)
+    S, D = model.realtext_scores_, model.realtext_labels_
+    assert S.shape == (len(Xv), n + d + 1) and (model.realtext_source_ == "validation").all()
+    assert D.tolist() == model.dimension_labels(yv).tolist()
+    for k in range(d):
+        t = precision_threshold(D[:, k], S[:, n + k], 0.8)[0]
+        assert model.realtext_dimension_thresholds_[k] == (np.inf if t is None else t)
+    assert np.array_equal(model.decision_thresholds()[1], model.realtext_dimension_thresholds_)
+    # off: the thresholds chosen on the training data (and the dimension shift) come back
+    off = model.with_decisions(realtext_precision=None)
+    assert np.array_equal(off.decision_thresholds()[1], plain.dimension_thresholds_)
+    stricter = model.with_decisions(realtext_precision=0.95)
+    assert (np.nan_to_num(stricter.realtext_dimension_thresholds_, posinf=2)
+            >= model.realtext_dimension_thresholds_).all()
+    # rows of the training data flagged as real text count with their out-of-fold scores
+    rows = np.zeros(len(X), dtype=bool)
+    rows[:40] = True
+    both = SegmentCoder(realtext_precision=0.8, **common).fit(X, y, groups=X["doc"], realtext_rows=rows,
+                                                              validation=(Xv, yv))
+    assert list(both.realtext_source_).count("rows") == 40
+    assert np.allclose(both.realtext_scores_[:40], both.oof_scores_[:40])
+    # thresholds chosen on other real texts, without refit
+    other = both.with_realtext(both.realtext_scores_[:40], both.realtext_labels_[:40])
+    assert other.realtext_dimension_thresholds_ is not None and both.realtext_scores_.shape[0] == 40 + len(Xv)

@@ -78,9 +78,9 @@ def test_evaluate_is_grouped_and_never_fits_on_a_test_document(tmp_path: Path, m
     calls = []
 
     class Spy(SegmentCoder):
-        def fit(self, X, y, groups=None, extra=None, sample_weight=None):
+        def fit(self, X, y, groups=None, extra=None, sample_weight=None, **realtext):
             calls.append(("fit", set(X["doc"])))
-            return super().fit(X, y, groups, extra=extra, sample_weight=sample_weight)
+            return super().fit(X, y, groups, extra=extra, sample_weight=sample_weight, **realtext)
 
         def predict(self, X):
             calls.append(("predict", set(X["doc"])))

@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "corpus et le référentiel par bench/transfer_choice.py)")
     parser.add_argument("--referentiel", default="default",
                         help="texte du référentiel à lire à l'entraînement (défaut : ../shared/seed/ à côté du projet)")
+    parser.add_argument("--validation", default="default", metavar="DOSSIER",
+                        help="jeu de validation de textes réels (même format que tests/data/devset) dont les "
+                             "étiquettes choisissent seulement les seuils de dimension sur texte réel, jamais "
+                             "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
     parser.add_argument("--no-knowledge", action="store_true",
                         help="n'apprendre que des codages (ni la grille ni le référentiel)")
     add_nlp_options(parser)
@@ -38,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     layer = nlp_layer(args, project)
     model, meta = train_model(corpus, book, codings, args.coder, layer, knowledge=not args.no_knowledge,
                               referentiel=args.referentiel,
+                              validation=None if args.validation in ("aucun", "none") else args.validation,
                               **{k: v for k, v in (("target_precision", args.precision),
                                                    ("abstain_precision", args.abstain_precision),
                                                    ("dimension_precision", args.dimension_precision))
@@ -57,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
           "dimension en validation croisée par document ; "
           + ("« rien à coder » appris (abstention)" if model.nothing_threshold_ is not None
              else "« rien à coder » non appris (pas assez de segments sans code)"))
+    realtext = meta.get("realtext") or {}
+    if realtext.get("dimension_thresholds"):
+        levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'}"
+                           for d, t in realtext["dimension_thresholds"].items())
+        print(f"seuils de dimension choisis sur texte réel pour une précision de {model.realtext_precision:.2f} "
+              f"({realtext['referentiel_rows']} paragraphes du référentiel hors pli, "
+              f"{realtext['validation_texts']} textes de validation) : {levels}")
     if model.skipped_:
         rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
         print(f"non appris (moins de {model.min_positives} segments codés) : {rare}")

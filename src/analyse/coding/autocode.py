@@ -316,6 +316,7 @@ DEFAULT_DIMENSION_SHIFT = 0.0
 DEFAULT_CODE_SHIFT = 0.0
 DEFAULT_ABSTAIN_SHIFT = 0.0
 DEFAULT_BALISE_LEVEL = None
+DEFAULT_REALTEXT_PRECISION = None
 # Dimensions of the balises (CON, the concepts, is not one of them).
 BALISE_DIMENSIONS = ("ENG", "SYS", "COOP", "VAL", "MGT", "ECH")
 
@@ -480,6 +481,11 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         a coder gets something concrete; None: never.
     balises : sequence of str, optional
         The codes the ``balise_level`` rule may add (default: every code of ``dimensions``).
+    realtext_precision : float or None
+        When real text is given to :meth:`fit` (``realtext_rows``, ``validation``), each dimension
+        head's threshold is chosen on that real text alone, the lowest reaching this precision
+        (:func:`precision_threshold`), instead of on the training data (``dimension_shift`` is then
+        not used); a head that cannot reach it is never suggested. None: off.
 
     Attributes
     ----------
@@ -516,7 +522,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
                  dimension_precision: float | None = DEFAULT_DIMENSION_PRECISION, prototypes: bool = True,
                  prototype_scale: float = PROTOTYPE_SCALE, dimension_shift: float = DEFAULT_DIMENSION_SHIFT,
                  code_shift: float = DEFAULT_CODE_SHIFT, abstain_shift: float = DEFAULT_ABSTAIN_SHIFT,
-                 balise_level: float | None = DEFAULT_BALISE_LEVEL, balises: Sequence[str] | None = None):
+                 balise_level: float | None = DEFAULT_BALISE_LEVEL, balises: Sequence[str] | None = None,
+                 realtext_precision: float | None = DEFAULT_REALTEXT_PRECISION):
         self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
@@ -542,6 +549,7 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         self.abstain_shift = abstain_shift
         self.balise_level = balise_level
         self.balises = balises
+        self.realtext_precision = realtext_precision
 
     def _make_pipeline(self) -> Pipeline:
         from sklearn.preprocessing import OneHotEncoder
@@ -607,7 +615,8 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             proba[:, cols] = _positive_proba(pipe, X.iloc[test], cols.size)
         return proba
 
-    def fit(self, X, y, groups=None, extra=None, sample_weight=None) -> "SegmentCoder":
+    def fit(self, X, y, groups=None, extra=None, sample_weight=None, realtext_rows=None,
+            validation=None) -> "SegmentCoder":
         """Learn the codes of ``y`` and choose one threshold per code by grouped CV.
 
         With ``threshold_rule="precision"`` (default) each head's threshold is the lowest whose
@@ -631,6 +640,12 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             part in the internal CV and in the choice of thresholds, whatever their weight: text
             of another register passed here (the référentiel's paragraphs, grouped by blocks)
             makes the thresholds hold on such text too.
+        realtext_rows : boolean array, optional
+            Rows of ``X`` that are real text (the référentiel's paragraphs): their out-of-fold
+            scores choose the dimension thresholds of ``realtext_precision``.
+        validation : (DataFrame, list of sets), optional
+            Real texts with their labels, scored by the final model: their labels only choose the
+            dimension thresholds of ``realtext_precision``, never train a head.
         """
         X = _frame(X).reset_index(drop=True)
         label_sets = [set(v) for v in y]
@@ -762,7 +777,54 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         if hasattr(self, "scorer_"):
             del self.scorer_          # a refit needs a new scorer
         self.scorer()
+        # real text whose scores choose the dimension thresholds of realtext_precision
+        scores, dim_labels, source = [], [], []
+        n, d = len(self.classes_), len(self.dimension_classes_)
+        if realtext_rows is not None and np.asarray(realtext_rows, dtype=bool).any():
+            rows = np.asarray(realtext_rows, dtype=bool)
+            scores.append(oof[rows])
+            dim_labels.append(Y[rows][:, n:n + d])
+            source += ["rows"] * int(rows.sum())
+        if validation is not None and len(validation[0]):
+            Xv, yv = validation
+            scores.append(self._all_proba(Xv))
+            dim_labels.append(self.dimension_labels(yv))
+            source += ["validation"] * len(Xv)
+        self.set_realtext(np.vstack(scores) if scores else None, np.vstack(dim_labels) if scores else None,
+                          np.array(source, dtype=object))
         return self
+
+    def dimension_labels(self, label_sets) -> np.ndarray:
+        """0/1 matrix over ``dimension_classes_``: a text is positive for the dimensions of its codes."""
+        dims = self.dimensions or {}
+        out = np.zeros((len(label_sets), len(self.dimension_classes_)), dtype=int)
+        index = {dim: k for k, dim in enumerate(self.dimension_classes_)}
+        for i, labels in enumerate(label_sets):
+            for c in labels:
+                dim = c[len(DIMENSION_PREFIX):] if str(c).startswith(DIMENSION_PREFIX) else dims.get(c)
+                if dim in index:
+                    out[i, index[dim]] = 1
+        return out
+
+    def set_realtext(self, scores: np.ndarray | None, dim_labels: np.ndarray | None,
+                     source: np.ndarray | None = None) -> "SegmentCoder":
+        """Keep real texts' head scores and dimension labels, and choose the real-text dimension thresholds."""
+        self.realtext_scores_, self.realtext_labels_ = scores, dim_labels
+        self.realtext_source_ = source
+        self.realtext_dimension_thresholds_ = None
+        if scores is not None and self.realtext_precision is not None and len(scores):
+            n, d = len(self.classes_), len(self.dimension_classes_)
+            found = [precision_threshold(dim_labels[:, k], scores[:, n + k], self.realtext_precision)[0]
+                     for k in range(d)]
+            self.realtext_dimension_thresholds_ = np.array([np.inf if t is None else t for t in found], dtype=float)
+        return self
+
+    def with_realtext(self, scores: np.ndarray | None, dim_labels: np.ndarray | None,
+                      source: np.ndarray | None = None) -> "SegmentCoder":
+        """A copy whose real-text dimension thresholds are chosen on other real texts (no refit)."""
+        import copy
+
+        return copy.copy(self).set_realtext(scores, dim_labels, source)
 
     def _target(self, head: str) -> float:
         """Target precision of a head: codes, dimensions and « rien à coder » may each have their own."""
@@ -866,8 +928,10 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         nothing = getattr(self, "nothing_threshold_", None)
         if nothing is not None and shifts[2]:
             nothing = None if np.isinf(shifts[2]) else float(shift_threshold(nothing, -shifts[2]))
-        return (shift_threshold(self.thresholds_, shifts[0]),
-                shift_threshold(self.dimension_thresholds_, shifts[1]), nothing)
+        realtext = getattr(self, "realtext_dimension_thresholds_", None)
+        dims = (realtext if realtext is not None and getattr(self, "realtext_precision", None) is not None
+                else shift_threshold(self.dimension_thresholds_, shifts[1]))
+        return shift_threshold(self.thresholds_, shifts[0]), dims, nothing
 
     def abstains(self, all_scores: np.ndarray) -> np.ndarray:
         """Boolean per row: the « rien à coder » head fires (``all_scores`` from ``_all_proba``)."""
@@ -930,16 +994,20 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         return pred
 
     def with_decisions(self, **settings) -> "SegmentCoder":
-        """A copy deciding with other ``dimension_shift``, ``code_shift``, ``abstain_shift`` or
-        ``balise_level`` (the fitted heads and scores are shared: no refit)."""
+        """A copy deciding with other ``dimension_shift``, ``code_shift``, ``abstain_shift``,
+        ``balise_level`` or ``realtext_precision`` (the fitted heads and scores are shared: no refit)."""
         import copy
 
-        unknown = set(settings) - {"dimension_shift", "code_shift", "abstain_shift", "balise_level"}
+        unknown = set(settings) - {"dimension_shift", "code_shift", "abstain_shift", "balise_level",
+                                   "realtext_precision"}
         if unknown:
             raise ValueError(f"not a decision setting: {sorted(unknown)}")
         model = copy.copy(self)
         for key, value in settings.items():
             setattr(model, key, value)
+        if "realtext_precision" in settings:
+            model.set_realtext(getattr(self, "realtext_scores_", None), getattr(self, "realtext_labels_", None),
+                               getattr(self, "realtext_source_", None))
         return model
 
 
@@ -1104,14 +1172,43 @@ def add_referentiel(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, ex
     return X, y, groups, sample_weight, extra
 
 
+def validation_texts(folder: str | Path | None, layer) -> tuple[pd.DataFrame, list[set[str]], list[str]] | None:
+    """A validation set of real texts (``texts.jsonl`` and ``labels-1.jsonl``, see
+    :func:`analyse.coding.evaluate.read_devset`) as model input, its label sets and each text's town.
+
+    None when the folder or its files are absent. Its labels choose thresholds, never train a head.
+    """
+    from analyse.coding.evaluate import read_devset
+
+    dev = read_devset(folder) if folder is not None else None
+    if dev is None:
+        return None
+    texts, labels1, _ = dev
+    texts = [t for t in texts if t["id"] in labels1]
+    if not texts:
+        return None
+    name = f"realtext-{Path(folder).name}"
+    X = pd.DataFrame({"text": [t["text"] for t in texts],
+                      "lemmas": texts_lemmas([t["text"] for t in texts], layer, name)})
+    return X, [labels1[t["id"]] for t in texts], [str(t.get("town") or t["id"]) for t in texts]
+
+
+def realtext_rows_of(X: pd.DataFrame) -> np.ndarray:
+    """Training rows that are real text: the référentiel's paragraphs joined by ``add_referentiel`` in "cv" mode."""
+    return (X["doc"] == "referentiel").to_numpy() if "doc" in X.columns else np.zeros(len(X), dtype=bool)
+
+
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
                 layer=None, knowledge: bool = True, referentiel: str | Path | None = "default",
-                **params) -> tuple[SegmentCoder, dict]:
+                validation: str | Path | None = "default", **params) -> tuple[SegmentCoder, dict]:
     """Train a :class:`SegmentCoder` on a coder's covered segments; return it and its metadata.
 
     With ``knowledge`` the codebook's texts and the référentiel's paragraphs (read from
     ``referentiel``; ``"default"``: ``../shared/seed/`` next to the corpus's project; None: not
     used) are added as down-weighted training documents (:func:`knowledge_documents`).
+    ``validation`` (``"default"``: ``tests/data/devset`` next to the corpus, if there; None: none) is
+    a set of real texts whose labels only choose the real-text dimension thresholds
+    (``realtext_precision``), with the référentiel's out-of-fold scores.
 
     Examples
     --------
@@ -1141,9 +1238,20 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
         elif referentiel is not None:
             extra_info["referentiel_missing"] = str(referentiel)
         Xt, yt, groups, weights, extra = add_referentiel(X, y, groups, (Xe, ye, we), (Xr, yr, gr))
-    model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
+    if validation == "default":
+        validation = (Path(corpus.root).parent if corpus.root else Path.cwd()) / "tests" / "data" / "devset"
+    val = validation_texts(validation, layer)
+    model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights,
+                                       realtext_rows=realtext_rows_of(Xt), validation=val[:2] if val else None)
     meta = model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
     meta["extra_documents"] = extra_info
+    source = getattr(model, "realtext_source_", None)
+    meta["realtext"] = {"referentiel_rows": int(np.sum(source == "rows")) if source is not None else 0,
+                        "validation_texts": int(np.sum(source == "validation")) if source is not None else 0,
+                        "validation_path": str(validation) if val else None,
+                        "dimension_thresholds": None if model.realtext_dimension_thresholds_ is None else {
+                            d: (None if np.isinf(t) else float(t)) for d, t in zip(model.dimension_classes_,
+                                                        model.realtext_dimension_thresholds_)}}
     return model, meta
 
 

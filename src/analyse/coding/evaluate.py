@@ -121,8 +121,8 @@ def dimension_indicator(Y: np.ndarray, codes: Sequence[str], codebook: Codebook)
     return out
 
 
-def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, referentiel=None):
-    from analyse.coding.autocode import add_referentiel
+def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, referentiel=None, validation=None):
+    from analyse.coding.autocode import add_referentiel, realtext_rows_of
 
     Xt, yt, groups, weights = X.iloc[train], [y[i] for i in train], list(X["doc"].iloc[train]), None
     if referentiel is not None:
@@ -130,7 +130,8 @@ def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, r
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SegmentCoder(**params)
-        model.fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
+        model.fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights, realtext_rows=realtext_rows_of(Xt),
+                  validation=validation)
         pred = model.predict(X.iloc[test])
         dims = model.predict_dimensions(X.iloc[test]) if len(model.dimension_classes_) else None
     return (test, [str(c) for c in model.classes_], pred, [str(d) for d in model.dimension_classes_], dims,
@@ -138,13 +139,15 @@ def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, r
 
 
 def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, params: dict | None = None,
-                n_jobs: int = 1, extra=None, referentiel=None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+                n_jobs: int = 1, extra=None, referentiel=None, validation=None
+                ) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
     """Predictions of a freshly fitted :class:`SegmentCoder` for each test fold.
 
     The model gets every codebook code as ``labels`` and, unless ``params``
     says ``dimensions=None``, dimension heads. ``extra`` (codebook documents) and ``referentiel``
     (``(X, y, groups)`` of :func:`~analyse.coding.autocode.referentiel_blocks`) join every training
-    fold as the shipped model uses them (:func:`~analyse.coding.autocode.add_referentiel`).
+    fold as the shipped model uses them (:func:`~analyse.coding.autocode.add_referentiel`), and
+    ``validation`` (real texts and labels) chooses the real-text dimension thresholds as it does there.
 
     Returns
     -------
@@ -162,7 +165,7 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
               **(params or {})}
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(params, X, y, train, test, extra, referentiel) for train, test in splits)
+        delayed(_fit_fold)(params, X, y, train, test, extra, referentiel, validation) for train, test in splits)
     Y_pred = np.zeros((len(X), len(codes)), dtype=int)
     D_pred = np.zeros((len(X), len(DIMENSIONS)), dtype=int) if params["dimensions"] else None
     index = {c: j for j, c in enumerate(codes)}
@@ -356,7 +359,8 @@ def read_devset(folder: str | Path) -> tuple[list[dict], dict, dict] | None:
 
 def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_loto: np.ndarray,
                         D_loto: np.ndarray | None, params: dict | None, referentiel: Path | None,
-                        devset_dir: Path | None | Sequence, loto_note: str, testset_dirs: Sequence = ()) -> dict:
+                        devset_dir: Path | None | Sequence, loto_note: str, testset_dirs: Sequence = (),
+                        validation=None) -> dict:
     """The three transfer evaluations of ``analyse evaluate`` (see :data:`TRANSFER_SECTIONS`).
 
     (a) reuses the leave-one-territory-out predictions; (b) scores each of the référentiel's
@@ -373,7 +377,7 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     """
     from sklearn.model_selection import GroupKFold
 
-    from analyse.coding.autocode import add_referentiel, knowledge_documents, referentiel_blocks
+    from analyse.coding.autocode import add_referentiel, knowledge_documents, realtext_rows_of, referentiel_blocks
 
     codes = list(codebook.codes)
     params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
@@ -390,7 +394,9 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
         Xt, yt, groups, weights, extra = add_referentiel(X, y, list(X["doc"]), (Xe, ye, we), ref_rows)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights)
+            return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights,
+                                              realtext_rows=realtext_rows_of(Xt),
+                                              validation=validation[:2] if validation else None)
 
     if len(Xr):
         Yp = np.zeros((len(Xr), len(codes)), dtype=int)
@@ -418,13 +424,13 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
         out["referentiel"] = {"skipped": f"référentiel absent ({referentiel}) : section non évaluée"}
 
     if devset_dir is None:
-        validation = []
+        validation_dirs = []
     elif isinstance(devset_dir, (str, Path)):
-        validation = [Path(devset_dir)]
+        validation_dirs = [Path(devset_dir)]
     else:
-        validation = [Path(d) for d in devset_dir]
-    sets = [("validation", d) for d in validation] + [("test", Path(d)) for d in testset_dirs]
-    if not validation:
+        validation_dirs = [Path(d) for d in devset_dir]
+    sets = [("validation", d) for d in validation_dirs] + [("test", Path(d)) for d in testset_dirs]
+    if not validation_dirs:
         out["devset"] = {"skipped": "aucun jeu de validation donné"}
     model = None
     for k, (role, folder) in enumerate(sets):
@@ -441,25 +447,53 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
             continue
         if model is None:
             model = fit((Xr, yr, gr))
-        out[key] = realtext_section(model, dev, codes, codebook, layer, role, folder)
+        crossfit = validation[2] if validation and k == 0 and role == "validation" else None
+        out[key] = realtext_section(model, dev, codes, codebook, layer, role, folder, crossfit)
     return out
 
 
+VALIDATION_FOLDS = 5
+
+
 def realtext_section(model: SegmentCoder, dev: tuple, codes: Sequence[str], codebook: Codebook, layer,
-                     role: str, folder: Path) -> dict:
-    """Figures of the shipped model on one real-text set (:func:`read_devset`), labelled by its role."""
+                     role: str, folder: Path, crossfit: Sequence[str] | None = None) -> dict:
+    """Figures of the shipped model on one real-text set (:func:`read_devset`), labelled by its role.
+
+    ``crossfit`` (each text's town), for the validation set whose labels chose the model's real-text
+    dimension thresholds: each text is then decided with thresholds chosen without its town
+    (:data:`VALIDATION_FOLDS` folds grouped by town), so that its figures stay a validation.
+    """
     texts, labels1, labels2 = dev
     texts = [t for t in texts if t["id"] in labels1]
-    Xd = _texts_frame([t["text"] for t in texts], layer, f"{role}-{folder.name}-eval")
-    Yp, Dp = _predict(model, Xd, codes)
+    Xd = _texts_frame([t["text"] for t in texts], layer, f"realtext-{folder.name}")
+    source = getattr(model, "realtext_source_", None)
+    used = (crossfit is not None and source is not None and getattr(model, "realtext_precision", None) is not None
+            and int(np.sum(source == "validation")) == len(texts))
+    if used:
+        from sklearn.model_selection import GroupKFold
+
+        scores = model._all_proba(Xd)
+        Yp = np.zeros((len(texts), len(codes)), dtype=int)
+        Dp = np.zeros((len(texts), len(DIMENSIONS)), dtype=int)
+        keep = source != "validation"
+        val_rows = np.flatnonzero(~keep)
+        n_folds = min(VALIDATION_FOLDS, len(set(crossfit)))
+        for rest, test in GroupKFold(n_splits=n_folds).split(Xd, groups=list(crossfit)):
+            rows = np.r_[np.flatnonzero(keep), val_rows[rest]]
+            fold = model.with_realtext(model.realtext_scores_[rows], model.realtext_labels_[rows])
+            Yp[test], Dp[test] = decide_scores(fold, scores[test], codes)
+    else:
+        Yp, Dp = _predict(model, Xd, codes)
     Y1 = indicator([labels1[t["id"]] for t in texts], codes)
     c = transfer_metrics(Y1, Yp, codes, codebook, D_pred=union_dimensions(Yp, codes, codebook, Dp))
     c["role"] = role
     c["path"] = str(folder)
     c["note"] = ("modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; "
-                 + ("jeu de validation : les réglages de décision (décalages, niveau des balises) sont choisis "
-                    "dessus, jamais ses étiquettes en entraînement" if role == "validation"
-                    else "jeu de test : rien n'est réglé dessus"))
+                 + ("jeu de validation : les réglages de décision sont choisis dessus, jamais ses étiquettes en "
+                    "entraînement" + (f" ; ses étiquettes choisissent les seuils de dimension sur texte réel : "
+                                      f"chaque texte est décidé par des seuils choisis sans sa ville "
+                                      f"({VALIDATION_FOLDS} plis par ville)" if used else "")
+                    if role == "validation" else "jeu de test : rien n'est réglé dessus"))
     c["sources"] = sorted({str(t.get("source", "")) for t in texts})
     if labels2:
         both = [t for t in texts if t["id"] in labels2]
@@ -605,9 +639,14 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         Xe, ye, we, _ = knowledge_documents(codebook, layer, None)
         extra = (Xe, ye, we)
         ref_rows = referentiel_blocks(codebook, layer, referentiel)[:3]
+    # the first validation set's labels choose the real-text dimension thresholds, as in train_model
+    from analyse.coding.autocode import validation_texts
+    first = (devset_dir[0] if devset_dir else None) if isinstance(devset_dir, list) else devset_dir
+    validation = validation_texts(first, layer)
     per_code, summary, folds, loto = [], [], {}, None
     for scheme, scheme_splits in splits.items():
-        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra, ref_rows)
+        Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra, ref_rows,
+                                                      validation[:2] if validation else None)
         if scheme == "leave_one_territory_out":
             loto = (Y_model, D_model)
         for method, Y_pred, D_pred in (("model", Y_model, D_model), ("rules", Y_rules, None)):
@@ -624,7 +663,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     info = {"segments": int(len(X)), "documents": int(X["doc"].nunique()),
             "territories": sorted(set(X["territory"])), "n_splits": len(splits.get("group_kfold", [])),
             "params": {k: v for k, v in SegmentCoder(**(params or {})).get_params().items()
-                       if k not in ("labels", "dimensions")},
+                       if k not in ("labels", "dimensions", "balises")},
             "spacy_pipeline": layer.key}
     transfer_results = {}
     if transfer:
@@ -635,7 +674,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
                                                Path(referentiel) if referentiel else None,
                                                devset_dir if isinstance(devset_dir, list)
                                                else (Path(devset_dir) if devset_dir else None), note,
-                                               [Path(d) for d in testset_dirs])
+                                               [Path(d) for d in testset_dirs], validation)
     return Evaluation(coder=coder, transfer=transfer_results, per_code=pd.concat(per_code, ignore_index=True),
                       summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
                       splits={k: [(X["doc"].iloc[tr].unique().tolist(), X["doc"].iloc[te].unique().tolist())
