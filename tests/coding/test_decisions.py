@@ -166,7 +166,8 @@ def test_realtext_thresholds_are_chosen_on_the_real_text_alone():
     assert np.array_equal(model.decision_thresholds()[1], model.realtext_dimension_thresholds_)
     # off: the thresholds chosen on the training data (and the dimension shift) come back
     off = model.with_decisions(realtext_precision=None)
-    assert np.array_equal(off.decision_thresholds()[1], plain.dimension_thresholds_)
+    assert np.array_equal(off.decision_thresholds()[1], shift_threshold(plain.dimension_thresholds_,
+                                                                        plain.dimension_shift))
     stricter = model.with_decisions(realtext_precision=0.95)
     assert (np.nan_to_num(stricter.realtext_dimension_thresholds_, posinf=2)
             >= model.realtext_dimension_thresholds_).all()
@@ -180,3 +181,47 @@ def test_realtext_thresholds_are_chosen_on_the_real_text_alone():
     # thresholds chosen on other real texts, without refit
     other = both.with_realtext(both.realtext_scores_[:40], both.realtext_labels_[:40])
     assert other.realtext_dimension_thresholds_ is not None and both.realtext_scores_.shape[0] == 40 + len(Xv)
+
+
+def test_validation_figures_are_cross_fitted_by_town_when_its_labels_chose_the_thresholds(tmp_path: Path):
+    import spacy
+    from sklearn.model_selection import GroupKFold
+
+    from analyse.coding.autocode import validation_texts
+    from analyse.coding.evaluate import decide_scores, read_devset, realtext_section, transfer_metrics, union_dimensions
+    from analyse.model.codebook import load_codebook
+    from analyse.nlp import NLPLayer
+
+    real = {"A.1": "ENG.1", "B.1": "VAL.6"}          # the synthetic cues, as codes of the real codebook
+    book = load_codebook(Path(__file__).resolve().parents[2] / "codebook" / "balises.yaml")
+    X, y = _synthetic(n_docs=24)
+    y = [{real[c] for c in s} for s in y]
+    Xs, ys = _synthetic(n_docs=4, seed=3)
+    folder = tmp_path / "valid"
+    _write_set(folder, [(f"v{i}", t) for i, t in enumerate(Xs["text"])], [sorted(real[c] for c in s) for s in ys])
+    rows = [json.loads(x) for x in (folder / "texts.jsonl").read_text(encoding="utf-8").splitlines()]
+    for i, r in enumerate(rows):          # four towns
+        r["town"] = f"ville {i % 4}"
+    (folder / "texts.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                        encoding="utf-8")
+    layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
+    Xv, yv, towns = validation_texts(folder, layer)
+    assert len(Xv) == len(rows) and towns[:4] == ["ville 0", "ville 1", "ville 2", "ville 3"]
+    model = SegmentCoder(char_ngrams=None, metadata=(), min_df=1, cv=3, dimensions={"ENG.1": "ENG", "VAL.6": "VAL"},
+                         realtext_precision=0.7)
+    model.fit(X.assign(lemmas=X["text"]), y, groups=X["doc"], validation=(Xv, yv))
+    codes = list(book.codes)
+    crossed = realtext_section(model, read_devset(folder), codes, book, layer, "validation", folder, towns)
+    plain = realtext_section(model, read_devset(folder), codes, book, layer, "validation", folder, None)
+    assert "plis par ville" in crossed["note"] and "plis par ville" not in plain["note"]
+    # by hand: each town's texts decided by dimension thresholds chosen on the other towns only
+    S = model._all_proba(Xv)
+    Yp = np.zeros((len(Xv), len(codes)), dtype=int)
+    Dp = np.zeros((len(Xv), 6), dtype=int)
+    for rest, test in GroupKFold(n_splits=4).split(Xv, groups=towns):
+        assert not set(np.asarray(towns)[rest]) & set(np.asarray(towns)[test])
+        fold = model.with_realtext(model.realtext_scores_[rest], model.realtext_labels_[rest])
+        Yp[test], Dp[test] = decide_scores(fold, S[test], codes)
+    from analyse.coding.evaluate import indicator
+    expected = transfer_metrics(indicator(yv, codes), Yp, codes, book, D_pred=union_dimensions(Yp, codes, book, Dp))
+    assert crossed["dimension"] == expected["dimension"]

@@ -49,7 +49,8 @@ def test_fast_scores_equal_the_pipeline_on_a_trained_project(tmp_path: Path):
 def test_fast_scores_on_awkward_inputs():
     """Empty texts, unknown words only, repeated words, unknown metadata, whitespace runs, accents."""
     X, y = _toy()
-    model = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3).fit(X, y, groups=X["doc"])
+    model = SegmentCoder(char_ngrams=(2, 4), metadata=("atelier", "role", "kind"), min_df=1, cv=3)
+    model.fit(X, y, groups=X["doc"])
     odd = pd.DataFrame({
         "text": ["", "   ", "zzz qqq", "quartier quartier quartier voisin", "Quartier  \t VOISIN\n\nÉté",
                  "argent", "café"],

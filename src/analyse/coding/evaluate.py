@@ -56,11 +56,11 @@ REFERENTIEL_FOLDS = 5
 TARGETS = {("leave_one_territory_out", "dimension"): 0.75, ("leave_one_territory_out", "balise"): 0.5}
 # Candidates compared by grouped CV to choose SegmentCoder's defaults (see `analyse evaluate --compare`).
 CANDIDATES = {
-    "logreg C=10, lemmes 1-2 + caractères 3-5 + métadonnées, têtes de dimension, F1 interne ≥ 0,2 (défaut)": {},
+    "logreg C=10, lemmes 1-2 + caractères 3-5, têtes de dimension, F1 interne ≥ 0,2 (défaut)": {},
     "sans seuil de fiabilité (F1 interne ≥ 0)": {"min_cv_f1": 0.0},
     "F1 interne ≥ 0,3": {"min_cv_f1": 0.3},
     "sans têtes de dimension (dimensions déduites des codes)": {"dimensions": None},
-    "sans métadonnées (atelier, rôle, type)": {"metadata": ()},
+    "avec métadonnées (atelier, rôle, type)": {"metadata": ("atelier", "role", "kind")},
     "sans n-grammes de caractères": {"char_ngrams": None},
     "lemmes en unigrammes seulement": {"word_ngrams": (1, 1)},
     "logreg C=1": {"C": 1.0},
