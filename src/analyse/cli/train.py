@@ -62,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
           "dimension en validation croisée par document ; "
           + ("« rien à coder » appris (abstention)" if model.nothing_threshold_ is not None
              else "« rien à coder » non appris (pas assez de segments sans code)"))
+    if model.dimension_shift or model.code_shift:
+        moves = [f"{name} {'relevés' if v < 0 else 'abaissés'} de {abs(v):g} sur l'échelle logit".replace(".", ",")
+                 for name, v in (("seuils de dimension", model.dimension_shift), ("seuils des codes", model.code_shift))
+                 if v]
+        print("pour le texte réel (réglages choisis sur le jeu de validation, bench/transfer_choice.py) : "
+              + " ; ".join(moves))
     realtext = meta.get("realtext") or {}
     if realtext.get("dimension_thresholds"):
         levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'}"
