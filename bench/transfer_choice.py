@@ -83,6 +83,10 @@ GROUPS = {
         "referentiel": "cv", "weight": 1.0, "params": {"metadata": ()}},
     "référentiel en validation croisée (poids 0,5), sans n-grammes de caractères": {
         "referentiel": "cv", "weight": 0.5, "params": {"char_ngrams": None}},
+    "référentiel en validation croisée (poids 2), sans métadonnées": {
+        "referentiel": "cv", "weight": 2.0, "params": {"metadata": ()}},
+    "référentiel en validation croisée (poids 1), sans métadonnées ni n-grammes de caractères": {
+        "referentiel": "cv", "weight": 1.0, "params": {"metadata": (), "char_ngrams": None}},
 }
 # The decision settings: one global parameter per level (SegmentCoder.with_decisions).
 # negative: thresholds raised (added after the first table showed V's precision under 0.75 at 0)

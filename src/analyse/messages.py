@@ -336,6 +336,19 @@ MESSAGES: dict[str, str] = {
     "ev.two_territories": "« un territoire de côté » demande au moins deux territoires",
     "ev.no_coverage": "le codeur « {coder} » n'a couvert aucun document",
     "ev.coders_with_coverage": "codeurs ayant une couverture : {coders}",
+    "ev.realtext.title": "textes réels d'autres villes ({role} : {name})",
+    "ev.realtext.no_validation": "aucun jeu de validation donné",
+    "ev.realtext.absent": "jeu absent ({folder}/texts.jsonl et labels-1.jsonl)",
+    "ev.realtext.note": "modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; ",
+    "ev.realtext.note_validation": "jeu de validation : les réglages de décision sont choisis dessus, jamais ses "
+                                   "étiquettes en entraînement",
+    "ev.realtext.note_crossfit": " ; ses étiquettes choisissent les seuils de dimension sur texte réel : chaque "
+                                 "texte est décidé par des seuils choisis sans sa ville ({folds} plis par ville)",
+    "ev.realtext.note_test": "jeu de test : rien n'est réglé dessus",
+    "train.moved": "pour le texte réel (réglages choisis sur le jeu de validation, bench/transfer_choice.py) : "
+                   "{moves}",
+    "train.realtext": "seuils de dimension choisis sur texte réel pour une précision de {precision} ({rows} "
+                      "paragraphes du référentiel hors pli, {texts} textes de validation) : {levels}",
     "model.no_code": "aucun code n'a {n} segments positifs ou plus : rien à apprendre",
     "model.no_code_hint": "coder plus de segments, ou baisser min_positives",
     "model.no_f1": "aucun code n'atteint un F1 de {f1} en validation croisée interne",

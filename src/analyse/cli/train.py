@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyse.coding.autocode import save_model, train_model
+    from analyse.messages import msg
 
     project, corpus, book, codings = load_for_coding(args)
     if args.coder not in codings.coders:
@@ -66,15 +67,13 @@ def run(args: argparse.Namespace) -> int:
         moves = [f"{name} {'relevés' if v < 0 else 'abaissés'} de {abs(v):g} sur l'échelle logit".replace(".", ",")
                  for name, v in (("seuils de dimension", model.dimension_shift), ("seuils des codes", model.code_shift))
                  if v]
-        print("pour le texte réel (réglages choisis sur le jeu de validation, bench/transfer_choice.py) : "
-              + " ; ".join(moves))
+        print(msg("train.moved", moves=" ; ".join(moves)))
     realtext = meta.get("realtext") or {}
     if realtext.get("dimension_thresholds"):
         levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'}"
                            for d, t in realtext["dimension_thresholds"].items())
-        print(f"seuils de dimension choisis sur texte réel pour une précision de {model.realtext_precision:.2f} "
-              f"({realtext['referentiel_rows']} paragraphes du référentiel hors pli, "
-              f"{realtext['validation_texts']} textes de validation) : {levels}")
+        print(msg("train.realtext", precision=f"{model.realtext_precision:.2f}", rows=realtext["referentiel_rows"],
+                  texts=realtext["validation_texts"], levels=levels))
     if model.skipped_:
         rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
         print(f"non appris (moins de {model.min_positives} segments codés) : {rare}")

@@ -431,19 +431,16 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
         validation_dirs = [Path(d) for d in devset_dir]
     sets = [("validation", d) for d in validation_dirs] + [("test", Path(d)) for d in testset_dirs]
     if not validation_dirs:
-        out["devset"] = {"skipped": "aucun jeu de validation donné"}
+        out["devset"] = {"skipped": msg("ev.realtext.no_validation")}
     model = None
     for k, (role, folder) in enumerate(sets):
         key = realtext_key(role, folder, k == 0)
         title = (TRANSFER_SECTIONS["devset"] if key == "devset"
-                 else f"textes réels d'autres villes ({REALTEXT_ROLES[role]} : {folder.name})")
+                 else msg("ev.realtext.title", role=REALTEXT_ROLES[role], name=folder.name))
         out["sections"] = {**out["sections"], key: title}
-        if key != "devset" and role == "validation":
-            out["sections"][key] = f"textes réels d'autres villes (validation : {folder.name})"
         dev = read_devset(folder)
         if dev is None:
-            out[key] = {"skipped": f"jeu absent ({folder}/texts.jsonl et labels-1.jsonl)", "role": role,
-                        "path": str(folder)}
+            out[key] = {"skipped": msg("ev.realtext.absent", folder=folder), "role": role, "path": str(folder)}
             continue
         if model is None:
             model = fit((Xr, yr, gr))
@@ -488,12 +485,9 @@ def realtext_section(model: SegmentCoder, dev: tuple, codes: Sequence[str], code
     c = transfer_metrics(Y1, Yp, codes, codebook, D_pred=union_dimensions(Yp, codes, codebook, Dp))
     c["role"] = role
     c["path"] = str(folder)
-    c["note"] = ("modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; "
-                 + ("jeu de validation : les réglages de décision sont choisis dessus, jamais ses étiquettes en "
-                    "entraînement" + (f" ; ses étiquettes choisissent les seuils de dimension sur texte réel : "
-                                      f"chaque texte est décidé par des seuils choisis sans sa ville "
-                                      f"({VALIDATION_FOLDS} plis par ville)" if used else "")
-                    if role == "validation" else "jeu de test : rien n'est réglé dessus"))
+    c["note"] = msg("ev.realtext.note") + (
+        msg("ev.realtext.note_validation") + (msg("ev.realtext.note_crossfit", folds=VALIDATION_FOLDS) if used else "")
+        if role == "validation" else msg("ev.realtext.note_test"))
     c["sources"] = sorted({str(t.get("source", "")) for t in texts})
     if labels2:
         both = [t for t in texts if t["id"] in labels2]
