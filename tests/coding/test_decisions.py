@@ -119,12 +119,14 @@ def test_evaluate_reports_validation_and_test_sets_side_by_side(tmp_path: Path, 
     _write_set(tmp_path / "devset-x", [("t1", "Les euros circulent grâce à la monnaie locale."),
                                        ("t2", "On reprend à quinze heures."), ("t3", "Le quartier et ses voisins.")],
                [["VAL.6"], [], ["ENG.1"]])
+    _write_set(tmp_path / "valid2", [("w1", "Le budget et la monnaie locale.")], [["VAL.6"]])
     monkeypatch.setenv("BALISES_SPACY_MODEL", "blank:fr")
     monkeypatch.setenv("BALISES_NLP_CACHE", str(tmp_path / "cache"))
     cwd = os.getcwd()
     os.chdir(root)
     common = ["--no-kfold", "--jobs", "1", "--no-progress", "--referentiel", str(ref),
-              "--devset", str(tmp_path / "valid"), "--testset", str(tmp_path / "devset-x"),
+              "--devset", str(tmp_path / "valid"), "--devset", str(tmp_path / "valid2"),
+              "--testset", str(tmp_path / "devset-x"),
               "--testset", str(tmp_path / "absent")]
     try:
         code = main(["evaluate", "--json", *common])
@@ -136,12 +138,13 @@ def test_evaluate_reports_validation_and_test_sets_side_by_side(tmp_path: Path, 
     assert code == 0 and text_code == 0, out.err
     transfer = json.loads(out.out)["transfer"]
     assert transfer["devset"]["role"] == "validation" and transfer["devset"]["texts"] == 2
+    assert transfer["validation:valid2"]["role"] == "validation" and transfer["validation:valid2"]["texts"] == 1
     test = transfer["test:devset-x"]
     assert test["role"] == "test" and test["texts"] == 3 and test["uncoded_texts"] == 1
     assert test["agreement_labels_1_2"] is None and "rien n'est réglé" in test["note"]
     assert "skipped" in transfer["test:absent"] and transfer["test:absent"]["role"] == "test"
-    assert set(transfer["sections"]) >= {"corpus_leave_one_territory_out", "referentiel", "devset",
-                                         "test:devset-x", "test:absent"}
+    assert list(transfer["sections"]) == ["corpus_leave_one_territory_out", "referentiel", "devset",
+                                          "validation:valid2", "test:devset-x", "test:absent"]
     assert "[validation] textes réels" in text and "[test] textes réels d'autres villes (test : devset-x) (3 textes)" in text
 
 
