@@ -54,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"modèle {meta['model_version']} entraîné sur {meta['segments']} segments du codeur {args.coder} "
           f"(grille {meta['codebook_version']}) : {len(model.classes_)} codes proposables → {path}")
     if extra:
-        print(f"documents ajoutés (pondérés à la baisse) : {extra.get('codebook', 0)} textes de la grille, "
-              f"{extra.get('referentiel', 0)} paragraphes du référentiel")
+        from analyse.coding.autocode import EXTRA_WEIGHTS
+
+        ref_how = (", dans la validation croisée par blocs" if extra.get("referentiel_mode") == "cv" else "")
+        print(f"documents ajoutés : {extra.get('codebook', 0)} textes de la grille (poids "
+              f"{EXTRA_WEIGHTS['codebook']:g}), {extra.get('referentiel', 0)} paragraphes du référentiel (poids "
+              f"{EXTRA_WEIGHTS['referentiel']:g}{ref_how})".replace(".", ","))
     if extra.get("referentiel_missing"):
         print(f"référentiel absent ({extra['referentiel_missing']}) : modèle entraîné sans lui")
     dim_target = model.target_precision if model.dimension_precision is None else model.dimension_precision
