@@ -58,7 +58,8 @@ from analyse.messages import msg
 MIN_POSITIVES = 5
 MIN_FOLD_POSITIVES = 3     # the calibration of the SVM needs 3 positives (3-fold CV)
 DEFAULT_MODEL_PATH = Path("outputs") / "models" / "model.joblib"
-MODEL_FORMAT = 3   # 2: precision thresholds, calibration, « rien à coder » head; 3: abstain_precision, out-of-fold scores
+MODEL_FORMAT = 4   # 2: precision thresholds, calibration, « rien à coder » head; 3: abstain_precision, out-of-fold scores;
+#                  4: decision settings for real text (shifts, balise rule, real-text thresholds)
 RULE_FIELDS = ["segment", "doc", "code", "start", "end", "quote", "score", "terms"]
 
 
