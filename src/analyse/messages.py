@@ -355,6 +355,8 @@ MESSAGES: dict[str, str] = {
     "model.no_f1_hint": "coder plus de segments, ou baisser min_cv_f1",
     "model.no_precision": "aucun code n'atteint une précision de {precision} en validation croisée interne",
     "model.no_precision_hint": "coder plus de segments, ou baisser la précision visée (--precision)",
+    "model.unknown_design": "conception inconnue « {design} »",
+    "model.unknown_design_hint": "conceptions disponibles : {designs}",
     "model.no_coverage": "le codeur « {coder} » n'a couvert aucun document : rien à apprendre",
     "model.no_coverage_hint": "ajouter des lignes de couverture au fichier du codeur, ou passer un autre --coder",
     "model.not_found": "fichier de modèle introuvable",

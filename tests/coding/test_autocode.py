@@ -302,3 +302,22 @@ def test_stacked_probabilities_equal_one_vs_rest():
     assert np.allclose(model._all_proba(X), ovr)
     svm = SegmentCoder(classifier="svm", C=1.0, char_ngrams=None, min_df=1, cv=3).fit(X, y, groups=X["doc"])
     assert not hasattr(svm, "coef_") and svm.predict_proba(X).shape == (len(X), 2)
+
+
+def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, tmp_path: Path):
+    from analyse.coding.autocode import DESIGNS, METADATA_COLUMNS
+
+    corpus = load_corpus(synthetic / "corpus")
+    book = load_codebook(synthetic / "codebook" / "balises.yaml")
+    codings = load_codings(corpus, book)
+    layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
+    default, meta = train_model(corpus, book, codings, "A", layer, cv=2, char_ngrams=None)
+    assert default.metadata == METADATA_COLUMNS and default.dimension_shift == 0 and meta["design"] == "corpus"
+    real, meta = train_model(corpus, book, codings, "A", layer, design="texte-reel", cv=2, char_ngrams=None)
+    assert real.metadata == () and real.dimension_shift == DESIGNS["texte-reel"]["dimension_shift"] < 0
+    assert meta["design"] == "texte-reel"
+    mine, _ = train_model(corpus, book, codings, "A", layer, design="texte-reel", dimension_shift=0.25,
+                          cv=2, char_ngrams=None)
+    assert mine.dimension_shift == 0.25 and mine.metadata == ()
+    with pytest.raises(ModelError, match="conception inconnue"):
+        train_model(corpus, book, codings, "A", layer, design="texte-réel")

@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="jeu de validation de textes réels (même format que tests/data/devset) dont les "
                              "étiquettes choisissent seulement les seuils de dimension sur texte réel, jamais "
                              "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
+    parser.add_argument("--conception", default="corpus", choices=("corpus", "texte-reel"),
+                        help="réglages d'ensemble : « corpus » (défaut : variables d'atelier, de rôle et de type, "
+                             "référentiel en documents ajoutés) ou « texte-reel » (celle que le jeu de validation "
+                             "d'autres villes a choisie : sans ces variables, référentiel de plein poids, seuils de "
+                             "dimension relevés ; pas meilleure sur le jeu de test, voir tests/data/devset/README.md)")
     parser.add_argument("--no-knowledge", action="store_true",
                         help="n'apprendre que des codages (ni la grille ni le référentiel)")
     add_nlp_options(parser)
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     model, meta = train_model(corpus, book, codings, args.coder, layer, knowledge=not args.no_knowledge,
                               referentiel=args.referentiel,
                               validation=None if args.validation in ("aucun", "none") else args.validation,
+                              design=args.conception,
                               **{k: v for k, v in (("target_precision", args.precision),
                                                    ("abstain_precision", args.abstain_precision),
                                                    ("dimension_precision", args.dimension_precision))
@@ -56,10 +62,11 @@ def run(args: argparse.Namespace) -> int:
     if extra:
         from analyse.coding.autocode import EXTRA_WEIGHTS
 
+        ref_weight = extra.get("referentiel_weight", EXTRA_WEIGHTS["referentiel"])
         ref_how = (", dans la validation croisée par blocs" if extra.get("referentiel_mode") == "cv" else "")
         print(f"documents ajoutés : {extra.get('codebook', 0)} textes de la grille (poids "
               f"{EXTRA_WEIGHTS['codebook']:g}), {extra.get('referentiel', 0)} paragraphes du référentiel (poids "
-              f"{EXTRA_WEIGHTS['referentiel']:g}{ref_how})".replace(".", ","))
+              f"{ref_weight:g}{ref_how})".replace(".", ","))
     if extra.get("referentiel_missing"):
         print(f"référentiel absent ({extra['referentiel_missing']}) : modèle entraîné sans lui")
     dim_target = model.target_precision if model.dimension_precision is None else model.dimension_precision
