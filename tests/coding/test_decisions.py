@@ -228,3 +228,27 @@ def test_validation_figures_are_cross_fitted_by_town_when_its_labels_chose_the_t
     from analyse.coding.evaluate import indicator
     expected = transfer_metrics(indicator(yv, codes), Yp, codes, book, D_pred=union_dimensions(Yp, codes, book, Dp))
     assert crossed["dimension"] == expected["dimension"]
+
+
+def test_evaluate_measures_the_project_test_set_by_default(tmp_path: Path, monkeypatch, capsys):
+    from analyse.cli import main
+    from tests.coding.test_autocode import build_synthetic_project
+
+    root = build_synthetic_project(tmp_path / "p", docs_per_territory=2)
+    _write_set(root / "tests" / "data" / "devset-2", [("t1", "La monnaie locale circule."), ("t2", "Pause.")],
+               [["VAL.6"], []], [["VAL.6"], []])
+    monkeypatch.setenv("BALISES_SPACY_MODEL", "blank:fr")
+    monkeypatch.setenv("BALISES_NLP_CACHE", str(tmp_path / "cache"))
+    cwd = os.getcwd()
+    os.chdir(root)
+    common = ["evaluate", "--json", "--no-kfold", "--jobs", "1", "--no-progress", "--referentiel", "aucun"]
+    try:
+        assert main(common) == 0
+        default = json.loads(capsys.readouterr().out)["transfer"]
+        assert main([*common, "--testset", "aucun"]) == 0
+        without = json.loads(capsys.readouterr().out)["transfer"]
+    finally:
+        os.chdir(cwd)
+    assert default["test:devset-2"]["role"] == "test" and default["test:devset-2"]["texts"] == 2
+    assert default["test:devset-2"]["agreement_labels_1_2"]["texts"] == 2
+    assert not any(k.startswith("test:") for k in without)

@@ -29,9 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devset", action="append", default=None, metavar="DOSSIER",
                         help="dossier d'un jeu de validation de textes réels (répétable ; défaut : tests/data/devset) : "
                              "les réglages de décision des propositions sont choisis sur lui")
-    parser.add_argument("--testset", action="append", default=[], metavar="DOSSIER",
-                        help="dossier d'un jeu de test de textes réels (répétable ; même format que --devset) : "
-                             "mesuré seulement, rien n'est réglé dessus")
+    parser.add_argument("--testset", action="append", default=None, metavar="DOSSIER",
+                        help="dossier d'un jeu de test de textes réels (répétable ; même format que --devset ; "
+                             "défaut : tests/data/devset-2 s'il existe ; « aucun » : sans) : mesuré seulement, "
+                             "rien n'est réglé dessus")
     add_nlp_options(parser)
 
 
@@ -67,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     layer = nlp_layer(args, project)
     ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
                   n_jobs=args.jobs, referentiel=args.referentiel, devset_dir=args.devset or ["default"],
-                  kfold=not args.no_kfold, testset_dirs=args.testset)
+                  kfold=not args.no_kfold, testset_dirs=("default" if args.testset is None
+                                              else [d for d in args.testset if d not in ("aucun", "none")]))
     out_dir = Path(args.out_dir) if args.out_dir else project.outputs_dir / "evaluation"
     paths = write_outputs(ev, out_dir, book)
     if args.json:

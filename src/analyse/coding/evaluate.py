@@ -579,7 +579,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
              n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1,
              referentiel: str | Path | None = "default", devset_dir: str | Path | None | Sequence = "default",
              knowledge: bool = True, transfer: bool = True, kfold: bool = True,
-             testset_dirs: Sequence = ()) -> Evaluation:
+             testset_dirs: Sequence | str = "default") -> Evaluation:
     """Cross-validate the learned coder and the rules against a human coder.
 
     Parameters
@@ -627,6 +627,10 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         devset_dir = [default_devset if d == "default" else Path(d) for d in devset_dir]
     elif devset_dir == "default":
         devset_dir = default_devset
+    if testset_dirs == "default":
+        # the test set of other towns, measured beside the validation set, never tuned on
+        default_testset = root / "tests" / "data" / "devset-2"
+        testset_dirs = [default_testset] if (default_testset / "texts.jsonl").is_file() else []
     extra = ref_rows = None
     if knowledge:
         from analyse.coding.autocode import knowledge_documents, referentiel_blocks
