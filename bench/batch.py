@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -76,8 +77,11 @@ def main() -> int:
                     pair[jobs] = batch(label, src, jobs)
                     series[(label, jobs)].runs.append(pair[jobs])
                 ratios[label].append(pair[2].wall / pair[1].wall)
+                # the load average says whether other processes took cores: two reports in parallel gain
+                # little when a third process keeps a core busy
                 print(f"  paire {p + 1} [{label}] : --jobs 1 {pair[1].wall:.1f} s, --jobs 2 {pair[2].wall:.1f} s, "
-                      f"rapport {ratios[label][-1]:.2f}", flush=True)
+                      f"rapport {ratios[label][-1]:.2f} (charge moyenne sur 1 min : {os.getloadavg()[0]:.1f})",
+                      flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

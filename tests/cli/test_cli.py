@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from analyse.model.codings import CodingStore, coding_record, coverage_record
 from analyse.model.corpus import load_corpus
@@ -74,3 +77,22 @@ def test_bundled_corpus_validates():
     proc = subprocess.run([sys.executable, "-m", "analyse.cli", "validate"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+BLAS_PROBE = """
+import sys
+from analyse.cli import single_threaded_blas
+single_threaded_blas()
+import numpy  # noqa: F401
+from threadpoolctl import threadpool_info
+print(sorted({i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"}))
+"""
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "[1]"), ("2", "[2]")])
+def test_a_new_analyse_process_runs_one_openblas_thread_unless_the_user_chose(preset, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", BLAS_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == expected, out.stderr[-2000:]

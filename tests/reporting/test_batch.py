@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -124,3 +125,113 @@ def test_a_kernel_that_does_not_answer_gets_a_second_start(tmp_path: Path, monke
     monkeypatch.setattr(papermill, "execute_notebook", broken)
     res = batch.run_notebook("u", str(tmp_path / "u.ipynb"), str(tmp_path / "work"), {}, "python3")
     assert not res.ok and "RuntimeError" in res.error and len(calls) == 1
+
+
+def _published(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+
+
+def test_prestarted_kernels_give_the_same_reports_and_leave_no_kernel(project: Path):
+    """The default pool starts each worker's first kernel ahead (while the parent plans); a thread pool
+    starts none. Same reports, same files; every kernel is gone afterwards."""
+    import concurrent.futures as cf
+
+    import psutil
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb", "import os\nos.write(2, b'bruit du noyau\\n')\nprint('rapport', territory)")
+    _notebook(nbs / "synthese.ipynb", "print('synthèse de', len(territories), 'territoires')")
+    # four workers for three reports: one worker's kernel is never taken, and must be shut down too
+    ahead = run_batch(project, None, project / "outputs" / "a", jobs=4, notebooks_dir=nbs, progress=False)
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        plain = run_batch(project, None, project / "outputs" / "b", notebooks_dir=nbs, progress=False,
+                          executor=pool)
+    assert ahead.ok and plain.ok
+    assert _published(ahead.index.parent) == _published(plain.index.parent)
+    assert [j.name for j in ahead.jobs] == [j.name for j in plain.jobs] == ["le-mene", "malaunay", "synthese"]
+    for name in ("le-mene", "malaunay", "synthese"):
+        a, b = (nbformat.read(str(res.work_dir / f"{name}.ipynb"), as_version=4) for res in (ahead, plain))
+        assert [c.get("outputs") for c in a.cells] == [c.get("outputs") for c in b.cells], name
+        assert f"rapport {name}" in (ahead.index.parent / f"{name}.html").read_text(encoding="utf-8") \
+            or name == "synthese"
+    # the kernel's stderr, from its start, is in the job's log, whichever kernel ran it
+    for res in (ahead, plain):
+        assert "bruit du noyau" in (res.work_dir / "le-mene.kernel.log").read_text(encoding="utf-8")
+    # kernels run in the notebooks' folder: none is left there (an orphan would belong to init, not to us)
+    def kernels_left():
+        left = []
+        for p in psutil.process_iter(["cwd", "cmdline", "status"]):
+            if p.info["cwd"] == str(nbs) and p.info["status"] != psutil.STATUS_ZOMBIE:
+                left.append(p.info["cmdline"])
+        return left
+
+    # the pool's workers have exited, each shutting its unused kernel down (not left to the kernel's own
+    # watch on its parent, which takes a while)
+    assert not kernels_left()
+
+
+def test_a_kernel_killed_mid_report_is_reported_in_french(project: Path):
+    """A kernel that dies (killed, out of memory) fails its report only, with a French line; with
+    pre-started kernels the worker goes on with the next report."""
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb",
+              "import os, signal\nif territory == 'le-mene':\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "print('rapport', territory)")
+    _notebook(nbs / "synthese.ipynb", "print('ok')")
+    out = project / "outputs" / "tue"
+    result = run_batch(project, None, out, jobs=1, notebooks_dir=nbs, progress=False)
+    jobs = {j.name: j for j in result.jobs}
+    assert jobs["malaunay"].ok and jobs["synthese"].ok
+    failed = jobs["le-mene"]
+    assert not failed.ok and failed.error.startswith("Le rapport s'est arrêté sur une erreur (DeadKernelError")
+    page = (out / "le-mene.html").read_text(encoding="utf-8")
+    assert "Rapport indisponible" in page
+    assert "rapport indisponible" in result.index.read_text(encoding="utf-8")
+
+
+def test_the_batch_parent_imports_no_pandas(project: Path):
+    """The parent only plans, finds the stored context and publishes: pandas (≈ 0.4 s) stays out of its
+    serial part once the context is stored."""
+    import subprocess
+    import sys
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb", "print(territory)")
+    _notebook(nbs / "synthese.ipynb", "print('ok')")
+    code = ("import sys\nif __name__ == '__main__':\n"
+            "    from analyse.reporting.batch import run_batch\n"
+            f"    r = run_batch({str(project)!r}, None, {str(project / 'outputs' / 'p')!r}, jobs=1, "
+            f"notebooks_dir={str(nbs)!r}, progress=False)\n"
+            "    print(r.ok, r.context.built, 'pandas' in sys.modules)\n")
+    script = project / "run.py"
+    script.write_text(code, encoding="utf-8")
+    first = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert first.stdout.split() == ["True", "True", "True"], first.stderr[-2000:]    # built: pandas needed
+    again = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert again.stdout.split() == ["True", "False", "False"], again.stderr[-2000:]
+
+
+def test_a_worker_shuts_down_the_kernel_no_report_took(tmp_path: Path):
+    """More workers than reports: a worker that ends with its pre-started kernel unused shuts it down as
+    it exits (the kernel would otherwise outlive the batch until it notices its parent is gone)."""
+    import psutil
+
+    from analyse.reporting.runner import start_pool
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+
+    def kernels() -> list[int]:
+        return [p.info["pid"] for p in psutil.process_iter(["cwd", "pid", "status"])
+                if p.info["cwd"] == str(nbs) and p.info["status"] != psutil.STATUS_ZOMBIE]
+
+    pool = start_pool(2, nbs, kernel="python3")
+    deadline = time.time() + 120
+    while len(kernels()) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(kernels()) == 2              # each worker started one, in the notebooks' folder
+    pool.shutdown()
+    assert kernels() == []

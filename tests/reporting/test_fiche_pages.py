@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from analyse.privacy.fiches import public_text
 from analyse.privacy.masking import load_masker
 from analyse.privacy.risk import RiskModel
 from analyse.reporting import fiche_pages
@@ -95,8 +96,7 @@ def test_researchers_text_renders_escaped_and_the_public_version_hides_where(mas
     assert "<img" not in page and "&lt;img src=x" in page
     assert "a-doc#1" in page and "risque 0,00" in page and "montré au groupe miroir" in page
     names = ["a", "b", "Malaunay"]
-    public = render_section(fiche_entries(view, True, lambda s: fiche_pages.public_text(s, masker, names,
-                                                                                        str.swapcase)), True)
+    public = render_section(fiche_entries(view, True, lambda s: public_text(s, masker, names, str.swapcase)), True)
     assert "a-doc#1" not in public and "risque" not in public and "Malaunay" not in public
     assert "pARTIR DU QUOTIDIEN" in public                       # the pseudonymiser was applied
     assert public.count("<blockquote") == 2

@@ -12,14 +12,17 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from analyse.model.corpus import yaml_line
 from analyse.errors import CodebookError, Problems, UsageError
 from analyse.messages import msg
 from analyse.textutil import fr_yaml_error
+
+if TYPE_CHECKING:     # pandas only for Codebook.frame: reading a codebook does not import it
+    import pandas as pd
 
 CANONICAL_IDS: tuple[str, ...] = (
     *(f"ENG.{i}" for i in range(1, 7)),
@@ -105,6 +108,8 @@ class Codebook:
             "include": " | ".join(c.include), "exclude": " | ".join(c.exclude),
             "examples": " | ".join(c.examples), "keywords": ", ".join(c.keywords),
         } for c in self.codes.values()]
+        import pandas as pd
+
         return pd.DataFrame(rows)
 
 

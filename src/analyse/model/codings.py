@@ -46,8 +46,7 @@ from bisect import bisect_right
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analyse.model.codebook import Codebook
 from analyse.model.corpus import Corpus, Segment
@@ -55,6 +54,9 @@ from analyse import fileio
 from analyse.errors import CodingsError, Problems, UsageError
 from analyse.messages import msg
 from analyse.textutil import fr_json_error
+
+if TYPE_CHECKING:     # pandas only where a table is built: the batch's parent lists coders without it (≈ 0.4 s)
+    import pandas as pd
 
 CODER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # "llm": made by a language-model agent working as a coder from a written brief (illustrative corpus).
@@ -988,6 +990,8 @@ def load_codings(corpus: Corpus, codebook: Codebook | None = None,
                 "at": rec["at"], "quote": rec["quote"], "path": rel, "line": lineno, "moved": moved,
                 "valence": rec.get("valence") or VALENCES[0],
             })
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=CODINGS_COLUMNS)
     coverage = pd.DataFrame(cover, columns=COVERAGE_COLUMNS).drop_duplicates(["coder", "doc"], keep="last")
     return Codings(frame=frame, coverage=coverage.reset_index(drop=True), problems=problems, notes=notes)

@@ -40,15 +40,14 @@ from analyse.textutil import check_choice, fr_number  # noqa: F401
 from analyse.project import Project
 # No pandas at import: run_batch starts the workers first (start_pool), then imports what plans the run
 # (corpus, shared context), so that the workers' start overlaps it.
-from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_START_TIMEOUT_S, TEMPLATES, JobResult,  # noqa: F401
-                                      _ready, _split_timing, _stderr_to, _summary, _worker_start, render_html,
-                                      run_notebook, start_pool)
+from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_NAME, KERNEL_START_TIMEOUT_S, TEMPLATES,  # noqa: F401
+                                      JobResult, _ready, _split_timing, _stderr_to, _summary, _worker_start,
+                                      kernel_name, render_html, run_notebook, start_pool)
 
 if TYPE_CHECKING:
     from analyse.model.corpus import Corpus
     from analyse.reporting.context_store import StoredContext
 
-KERNEL_NAME = "balises"
 TERRITORY_NOTEBOOK = "territoire.ipynb"
 SYNTHESIS_NOTEBOOK = "synthese.ipynb"
 AGREEMENT_NOTEBOOK = "accord.ipynb"
@@ -113,14 +112,6 @@ def check_territories(requested: list[str] | None, available: list[str]) -> list
         if name not in out:
             out.append(name)
     return out
-
-
-def kernel_name() -> str:
-    """The project's named kernel if registered (make install does it), else this Python's."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    specs = KernelSpecManager().find_kernel_specs()
-    return KERNEL_NAME if KERNEL_NAME in specs else "python3"
 
 
 def work_dir_for(out_dir: Path) -> Path:
@@ -211,11 +202,12 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     """
     from tqdm import tqdm
 
-    kernel = kernel or kernel_name()
+    # kernel None: each worker finds the project's kernel (no jupyter_client import in this process)
     plan.work_dir.mkdir(parents=True, exist_ok=True)
     own = executor is None
     if own:
-        executor = start_pool(min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs)))
+        executor = start_pool(min(max(1, jobs or multiprocessing.cpu_count()), len(plan.jobs)),
+                              Path(plan.jobs[0].notebook).parent if plan.jobs else None, kernel)
     bar = tqdm(total=len(plan.jobs), desc="rapports", unit="notebook", disable=not progress, file=sys.stderr)
     by_name = {}
     try:
@@ -370,10 +362,12 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
     >>> result.ok, result.index                                          # doctest: +SKIP
     (True, PosixPath('outputs/essai/index.html'))
     """
-    # the workers start (and import papermill) while this process plans and finds the shared context
+    # the workers start (import papermill, start the kernel of their first report) while this process
+    # plans and finds the shared context
     own = executor is None
     if own:
-        executor = start_pool(jobs)
+        root = project.root if isinstance(project, Project) else Path(project)
+        executor = start_pool(jobs, Path(notebooks_dir or Path(root) / "notebooks").resolve())
     try:
         return _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir,
                     progress, agreement_coders, executor, jobs, own)

@@ -37,10 +37,14 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analyse.project import Project
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas is imported where a table is read or built: the batch's parent, which only finds the stored
+# context (its key) before the reports start, goes without it (≈ 0.4 s of its serial part).
 
 FORMAT = 1
 CONTEXT_SUBDIR = Path(".cache") / "context"
@@ -186,6 +190,8 @@ def _json_value(value):
 
 def read_table(path: Path) -> pd.DataFrame:
     """A table written by :func:`_write`, with its dtypes."""
+    import pandas as pd
+
     doc = json.loads(path.read_text(encoding="utf-8"))
     frame = pd.DataFrame(doc["data"], columns=doc["columns"])
     for col, dtype in doc["dtypes"].items():
@@ -219,10 +225,13 @@ def code_spread(table: pd.DataFrame, excluded: list[str] = ()) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> t = pd.DataFrame({"territory": ["x", "y", "z"], "code": "A", "segment_share": [0.1, 0.2, 0.3]})
     >>> code_spread(t)[["code", "territories", "min", "median", "max"]].values.tolist()
     [['A', 3, 0.1, 0.2, 0.3]]
     """
+    import pandas as pd
+
     rows = table[~table["territory"].isin(set(excluded))]
     g = rows.groupby("code", sort=True)["segment_share"]
     out = pd.DataFrame({"territories": g.size(), "min": g.min(), "q1": g.quantile(0.25), "median": g.median(),
@@ -255,6 +264,7 @@ def build_context(project: Project, coders: list[str] | None = None, progress: b
     from analyse.privacy.pseudonymise import Pseudonymiser
     from analyse.privacy.risk import risk_specificities
     from analyse.reliability.per_code import shared_sample_reliability
+    import pandas as pd
 
     timings = {}
     t0 = time.perf_counter()

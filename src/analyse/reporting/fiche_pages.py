@@ -30,13 +30,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from analyse.messages import msg
-from analyse.privacy.decontext import FACILITATOR
-from analyse.privacy.fiches import field_items, load_fiches, prefill, public_text, validate_fiches
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas and the privacy modules are imported inside the functions that need them: the batch's parent
+# imports this module for the handout only, before and after the reports run (≈ 0.4 s serial).
 
 TEMPLATES = Path(__file__).parent / "templates" / "pages"
 HANDOUT_DATA = "fiches-groupe-miroir.json"    # written by the synthesis notebook into its own folder
@@ -80,10 +81,14 @@ def collect_fiches(folder: str | Path, invariants: pd.DataFrame | None = None,
 
     Nothing is written: drafts live in memory (``analyse fiches`` writes them).
     """
+    from analyse.privacy.fiches import load_fiches, prefill
+
     classes = {} if invariants is None else dict(zip(invariants["code"], invariants["class"].astype(str)))
     out = [ShownFiche(f, True, classes.get(f.get("code"))) for f in load_fiches(folder)]
     have = {s.code for s in out}
     if invariants is not None:
+        import pandas as pd
+
         empty = pd.DataFrame(columns=["code", "territory", "rank", "segment", "masked", "risk", "proposed"])
         chosen = pool if pool is not None else empty
         for _, row in invariants[invariants["class"].astype(str).str.startswith("invariant")].iterrows():
@@ -128,6 +133,8 @@ def verbatim_rows(fiches: Sequence[ShownFiche], segments: pd.DataFrame, masker=N
         ``code, source (fiche | analyse), segment, territory, original, text, risk,
         risk_terms, public, reason`` (``reason`` empty when ``public``).
     """
+    from analyse.privacy.decontext import FACILITATOR
+
     threshold = getattr(risk_model, "threshold", math.inf)
     by_id = segments.set_index("segment")
     rows: list[dict] = []
@@ -177,6 +184,8 @@ def verbatim_rows(fiches: Sequence[ShownFiche], segments: pd.DataFrame, masker=N
                 if r["public"]:
                     r["public"], r["reason"] = False, msg("fp.reason.one_territory")
         rows += mine
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
@@ -195,6 +204,8 @@ def build_view(folder: str | Path, segments: pd.DataFrame, invariants: pd.DataFr
     (:func:`analyse.privacy.fiches.validate_fiches`); a fiche that does not read as YAML is
     left out and named among the problems.
     """
+    from analyse.privacy.fiches import validate_fiches
+
     fiches = collect_fiches(folder, invariants, pool)
     rows = verbatim_rows(fiches, segments, masker, risk_model, pool)
     problems = []
@@ -229,6 +240,8 @@ def fiche_entries(view: FicheView, public: bool, text: Callable[[str], str] = la
     the groupe miroir); ``verbatim_text`` (default ``text``) does it for verbatims,
     which are masked already. Public entries hold showable verbatims only.
     """
+    from analyse.privacy.fiches import field_items
+
     verbatim_text = verbatim_text or text
     out = []
     for shown in view.fiches:
@@ -319,6 +332,7 @@ def synthesis_fiches(ctx, masker=None, risk_model=None):
     from IPython.display import HTML
 
     from analyse.privacy.decontext import decontextualised_verbatims
+    from analyse.privacy.fiches import load_fiches, public_text
     from analyse.privacy.masking import load_masker
     from analyse.privacy.risk import corpus_risk_model
 

@@ -17,13 +17,15 @@ import io
 import re
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analyse.errors import UsageError
 from analyse.messages import COLUMNS, msg
 from analyse.textutil import check_choice, fr_number, fr_percent
 from analyse.privacy.pseudonymise import Pseudonymiser
+
+if TYPE_CHECKING:     # the batch's parent checks AUDIENCES without importing pandas
+    import pandas as pd
 
 AUDIENCES = ("chercheurs", "groupe-miroir")
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -138,6 +140,7 @@ class Report:
         ``shown=True`` when the texts are already made fit for the audience
         (e.g. by ``Context.shown_text``): they are pseudonymised once, not twice.
         """
+        import pandas as pd
         from IPython.display import HTML
 
         parts = []
