@@ -171,6 +171,33 @@ def test_prestarted_kernels_give_the_same_reports_and_leave_no_kernel(project: P
     assert not kernels_left()
 
 
+def test_each_worker_starts_its_next_kernel_during_the_current_report(project: Path):
+    """One worker, three reports: the second and third run in kernels started while the report before
+    them ran (their kernel process is older than their job), and none is left afterwards."""
+    import psutil
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    body = "import psutil, time\nprint('kernel-born', repr(psutil.Process().create_time()))\ntime.sleep(2.5)"
+    _notebook(nbs / "territoire.ipynb", body)
+    _notebook(nbs / "synthese.ipynb", body)
+    res = run_batch(project, None, project / "outputs" / "k", jobs=1, notebooks_dir=nbs, progress=False)
+    assert res.ok and len(res.jobs) == 3
+
+    def born(job):
+        nb = nbformat.read(str(res.work_dir / f"{job.name}.ipynb"), as_version=4)
+        text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        return float(text.split("kernel-born")[1].split()[0])
+
+    jobs = sorted(res.jobs, key=lambda j: j.started)
+    # started ahead: early in the previous report, which took at least 2.5 s (a process's start time is
+    # known to within a second on Linux, hence the margin)
+    for before, job in zip(jobs, jobs[1:]):
+        assert born(job) < before.finished - 1.5
+    assert not [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == str(nbs)
+                and p.status() != psutil.STATUS_ZOMBIE]
+
+
 def test_a_kernel_killed_mid_report_is_reported_in_french(project: Path):
     """A kernel that dies (killed, out of memory) fails its report only, with a French line; with
     pre-started kernels the worker goes on with the next report."""

@@ -9,7 +9,9 @@ plans the run and finds its shared context: the first report of each worker find
 (on a warm re-run the synthesis and themes reports waited 0.75–1.0 s for theirs instead of 1.16–1.5 s;
 when the context has to be computed first, the kernel is ready long before). papermill accepts a started
 kernel through nbclient's ``km`` argument; the kernel is shut down here after its report (nbclient
-does not shut down a kernel it did not start). A kernel is used for one report only, as before.
+does not shut down a kernel it did not start). A kernel is used for one report only, as before. As a
+report begins, its worker starts the kernel of its next report, so that no report but a worker's first
+waits for a whole kernel start; the last one, unused, is shut down as the worker exits.
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ class _Spare:
 
 
 _SPARE: list[_Spare] = []     # at most one per worker
+_AHEAD: list[bool] = []       # [True] in a batch worker, which shuts its spare down as it exits
 
 
 def _start_spare(kernel: str, cwd: str) -> None:
@@ -229,6 +232,10 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
     try:
         with _stderr_to(log):
             spare = _take_spare(kernel, cwd)
+            # The worker's next report gets its kernel started now, while this one runs: a kernel's
+            # start (≈ 1 s, mostly imports) then overlaps a report instead of preceding the next one.
+            if _AHEAD:
+                _start_spare(kernel, cwd)
             for attempt in range(KERNEL_ATTEMPTS):
                 try:
                     # The notebook is written once, at the end (or where it stopped on an error), not
@@ -298,6 +305,7 @@ def _worker_start(kernel: str | None = None, cwd: str | None = None) -> None:
 
         # a worker that ends with a kernel no report took (more workers than reports) shuts it down
         Finalize(None, _stop_spares, exitpriority=10)
+        _AHEAD.append(True)
         _start_spare(kernel or kernel_name(), cwd)
 
 
