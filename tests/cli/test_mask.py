@@ -59,14 +59,20 @@ def test_evaluate_masking_reports_both_parts_separately(capsys):
     assert dev["ensemble"]["precision"] >= 0.9
 
 
-def test_evaluate_masking_on_new_documents_outside_the_corpus(capsys):
-    # tests/data/masking/nouveaux brings its own documents (written and labelled after the lexicons
-    # were frozen): they are loaded from its documents/ folder, not from the corpus.
-    folder = ROOT / "tests" / "data" / "masking" / "nouveaux"
+def _heldout(folder, capsys):
+    """``evaluate-masking --part heldout --json`` on a labelled folder: the JSON and its scores by kind."""
     assert main(["evaluate-masking", "--project", str(ROOT), "--labels", str(folder), "--part", "heldout",
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     scores = {r["kind"]: r for r in data["heldout"]["scores"]}
+    return data, scores
+
+
+def test_evaluate_masking_on_new_documents_outside_the_corpus(capsys):
+    # tests/data/masking/nouveaux brings its own documents (written and labelled after the lexicons
+    # were frozen): they are loaded from its documents/ folder, not from the corpus.
+    folder = ROOT / "tests" / "data" / "masking" / "nouveaux"
+    data, scores = _heldout(folder, capsys)
     assert len(data["heldout"]["documents"]) == 4
     assert scores["ensemble"]["labelled"] == 126
     assert scores["organisation"]["labelled"] >= 15 and scores["projet"]["labelled"] >= 5
@@ -79,10 +85,7 @@ def test_evaluate_masking_on_the_second_new_documents(capsys):
     # masker, measured once after the head-noun rules were merged (see its README). From then on a
     # regression guard: the issue's targets on organisations and projects must keep holding there.
     folder = ROOT / "tests" / "data" / "masking" / "nouveaux-2"
-    assert main(["evaluate-masking", "--project", str(ROOT), "--labels", str(folder), "--part", "heldout",
-                 "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    scores = {r["kind"]: r for r in data["heldout"]["scores"]}
+    _, scores = _heldout(folder, capsys)
     assert scores["ensemble"]["labelled"] == 350
     assert scores["organisation"]["labelled"] == 72 and scores["projet"]["labelled"] == 48
     assert scores["personne"]["recall"] >= 0.95 and scores["lieu"]["recall"] >= 0.95
