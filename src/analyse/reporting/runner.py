@@ -17,6 +17,7 @@ waits for a whole kernel start; the last one, unused, is shut down as the worker
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import multiprocessing
 import os
 import re
@@ -125,11 +126,32 @@ def kernel_name() -> str:
 # A kernel started ahead, in each worker
 # ---------------------------------------------------------------------------
 
+LAUNCHER = "analyse.reporting.kernel_launcher"
+
+
+def report_kernel_cmd(cmd: list[str]) -> list[str]:
+    """The command of a report's kernel: this Python's ipykernel, through :mod:`analyse.reporting.kernel_launcher`
+    (no debugger) and without IPython's history database; any other kernel's command is left as it is.
+
+    A kernel start costs ≈ 0.4 s CPU, paid once per report; with two reports in parallel on two cores
+    the starts of the next kernels compete with the reports, so the 0.1 s of debugger imports and the
+    history's SQLite file (shared by every kernel of the user) are worth leaving out.
+    """
+    if len(cmd) > 2 and cmd[0] == sys.executable and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+        return [cmd[0], "-m", LAUNCHER, *cmd[3:], "--HistoryManager.enabled=False"]
+    return cmd
+
+
+@functools.cache
 def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
 
     class _Manager(AsyncKernelManager):
-        """Remembers the clients made for its kernel, so that whoever started the kernel stops them too."""
+        """Starts the kernel with :func:`report_kernel_cmd`; remembers the clients made for its kernel, so
+        that whoever started the kernel stops them too."""
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return report_kernel_cmd(super().format_kernel_cmd(extra_arguments))
 
         def client(self, **kwargs):
             kc = super().client(**kwargs)
@@ -209,11 +231,14 @@ def _stop_spares() -> None:
 # One report
 # ---------------------------------------------------------------------------
 
-def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str | None = None) -> JobResult:
+def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str | None = None,
+                 ahead: bool = True) -> JobResult:
     """Execute one notebook with papermill into ``work_dir`` and render it there; never raises.
 
     The kernel (``kernel``, default :func:`kernel_name`) is the one this worker started ahead when it
-    suits, else a new one. The kernel's own messages go to ``<work_dir>/<name>.kernel.log``.
+    suits, else a new one. In a batch worker, the kernel of the worker's next report is started as this
+    one begins, unless ``ahead`` is false (the batch knows no report will be left for it). The kernel's own
+    messages go to ``<work_dir>/<name>.kernel.log``.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -234,7 +259,7 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
             spare = _take_spare(kernel, cwd)
             # The worker's next report gets its kernel started now, while this one runs: a kernel's
             # start (≈ 1 s, mostly imports) then overlaps a report instead of preceding the next one.
-            if _AHEAD:
+            if _AHEAD and ahead:
                 _start_spare(kernel, cwd)
             for attempt in range(KERNEL_ATTEMPTS):
                 try:
@@ -243,7 +268,8 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
                     nb = pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
                                              cwd=cwd, progress_bar=False, log_output=False,
                                              start_timeout=KERNEL_START_TIMEOUT_S, request_save_on_cell_execute=False,
-                                             **({"km": spare.km} if spare is not None and attempt == 0 else {}))
+                                             **({"km": spare.km} if spare is not None and attempt == 0
+                                                else {"kernel_manager_class": _kernel_manager_class()}))
                     break
                 except RuntimeError as exc:
                     # A kernel that never answered ran no cell: on a loaded machine (CI, two
@@ -311,6 +337,23 @@ def _worker_start(kernel: str | None = None, cwd: str | None = None) -> None:
 
 def _ready() -> bool:
     return True
+
+
+def starts_ahead(count: int, workers: int) -> list[bool]:
+    """For jobs submitted in this order to ``workers`` workers taking them first come, first served: whether
+    each should start a kernel for its worker's next report.
+
+    While a job runs, the jobs after it go to the other workers first; a job with fewer than ``workers``
+    jobs after it is among the last of its worker, whose next kernel no report would take. Such an
+    unused start is free with one worker on two cores (the second core is idle), not when every core
+    runs a report: with two workers it cost two kernel starts (≈ 0.5 s CPU) in the batch's last second.
+    """
+    return [count - 1 - i >= max(1, workers) for i in range(count)]
+
+
+def pool_workers(executor) -> int:
+    """How many jobs ``executor`` runs at once (1 if it does not say)."""
+    return int(getattr(executor, "_max_workers", None) or 1)
 
 
 def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
