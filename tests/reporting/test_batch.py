@@ -370,3 +370,31 @@ def test_batch_reports_run_in_kernels_without_debugger(project: Path):
             nb = nbformat.read(str(r.work_dir / f"{job.name}.ipynb"), as_version=4)
             text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
             assert "debugpy False" in text and "history False" in text, (job.name, text)
+
+
+def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Path):
+    """Workers come from a fork server started for the pool: once the batch returns, the workers, their
+    kernels and the fork server are gone, and have been waited for, so their CPU time is counted with
+    the process that ran the batch (what the benches read)."""
+    import subprocess
+    import sys
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n"
+                                        "    pass\nprint(territory)")
+    _notebook(nbs / "synthese.ipynb", "print('ok')")
+    code = ("import resource, psutil\nif __name__ == '__main__':\n"
+            "    from analyse.reporting.batch import run_batch\n"
+            f"    r = run_batch({str(project)!r}, None, {str(project / 'outputs' / 'p')!r}, jobs=2, "
+            f"notebooks_dir={str(nbs)!r}, progress=False)\n"
+            "    left = [p for p in psutil.Process().children(recursive=True)\n"
+            "            if 'resource_tracker' not in ' '.join(p.cmdline())]\n"
+            "    ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "    print(r.ok, len(left), round(ru.ru_utime + ru.ru_stime, 2))\n")
+    script = project / "run.py"
+    script.write_text(code, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    ok, left, cpu = out.stdout.split()
+    assert (ok, left) == ("True", "0"), out.stderr[-2000:]
+    assert float(cpu) >= 1.0        # the two territory kernels alone spent 0.5 s each

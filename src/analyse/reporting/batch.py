@@ -43,7 +43,7 @@ from analyse.project import Project
 from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_NAME, KERNEL_START_TIMEOUT_S, TEMPLATES,  # noqa: F401
                                       JobResult, _ready, _split_timing, _stderr_to, _summary, _worker_start,
                                       kernel_name, pool_workers, render_html, run_notebook, start_pool,
-                                      starts_ahead)
+                                      starts_ahead, stop_pool)
 
 if TYPE_CHECKING:
     from analyse.model.corpus import Corpus
@@ -226,7 +226,7 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     finally:
         bar.close()
         if own:
-            executor.shutdown()
+            stop_pool(executor)
     return [by_name[j.name] for j in plan.jobs]
 
 
@@ -375,7 +375,7 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
                     progress, agreement_coders, executor, jobs, own)
     finally:
         if own:
-            executor.shutdown()
+            stop_pool(executor)
 
 
 def _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir, progress,
