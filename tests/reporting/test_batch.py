@@ -218,7 +218,13 @@ def test_a_kernel_killed_mid_report_is_reported_in_french(project: Path):
               "print('rapport', territory)")
     _notebook(nbs / "synthese.ipynb", "print('ok')")
     out = project / "outputs" / "tue"
+    import glob
+    import tempfile
+
+    sockets = set(glob.glob(str(Path(tempfile.gettempdir()) / "balises-noyau-*")))
     result = run_batch(project, None, out, jobs=1, notebooks_dir=nbs, progress=False)
+    # every kernel's sockets are removed, the killed one's too
+    assert set(glob.glob(str(Path(tempfile.gettempdir()) / "balises-noyau-*"))) <= sockets
     jobs = {j.name: j for j in result.jobs}
     assert jobs["malaunay"].ok and jobs["synthese"].ok
     failed = jobs["le-mene"]
@@ -357,7 +363,9 @@ def test_batch_reports_run_in_kernels_without_debugger(project: Path):
     nbs = project / "notebooks"
     nbs.mkdir()
     probe = ("import sys\nprint('debugpy', 'debugpy' in sys.modules and sys.modules['debugpy'] is not None)\n"
-             "print('history', get_ipython().history_manager.enabled)\nprint('rapport', territory or 'synthèse')")
+             "print('history', get_ipython().history_manager.enabled)\n"
+             "from ipykernel.kernelapp import IPKernelApp\nprint('transport', IPKernelApp.instance().transport)\n"
+             "print('rapport', territory or 'synthèse')")
     _notebook(nbs / "territoire.ipynb", probe)
     _notebook(nbs / "synthese.ipynb", probe)
     res = run_batch(project, None, project / "outputs" / "d", jobs=1, notebooks_dir=nbs, progress=False)
@@ -370,6 +378,8 @@ def test_batch_reports_run_in_kernels_without_debugger(project: Path):
             nb = nbformat.read(str(r.work_dir / f"{job.name}.ipynb"), as_version=4)
             text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
             assert "debugpy False" in text and "history False" in text, (job.name, text)
+            # Unix sockets, not TCP ports that another starting kernel could be given (see runner._Manager)
+            assert "transport ipc" in text, (job.name, text)
 
 
 def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Path):

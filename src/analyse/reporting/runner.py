@@ -24,7 +24,9 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +147,29 @@ def report_kernel_cmd(cmd: list[str]) -> list[str]:
 @functools.cache
 def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
 
     class _Manager(AsyncKernelManager):
-        """Starts the kernel with :func:`report_kernel_cmd`; remembers the clients made for its kernel, so
-        that whoever started the kernel stops them too."""
+        """Starts the kernel with :func:`report_kernel_cmd`, talking to it over Unix sockets where there are;
+        remembers the clients made for its kernel, so that whoever started the kernel stops them too.
+
+        Over TCP, jupyter_client picks five free ports, closes them, and the kernel binds them about half
+        a second later, once imported: a kernel starting meanwhile (the other worker's, another user's) may
+        be given one of them, and the report then waits for a kernel that never answers (about one batch in
+        forty stalled for the three minutes of the start timeout). Unix sockets are files named after the
+        kernel's own connection file: nothing to race for, and nothing on the network.
+        """
+
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc" if os.name == "posix" else "tcp",
+                                    config=True)
+
+        @default("ip")
+        def _ip_default(self):
+            if self.transport == "ipc":
+                # the sockets are <ip>-1 … <ip>-5, removed at shutdown; a socket's path is limited to about
+                # 100 bytes, hence the temporary folder rather than Jupyter's runtime folder
+                return str(Path(tempfile.gettempdir()) / f"balises-noyau-{uuid.uuid4().hex[:16]}")
+            return super()._ip_default()
 
         def format_kernel_cmd(self, extra_arguments=None):
             return report_kernel_cmd(super().format_kernel_cmd(extra_arguments))
@@ -212,6 +233,8 @@ def _stop(spare: _Spare, log_to: Path | None = None) -> None:
             kc.stop_channels()
         if run_sync(spare.km.is_alive)():
             run_sync(spare.km.shutdown_kernel)(now=True)
+        else:       # a kernel that died (killed, out of memory) leaves its connection file and sockets
+            run_sync(spare.km.cleanup_resources)()
     except Exception:  # noqa: BLE001 - a kernel that is already gone
         pass
     finally:
@@ -385,9 +408,23 @@ def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
     cwd = None if notebooks_dir is None else str(Path(notebooks_dir).resolve())
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                   initializer=_worker_start, initargs=(kernel, cwd))
-    for _ in range(workers):      # each submit starts one more worker while none is idle
-        pool.submit(_ready)
+    # Starting a worker waits until the fork server has imported what it preloads (≈ 0.35 s): a thread
+    # does it, so that the caller plans the batch meanwhile.
+    starter = threading.Thread(target=_start_workers, args=(pool, workers), name="balises-workers", daemon=True)
+    starter.start()
+    _STARTERS[id(pool)] = starter
     return pool
+
+
+_STARTERS: dict[int, threading.Thread] = {}
+
+
+def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+    try:
+        for _ in range(workers):      # each submit starts one more worker while none is idle
+            pool.submit(_ready)
+    except RuntimeError:              # the pool was shut down meanwhile
+        pass
 
 
 def stop_pool(pool: cf.Executor) -> None:
@@ -398,6 +435,9 @@ def stop_pool(pool: cf.Executor) -> None:
     standard library stops it only through ``ForkServer._stop`` (what its own tests use); without it,
     it exits with this process, as before.
     """
+    starter = _STARTERS.pop(id(pool), None)
+    if starter is not None:
+        starter.join()
     pool.shutdown()
     if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
