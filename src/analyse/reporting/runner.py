@@ -11,7 +11,10 @@ when the context has to be computed first, the kernel is ready long before). pap
 kernel through nbclient's ``km`` argument; the kernel is shut down here after its report (nbclient
 does not shut down a kernel it did not start). A kernel is used for one report only, as before. As a
 report begins, its worker starts the kernel of its next report, so that no report but a worker's first
-waits for a whole kernel start; the last one, unused, is shut down as the worker exits.
+waits for a whole kernel start; the last one, unused, is shut down as the worker exits, and a worker's last
+reports start none (:func:`starts_ahead`). The kernels are started without the debugger
+(:mod:`analyse.reporting.kernel_launcher`) and talk over Unix sockets; the workers are forked from a fork
+server that imported papermill once (:func:`start_pool`, :func:`stop_pool`).
 """
 
 from __future__ import annotations
@@ -155,9 +158,9 @@ def _kernel_manager_class():
 
         Over TCP, jupyter_client picks five free ports, closes them, and the kernel binds them about half
         a second later, once imported: a kernel starting meanwhile (the other worker's, another user's) may
-        be given one of them, and the report then waits for a kernel that never answers (about one batch in
-        forty stalled for the three minutes of the start timeout). Unix sockets are files named after the
-        kernel's own connection file: nothing to race for, and nothing on the network.
+        be given one of them, and the report then waits for a kernel that never answers (the suspected cause
+        of the batch that stalled, about one in forty, for the three minutes of the start timeout). Unix
+        sockets are files with a name of their own: nothing to race for, and nothing on the network.
         """
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc" if os.name == "posix" else "tcp",
