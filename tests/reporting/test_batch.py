@@ -218,7 +218,13 @@ def test_a_kernel_killed_mid_report_is_reported_in_french(project: Path):
               "print('rapport', territory)")
     _notebook(nbs / "synthese.ipynb", "print('ok')")
     out = project / "outputs" / "tue"
+    import glob
+    import tempfile
+
+    sockets = set(glob.glob(str(Path(tempfile.gettempdir()) / "balises-noyau-*")))
     result = run_batch(project, None, out, jobs=1, notebooks_dir=nbs, progress=False)
+    # every kernel's sockets are removed, the killed one's too
+    assert set(glob.glob(str(Path(tempfile.gettempdir()) / "balises-noyau-*"))) <= sockets
     jobs = {j.name: j for j in result.jobs}
     assert jobs["malaunay"].ok and jobs["synthese"].ok
     failed = jobs["le-mene"]
@@ -272,3 +278,133 @@ def test_a_worker_shuts_down_the_kernel_no_report_took(tmp_path: Path):
     assert len(kernels()) == 2              # each worker started one, in the notebooks' folder
     pool.shutdown()
     assert kernels() == []
+
+
+def test_only_reports_with_reports_after_them_start_a_kernel_ahead():
+    """Jobs go first come, first served: a job with fewer jobs after it than there are workers is among
+    its worker's last, and starts no kernel that no report would take."""
+    from analyse.reporting.runner import starts_ahead
+
+    assert starts_ahead(7, 2) == [True] * 5 + [False] * 2
+    assert starts_ahead(3, 1) == [True, True, False]
+    assert starts_ahead(3, 4) == [False] * 3
+    assert starts_ahead(0, 2) == []
+
+
+def test_the_batch_tells_each_job_whether_to_start_a_kernel_ahead(project: Path):
+    """execute() passes each job its flag, from the executor's number of workers, in submission order."""
+    import concurrent.futures as cf
+
+    from analyse.reporting import batch
+    from analyse.reporting.runner import JobResult
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb", "print(territory)")
+    _notebook(nbs / "synthese.ipynb", "print('ok')")
+    plan = batch.plan_batch(batch.Project.load(project), None, project / "outputs" / "x", notebooks_dir=nbs)
+
+    class Recording(cf.Executor):
+        _max_workers = 2
+
+        def __init__(self):
+            self.calls = []
+
+        def submit(self, fn, *args, **kwargs):
+            self.calls.append(args)
+            fut = cf.Future()
+            fut.set_result(JobResult(name=args[0], notebook=args[1], ok=True))
+            return fut
+
+    pool = Recording()
+    results = batch.execute(plan, executor=pool, progress=False)
+    assert [r.name for r in results] == ["le-mene", "malaunay", "synthese"]
+    # synthesis first (the longest), then the territories; only the first of three starts one ahead
+    assert [(c[0], c[-1]) for c in pool.calls] == [("synthese", True), ("le-mene", False), ("malaunay", False)]
+
+
+def test_a_report_starts_the_next_kernel_only_when_asked(tmp_path: Path, monkeypatch):
+    import papermill
+
+    from analyse.reporting import runner
+
+    def fake(notebook, output, **kwargs):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("ok")]), output)
+
+    started = []
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    monkeypatch.setattr(runner, "_AHEAD", [True])                 # as in a batch worker
+    monkeypatch.setattr(runner, "_start_spare", lambda kernel, cwd: started.append(cwd))
+    assert runner.run_notebook("t", str(tmp_path / "t.ipynb"), str(tmp_path / "w"), {}, "python3", False).ok
+    assert started == []
+    assert runner.run_notebook("u", str(tmp_path / "u.ipynb"), str(tmp_path / "w"), {}, "python3", True).ok
+    assert started == [str(tmp_path)]
+
+
+def test_report_kernels_start_without_debugger_or_history():
+    """The batch's kernels are this Python's ipykernel through the report launcher; any other kernel's
+    command is left alone."""
+    import sys
+
+    from analyse.reporting.runner import LAUNCHER, report_kernel_cmd
+
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
+    assert report_kernel_cmd(cmd) == [sys.executable, "-m", LAUNCHER, "-f", "/tmp/k.json",
+                                      "--HistoryManager.enabled=False"]
+    for other in (["/opt/autre/python", "-m", "ipykernel_launcher", "-f", "k.json"], ["R", "--slave", "k.json"]):
+        assert report_kernel_cmd(list(other)) == other
+
+
+def test_batch_reports_run_in_kernels_without_debugger(project: Path):
+    """A real batch: every report (the pre-started kernels and the one papermill starts itself) runs with no
+    debugpy imported and no IPython history, with the same output as before."""
+    import concurrent.futures as cf
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    probe = ("import sys\nprint('debugpy', 'debugpy' in sys.modules and sys.modules['debugpy'] is not None)\n"
+             "print('history', get_ipython().history_manager.enabled)\n"
+             "from ipykernel.kernelapp import IPKernelApp\nprint('transport', IPKernelApp.instance().transport)\n"
+             "print('rapport', territory or 'synthèse')")
+    _notebook(nbs / "territoire.ipynb", probe)
+    _notebook(nbs / "synthese.ipynb", probe)
+    res = run_batch(project, None, project / "outputs" / "d", jobs=1, notebooks_dir=nbs, progress=False)
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:     # papermill starts these kernels itself
+        plain = run_batch(project, None, project / "outputs" / "e", notebooks_dir=nbs, progress=False,
+                          executor=pool)
+    for r in (res, plain):
+        assert r.ok, [j.error for j in r.jobs]
+        for job in r.jobs:
+            nb = nbformat.read(str(r.work_dir / f"{job.name}.ipynb"), as_version=4)
+            text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+            assert "debugpy False" in text and "history False" in text, (job.name, text)
+            # Unix sockets, not TCP ports that another starting kernel could be given (see runner._Manager)
+            assert "transport ipc" in text, (job.name, text)
+
+
+def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Path):
+    """Workers come from a fork server started for the pool: once the batch returns, the workers, their
+    kernels and the fork server are gone, and have been waited for, so their CPU time is counted with
+    the process that ran the batch (what the benches read)."""
+    import subprocess
+    import sys
+
+    nbs = project / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "territoire.ipynb", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n"
+                                        "    pass\nprint(territory)")
+    _notebook(nbs / "synthese.ipynb", "print('ok')")
+    code = ("import resource, psutil\nif __name__ == '__main__':\n"
+            "    from analyse.reporting.batch import run_batch\n"
+            f"    r = run_batch({str(project)!r}, None, {str(project / 'outputs' / 'p')!r}, jobs=2, "
+            f"notebooks_dir={str(nbs)!r}, progress=False)\n"
+            "    left = [p for p in psutil.Process().children(recursive=True)\n"
+            "            if 'resource_tracker' not in ' '.join(p.cmdline())]\n"
+            "    ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "    print(r.ok, len(left), round(ru.ru_utime + ru.ru_stime, 2))\n")
+    script = project / "run.py"
+    script.write_text(code, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    ok, left, cpu = out.stdout.split()
+    assert (ok, left) == ("True", "0"), out.stderr[-2000:]
+    assert float(cpu) >= 1.0        # the two territory kernels alone spent 0.5 s each

@@ -42,7 +42,8 @@ from analyse.project import Project
 # (corpus, shared context), so that the workers' start overlaps it.
 from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_NAME, KERNEL_START_TIMEOUT_S, TEMPLATES,  # noqa: F401
                                       JobResult, _ready, _split_timing, _stderr_to, _summary, _worker_start,
-                                      kernel_name, render_html, run_notebook, start_pool)
+                                      kernel_name, pool_workers, render_html, run_notebook, start_pool,
+                                      starts_ahead, stop_pool)
 
 if TYPE_CHECKING:
     from analyse.model.corpus import Corpus
@@ -214,8 +215,9 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
         # The reports over the whole corpus (themes, synthesis, agreement) take longest: started first,
         # they do not finish alone at the end while the other workers wait (territory reports are short).
         first = sorted(plan.jobs, key=lambda j: Path(j.notebook).name == TERRITORY_NOTEBOOK)
-        futures = [executor.submit(run_notebook, j.name, j.notebook, str(plan.work_dir), j.parameters, kernel)
-                   for j in first]
+        ahead = starts_ahead(len(first), pool_workers(executor))
+        futures = [executor.submit(run_notebook, j.name, j.notebook, str(plan.work_dir), j.parameters, kernel, a)
+                   for j, a in zip(first, ahead)]
         for fut in cf.as_completed(futures):
             res = fut.result()
             by_name[res.name] = res
@@ -224,7 +226,7 @@ def execute(plan: BatchPlan, executor: cf.Executor | None = None, jobs: int | No
     finally:
         bar.close()
         if own:
-            executor.shutdown()
+            stop_pool(executor)
     return [by_name[j.name] for j in plan.jobs]
 
 
@@ -373,7 +375,7 @@ def run_batch(project: str | Path | Project = ".", territories: list[str] | None
                     progress, agreement_coders, executor, jobs, own)
     finally:
         if own:
-            executor.shutdown()
+            stop_pool(executor)
 
 
 def _run(project, territories, out, audience, coders, corpus_dir, codebook, codings_dir, notebooks_dir, progress,

@@ -11,19 +11,25 @@ when the context has to be computed first, the kernel is ready long before). pap
 kernel through nbclient's ``km`` argument; the kernel is shut down here after its report (nbclient
 does not shut down a kernel it did not start). A kernel is used for one report only, as before. As a
 report begins, its worker starts the kernel of its next report, so that no report but a worker's first
-waits for a whole kernel start; the last one, unused, is shut down as the worker exits.
+waits for a whole kernel start; the last one, unused, is shut down as the worker exits, and a worker's last
+reports start none (:func:`starts_ahead`). The kernels are started without the debugger
+(:mod:`analyse.reporting.kernel_launcher`) and talk over Unix sockets; the workers are forked from a fork
+server that imported papermill once (:func:`start_pool`, :func:`stop_pool`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import multiprocessing
 import os
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,11 +131,51 @@ def kernel_name() -> str:
 # A kernel started ahead, in each worker
 # ---------------------------------------------------------------------------
 
+LAUNCHER = "analyse.reporting.kernel_launcher"
+
+
+def report_kernel_cmd(cmd: list[str]) -> list[str]:
+    """The command of a report's kernel: this Python's ipykernel, through :mod:`analyse.reporting.kernel_launcher`
+    (no debugger) and without IPython's history database; any other kernel's command is left as it is.
+
+    A kernel start costs ≈ 0.4 s CPU, paid once per report; with two reports in parallel on two cores
+    the starts of the next kernels compete with the reports, so the 0.1 s of debugger imports and the
+    history's SQLite file (shared by every kernel of the user) are worth leaving out.
+    """
+    if len(cmd) > 2 and cmd[0] == sys.executable and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+        return [cmd[0], "-m", LAUNCHER, *cmd[3:], "--HistoryManager.enabled=False"]
+    return cmd
+
+
+@functools.cache
 def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
 
     class _Manager(AsyncKernelManager):
-        """Remembers the clients made for its kernel, so that whoever started the kernel stops them too."""
+        """Starts the kernel with :func:`report_kernel_cmd`, talking to it over Unix sockets where there are;
+        remembers the clients made for its kernel, so that whoever started the kernel stops them too.
+
+        Over TCP, jupyter_client picks five free ports, closes them, and the kernel binds them about half
+        a second later, once imported: a kernel starting meanwhile (the other worker's, another user's) may
+        be given one of them, and the report then waits for a kernel that never answers (the suspected cause
+        of the batch that stalled, about one in forty, for the three minutes of the start timeout). Unix
+        sockets are files with a name of their own: nothing to race for, and nothing on the network.
+        """
+
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc" if os.name == "posix" else "tcp",
+                                    config=True)
+
+        @default("ip")
+        def _ip_default(self):
+            if self.transport == "ipc":
+                # the sockets are <ip>-1 … <ip>-5, removed at shutdown; a socket's path is limited to about
+                # 100 bytes, hence the temporary folder rather than Jupyter's runtime folder
+                return str(Path(tempfile.gettempdir()) / f"balises-noyau-{uuid.uuid4().hex[:16]}")
+            return super()._ip_default()
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return report_kernel_cmd(super().format_kernel_cmd(extra_arguments))
 
         def client(self, **kwargs):
             kc = super().client(**kwargs)
@@ -190,6 +236,8 @@ def _stop(spare: _Spare, log_to: Path | None = None) -> None:
             kc.stop_channels()
         if run_sync(spare.km.is_alive)():
             run_sync(spare.km.shutdown_kernel)(now=True)
+        else:       # a kernel that died (killed, out of memory) leaves its connection file and sockets
+            run_sync(spare.km.cleanup_resources)()
     except Exception:  # noqa: BLE001 - a kernel that is already gone
         pass
     finally:
@@ -209,11 +257,14 @@ def _stop_spares() -> None:
 # One report
 # ---------------------------------------------------------------------------
 
-def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str | None = None) -> JobResult:
+def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kernel: str | None = None,
+                 ahead: bool = True) -> JobResult:
     """Execute one notebook with papermill into ``work_dir`` and render it there; never raises.
 
     The kernel (``kernel``, default :func:`kernel_name`) is the one this worker started ahead when it
-    suits, else a new one. The kernel's own messages go to ``<work_dir>/<name>.kernel.log``.
+    suits, else a new one. In a batch worker, the kernel of the worker's next report is started as this
+    one begins, unless ``ahead`` is false (the batch knows no report will be left for it). The kernel's own
+    messages go to ``<work_dir>/<name>.kernel.log``.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -234,7 +285,7 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
             spare = _take_spare(kernel, cwd)
             # The worker's next report gets its kernel started now, while this one runs: a kernel's
             # start (≈ 1 s, mostly imports) then overlaps a report instead of preceding the next one.
-            if _AHEAD:
+            if _AHEAD and ahead:
                 _start_spare(kernel, cwd)
             for attempt in range(KERNEL_ATTEMPTS):
                 try:
@@ -243,7 +294,8 @@ def run_notebook(name: str, notebook: str, work_dir: str, parameters: dict, kern
                     nb = pm.execute_notebook(notebook, str(ipynb), parameters=parameters, kernel_name=kernel,
                                              cwd=cwd, progress_bar=False, log_output=False,
                                              start_timeout=KERNEL_START_TIMEOUT_S, request_save_on_cell_execute=False,
-                                             **({"km": spare.km} if spare is not None and attempt == 0 else {}))
+                                             **({"km": spare.km} if spare is not None and attempt == 0
+                                                else {"kernel_manager_class": _kernel_manager_class()}))
                     break
                 except RuntimeError as exc:
                     # A kernel that never answered ran no cell: on a loaded machine (CI, two
@@ -313,18 +365,86 @@ def _ready() -> bool:
     return True
 
 
+def starts_ahead(count: int, workers: int) -> list[bool]:
+    """For jobs submitted in this order to ``workers`` workers taking them first come, first served: whether
+    each should start a kernel for its worker's next report.
+
+    While a job runs, the jobs after it go to the other workers first; a job with fewer than ``workers``
+    jobs after it is among the last of its worker, whose next kernel no report would take. Such an
+    unused start is free with one worker on two cores (the second core is idle), not when every core
+    runs a report: with two workers it cost two kernel starts (≈ 0.5 s CPU) in the batch's last second.
+    """
+    return [count - 1 - i >= max(1, workers) for i in range(count)]
+
+
+def pool_workers(executor) -> int:
+    """How many jobs ``executor`` runs at once (1 if it does not say)."""
+    return int(getattr(executor, "_max_workers", None) or 1)
+
+
+# What a worker imports before its first job, once, in the pool's fork server (see start_pool).
+WORKER_IMPORTS = ["analyse.reporting.worker_imports", "analyse.reporting.runner"]
+
+
+def _context():
+    """The pool's start method: workers forked from a fork server that imported :data:`WORKER_IMPORTS`
+    once (papermill alone is ≈ 0.4 s CPU), where the platform has one; else spawned, each importing them."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_IMPORTS)
+    return ctx
+
+
 def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
                kernel: str | None = None) -> cf.ProcessPoolExecutor:
     """The batch's process pool (``jobs`` workers, default one per core), its workers started now.
 
     Started before the batch plans and finds its shared context, the workers import what they need
     and, given ``notebooks_dir``, each starts the kernel of its first report (:func:`_worker_start`)
-    while the parent works: little of that start remains serial.
+    while the parent works: little of that start remains serial. The workers come from a fork server
+    (a clean process started for the pool, never a fork of the caller, which may run threads) that
+    imported what they need once, instead of each importing it: with two workers, one import of
+    papermill less in the batch's first second. :func:`stop_pool` shuts both down.
     """
     workers = max(1, jobs or multiprocessing.cpu_count())
     cwd = None if notebooks_dir is None else str(Path(notebooks_dir).resolve())
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                   initializer=_worker_start, initargs=(kernel, cwd))
-    for _ in range(workers):      # each submit starts one more worker while none is idle
-        pool.submit(_ready)
+    # Starting a worker waits until the fork server has imported what it preloads (≈ 0.35 s): a thread
+    # does it, so that the caller plans the batch meanwhile.
+    starter = threading.Thread(target=_start_workers, args=(pool, workers), name="balises-workers", daemon=True)
+    starter.start()
+    _STARTERS[id(pool)] = starter
     return pool
+
+
+_STARTERS: dict[int, threading.Thread] = {}
+
+
+def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+    try:
+        for _ in range(workers):      # each submit starts one more worker while none is idle
+            pool.submit(_ready)
+    except RuntimeError:              # the pool was shut down meanwhile
+        pass
+
+
+def stop_pool(pool: cf.Executor) -> None:
+    """Shut the pool down, waiting for its workers, then the fork server they came from.
+
+    The fork server would otherwise outlive the batch until it notices its parent is gone, and the time
+    its workers and their kernels spent would not be counted with the process that ran the batch. The
+    standard library stops it only through ``ForkServer._stop`` (what its own tests use); without it,
+    it exits with this process, as before.
+    """
+    starter = _STARTERS.pop(id(pool), None)
+    if starter is not None:
+        starter.join()
+    pool.shutdown()
+    if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+        if stop is not None:
+            stop()
