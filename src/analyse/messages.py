@@ -339,7 +339,8 @@ MESSAGES: dict[str, str] = {
     "ev.realtext.title": "textes réels d'autres villes ({role} : {name})",
     "ev.realtext.no_validation": "aucun jeu de validation donné",
     "ev.realtext.absent": "jeu absent ({folder}/texts.jsonl et labels-1.jsonl)",
-    "ev.realtext.note": "modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; ",
+    "ev.realtext.note": "modèle tel que livré (corpus, grille, référentiel et, selon la conception, textes réels de "
+                        "training/) ; étiquettes de référence : labels-1 ; ",
     "ev.realtext.note_validation": "jeu de validation : les réglages de décision sont choisis dessus, jamais ses "
                                    "étiquettes en entraînement",
     "ev.realtext.note_crossfit": " ; ses étiquettes choisissent les seuils de dimension sur texte réel : chaque "

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_nlp_options(parser)
 
 
+ROLE_WORDS = {"training": "apprentissage"}
+
+
 def print_transfer(transfer: dict) -> None:
     """The three transfer evaluations, side by side, in French."""
     def fmt(v):
@@ -55,12 +58,16 @@ def print_transfer(transfer: dict) -> None:
             print(f"{title} : {sec['skipped']}")
             continue
         d, b = sec["dimension"], sec.get("balise") or {}
-        role = f"[{sec['role']}] " if sec.get("role") else ""
+        role = f"[{ROLE_WORDS.get(sec['role'], sec['role'])}] " if sec.get("role") else ""
         print(f"{role}{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
               f"précision {fmt(d['micro_precision'])}, kappa {fmt(d['mean_kappa'])} ; balises F1 micro "
               f"{fmt(b.get('micro_f1'))}, macro {fmt(b.get('macro_f1'))} ; fausses alertes sur les textes sans code "
               f"{fmt(sec.get('false_alarm_rate'))} (dimensions comprises {fmt(sec.get('false_alarm_rate_with_dimensions'))}) ; "
               f"abstention {fmt(sec.get('abstention_rate'))}")
+        for lot in sec.get("folders") or []:
+            print(f"  {lot['name']} ({lot['texts']} textes) : dimensions F1 micro {fmt(lot['dimension']['micro_f1'])}, "
+                  f"précision {fmt(lot['dimension']['micro_precision'])} ; fausses alertes (dimensions comprises) "
+                  f"{fmt(lot['false_alarm_rate_with_dimensions'])}")
         agree = sec.get("agreement_labels_1_2")
         if agree:
             print(f"  accord labels-1 / labels-2 ({agree['texts']} textes) : dimensions F1 micro "
