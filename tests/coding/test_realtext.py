@@ -335,3 +335,26 @@ def test_cli_design_names_are_the_library_designs():
     from analyse.cli.train import DESIGN_NAMES
 
     assert set(DESIGN_NAMES) == set(DESIGNS)
+
+
+def test_suggest_says_when_the_pool_changed_since_training(project: Path, capsys):
+    from analyse.coding.autocode import save_model
+
+    corpus = load_corpus(project / "corpus")
+    book = load_codebook(project / "codebook" / "balises.yaml")
+    DESIGNS["_test_joined"] = {"realtext_weight": 1.0}
+    try:
+        model, meta = train_model(corpus, book, load_codings(corpus, book), "A", referentiel=None,
+                                  design="_test_joined")
+    finally:
+        del DESIGNS["_test_joined"]
+    save_model(model, meta, project / "outputs" / "models" / "model.joblib")
+    texts = project / "textes.jsonl"
+    texts.write_text(json.dumps({"id": "x", "text": "Les voisins du quartier sont descendus."}) + "\n",
+                     encoding="utf-8")
+    args = ("suggest", "--texts", str(texts), "--out", str(project / "outputs" / "s.jsonl"), "--no-progress")
+    code, out = run_cli(project, *args, capsys=capsys)
+    assert code == 0 and "d'autres textes réels" not in out.err
+    write_lot(project / "training" / "autres-villes-2", n=6, seed=9, towns=("Crest",))
+    code, out = run_cli(project, *args, capsys=capsys)
+    assert code == 0 and "a appris d'autres textes réels que ceux de training/" in out.err
