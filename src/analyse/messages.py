@@ -346,10 +346,10 @@ MESSAGES: dict[str, str] = {
     "ev.realtext.note_crossfit": " ; ses étiquettes choisissent les seuils de dimension sur texte réel : chaque "
                                  "texte est décidé par des seuils choisis sans sa ville ({folds} plis par ville)",
     "ev.realtext.note_test": "jeu de test : rien n'est réglé dessus",
-    "train.moved": "pour le texte réel (réglages choisis sur le jeu de validation, bench/transfer_choice.py) : "
-                   "{moves}",
+    "train.moved": "pour le texte réel (réglages de la conception, choisis sur le jeu de validation) : {moves}",
     "train.realtext": "seuils de dimension choisis sur texte réel pour une précision de {precision} ({rows} "
-                      "paragraphes du référentiel hors pli, {texts} textes de validation) : {levels}",
+                      "paragraphes du référentiel et {pool} textes d'apprentissage hors pli, {texts} textes de "
+                      "validation) : {levels}",
     "pool.unreadable": "fichier illisible ({error})",
     "pool.bad_json": "ligne JSON invalide ({error})",
     "pool.bad_json_hint": "une ligne par texte, chacune un objet JSON complet {{…}}",

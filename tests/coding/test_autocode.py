@@ -305,14 +305,18 @@ def test_stacked_probabilities_equal_one_vs_rest():
 
 
 def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, tmp_path: Path):
-    from analyse.coding.autocode import DESIGNS, METADATA_COLUMNS
+    from analyse.coding.autocode import DEFAULT_DESIGN, DESIGNS, METADATA_COLUMNS
 
     corpus = load_corpus(synthetic / "corpus")
     book = load_codebook(synthetic / "codebook" / "balises.yaml")
     codings = load_codings(corpus, book)
     layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
     default, meta = train_model(corpus, book, codings, "A", layer, cv=2, char_ngrams=None)
-    assert default.metadata == METADATA_COLUMNS and default.dimension_shift == 0 and meta["design"] == "corpus"
+    assert default.metadata == METADATA_COLUMNS and default.dimension_shift == 0 and meta["design"] == DEFAULT_DESIGN
+    assert default.code_shift == DESIGNS[DEFAULT_DESIGN].get("code_shift", 0.0)
+    assert default.realtext_precision == DESIGNS[DEFAULT_DESIGN].get("realtext_precision")
+    corpus_design, meta = train_model(corpus, book, codings, "A", layer, design="corpus", cv=2, char_ngrams=None)
+    assert corpus_design.code_shift == 0 and corpus_design.realtext_precision is None and meta["design"] == "corpus"
     real, meta = train_model(corpus, book, codings, "A", layer, design="texte-reel", cv=2, char_ngrams=None)
     assert real.metadata == () and real.dimension_shift == DESIGNS["texte-reel"]["dimension_shift"] < 0
     assert meta["design"] == "texte-reel"

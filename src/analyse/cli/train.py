@@ -9,7 +9,7 @@ from analyse.cli.common import add_nlp_options, load_for_coding, nlp_layer
 from analyse.errors import EXIT_OK, UsageError
 
 # the names of analyse.coding.autocode.DESIGNS (a test checks they agree): not imported, `--help` stays instant
-DESIGN_NAMES = ("corpus", "texte-reel")
+DESIGN_NAMES = ("apprentissage", "corpus", "texte-reel")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "étiquettes choisissent seulement les seuils de dimension sur texte réel, jamais "
                              "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
     parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
-                        help="réglages d'ensemble (défaut : la conception choisie par bench/realtext_choice.py, "
-                             "voir le README) : « corpus » (variables d'atelier, de rôle et de type, référentiel en "
-                             "documents ajoutés, sans apprentissage sur texte réel), « texte-reel » (sans ces "
-                             "variables, référentiel de plein poids, seuils de dimension relevés), et les conceptions "
-                             "qui apprennent aussi des dossiers de training/ (analyse.coding.autocode.DESIGNS)")
+                        help="réglages d'ensemble : « apprentissage » (défaut, choisie par bench/realtext_choice.py : "
+                             "apprend aussi les textes réels de training/, seuils de dimension choisis sur eux), "
+                             "« corpus » (la conception précédente : sans textes réels) ou « texte-reel » (sans "
+                             "variables d'atelier, de rôle et de type, référentiel de plein poids) ; voir le README")
     parser.add_argument("--apprentissage", action="append", default=None, metavar="DOSSIER",
                         help="dossier de textes réels étiquetés à apprendre (texts.jsonl et labels-1.jsonl ; "
                              "répétable ; défaut : tous les dossiers de training/ ; « aucun » : sans) ; ils sont "
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'}"
                            for d, t in realtext["dimension_thresholds"].items())
         print(msg("train.realtext", precision=f"{model.realtext_precision:.2f}", rows=realtext["referentiel_rows"],
-                  texts=realtext["validation_texts"], levels=levels))
+                  pool=realtext.get("pool_rows", 0), texts=realtext["validation_texts"], levels=levels))
     if model.skipped_:
         rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
         print(f"non appris (moins de {model.min_positives} segments codés) : {rare}")

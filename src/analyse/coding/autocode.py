@@ -323,19 +323,32 @@ REFERENTIEL_MODE = "extra"
 DEFAULT_METADATA: tuple[str, ...] = METADATA_COLUMNS
 # Decisions on real text (SegmentCoder's dimension_shift, code_shift, abstain_shift, balise_level).
 DEFAULT_DIMENSION_SHIFT = 0.0
-# Named designs for `analyse train --conception`: "corpus" is the defaults above; "texte-reel" is what
-# the validation protocol chose on the validation set of other towns (see above for why it is not the default).
+# Named designs for `analyse train --conception` (the constants above are SegmentCoder's own defaults,
+# i.e. the design "corpus"):
+# * "corpus": main's design until 1 December 2026 — no real-text training pool.
+# * "texte-reel": what the second protocol chose on the validation set (see above for why it was not kept).
+# * "apprentissage" (DEFAULT_DESIGN, what `analyse train` and `analyse suggest` use): chosen by the third
+#   protocol of issue 19 (bench/realtext_choice.py, rule committed before any candidate was computed: among the
+#   candidates with dimension precision >= 0.75 on the validation set of other towns AND on the real-text
+#   training pool out of fold (grouped by town), false alarms <= 0.2 on both and corpus leave-one-territory-out
+#   dimension precision >= 0.7, the best validation dimension F1). It joins the pool of training/ at weight 1 as
+#   town-grouped rows of the internal cross-validation, keeps the metadata features and the référentiel as
+#   extra documents, chooses the dimension thresholds on the real-text rows' out-of-fold scores for a precision
+#   of 0.65 (never on the validation set: realtext_validation False) and lowers the codes' thresholds by 1 logit.
+#   With the pool autres-villes-1 alone (70 texts): validation dimension precision / recall / F1 0.750 / 0.181 /
+#   0.291 (« corpus »: 0.682 / 0.181 / 0.286), pool out of fold 0.786 / 0.204 / 0.324 (0.667 / 0.222 / 0.333),
+#   corpus held-out territories 0.722 / 0.418 (0.761 / 0.600); table: bench/realtext_choice-table.md.
 DESIGNS: dict[str, dict] = {
     "corpus": {"realtext_weight": 0.0},
     "texte-reel": {"referentiel_mode": "cv", "referentiel_weight": 1.0, "metadata": (), "dimension_shift": -0.5,
                    "realtext_weight": 0.0},
+    "apprentissage": {"realtext_weight": 1.0, "realtext_precision": 0.65, "code_shift": 1.0,
+                      "realtext_validation": False},
 }
-DEFAULT_DESIGN = "corpus"
+DEFAULT_DESIGN = "apprentissage"
 # Weight of the real-text training pool's rows (training/*/, analyse.coding.realtext) when a design does
 # not say: 0, the pool is not joined at all.
 DEFAULT_REALTEXT_WEIGHT = 0.0
-# Keys of a design that are not SegmentCoder parameters (how the training data is composed).
-COMPOSITION_KEYS = ("referentiel_mode", "referentiel_weight", "realtext_weight", "realtext_validation")
 DEFAULT_CODE_SHIFT = 0.0
 DEFAULT_ABSTAIN_SHIFT = 0.0
 DEFAULT_BALISE_LEVEL = None
