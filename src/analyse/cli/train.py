@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
         print(msg("train.moved", moves=" ; ".join(moves)))
     realtext = meta.get("realtext") or {}
     if realtext.get("dimension_thresholds"):
-        levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'}"
+        levels = ", ".join(f"{d} {'jamais' if t is None else f'{t:.3f}'.replace('.', ',')}"
                            for d, t in realtext["dimension_thresholds"].items())
-        print(msg("train.realtext", precision=f"{model.realtext_precision:.2f}", rows=realtext["referentiel_rows"],
+        print(msg("train.realtext", precision=f"{model.realtext_precision:.2f}".replace(".", ","),
+                  rows=realtext["referentiel_rows"],
                   pool=realtext.get("pool_rows", 0), texts=realtext["validation_texts"], levels=levels))
     if model.skipped_:
         rare = ", ".join(f"{c} ({n})" for c, n in model.skipped_.items())
