@@ -312,11 +312,14 @@ def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, 
     codings = load_codings(corpus, book)
     layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
     default, meta = train_model(corpus, book, codings, "A", layer, cv=2, char_ngrams=None)
-    assert default.metadata == METADATA_COLUMNS and default.dimension_shift == 0 and meta["design"] == DEFAULT_DESIGN
-    assert default.code_shift == DESIGNS[DEFAULT_DESIGN].get("code_shift", 0.0)
+    assert default.metadata == DESIGNS[DEFAULT_DESIGN].get("metadata", METADATA_COLUMNS)
+    assert meta["design"] == DEFAULT_DESIGN
+    for key in ("dimension_shift", "code_shift", "abstain_shift"):
+        assert getattr(default, key) == DESIGNS[DEFAULT_DESIGN].get(key, 0.0)
     assert default.realtext_precision == DESIGNS[DEFAULT_DESIGN].get("realtext_precision")
     corpus_design, meta = train_model(corpus, book, codings, "A", layer, design="corpus", cv=2, char_ngrams=None)
-    assert corpus_design.code_shift == 0 and corpus_design.realtext_precision is None and meta["design"] == "corpus"
+    assert corpus_design.code_shift == 0 and corpus_design.dimension_shift == 0 and meta["design"] == "corpus"
+    assert corpus_design.realtext_precision is None and corpus_design.metadata == METADATA_COLUMNS
     real, meta = train_model(corpus, book, codings, "A", layer, design="texte-reel", cv=2, char_ngrams=None)
     assert real.metadata == () and real.dimension_shift == DESIGNS["texte-reel"]["dimension_shift"] < 0
     assert meta["design"] == "texte-reel"

@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
     parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
                         help="réglages d'ensemble : « apprentissage » (défaut, choisie par bench/realtext_choice.py : "
-                             "apprend aussi les textes réels de training/, seuils de dimension choisis sur eux), "
+                             "apprend aussi les textes réels de training/, seuils relevés pour tenir la précision sur "
+                             "eux), "
                              "« corpus » (la conception précédente : sans textes réels) ou « texte-reel » (sans "
                              "variables d'atelier, de rôle et de type, référentiel de plein poids) ; voir le README")
     parser.add_argument("--apprentissage", action="append", default=None, metavar="DOSSIER",
@@ -84,10 +85,13 @@ def run(args: argparse.Namespace) -> int:
           "dimension en validation croisée par document ; "
           + ("« rien à coder » appris (abstention)" if model.nothing_threshold_ is not None
              else "« rien à coder » non appris (pas assez de segments sans code)"))
-    if model.dimension_shift or model.code_shift:
+    if model.dimension_shift or model.code_shift or model.abstain_shift:
         moves = [f"{name} {'relevés' if v < 0 else 'abaissés'} de {abs(v):g} sur l'échelle logit".replace(".", ",")
                  for name, v in (("seuils de dimension", model.dimension_shift), ("seuils des codes", model.code_shift))
                  if v]
+        if model.abstain_shift:
+            moves.append("seuil de « rien à coder » " + ("jamais atteint" if model.abstain_shift == float("inf") else
+                         f"relevé de {model.abstain_shift:g} sur l'échelle logit".replace(".", ",")))
         print(msg("train.moved", moves=" ; ".join(moves)))
     realtext = meta.get("realtext") or {}
     if realtext.get("dimension_thresholds"):
