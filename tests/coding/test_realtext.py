@@ -358,3 +358,19 @@ def test_suggest_says_when_the_pool_changed_since_training(project: Path, capsys
     write_lot(project / "training" / "autres-villes-2", n=6, seed=9, towns=("Crest",))
     code, out = run_cli(project, *args, capsys=capsys)
     assert code == 0 and "a appris d'autres textes réels que ceux de training/" in out.err
+
+
+def test_evaluate_prints_the_training_section_in_french(capsys):
+    from analyse.cli.evaluate import print_transfer
+
+    dim = {"micro_f1": 0.354, "macro_f1": 0.2, "micro_precision": 0.75, "mean_kappa": 0.1}
+    print_transfer({"sections": {"training": "apprentissage, hors pli (autres-villes-1)"},
+                    "training": {"role": "training", "texts": 250, "dimension": dim, "balise": None,
+                                 "false_alarm_rate": 0.0, "false_alarm_rate_with_dimensions": 0.08,
+                                 "abstention_rate": 0.9,
+                                 "folders": [{"name": "autres-villes-1", "texts": 70, "dimension": dim,
+                                              "false_alarm_rate_with_dimensions": 0.04}]}})
+    out = capsys.readouterr().out
+    assert out.startswith("[apprentissage] apprentissage, hors pli (autres-villes-1) (250 textes) : dimensions F1 "
+                          "micro 0,354")
+    assert "  autres-villes-1 (70 textes) : dimensions F1 micro 0,354, précision 0,750" in out and "training" not in out
