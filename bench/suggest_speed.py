@@ -19,7 +19,11 @@ The scores come from :class:`analyse.coding.scoring.LinearScorer` (whole-array T
 product per feature block); ``--pipeline`` times the scikit-learn pipeline instead, for comparison.
 ``--model PATH`` scores with a model saved by ``analyse train`` instead of training one (saves minutes).
 
-Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5] [--model PATH] [--cache DIR] [--pipeline]``.
+``--against PATH`` also scores a second saved model (e.g. main's design: ``analyse train --conception corpus
+--apprentissage aucun --model …``) in the same alternated rounds and prints the ratio of the two medians.
+
+Usage: ``python bench/suggest_speed.py [--segments 100000] [--rounds 5] [--model PATH] [--against PATH] [--cache DIR]
+[--pipeline]``.
 Exits 1 if the target is missed.
 """
 
@@ -64,6 +68,7 @@ def main() -> int:
     ap.add_argument("--model", type=Path, help="a model saved by `analyse train` (no training)")
     ap.add_argument("--cache", type=Path, help="NLP cache folder to reuse (default: a new temporary one)")
     ap.add_argument("--pipeline", action="store_true", help="time the scikit-learn pipeline, not the fast scorer")
+    ap.add_argument("--against", type=Path, help="a second saved model timed in the same rounds (ratio printed)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     corpus = load_corpus(ROOT / "corpus")
@@ -79,8 +84,13 @@ def main() -> int:
             model, meta = train_model(corpus, book, codings, "A", layer, knowledge=args.knowledge, cv=args.cv)
             print(f"model: {len(model.classes_)} codes suggestable, trained on {meta['segments']} segments of "
                   f"coder A in {time.perf_counter() - t0:.0f} s (not timed)", flush=True)
+        other = load_model(args.against, trust=True)[0] if args.against else None
+        if other is not None:
+            print(f"against: {len(other.classes_)} codes suggestable, read from {args.against}", flush=True)
         if args.pipeline:
             model.scorer_ = None
+            if other is not None:
+                other.scorer_ = None
         lemmas = segment_lemmas(corpus.segments, layer)
     base = segments_frame_for_model(corpus.segments, lemmas)
     replicas = math.ceil(args.segments / len(base))
@@ -89,8 +99,16 @@ def main() -> int:
     nlp = layer.nlp
     list(nlp.pipe(texts[:20]))                                  # warm-up of the pipeline
     score(model, X.iloc[:1000])
+    if other is not None:
+        score(other, X.iloc[:1000])
     score_rates, parse_rates, score_cpu, parse_cpu, suggested = [], [], [], [], 0
+    other_rates, other_cpu = [], []
     for _ in range(args.rounds):
+        if other is not None:
+            t0, c0 = time.perf_counter(), time.process_time()
+            score(other, X)
+            other_rates.append(len(X) / (time.perf_counter() - t0))
+            other_cpu.append(len(X) / (time.process_time() - c0))
         t0, c0 = time.perf_counter(), time.process_time()
         decided, _ = score(model, X)
         score_rates.append(len(X) / (time.perf_counter() - t0))
@@ -113,6 +131,10 @@ def main() -> int:
           f"include waiting for a shared machine): scoring {show(score_cpu)}, parse {show(parse_cpu)}")
     print(f"parsing costs ×{statistics.median(score_rates) / statistics.median(parse_rates):,.0f} the scoring "
           "(median against median): a segment is parsed once and cached")
+    if other is not None:
+        print(f"against {args.against}: wall clock {show(other_rates)}, CPU time {show(other_cpu)}; ratio of the "
+              f"medians (this model / against): wall clock {statistics.median(score_rates) / statistics.median(other_rates):.2f}, "
+              f"CPU time {statistics.median(score_cpu) / statistics.median(other_cpu):.2f}")
     if min(score_rates) < TARGET:
         print(f"FAILED: {min(score_rates):,.0f} segments/s < {TARGET:,.0f}")
         return 1

@@ -339,16 +339,46 @@ MESSAGES: dict[str, str] = {
     "ev.realtext.title": "textes réels d'autres villes ({role} : {name})",
     "ev.realtext.no_validation": "aucun jeu de validation donné",
     "ev.realtext.absent": "jeu absent ({folder}/texts.jsonl et labels-1.jsonl)",
-    "ev.realtext.note": "modèle tel que livré (corpus, grille, référentiel) ; étiquettes de référence : labels-1 ; ",
+    "ev.realtext.note": "modèle tel que livré (corpus, grille, référentiel et, selon la conception, textes réels de "
+                        "training/) ; étiquettes de référence : labels-1 ; ",
     "ev.realtext.note_validation": "jeu de validation : les réglages de décision sont choisis dessus, jamais ses "
                                    "étiquettes en entraînement",
     "ev.realtext.note_crossfit": " ; ses étiquettes choisissent les seuils de dimension sur texte réel : chaque "
                                  "texte est décidé par des seuils choisis sans sa ville ({folds} plis par ville)",
     "ev.realtext.note_test": "jeu de test : rien n'est réglé dessus",
-    "train.moved": "pour le texte réel (réglages choisis sur le jeu de validation, bench/transfer_choice.py) : "
-                   "{moves}",
+    "train.moved": "pour le texte réel (réglages de la conception, choisis sur le jeu de validation) : {moves}",
     "train.realtext": "seuils de dimension choisis sur texte réel pour une précision de {precision} ({rows} "
-                      "paragraphes du référentiel hors pli, {texts} textes de validation) : {levels}",
+                      "paragraphes du référentiel et {pool} textes d'apprentissage hors pli, {texts} textes de "
+                      "validation) : {levels}",
+    "pool.unreadable": "fichier illisible ({error})",
+    "pool.bad_json": "ligne JSON invalide ({error})",
+    "pool.bad_json_hint": "une ligne par texte, chacune un objet JSON complet {{…}}",
+    "pool.not_object": "la ligne n'est pas un objet JSON {{…}}",
+    "pool.missing_field": "champ « {field} » absent ou vide",
+    "pool.texts_hint": 'chaque ligne de texts.jsonl porte "id", "text" et "town" (la ville : les plis la respectent)',
+    "pool.labels_hint": 'chaque ligne de labels-1.jsonl porte "id" et "codes" (une liste, vide si aucun code)',
+    "pool.duplicate": "id « {id} » déjà donné ligne {first}",
+    "pool.bad_codes": "« codes » du texte « {id} » doit être une liste de codes",
+    "pool.unknown_code": "code inconnu de la grille : {codes} (texte « {id} »)",
+    "pool.unknown_code_hint": "corriger l'étiquette, ou ajouter le code à codebook/balises.yaml",
+    "pool.label_without_text": "étiquettes du texte « {id} », absent de {texts}",
+    "pool.text_without_labels": "le texte « {id} » n'a pas de ligne dans {labels}",
+    "pool.text_without_labels_hint": 'ajouter {{"id": …, "codes": []}} si aucun code ne s\'applique',
+    "pool.missing_file": "{name} absent",
+    "pool.missing_file_hint": "un dossier d'apprentissage contient texts.jsonl et labels-1.jsonl",
+    "pool.not_a_folder": "dossier d'apprentissage introuvable",
+    "train.pool": "apprentissage sur texte réel : {texts} textes de {towns} villes (poids {weight}, plis par ville), "
+                  "empreinte {hash}",
+    "train.pool_folder": "  {name} : {texts} textes, {towns} villes, {uncoded} sans code ({path}, empreinte {hash})",
+    "train.pool_none": "apprentissage sur texte réel : aucun dossier",
+    "train.pool_unused": "apprentissage sur texte réel : {texts} textes lus, non utilisés par la conception "
+                         "« {design} » (poids 0)",
+    "ev.pool.title": "apprentissage, hors pli ({name})",
+    "ev.pool.note": "matériau d'apprentissage, ni validation ni test : chaque texte est noté hors pli par la "
+                    "validation croisée interne du modèle livré (plis par ville : un modèle qui n'a pas vu sa "
+                    "ville) et décidé par des seuils choisis sans son pli ; étiquettes : labels-1",
+    "ev.pool.note_unused": "matériau d'apprentissage que la conception n'utilise pas (poids 0) : noté par le "
+                           "modèle livré, qui ne l'a pas vu ; étiquettes : labels-1",
     "model.no_code": "aucun code n'a {n} segments positifs ou plus : rien à apprendre",
     "model.no_code_hint": "coder plus de segments, ou baisser min_positives",
     "model.no_f1": "aucun code n'atteint un F1 de {f1} en validation croisée interne",

@@ -305,14 +305,21 @@ def test_stacked_probabilities_equal_one_vs_rest():
 
 
 def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, tmp_path: Path):
-    from analyse.coding.autocode import DESIGNS, METADATA_COLUMNS
+    from analyse.coding.autocode import DEFAULT_DESIGN, DESIGNS, METADATA_COLUMNS
 
     corpus = load_corpus(synthetic / "corpus")
     book = load_codebook(synthetic / "codebook" / "balises.yaml")
     codings = load_codings(corpus, book)
     layer = NLPLayer(spacy.blank("fr"), cache_dir=tmp_path / "cache", progress=False)
     default, meta = train_model(corpus, book, codings, "A", layer, cv=2, char_ngrams=None)
-    assert default.metadata == METADATA_COLUMNS and default.dimension_shift == 0 and meta["design"] == "corpus"
+    assert default.metadata == DESIGNS[DEFAULT_DESIGN].get("metadata", METADATA_COLUMNS)
+    assert meta["design"] == DEFAULT_DESIGN
+    for key in ("dimension_shift", "code_shift", "abstain_shift"):
+        assert getattr(default, key) == DESIGNS[DEFAULT_DESIGN].get(key, 0.0)
+    assert default.realtext_precision == DESIGNS[DEFAULT_DESIGN].get("realtext_precision")
+    corpus_design, meta = train_model(corpus, book, codings, "A", layer, design="corpus", cv=2, char_ngrams=None)
+    assert corpus_design.code_shift == 0 and corpus_design.dimension_shift == 0 and meta["design"] == "corpus"
+    assert corpus_design.realtext_precision is None and corpus_design.metadata == METADATA_COLUMNS
     real, meta = train_model(corpus, book, codings, "A", layer, design="texte-reel", cv=2, char_ngrams=None)
     assert real.metadata == () and real.dimension_shift == DESIGNS["texte-reel"]["dimension_shift"] < 0
     assert meta["design"] == "texte-reel"

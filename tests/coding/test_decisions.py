@@ -235,7 +235,7 @@ def test_evaluate_measures_the_project_test_set_by_default(tmp_path: Path, monke
     from tests.coding.test_autocode import build_synthetic_project
 
     root = build_synthetic_project(tmp_path / "p", docs_per_territory=2)
-    _write_set(root / "tests" / "data" / "devset-2", [("t1", "La monnaie locale circule."), ("t2", "Pause.")],
+    _write_set(root / "tests" / "data" / "devset-3", [("t1", "La monnaie locale circule."), ("t2", "Pause.")],
                [["VAL.6"], []], [["VAL.6"], []])
     monkeypatch.setenv("BALISES_SPACY_MODEL", "blank:fr")
     monkeypatch.setenv("BALISES_NLP_CACHE", str(tmp_path / "cache"))
@@ -249,6 +249,6 @@ def test_evaluate_measures_the_project_test_set_by_default(tmp_path: Path, monke
         without = json.loads(capsys.readouterr().out)["transfer"]
     finally:
         os.chdir(cwd)
-    assert default["test:devset-2"]["role"] == "test" and default["test:devset-2"]["texts"] == 2
-    assert default["test:devset-2"]["agreement_labels_1_2"]["texts"] == 2
+    assert default["test:devset-3"]["role"] == "test" and default["test:devset-3"]["texts"] == 2
+    assert default["test:devset-3"]["agreement_labels_1_2"]["texts"] == 2
     assert not any(k.startswith("test:") for k in without)

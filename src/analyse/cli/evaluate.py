@@ -12,6 +12,8 @@ from analyse.errors import EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from analyse.cli.train import DESIGN_NAMES      # a sibling command module: stdlib only, still instant
+
     parser.add_argument("--json", action="store_true", help="écrire les résultats en JSON")
     parser.add_argument("--coder", default="A", help="codeur humain de référence (défaut : A)")
     parser.add_argument("--folds", type=int, default=5,
@@ -31,9 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "les réglages de décision des propositions sont choisis sur lui")
     parser.add_argument("--testset", action="append", default=None, metavar="DOSSIER",
                         help="dossier d'un jeu de test de textes réels (répétable ; même format que --devset ; "
-                             "défaut : tests/data/devset-2 s'il existe ; « aucun » : sans) : mesuré seulement, "
+                             "défaut : tests/data/devset-3 s'il existe ; « aucun » : sans) : mesuré seulement, "
                              "rien n'est réglé dessus")
+    parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
+                        help="conception mesurée (défaut : celle d'`analyse train`)")
+    parser.add_argument("--apprentissage", action="append", default=None, metavar="DOSSIER",
+                        help="dossiers de textes réels appris (comme `analyse train` ; défaut : tous ceux de "
+                             "training/ ; « aucun » : sans) : ajoutés à chaque entraînement, jamais testés ; leurs "
+                             "chiffres hors pli forment la section « apprentissage, hors pli »")
     add_nlp_options(parser)
+
+
+ROLE_WORDS = {"training": "apprentissage"}
 
 
 def print_transfer(transfer: dict) -> None:
@@ -47,12 +58,16 @@ def print_transfer(transfer: dict) -> None:
             print(f"{title} : {sec['skipped']}")
             continue
         d, b = sec["dimension"], sec.get("balise") or {}
-        role = f"[{sec['role']}] " if sec.get("role") else ""
+        role = f"[{ROLE_WORDS.get(sec['role'], sec['role'])}] " if sec.get("role") else ""
         print(f"{role}{title} ({sec['texts']} textes) : dimensions F1 micro {fmt(d['micro_f1'])}, macro {fmt(d['macro_f1'])}, "
               f"précision {fmt(d['micro_precision'])}, kappa {fmt(d['mean_kappa'])} ; balises F1 micro "
               f"{fmt(b.get('micro_f1'))}, macro {fmt(b.get('macro_f1'))} ; fausses alertes sur les textes sans code "
               f"{fmt(sec.get('false_alarm_rate'))} (dimensions comprises {fmt(sec.get('false_alarm_rate_with_dimensions'))}) ; "
               f"abstention {fmt(sec.get('abstention_rate'))}")
+        for lot in sec.get("folders") or []:
+            print(f"  {lot['name']} ({lot['texts']} textes) : dimensions F1 micro {fmt(lot['dimension']['micro_f1'])}, "
+                  f"précision {fmt(lot['dimension']['micro_precision'])} ; fausses alertes (dimensions comprises) "
+                  f"{fmt(lot['false_alarm_rate_with_dimensions'])}")
         agree = sec.get("agreement_labels_1_2")
         if agree:
             print(f"  accord labels-1 / labels-2 ({agree['texts']} textes) : dimensions F1 micro "
@@ -62,6 +77,8 @@ def print_transfer(transfer: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from analyse.cli.train import training_option
+    from analyse.coding.autocode import DEFAULT_DESIGN
     from analyse.coding.evaluate import evaluate, write_outputs
 
     project, corpus, book, codings = load_for_coding(args)
@@ -69,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     ev = evaluate(corpus, book, codings, args.coder, layer, n_splits=args.folds, compare=args.compare,
                   n_jobs=args.jobs, referentiel=args.referentiel, devset_dir=args.devset or ["default"],
                   kfold=not args.no_kfold, testset_dirs=("default" if args.testset is None
-                                              else [d for d in args.testset if d not in ("aucun", "none")]))
+                                              else [d for d in args.testset if d not in ("aucun", "none")]),
+                  design=args.conception or DEFAULT_DESIGN, training=training_option(args.apprentissage))
     out_dir = Path(args.out_dir) if args.out_dir else project.outputs_dir / "evaluation"
     paths = write_outputs(ev, out_dir, book)
     if args.json:

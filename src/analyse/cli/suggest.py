@@ -41,6 +41,18 @@ def obtain_model(args, project, corpus, book, codings, layer):
         if meta.get("training_hash") != current_training_hash(corpus, codings, meta.get("coder", "A")):
             note(f"{path} a été entraîné sur d'autres codages que les actuels : lancer `analyse train` "
                  "pour le mettre à jour")
+        pool = meta.get("realtext_pool") or {}
+        if pool.get("used"):
+            from analyse.coding.realtext import read_training_pool, training_folders
+            from analyse.errors import AnalyseError
+
+            try:
+                current = read_training_pool(training_folders(Path(corpus.root).parent), book)[1]["hash"]
+            except AnalyseError:
+                current = None
+            if current != pool.get("hash"):
+                note(f"{path} a appris d'autres textes réels que ceux de training/ aujourd'hui : lancer `analyse "
+                     "train` pour le mettre à jour")
         return model, meta, path
     coder = "A"
     note(f"pas de modèle dans {path} : entraînement sur les codages du codeur {coder} (une minute environ)…")

@@ -323,12 +323,34 @@ REFERENTIEL_MODE = "extra"
 DEFAULT_METADATA: tuple[str, ...] = METADATA_COLUMNS
 # Decisions on real text (SegmentCoder's dimension_shift, code_shift, abstain_shift, balise_level).
 DEFAULT_DIMENSION_SHIFT = 0.0
-# Named designs for `analyse train --conception`: "corpus" is the defaults above; "texte-reel" is what
-# the validation protocol chose on the validation set of other towns (see above for why it is not the default).
+# Named designs for `analyse train --conception` (the constants above are SegmentCoder's own defaults,
+# i.e. the design "corpus"):
+# * "corpus": main's design until 1 December 2026 — no real-text training pool.
+# * "texte-reel": what the second protocol chose on the validation set (see above for why it was not kept).
+# * "apprentissage" (DEFAULT_DESIGN, what `analyse train` and `analyse suggest` use): chosen by the third
+#   protocol of issue 19 (bench/realtext_choice.py, rule committed before any candidate was computed: among the
+#   candidates with dimension precision >= 0.75 on the validation set of other towns AND on the real-text
+#   training pool out of fold (grouped by town), false alarms <= 0.2 on both and corpus leave-one-territory-out
+#   dimension precision >= 0.7, the best validation dimension F1; ties: the pool's F1, then LOTO's). On the
+#   pool of training/ (autres-villes-1 to -3: 250 texts, 180 towns) it joins the pool at weight 1 and the
+#   référentiel at weight 1 as grouped rows of the internal cross-validation, keeps the metadata features,
+#   raises the dimension heads' thresholds by 1 logit, lowers the codes' by 1 and raises « rien à coder »'s by 1:
+#   validation dimension precision / recall / F1 0.824 / 0.169 / 0.280, false alarms 0.00 (« corpus »: 0.682 /
+#   0.181 / 0.286, 0.11), pool out of fold 0.750 / 0.232 / 0.354 (0.592 / 0.217 / 0.318), corpus held-out
+#   territories 0.760 / 0.541 (0.761 / 0.600). Table: bench/realtext_choice-table.md. Precision rises, the F1
+#   does not: the pool's precision floor (0.75) is what holds the thresholds up (the same design without the
+#   shifts: validation F1 0.414 but pool precision 0.623).
 DESIGNS: dict[str, dict] = {
-    "corpus": {},
-    "texte-reel": {"referentiel_mode": "cv", "referentiel_weight": 1.0, "metadata": (), "dimension_shift": -0.5},
+    "corpus": {"realtext_weight": 0.0},
+    "texte-reel": {"referentiel_mode": "cv", "referentiel_weight": 1.0, "metadata": (), "dimension_shift": -0.5,
+                   "realtext_weight": 0.0},
+    "apprentissage": {"realtext_weight": 1.0, "referentiel_mode": "cv", "referentiel_weight": 1.0,
+                      "dimension_shift": -1.0, "code_shift": 1.0, "abstain_shift": 1.0, "realtext_validation": False},
 }
+DEFAULT_DESIGN = "apprentissage"
+# Weight of the real-text training pool's rows (training/*/, analyse.coding.realtext) when a design does
+# not say: 0, the pool is not joined at all.
+DEFAULT_REALTEXT_WEIGHT = 0.0
 DEFAULT_CODE_SHIFT = 0.0
 DEFAULT_ABSTAIN_SHIFT = 0.0
 DEFAULT_BALISE_LEVEL = None
@@ -708,8 +730,11 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             self.prototype_texts_ = [" ".join(t for t, on in zip(lem, extra_data[1][:, j]) if on)
                                      for j in range(extra_data[1].shape[1]) if extra_data[1][:, j].any()]
         oof = np.zeros(Y.shape, dtype=float)
-        for train, test in self._splitter(len(X), groups).split(X, Y, groups):
+        # the inner fold of each row: thresholds can be chosen again without a fold (without_rows)
+        self.oof_fold_ = np.full(len(X), -1, dtype=int)
+        for k, (train, test) in enumerate(self._splitter(len(X), groups).split(X, Y, groups)):
             oof[test] = self._fit_predict(X, Y, train, test, extra_data, weights)
+            self.oof_fold_[test] = k
         rows = [code_rows if _is_code_head(h) else slice(None) for h in heads]
         f1_chosen = [best_threshold(Y[r, j], oof[r, j]) for j, r in enumerate(rows)]
         if self.threshold_rule == "precision":
@@ -796,11 +821,13 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         # real text whose scores choose the dimension thresholds of realtext_precision
         scores, dim_labels, source = [], [], []
         n, d = len(self.classes_), len(self.dimension_classes_)
+        self.realtext_row_index_ = np.zeros(0, dtype=int)
         if realtext_rows is not None and np.asarray(realtext_rows, dtype=bool).any():
             rows = np.asarray(realtext_rows, dtype=bool)
             scores.append(oof[rows])
             dim_labels.append(Y[rows][:, n:n + d])
             source += ["rows"] * int(rows.sum())
+            self.realtext_row_index_ = np.flatnonzero(rows)
         if validation is not None and len(validation[0]):
             Xv, yv = validation
             scores.append(self._all_proba(Xv))
@@ -850,15 +877,39 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
             return self.dimension_precision
         return self.target_precision
 
+    def without_rows(self, exclude) -> "SegmentCoder":
+        """A copy whose thresholds are chosen again without the training rows ``exclude`` (boolean mask).
+
+        Every threshold the decisions use is chosen on out-of-fold scores: the codes', the dimension
+        heads' and « rien à coder »'s (:meth:`with_targets` on the other rows), and the real-text
+        dimension thresholds of ``realtext_precision`` (the other real-text rows, and the validation
+        texts if any). Why: a training row's own out-of-fold score (``oof_scores_``) can then be
+        decided without its label having chosen the threshold — the rows of one inner fold
+        (``oof_fold_ == k``) decided by ``model.without_rows(model.oof_fold_ == k)`` are out of fold
+        for the heads and for the thresholds alike. No refit.
+        """
+        exclude = np.asarray(exclude, dtype=bool)
+        model = self.with_targets(self.target_precision, self.abstain_precision, self.dimension_precision,
+                                  keep=~exclude)
+        scores = getattr(self, "realtext_scores_", None)
+        if scores is not None:
+            source = np.asarray(self.realtext_source_, dtype=object)
+            keep = np.ones(len(scores), dtype=bool)
+            from_rows = np.flatnonzero(source == "rows")
+            keep[from_rows] = ~exclude[self.realtext_row_index_]
+            model.set_realtext(scores[keep], self.realtext_labels_[keep], source[keep])
+        return model
+
     def with_targets(self, target_precision: float, abstain_precision: float | None = None,
-                     dimension_precision: float | None = None) -> "SegmentCoder":
+                     dimension_precision: float | None = None, keep=None) -> "SegmentCoder":
         """A copy whose thresholds are chosen again, from the stored out-of-fold scores, for other targets.
 
         Every head is fitted on its own (one-vs-rest), so this is the model :meth:`fit` would give
         with these targets, provided they do not keep a head this model dropped: fit once at the
         lowest target of a comparison, then derive the stricter ones (``bench/transfer_choice.py``).
         A head whose new target is unreachable is never suggested (threshold +inf); a « rien à
-        coder » head that cannot reach its target no longer abstains.
+        coder » head that cannot reach its target no longer abstains. ``keep`` (boolean mask over
+        the training rows) chooses the thresholds on those rows only (:meth:`without_rows`).
         """
         import copy
 
@@ -869,10 +920,11 @@ class SegmentCoder(ClassifierMixin, BaseEstimator):
         model.dimension_precision = dimension_precision
         n, d = len(self.classes_), len(self.dimension_classes_)
         code_rows = getattr(self, "oof_code_rows_", None)
+        keep = np.ones(len(self.oof_scores_), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
         found = []
         for j in range(self.oof_scores_.shape[1]):
             head = NOTHING_HEAD if j >= n + d else (DIMENSION_PREFIX if j >= n else "")
-            r = code_rows if j < n and code_rows is not None else slice(None)
+            r = keep & code_rows if j < n and code_rows is not None else keep
             found.append(precision_threshold(self.oof_labels_[r, j], self.oof_scores_[r, j], model._target(head)))
         thresholds = np.array([np.inf if t is None else t for t, _, _ in found], dtype=float)
         model.thresholds_, model.dimension_thresholds_ = thresholds[:n], thresholds[n:n + d]
@@ -1210,38 +1262,135 @@ def validation_texts(folder: str | Path | None, layer) -> tuple[pd.DataFrame, li
 
 
 def realtext_rows_of(X: pd.DataFrame) -> np.ndarray:
-    """Training rows that are real text: the référentiel's paragraphs joined by ``add_referentiel`` in "cv" mode."""
-    return (X["doc"] == "referentiel").to_numpy() if "doc" in X.columns else np.zeros(len(X), dtype=bool)
+    """Training rows that are real text: the référentiel's paragraphs joined by ``add_referentiel`` in "cv"
+    mode and the real-text training pool's texts joined by :func:`add_realtext`."""
+    from analyse.coding.realtext import POOL_DOC_PREFIX
+
+    if "doc" not in X.columns:
+        return np.zeros(len(X), dtype=bool)
+    doc = X["doc"].astype(str)
+    return ((doc == "referentiel") | doc.str.startswith(POOL_DOC_PREFIX)).to_numpy()
+
+
+def pool_rows_of(X: pd.DataFrame) -> np.ndarray:
+    """Training rows that come from the real-text training pool (:func:`add_realtext`)."""
+    from analyse.coding.realtext import POOL_DOC_PREFIX
+
+    if "doc" not in X.columns:
+        return np.zeros(len(X), dtype=bool)
+    return X["doc"].astype(str).str.startswith(POOL_DOC_PREFIX).to_numpy()
+
+
+def design_settings(design: str) -> tuple[dict, dict]:
+    """A named design of :data:`DESIGNS` split into how the training data is composed and the
+    :class:`SegmentCoder` parameters: ``(composition, params)``.
+
+    ``composition`` = ``{"referentiel_mode", "referentiel_weight", "realtext_weight", "realtext_validation"}``
+    (defaults: :data:`REFERENTIEL_MODE`, the référentiel's weight of :data:`EXTRA_WEIGHTS`,
+    :data:`DEFAULT_REALTEXT_WEIGHT`, True).
+
+    >>> design_settings("corpus")[0]["realtext_weight"]
+    0.0
+    """
+    if design not in DESIGNS:
+        raise ModelError(msg("model.unknown_design", design=design), hint=msg("model.unknown_design_hint",
+                                                                            designs=", ".join(DESIGNS)))
+    settings = dict(DESIGNS[design])
+    composition = {"referentiel_mode": settings.pop("referentiel_mode", REFERENTIEL_MODE),
+                   "referentiel_weight": settings.pop("referentiel_weight", EXTRA_WEIGHTS["referentiel"]),
+                   "realtext_weight": float(settings.pop("realtext_weight", DEFAULT_REALTEXT_WEIGHT)),
+                   "realtext_validation": bool(settings.pop("realtext_validation", True))}
+    return composition, settings
+
+
+def realtext_pool(codebook: Codebook, layer, folders) -> tuple[pd.DataFrame, list[set[str]], list[str], dict]:
+    """The real-text training pool (:func:`analyse.coding.realtext.read_training_pool`) as model input.
+
+    Returns ``(X, y, groups, info)``: ``X["doc"]`` is ``apprentissage:<lot>`` (so that
+    :func:`realtext_rows_of` knows these rows), ``X["segment"]`` ``<lot>/<id>``, ``groups`` each text's
+    town (:func:`~analyse.coding.realtext.town_group`): a cross-validation never splits a town.
+    Empty frames when ``folders`` is empty.
+    """
+    from analyse.coding.realtext import POOL_DOC_PREFIX, read_training_pool, town_group
+
+    rows, info = read_training_pool(list(folders or []), codebook)
+    texts = [r["text"] for r in rows]
+    lemmas = []
+    for name in dict.fromkeys(r["folder"] for r in rows):     # one cache unit per lot
+        lemmas += texts_lemmas([r["text"] for r in rows if r["folder"] == name], layer, f"apprentissage-{name}")
+    X = pd.DataFrame({"segment": [f"{r['folder']}/{r['id']}" for r in rows],
+                      "doc": [POOL_DOC_PREFIX + r["folder"] for r in rows], "territory": "", "text": texts,
+                      "lemmas": lemmas, "atelier": "", "role": "", "kind": ""}, columns=MODEL_INPUT_COLUMNS)
+    return X, [set(r["codes"]) for r in rows], [town_group(r["town"]) for r in rows], info
+
+
+def add_realtext(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, sample_weight, pool,
+                 weight: float):
+    """Training data of one fit with the real-text pool's rows joined at ``weight``: ``(X, y, groups,
+    sample_weight)``.
+
+    The pool's rows are rows of the internal cross-validation (grouped by town: ``pool``'s groups),
+    weighted ``weight`` in the classifiers, and real text for ``realtext_precision``. A weight of 0
+    (or an empty pool) leaves the data as it is: the pool is then not joined at all.
+    """
+    Xp, yp, gp = pool[:3] if pool is not None else (None, [], [])
+    if Xp is None or not len(Xp) or not weight:
+        return X, list(y), list(groups), sample_weight
+    base = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return (pd.concat([X.reset_index(drop=True), Xp], ignore_index=True), list(y) + list(yp),
+            list(groups) + list(gp), np.r_[base, np.full(len(Xp), float(weight))])
+
+
+def compose_training(X: pd.DataFrame, y: Sequence[set[str]], extra, referentiel, pool, composition: dict):
+    """Training data of one fit as ``design_settings`` composes it: the corpus rows ``X`` (grouped by
+    document), the codebook's documents ``extra``, the référentiel (``(X, y, groups)`` of
+    :func:`referentiel_blocks`, or None) and the real-text pool (``(X, y, groups)`` of
+    :func:`realtext_pool`, or None). Returns ``(X, y, groups, sample_weight, extra)`` for
+    :meth:`SegmentCoder.fit`.
+    """
+    X = X.reset_index(drop=True)
+    groups, weights = list(X["doc"]), None
+    y = list(y)
+    if referentiel is not None:
+        X, y, groups, weights, extra = add_referentiel(X, y, groups, extra, referentiel,
+                                                       composition["referentiel_mode"],
+                                                       composition["referentiel_weight"])
+    X, y, groups, weights = add_realtext(X, y, groups, weights, pool, composition["realtext_weight"])
+    if weights is not None and np.all(weights == 1.0):
+        weights = None
+    return X, y, groups, weights, extra
 
 
 def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = "A",
                 layer=None, knowledge: bool = True, referentiel: str | Path | None = "default",
-                validation: str | Path | None = "default", design: str = "corpus",
-                **params) -> tuple[SegmentCoder, dict]:
+                validation: str | Path | None = "default", design: str = DEFAULT_DESIGN,
+                training: str | Sequence | None = "default", **params) -> tuple[SegmentCoder, dict]:
     """Train a :class:`SegmentCoder` on a coder's covered segments; return it and its metadata.
 
     With ``knowledge`` the codebook's texts and the référentiel's paragraphs (read from
     ``referentiel``; ``"default"``: ``../shared/seed/`` next to the corpus's project; None: not
     used) are added as down-weighted training documents (:func:`knowledge_documents`).
+    ``training`` lists the folders of the real-text training pool (``"default"``: every lot under the
+    project's ``training/``, :func:`analyse.coding.realtext.training_folders`; None or ``[]``: none);
+    they are read (and checked) whatever the design, and joined to the fit at the design's
+    ``realtext_weight`` (:func:`add_realtext`; 0: not joined).
     ``validation`` (``"default"``: ``tests/data/devset`` next to the corpus, if there; None: none) is
     a set of real texts whose labels only choose the real-text dimension thresholds
-    (``realtext_precision``), with the référentiel's out-of-fold scores. ``design`` names a set of
-    settings of :data:`DESIGNS` (explicit ``params`` win over it).
+    (``realtext_precision``) of a design whose ``realtext_validation`` allows it, with the other
+    real-text rows' out-of-fold scores. ``design`` names a set of settings of :data:`DESIGNS`
+    (explicit ``params`` win over it).
 
     Examples
     --------
     >>> model, meta = train_model(corpus, book, codings, "A")     # doctest: +SKIP
     >>> save_model(model, meta, "outputs/models/model.joblib")   # doctest: +SKIP
     """
+    from analyse.coding.realtext import training_folders
     from analyse.nlp import NLPLayer, default_cache_dir, segment_lemmas
 
-    if design not in DESIGNS:
-        raise ModelError(msg("model.unknown_design", design=design), hint=msg("model.unknown_design_hint",
-                                                                            designs=", ".join(DESIGNS)))
-    settings = dict(DESIGNS[design])
-    ref_mode = settings.pop("referentiel_mode", REFERENTIEL_MODE)
-    ref_weight = settings.pop("referentiel_weight", EXTRA_WEIGHTS["referentiel"])
+    composition, settings = design_settings(design)
     params = {**settings, **params}
+    root = Path(corpus.root).parent if corpus.root else Path.cwd()
     layer = layer or NLPLayer(cache_dir=default_cache_dir(corpus.root))
     covered = segment_codes(codings, corpus, coder, covered_only=True)
     if not covered:
@@ -1251,32 +1400,42 @@ def train_model(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str
     params.setdefault("labels", list(codebook.codes))
     params.setdefault("dimensions", dimension_map(codebook))
     params.setdefault("balises", balise_codes(codebook))
-    extra, extra_info, weights, groups, Xt, yt = None, {}, None, list(X["doc"]), X, y
+    folders = training_folders(root) if training == "default" else [Path(f) for f in (training or [])]
+    pool = realtext_pool(codebook, layer, folders)
+    extra, extra_info, ref = None, {}, None
     if knowledge:
         if referentiel == "default":
             from analyse.coding.knowledge import default_referentiel_path
-            referentiel = default_referentiel_path(Path(corpus.root).parent if corpus.root else Path.cwd())
+            referentiel = default_referentiel_path(root)
         Xe, ye, we, extra_info = knowledge_documents(codebook, layer, None)
+        extra = (Xe, ye, we)
         Xr, yr, gr, _ = referentiel_blocks(codebook, layer, referentiel)
+        ref = (Xr, yr, gr)
         if len(Xr):
-            extra_info.update(referentiel=len(Xr), referentiel_path=str(referentiel), referentiel_mode=ref_mode,
-                              referentiel_weight=ref_weight)
+            extra_info.update(referentiel=len(Xr), referentiel_path=str(referentiel),
+                              referentiel_mode=composition["referentiel_mode"],
+                              referentiel_weight=composition["referentiel_weight"])
         elif referentiel is not None:
             extra_info["referentiel_missing"] = str(referentiel)
-        Xt, yt, groups, weights, extra = add_referentiel(X, y, groups, (Xe, ye, we), (Xr, yr, gr),
-                                                         mode=ref_mode, weight=ref_weight)
+    Xt, yt, groups, weights, extra = compose_training(X, y, extra, ref, pool, composition)
     if validation == "default":
-        validation = (Path(corpus.root).parent if corpus.root else Path.cwd()) / "tests" / "data" / "devset"
+        validation = root / "tests" / "data" / "devset"
     # a validation set is read only when its labels are used (real-text dimension thresholds)
-    use = params.get("realtext_precision", DEFAULT_REALTEXT_PRECISION) is not None
+    use = (params.get("realtext_precision", DEFAULT_REALTEXT_PRECISION) is not None
+           and composition["realtext_validation"])
     val = validation_texts(validation, layer) if use else None
     model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights,
                                        realtext_rows=realtext_rows_of(Xt), validation=val[:2] if val else None)
     meta = model_metadata(model, codebook, training_hash(X, y), layer.key, coder, len(X))
     meta["extra_documents"] = extra_info
     meta["design"] = design
+    used = bool(len(pool[0])) and composition["realtext_weight"] > 0
+    meta["realtext_pool"] = {**pool[3], "weight": composition["realtext_weight"], "used": used,
+                             "rows": int(pool_rows_of(Xt).sum())}
     source = getattr(model, "realtext_source_", None)
-    meta["realtext"] = {"referentiel_rows": int(np.sum(source == "rows")) if source is not None else 0,
+    n_ref = int(np.sum(realtext_rows_of(Xt) & ~pool_rows_of(Xt)))
+    meta["realtext"] = {"referentiel_rows": n_ref if source is not None else 0,
+                        "pool_rows": int(pool_rows_of(Xt).sum()) if source is not None else 0,
                         "validation_texts": int(np.sum(source == "validation")) if source is not None else 0,
                         "validation_path": str(validation) if val else None,
                         "dimension_thresholds": None if model.realtext_dimension_thresholds_ is None else {

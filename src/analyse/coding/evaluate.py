@@ -39,8 +39,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from analyse.coding.autocode import (BALISE_DIMENSIONS, RuleSuggester, SegmentCoder, balise_codes, dimension_map,
-                                     training_data)
+from analyse.coding.autocode import (BALISE_DIMENSIONS, DEFAULT_DESIGN, RuleSuggester, SegmentCoder, balise_codes,
+                                     dimension_map, pool_rows_of, training_data)
 from analyse.model.codebook import Codebook
 from analyse.model.codings import Codings
 from analyse.model.corpus import Corpus
@@ -121,12 +121,14 @@ def dimension_indicator(Y: np.ndarray, codes: Sequence[str], codebook: Codebook)
     return out
 
 
-def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, referentiel=None, validation=None):
-    from analyse.coding.autocode import add_referentiel, realtext_rows_of
+def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, referentiel=None, validation=None,
+              pool=None, composition: dict | None = None):
+    from analyse.coding.autocode import compose_training, design_settings, realtext_rows_of
 
-    Xt, yt, groups, weights = X.iloc[train], [y[i] for i in train], list(X["doc"].iloc[train]), None
-    if referentiel is not None:
-        Xt, yt, groups, weights, extra = add_referentiel(Xt, yt, groups, extra, referentiel)
+    composition = composition or design_settings(DEFAULT_DESIGN)[0]
+    # the référentiel and the real-text pool join the training side only: the test side is corpus rows
+    Xt, yt, groups, weights, extra = compose_training(X.iloc[train], [y[i] for i in train], extra, referentiel,
+                                                      pool, composition)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SegmentCoder(**params)
@@ -139,8 +141,8 @@ def _fit_fold(params: dict, X: pd.DataFrame, y: list, train, test, extra=None, r
 
 
 def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, params: dict | None = None,
-                n_jobs: int = 1, extra=None, referentiel=None, validation=None
-                ) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+                n_jobs: int = 1, extra=None, referentiel=None, validation=None, pool=None,
+                composition: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
     """Predictions of a freshly fitted :class:`SegmentCoder` for each test fold.
 
     The model gets every codebook code as ``labels`` and, unless ``params``
@@ -148,6 +150,9 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     (``(X, y, groups)`` of :func:`~analyse.coding.autocode.referentiel_blocks`) join every training
     fold as the shipped model uses them (:func:`~analyse.coding.autocode.add_referentiel`), and
     ``validation`` (real texts and labels) chooses the real-text dimension thresholds as it does there.
+    ``pool`` (the real-text training pool, :func:`~analyse.coding.autocode.realtext_pool`) joins every
+    training side at the weight of ``composition`` (:func:`~analyse.coding.autocode.design_settings`),
+    never a test side: only the rows of ``X`` (the corpus) are tested.
 
     Returns
     -------
@@ -165,7 +170,8 @@ def out_of_fold(X: pd.DataFrame, y: list[set[str]], splits, codebook: Codebook, 
     params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
               **(params or {})}
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(params, X, y, train, test, extra, referentiel, validation) for train, test in splits)
+        delayed(_fit_fold)(params, X, y, train, test, extra, referentiel, validation, pool, composition)
+        for train, test in splits)
     Y_pred = np.zeros((len(X), len(codes)), dtype=int)
     D_pred = np.zeros((len(X), len(DIMENSIONS)), dtype=int) if params["dimensions"] else None
     index = {c: j for j, c in enumerate(codes)}
@@ -360,7 +366,7 @@ def read_devset(folder: str | Path) -> tuple[list[dict], dict, dict] | None:
 def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_loto: np.ndarray,
                         D_loto: np.ndarray | None, params: dict | None, referentiel: Path | None,
                         devset_dir: Path | None | Sequence, loto_note: str, testset_dirs: Sequence = (),
-                        validation=None) -> dict:
+                        validation=None, pool=None, composition: dict | None = None) -> dict:
     """The three transfer evaluations of ``analyse evaluate`` (see :data:`TRANSFER_SECTIONS`).
 
     (a) reuses the leave-one-territory-out predictions; (b) scores each of the référentiel's
@@ -374,10 +380,16 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
 
     ``devset_dir`` may be one folder or several (validation sets); ``testset_dirs`` are test sets,
     measured the same way, labelled « test ». Each gets its own section (:func:`realtext_key`).
+    ``pool`` (the real-text training pool) joins every fit at ``composition``'s weight; its own
+    figures, out of fold, are the section « apprentissage, hors pli » (:func:`pool_section`), never a
+    validation or a test.
     """
     from sklearn.model_selection import GroupKFold
 
-    from analyse.coding.autocode import add_referentiel, knowledge_documents, realtext_rows_of, referentiel_blocks
+    from analyse.coding.autocode import (compose_training, design_settings, knowledge_documents, realtext_rows_of,
+                                         referentiel_blocks)
+
+    composition = composition or design_settings(DEFAULT_DESIGN)[0]
 
     codes = list(codebook.codes)
     params = {"labels": codes, "dimensions": dimension_map(codebook), "balises": balise_codes(codebook),
@@ -391,12 +403,13 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     Xr, yr, gr, paras = referentiel_blocks(codebook, layer, referentiel)
 
     def fit(ref_rows):
-        Xt, yt, groups, weights, extra = add_referentiel(X, y, list(X["doc"]), (Xe, ye, we), ref_rows)
+        Xt, yt, groups, weights, extra = compose_training(X, y, (Xe, ye, we), ref_rows, pool, composition)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights,
-                                              realtext_rows=realtext_rows_of(Xt),
-                                              validation=validation[:2] if validation else None)
+            model = SegmentCoder(**params).fit(Xt, yt, groups=groups, extra=extra, sample_weight=weights,
+                                               realtext_rows=realtext_rows_of(Xt),
+                                               validation=validation[:2] if validation else None)
+        return model, pool_rows_of(Xt)
 
     if len(Xr):
         Yp = np.zeros((len(Xr), len(codes)), dtype=int)
@@ -412,7 +425,7 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
             note = "modèle entraîné sur tout le corpus et la grille, sans le référentiel (trop court pour des plis)."
         for rtrain, rtest in splits:
             held_in = (Xr.iloc[rtrain].reset_index(drop=True), [yr[i] for i in rtrain], [gr[i] for i in rtrain])
-            Yp[rtest], Dp[rtest] = _predict(fit(held_in), Xr.iloc[rtest], codes)
+            Yp[rtest], Dp[rtest] = _predict(fit(held_in)[0], Xr.iloc[rtest], codes)
         Yt = indicator([{p["balise"]} if p["balise"] else set() for p in paras], codes)
         Dt = np.array([[p["dimension"] == d for d in DIMENSIONS] for p in paras], dtype=int)
         b = transfer_metrics(Yt, Yp, codes, codebook, Dt, union_dimensions(Yp, codes, codebook, Dp),
@@ -432,7 +445,12 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
     sets = [("validation", d) for d in validation_dirs] + [("test", Path(d)) for d in testset_dirs]
     if not validation_dirs:
         out["devset"] = {"skipped": msg("ev.realtext.no_validation")}
-    model = None
+    model = pool_mask = None
+    if pool is not None and len(pool[0]):
+        model, pool_mask = fit((Xr, yr, gr))
+        out["sections"] = {**out["sections"], "training": msg("ev.pool.title", name=", ".join(
+            dict.fromkeys(str(d).split(":", 1)[1] for d in pool[0]["doc"])))}
+        out["training"] = pool_section(model, pool, pool_mask, codes, codebook, layer)
     for k, (role, folder) in enumerate(sets):
         key = realtext_key(role, folder, k == 0)
         title = (TRANSFER_SECTIONS["devset"] if key == "devset"
@@ -443,13 +461,59 @@ def transfer_evaluation(X: pd.DataFrame, y: list, codebook: Codebook, layer, Y_l
             out[key] = {"skipped": msg("ev.realtext.absent", folder=folder), "role": role, "path": str(folder)}
             continue
         if model is None:
-            model = fit((Xr, yr, gr))
+            model = fit((Xr, yr, gr))[0]
         crossfit = validation[2] if validation and k == 0 and role == "validation" else None
         out[key] = realtext_section(model, dev, codes, codebook, layer, role, folder, crossfit)
     return out
 
 
 VALIDATION_FOLDS = 5
+
+
+def pool_out_of_fold(model: SegmentCoder, pool_mask: np.ndarray, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code and dimension decisions on the pool's training rows, out of fold for heads and thresholds.
+
+    ``pool_mask`` marks the pool's rows among the model's training rows. Each row's score is its
+    out-of-fold score of the model's internal cross-validation (grouped by town: a model that did not
+    see its town) and it is decided by the thresholds chosen again without the rows of its inner fold
+    (:meth:`SegmentCoder.without_rows`). Rows in the pool's order (codebook codes, DIMENSIONS).
+    """
+    rows = np.flatnonzero(pool_mask)
+    Y = np.zeros((len(rows), len(codes)), dtype=int)
+    D = np.zeros((len(rows), len(DIMENSIONS)), dtype=int)
+    folds = model.oof_fold_[rows]
+    for k in np.unique(folds):
+        at = np.flatnonzero(folds == k)
+        fold_model = model.without_rows(model.oof_fold_ == k)
+        Y[at], D[at] = decide_scores(fold_model, model.oof_scores_[rows[at]], codes)
+    return Y, D
+
+
+def pool_section(model: SegmentCoder, pool, pool_mask: np.ndarray, codes: Sequence[str], codebook: Codebook,
+                 layer) -> dict:
+    """The section « apprentissage, hors pli »: the real-text training pool's figures, per lot and together.
+
+    When the design joins the pool (``pool_mask`` has rows), :func:`pool_out_of_fold`; when it does
+    not (weight 0), the shipped model, which never saw the pool, scores it. Labels: ``labels-1``.
+    """
+    Xp, yp = pool[0], pool[1]
+    joined = bool(np.asarray(pool_mask).any())
+    if joined:
+        Yp, Dp = pool_out_of_fold(model, pool_mask, codes)
+    else:
+        Yp, Dp = _predict(model, Xp, codes)
+    Yt = indicator(yp, codes)
+    out = transfer_metrics(Yt, Yp, codes, codebook, D_pred=union_dimensions(Yp, codes, codebook, Dp))
+    out.update(role="training", joined=joined, note=msg("ev.pool.note" if joined else "ev.pool.note_unused"),
+               towns=len(set(pool[2])), folders=[])
+    lots = Xp["doc"].astype(str).to_numpy()
+    for lot in dict.fromkeys(lots):
+        at = lots == lot
+        m = transfer_metrics(Yt[at], Yp[at], codes, codebook,
+                             D_pred=union_dimensions(Yp[at], codes, codebook, Dp[at]))
+        out["folders"].append({"name": lot.split(":", 1)[1], "texts": m["texts"], "dimension": m["dimension"],
+                               "false_alarm_rate_with_dimensions": m["false_alarm_rate_with_dimensions"]})
+    return out
 
 
 def realtext_section(model: SegmentCoder, dev: tuple, codes: Sequence[str], codebook: Codebook, layer,
@@ -579,7 +643,8 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
              n_splits: int = 5, params: dict | None = None, compare: bool = False, n_jobs: int = 1,
              referentiel: str | Path | None = "default", devset_dir: str | Path | None | Sequence = "default",
              knowledge: bool = True, transfer: bool = True, kfold: bool = True,
-             testset_dirs: Sequence | str = "default") -> Evaluation:
+             testset_dirs: Sequence | str = "default", design: str = DEFAULT_DESIGN,
+             training: Sequence | str | None = "default") -> Evaluation:
     """Cross-validate the learned coder and the rules against a human coder.
 
     Parameters
@@ -596,14 +661,27 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         Also compare the candidate settings of ``CANDIDATES`` (grouped CV only).
     n_jobs : int
         Folds fitted in parallel.
+    design : str
+        The named design of :data:`~analyse.coding.autocode.DESIGNS` measured (as ``analyse train``
+        builds it; ``params`` win over its parameters).
+    training : sequence of folders, "default" or None
+        The real-text training pool (``"default"``: every lot under the project's ``training/``).
+        It joins every training side at the design's weight, never a test side; its out-of-fold
+        figures are the transfer section ``training``.
+    testset_dirs : sequence of folders or "default"
+        Test sets (``"default"``: ``tests/data/devset-3`` if it is there).
 
     Examples
     --------
     >>> ev = evaluate(corpus, book, codings, "A")                       # doctest: +SKIP
     >>> ev.summary.query("scheme == 'leave_one_territory_out'")         # doctest: +SKIP
     """
+    from analyse.coding.autocode import design_settings, realtext_pool
+    from analyse.coding.realtext import training_folders
     from analyse.nlp import NLPLayer, default_cache_dir
 
+    composition, design_params = design_settings(design)
+    params = {**design_params, **(params or {})}
     if coder not in set(codings.coverage["coder"]):
         raise UsageError(msg("ev.no_coverage", coder=coder),
                          hint=msg("ev.coders_with_coverage",
@@ -629,7 +707,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         devset_dir = default_devset
     if testset_dirs == "default":
         # the test set of other towns, measured beside the validation set, never tuned on
-        default_testset = root / "tests" / "data" / "devset-2"
+        default_testset = root / "tests" / "data" / "devset-3"
         testset_dirs = [default_testset] if (default_testset / "texts.jsonl").is_file() else []
     extra = ref_rows = None
     if knowledge:
@@ -637,14 +715,17 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         Xe, ye, we, _ = knowledge_documents(codebook, layer, None)
         extra = (Xe, ye, we)
         ref_rows = referentiel_blocks(codebook, layer, referentiel)[:3]
+    folders = training_folders(root) if training == "default" else [Path(f) for f in (training or [])]
+    pool = realtext_pool(codebook, layer, folders)
     # the first validation set's labels choose the real-text dimension thresholds, as in train_model
     from analyse.coding.autocode import validation_texts
     first = (devset_dir[0] if devset_dir else None) if isinstance(devset_dir, list) else devset_dir
-    validation = validation_texts(first, layer)
+    validation = (validation_texts(first, layer) if composition["realtext_validation"]
+                  and params.get("realtext_precision") is not None else None)
     per_code, summary, folds, loto = [], [], {}, None
     for scheme, scheme_splits in splits.items():
         Y_model, D_model, folds[scheme] = out_of_fold(X, y, scheme_splits, codebook, params, n_jobs, extra, ref_rows,
-                                                      validation[:2] if validation else None)
+                                                      validation[:2] if validation else None, pool, composition)
         if scheme == "leave_one_territory_out":
             loto = (Y_model, D_model)
         for method, Y_pred, D_pred in (("model", Y_model, D_model), ("rules", Y_rules, None)):
@@ -654,14 +735,15 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
             per_code.append(frame)
             for level, m in summarise(Y, Y_pred, codes, codebook, D_pred).items():
                 summary.append({"scheme": scheme, "method": method, "level": level, **m})
-    min_positives = SegmentCoder(**(params or {})).min_positives
+    min_positives = SegmentCoder(**params).min_positives
     skipped = {c: int(Y[:, j].sum()) for j, c in enumerate(codes) if Y[:, j].sum() < min_positives}
     comparison = (compare_models(X, y, codes, codebook, splits["group_kfold"], n_jobs=n_jobs)
                   if compare and kfold else None)
     info = {"segments": int(len(X)), "documents": int(X["doc"].nunique()),
             "territories": sorted(set(X["territory"])), "n_splits": len(splits.get("group_kfold", [])),
-            "params": {k: v for k, v in SegmentCoder(**(params or {})).get_params().items()
+            "params": {k: v for k, v in SegmentCoder(**params).get_params().items()
                        if k not in ("labels", "dimensions", "balises")},
+            "design": design, "composition": composition, "training_pool": pool[3],
             "spacy_pipeline": layer.key}
     transfer_results = {}
     if transfer:
@@ -672,7 +754,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
                                                Path(referentiel) if referentiel else None,
                                                devset_dir if isinstance(devset_dir, list)
                                                else (Path(devset_dir) if devset_dir else None), note,
-                                               [Path(d) for d in testset_dirs], validation)
+                                               [Path(d) for d in testset_dirs], validation, pool, composition)
     return Evaluation(coder=coder, transfer=transfer_results, per_code=pd.concat(per_code, ignore_index=True),
                       summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
                       splits={k: [(X["doc"].iloc[tr].unique().tolist(), X["doc"].iloc[te].unique().tolist())
