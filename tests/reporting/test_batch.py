@@ -351,7 +351,12 @@ def test_report_kernels_start_without_debugger_or_history():
     cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
     assert report_kernel_cmd(cmd) == [sys.executable, "-m", LAUNCHER, "-f", "/tmp/k.json",
                                       "--HistoryManager.enabled=False"]
-    for other in (["/opt/autre/python", "-m", "ipykernel_launcher", "-f", "k.json"], ["R", "--slave", "k.json"]):
+    # the kernel spec that `make install` writes puts an interpreter option first
+    cmd = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
+    assert report_kernel_cmd(cmd) == [sys.executable, "-Xfrozen_modules=off", "-m", LAUNCHER, "-f", "/tmp/k.json",
+                                      "--HistoryManager.enabled=False"]
+    for other in (["/opt/autre/python", "-m", "ipykernel_launcher", "-f", "k.json"], ["R", "--slave", "k.json"],
+                  [sys.executable, "script.py", "-m", "ipykernel_launcher"]):
         assert report_kernel_cmd(list(other)) == other
 
 

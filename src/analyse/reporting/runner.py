@@ -142,8 +142,14 @@ def report_kernel_cmd(cmd: list[str]) -> list[str]:
     the starts of the next kernels compete with the reports, so the 0.1 s of debugger imports and the
     history's SQLite file (shared by every kernel of the user) are worth leaving out.
     """
-    if len(cmd) > 2 and cmd[0] == sys.executable and cmd[1:3] == ["-m", "ipykernel_launcher"]:
-        return [cmd[0], "-m", LAUNCHER, *cmd[3:], "--HistoryManager.enabled=False"]
+    if not cmd or cmd[0] != sys.executable:
+        return cmd
+    # the interpreter's own options come first (``python -m ipykernel install`` writes -Xfrozen_modules=off)
+    for i in range(1, len(cmd) - 1):
+        if cmd[i:i + 2] == ["-m", "ipykernel_launcher"]:
+            return [*cmd[:i], "-m", LAUNCHER, *cmd[i + 2:], "--HistoryManager.enabled=False"]
+        if not cmd[i].startswith("-"):
+            break
     return cmd
 
 
