@@ -387,9 +387,11 @@ def test_batch_reports_run_in_kernels_without_debugger(project: Path):
             assert "transport ipc" in text, (job.name, text)
 
 
-def test_the_batch_leaves_no_process(project: Path):
+def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Path):
     """Workers come from a fork server started for the pool: once the batch returns, the workers, their
-    kernels and the fork server are gone."""
+    kernels and the fork server are gone, and have been waited for, so their CPU time is counted with
+    the process that ran the batch (what the benches read) — also when the batch let its workers go
+    before publishing (a worker still running when the fork server stopped lost its time, one run in two)."""
     import subprocess
     import sys
 
@@ -409,9 +411,8 @@ def test_the_batch_leaves_no_process(project: Path):
     script = project / "run.py"
     script.write_text(code, encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    ok, left, _cpu = out.stdout.split()
+    ok, left, cpu = out.stdout.split()
     assert (ok, left) == ("True", "0"), out.stderr[-2000:]
-    # The CPU of the workers and their kernels (_cpu) should then be counted too (the two territory kernels
-    # alone spend 0.5 s each): it is in most runs (1.6 to 3.0 s), but about one run in five counts only 0.4 s,
-    # for a reason not found yet. Not asserted until explained; the benches' CPU figures at --jobs 2 carry
-    # that caveat (README).
+    # the two territory kernels alone spent 0.5 s each, the three kernels' starts and the two workers about
+    # 1.5 s more (3.0 to 3.5 s in all); a worker left running when the fork server stopped took 1.2 s away
+    assert float(cpu) >= 2.0

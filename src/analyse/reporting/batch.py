@@ -42,8 +42,8 @@ from analyse.project import Project
 # (corpus, shared context), so that the workers' start overlaps it.
 from analyse.reporting.runner import (KERNEL_ATTEMPTS, KERNEL_NAME, KERNEL_START_TIMEOUT_S, TEMPLATES,  # noqa: F401
                                       JobResult, _ready, _split_timing, _stderr_to, _summary, _worker_start,
-                                      kernel_name, pool_workers, render_html, run_notebook, start_pool,
-                                      starts_ahead, stop_pool)
+                                      kernel_name, pool_workers, release_pool, render_html, run_notebook,
+                                      start_pool, starts_ahead, stop_pool)
 
 if TYPE_CHECKING:
     from analyse.model.corpus import Corpus
@@ -397,7 +397,7 @@ def _run(project, territories, out, audience, coders, corpus_dir, codebook, codi
     (plan.work_dir / "synthese" / HANDOUT_DATA).unlink(missing_ok=True)
     results = execute(plan, executor=executor, jobs=jobs, progress=progress)
     if own_pool:
-        executor.shutdown(wait=False)   # its workers exit while the reports are published
+        release_pool(executor)   # its workers exit while the reports are published
     publish(plan, results)
     index = write_index(plan, results, msg("batch.title"))
     return BatchResult(out_dir=plan.out_dir, jobs=results, index=index, pseudonyms=plan.pseudonyms,

@@ -436,6 +436,23 @@ def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
         pass
 
 
+# Manager threads of pools released early (release_pool): stop_pool waits for them.
+_RELEASED: dict[int, threading.Thread] = {}
+
+
+def release_pool(pool: cf.Executor) -> None:
+    """Let the pool's workers exit now without waiting for them (the batch publishes meanwhile).
+
+    ``shutdown(wait=False)`` forgets the thread that joins the workers: it is kept here, so that
+    :func:`stop_pool` still waits for every worker before it stops their fork server (a worker still
+    running then would be left to the system, and its time, with its kernels', never counted).
+    """
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        _RELEASED[id(pool)] = manager
+    pool.shutdown(wait=False)
+
+
 def stop_pool(pool: cf.Executor) -> None:
     """Shut the pool down, waiting for its workers, then the fork server they came from.
 
@@ -448,6 +465,9 @@ def stop_pool(pool: cf.Executor) -> None:
     if starter is not None:
         starter.join()
     pool.shutdown()
+    manager = _RELEASED.pop(id(pool), None)
+    if manager is not None:
+        manager.join()      # joins the workers that release_pool let go
     if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
