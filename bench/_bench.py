@@ -259,3 +259,22 @@ def fmt_series(label: str, s: Series, base: Series | None = None) -> list:
 
 
 SERIES_HEADERS = ["cas", "mur min s", "mur méd. s", "CPU min s", "CPU méd. s", "pic 1 proc. MiB", "pic arbre MiB"]
+
+
+def coder_frame(cache: Path | None = None, coder: str = "A"):
+    """``(book, layer, X, y)``: the bundled codebook, an NLP layer on ``cache`` (default: the project's
+    cache) and ``coder``'s covered segments as model input with their codes — what the model benches
+    (transfer_choice, realtext_choice, learning_curve) train and score on. Imports the project inside:
+    the benches that only time subprocesses never load it."""
+    from analyse.coding.evaluate import evaluation_data
+    from analyse.model.codebook import load_codebook
+    from analyse.model.codings import load_codings
+    from analyse.model.corpus import load_corpus
+    from analyse.nlp import NLPLayer, default_cache_dir
+
+    corpus = load_corpus(ROOT / "corpus")
+    book = load_codebook(ROOT / "codebook" / "balises.yaml")
+    codings = load_codings(corpus, book)
+    layer = NLPLayer(cache_dir=cache or default_cache_dir(corpus.root), progress=False)
+    X, y, _ = evaluation_data(corpus, codings, coder, layer)
+    return book, layer, X, y

@@ -32,16 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _bench import coder_frame  # noqa: E402
 import numpy as np  # noqa: E402
 
 from analyse.coding.active import usefulness  # noqa: E402
 from analyse.coding.autocode import ModelError, SegmentCoder, dimension_map, knowledge_documents  # noqa: E402
-from analyse.coding.evaluate import (_predict, evaluation_data, indicator, transfer_metrics,  # noqa: E402
+from analyse.coding.evaluate import (_predict, indicator, transfer_metrics,  # noqa: E402
                                      union_dimensions)
-from analyse.model.codebook import load_codebook  # noqa: E402
-from analyse.model.codings import load_codings  # noqa: E402
-from analyse.model.corpus import load_corpus  # noqa: E402
-from analyse.nlp import NLPLayer, default_cache_dir  # noqa: E402
 
 
 def fit_and_score(X, y, rows, test, book, extra, cv, chars):
@@ -77,11 +74,7 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, help="NLP cache folder (default: the project's)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    corpus = load_corpus(ROOT / "corpus")
-    book = load_codebook(ROOT / "codebook" / "balises.yaml")
-    codings = load_codings(corpus, book)
-    layer = NLPLayer(cache_dir=args.cache or default_cache_dir(corpus.root), progress=False)
-    X, y, _ = evaluation_data(corpus, codings, "A", layer)
+    book, layer, X, y = coder_frame(args.cache)
     extra = None
     if args.knowledge:
         from analyse.coding.knowledge import default_referentiel_path

@@ -108,20 +108,17 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _bench import coder_frame  # noqa: E402
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from analyse.coding.autocode import (METADATA_COLUMNS, SegmentCoder, balise_codes, compose_training,  # noqa: E402
                                      dimension_map, knowledge_documents, pool_rows_of, realtext_pool,
                                      realtext_rows_of, referentiel_blocks)
-from analyse.coding.evaluate import (_texts_frame, decide_scores, evaluation_data, indicator,  # noqa: E402
+from analyse.coding.evaluate import (_texts_frame, decide_scores, indicator,  # noqa: E402
                                      read_devset, territory_splits, transfer_metrics, union_dimensions)
 from analyse.coding.knowledge import default_referentiel_path  # noqa: E402
 from analyse.coding.realtext import training_folders  # noqa: E402
-from analyse.model.codebook import load_codebook  # noqa: E402
-from analyse.model.codings import load_codings  # noqa: E402
-from analyse.model.corpus import load_corpus  # noqa: E402
-from analyse.nlp import NLPLayer, default_cache_dir  # noqa: E402
 
 # neutral decisions at fit time: the candidates set them afterwards (with_decisions)
 NEUTRAL = {"dimension_shift": 0.0, "code_shift": 0.0, "abstain_shift": 0.0, "balise_level": None,
@@ -186,11 +183,7 @@ def main() -> int:
     ap.add_argument("--table", type=Path, help="write the Markdown table there")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    corpus = load_corpus(ROOT / "corpus")
-    book = load_codebook(ROOT / "codebook" / "balises.yaml")
-    codings = load_codings(corpus, book)
-    layer = NLPLayer(cache_dir=args.cache or default_cache_dir(corpus.root), progress=False)
-    X, y, _ = evaluation_data(corpus, codings, "A", layer)
+    book, layer, X, y = coder_frame(args.cache)
     codes = list(book.codes)
     extra_docs = knowledge_documents(book, layer, None)[:3]
     ref = referentiel_blocks(book, layer, default_referentiel_path(ROOT))[:3]

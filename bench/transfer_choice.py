@@ -56,19 +56,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _bench import coder_frame  # noqa: E402
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
 from analyse.coding.autocode import (METADATA_COLUMNS, SegmentCoder, add_referentiel, balise_codes,  # noqa: E402
                                      dimension_map, knowledge_documents, referentiel_blocks)
-from analyse.coding.evaluate import (DIMENSIONS, _texts_frame, decide_scores, evaluation_data,  # noqa: E402
+from analyse.coding.evaluate import (DIMENSIONS, _texts_frame, decide_scores,  # noqa: E402
                                      indicator, read_devset, territory_splits, transfer_metrics, union_dimensions)
 from analyse.coding.knowledge import default_referentiel_path  # noqa: E402
-from analyse.model.codebook import load_codebook  # noqa: E402
-from analyse.model.codings import load_codings  # noqa: E402
-from analyse.model.corpus import load_corpus  # noqa: E402
-from analyse.nlp import NLPLayer, default_cache_dir  # noqa: E402
 
 RULE = {"min_precision": 0.75, "fallback_precision": 0.7, "max_false_alarm": 0.2, "tie": 0.01,
         "min_balise_precision": 0.5}
@@ -173,11 +170,7 @@ def main() -> int:
                     help="the validation set V (default: tests/data/devset)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    corpus = load_corpus(ROOT / "corpus")
-    book = load_codebook(ROOT / "codebook" / "balises.yaml")
-    codings = load_codings(corpus, book)
-    layer = NLPLayer(cache_dir=args.cache or default_cache_dir(corpus.root), progress=False)
-    X, y, _ = evaluation_data(corpus, codings, "A", layer)
+    book, layer, X, y = coder_frame(args.cache)
     codes = list(book.codes)
     extra_docs = knowledge_documents(book, layer, None)[:3]
     Xr, yr, gr, paras = referentiel_blocks(book, layer, default_referentiel_path(ROOT))
