@@ -193,7 +193,9 @@ def test_a_passage_coded_in_jupyterlab(project: Path, lab, browser, tmp_path: Pa
         By.CSS_SELECTOR, ".balises-text mark.balises-span[data-codes~='ENG.2']")], "le passage codé n'est pas surligné",
         timeout=60)
     assert marked == ["Bonjour"]
-    assert "ENG.2" in browser.find_element(By.CSS_SELECTOR, ".balises-passage").text
+    # the passage list is another widget, synced by its own message: it may arrive after the highlight
+    _wait(browser, lambda d: any("ENG.2" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".balises-passage")),
+          "le passage codé n'apparaît pas dans la liste des passages", timeout=30)
 
     # the coder's file holds the passage, not the whole segment
     seg = load_corpus(project / "corpus").segments_of("le-mene-test")[0]
@@ -211,7 +213,8 @@ def test_a_passage_coded_in_jupyterlab(project: Path, lab, browser, tmp_path: Pa
     _wait(browser, lambda d: "Segment 1 / 3" in d.find_element(By.CSS_SELECTOR, ".balises-panel").text
           and d.find_elements(By.CSS_SELECTOR, ".balises-text mark.balises-span"),
           "la touche k n'est pas revenue au segment codé", timeout=60)
-    assert browser.find_elements(By.CSS_SELECTOR, ".balises-stripes td[data-code='ENG.2'][data-n='1']")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".balises-stripes td[data-code='ENG.2'][data-n='1']"),
+          "les bandes de codage ne montrent pas le code du segment 1", timeout=30)
     # a click on the stripes' segment number goes there, and back
     _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".balises-stripes th[data-n='3']").click() or True,
           "les bandes de codage ne se laissent pas cliquer", timeout=30)
