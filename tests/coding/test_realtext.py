@@ -176,6 +176,26 @@ def test_the_design_weight_is_what_the_pool_rows_weigh():
     assert np.array_equal(m1.oof_fold_, m3.oof_fold_)
 
 
+def test_the_corpus_weight_weighs_the_corpus_rows_only():
+    X, y = _synthetic(n_docs=12)
+    X = X.assign(doc=[f"d{k // 4}" for k in range(len(X))])
+    pool = _pool_frame()
+    Xr = pool[0].iloc[:10].assign(doc="referentiel", segment=[f"r{k}" for k in range(10)])
+    ref = (Xr.reset_index(drop=True), list(pool[1][:10]), [f"referentiel:{k // 5}" for k in range(10)])
+    comp = {"referentiel_mode": "cv", "referentiel_weight": 1.0, "realtext_weight": 2.0}
+    Xt, yt, g, w, _ = compose_training(X, y, None, ref, pool, {**comp, "corpus_weight": 0.3})
+    n = len(X)
+    assert (w[:n] == 0.3).all() and (w[n:n + 10] == 1.0).all() and (w[n + 10:] == 2.0).all()
+    assert len(Xt) == n + 10 + len(pool[0]) and g[:n] == list(X["doc"])
+    # default 1: the weights of before (a design that does not say is unchanged)
+    _, _, _, w1, _ = compose_training(X, y, None, ref, pool, comp)
+    assert (w1[:n] == 1.0).all() and (w1[n:] == w[n:]).all()
+    assert design_settings("apprentissage")[0]["corpus_weight"] == 1.0
+    # without référentiel nor pool, a corpus weight alone is still applied
+    _, _, _, w_only, _ = compose_training(X, y, None, None, None, {**comp, "corpus_weight": 0.5})
+    assert (w_only == 0.5).all() and len(w_only) == n
+
+
 def test_add_realtext_keeps_existing_weights():
     X, y = _synthetic(n_docs=6)
     pool = _pool_frame(n=12)

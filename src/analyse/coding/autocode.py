@@ -351,6 +351,9 @@ DEFAULT_DESIGN = "apprentissage"
 # Weight of the real-text training pool's rows (training/*/, analyse.coding.realtext) when a design does
 # not say: 0, the pool is not joined at all.
 DEFAULT_REALTEXT_WEIGHT = 0.0
+# Weight of the corpus's rows in the classifiers when a design does not say (the pool's and the
+# référentiel's weights are relative to it).
+DEFAULT_CORPUS_WEIGHT = 1.0
 DEFAULT_CODE_SHIFT = 0.0
 DEFAULT_ABSTAIN_SHIFT = 0.0
 DEFAULT_BALISE_LEVEL = None
@@ -1214,22 +1217,24 @@ def referentiel_blocks(codebook: Codebook, layer, path: str | Path, block: int =
 
 
 def add_referentiel(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, extra, referentiel,
-                    mode: str | None = None, weight: float | None = None):
+                    mode: str | None = None, weight: float | None = None, sample_weight=None):
     """Training data of one fit with the référentiel's rows joined the way ``mode`` says.
 
     ``extra`` is ``(X, y, weights)`` of the other extra documents (the codebook's), ``referentiel``
-    ``(X, y, groups)`` from :func:`referentiel_blocks` (possibly empty). Returns ``(X, y, groups,
-    sample_weight, extra)`` for :meth:`SegmentCoder.fit` (``sample_weight`` None when all rows weigh 1).
+    ``(X, y, groups)`` from :func:`referentiel_blocks` (possibly empty), ``sample_weight`` the weights of
+    ``X``'s rows (None: all 1). Returns ``(X, y, groups, sample_weight, extra)`` for
+    :meth:`SegmentCoder.fit` (``sample_weight`` None when all rows weigh 1).
     """
     mode = REFERENTIEL_MODE if mode is None else mode
     weight = EXTRA_WEIGHTS["referentiel"] if weight is None else weight
     X = X.reset_index(drop=True)
-    y, groups, sample_weight = list(y), list(groups), None
+    y, groups = list(y), list(groups)
     Xr, yr, gr = referentiel
     if not len(Xr):
-        return X, y, groups, None, extra
+        return X, y, groups, sample_weight, extra
     if mode == "cv":
-        sample_weight = np.r_[np.ones(len(X)), np.full(len(Xr), float(weight))]
+        base = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        sample_weight = np.r_[base, np.full(len(Xr), float(weight))]
         X = pd.concat([X, Xr], ignore_index=True)
         y, groups = y + list(yr), groups + list(gr)
     elif mode == "extra":
@@ -1285,9 +1290,10 @@ def design_settings(design: str) -> tuple[dict, dict]:
     """A named design of :data:`DESIGNS` split into how the training data is composed and the
     :class:`SegmentCoder` parameters: ``(composition, params)``.
 
-    ``composition`` = ``{"referentiel_mode", "referentiel_weight", "realtext_weight", "realtext_validation"}``
+    ``composition`` = ``{"referentiel_mode", "referentiel_weight", "realtext_weight", "realtext_validation",
+    "corpus_weight"}``
     (defaults: :data:`REFERENTIEL_MODE`, the référentiel's weight of :data:`EXTRA_WEIGHTS`,
-    :data:`DEFAULT_REALTEXT_WEIGHT`, True).
+    :data:`DEFAULT_REALTEXT_WEIGHT`, True, :data:`DEFAULT_CORPUS_WEIGHT`).
 
     >>> design_settings("corpus")[0]["realtext_weight"]
     0.0
@@ -1299,7 +1305,8 @@ def design_settings(design: str) -> tuple[dict, dict]:
     composition = {"referentiel_mode": settings.pop("referentiel_mode", REFERENTIEL_MODE),
                    "referentiel_weight": settings.pop("referentiel_weight", EXTRA_WEIGHTS["referentiel"]),
                    "realtext_weight": float(settings.pop("realtext_weight", DEFAULT_REALTEXT_WEIGHT)),
-                   "realtext_validation": bool(settings.pop("realtext_validation", True))}
+                   "realtext_validation": bool(settings.pop("realtext_validation", True)),
+                   "corpus_weight": float(settings.pop("corpus_weight", DEFAULT_CORPUS_WEIGHT))}
     return composition, settings
 
 
@@ -1343,7 +1350,7 @@ def add_realtext(X: pd.DataFrame, y: Sequence[set[str]], groups: Sequence, sampl
 
 def compose_training(X: pd.DataFrame, y: Sequence[set[str]], extra, referentiel, pool, composition: dict):
     """Training data of one fit as ``design_settings`` composes it: the corpus rows ``X`` (grouped by
-    document), the codebook's documents ``extra``, the référentiel (``(X, y, groups)`` of
+    document, weighted ``composition["corpus_weight"]``, default 1), the codebook's documents ``extra``, the référentiel (``(X, y, groups)`` of
     :func:`referentiel_blocks`, or None) and the real-text pool (``(X, y, groups)`` of
     :func:`realtext_pool`, or None). Returns ``(X, y, groups, sample_weight, extra)`` for
     :meth:`SegmentCoder.fit`.
@@ -1351,10 +1358,13 @@ def compose_training(X: pd.DataFrame, y: Sequence[set[str]], extra, referentiel,
     X = X.reset_index(drop=True)
     groups, weights = list(X["doc"]), None
     y = list(y)
+    corpus_weight = float(composition.get("corpus_weight", DEFAULT_CORPUS_WEIGHT))
+    if corpus_weight != 1.0:
+        weights = np.full(len(X), corpus_weight)
     if referentiel is not None:
         X, y, groups, weights, extra = add_referentiel(X, y, groups, extra, referentiel,
                                                        composition["referentiel_mode"],
-                                                       composition["referentiel_weight"])
+                                                       composition["referentiel_weight"], weights)
     X, y, groups, weights = add_realtext(X, y, groups, weights, pool, composition["realtext_weight"])
     if weights is not None and np.all(weights == 1.0):
         weights = None
