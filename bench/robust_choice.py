@@ -45,6 +45,13 @@ If the run on the full pool (about 430 texts) cannot finish in 20 minutes on thi
 the current pool first), designs are dropped from the END of ``DESIGN_GRID`` until it fits — decided on
 the timing alone, before any figure of the run is read.
 
+Timing measured on the 250-text pool (first run, 2 fits in parallel, machine shared with other sessions,
+load 2 to 3.5): 870 s for the 6 designs (30 fits in 840 s — designs 4 and 5 about twice as slow as the
+others: 415 and 346 s of fitting each against 190 to 260 —, 630 candidates decided in 24 s). Predicted at
+about 430 texts (+25 % per fit): about 1,100 s, too close to the 20 minutes with the work that must follow
+the run; the run on the full pool therefore drops the last design (C = 3), predicted about 15 minutes
+(``--designs 0 1 2 3 4``). Decided on these timings alone, before any figure of the first run was read.
+
 Measures of a candidate
 -----------------------
 * **V**: the model trained as shipped (whole corpus, codebook, référentiel, pool) scores V's 74 texts.
