@@ -371,6 +371,7 @@ MESSAGES: dict[str, str] = {
                   "empreinte {hash}",
     "train.pool_folder": "  {name} : {texts} textes, {towns} villes, {uncoded} sans code ({path}, empreinte {hash})",
     "train.pool_none": "apprentissage sur texte réel : aucun dossier",
+    "train.corpus_weight": "segments du corpus au poids {weight} (conception « {design} »)",
     "train.pool_unused": "apprentissage sur texte réel : {texts} textes lus, non utilisés par la conception "
                          "« {design} » (poids 0)",
     "ev.pool.title": "apprentissage, hors pli ({name})",

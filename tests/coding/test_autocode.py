@@ -317,6 +317,7 @@ def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, 
     for key in ("dimension_shift", "code_shift", "abstain_shift"):
         assert getattr(default, key) == DESIGNS[DEFAULT_DESIGN].get(key, 0.0)
     assert default.realtext_precision == DESIGNS[DEFAULT_DESIGN].get("realtext_precision")
+    assert meta["corpus_weight"] == DESIGNS[DEFAULT_DESIGN].get("corpus_weight", 1.0)
     corpus_design, meta = train_model(corpus, book, codings, "A", layer, design="corpus", cv=2, char_ngrams=None)
     assert corpus_design.code_shift == 0 and corpus_design.dimension_shift == 0 and meta["design"] == "corpus"
     assert corpus_design.realtext_precision is None and corpus_design.metadata == METADATA_COLUMNS

@@ -9,7 +9,7 @@ from analyse.cli.common import add_nlp_options, load_for_coding, nlp_layer
 from analyse.errors import EXIT_OK, UsageError
 
 # the names of analyse.coding.autocode.DESIGNS (a test checks they agree): not imported, `--help` stays instant
-DESIGN_NAMES = ("apprentissage", "corpus", "texte-reel")
+DESIGN_NAMES = ("apprentissage", "corpus", "robuste", "texte-reel")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "étiquettes choisissent seulement les seuils de dimension sur texte réel, jamais "
                              "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
     parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
-                        help="réglages d'ensemble : « apprentissage » (défaut, choisie par bench/realtext_choice.py : "
-                             "apprend aussi les textes réels de training/, seuils relevés pour tenir la précision sur "
-                             "eux), "
-                             "« corpus » (la conception précédente : sans textes réels) ou « texte-reel » (sans "
-                             "variables d'atelier, de rôle et de type, référentiel de plein poids) ; voir le README")
+                        help="réglages d'ensemble : « robuste » (défaut, choisie par bench/robust_choice.py : "
+                             "apprend surtout les textes réels de training/, corpus au poids 0,3 et textes réels au "
+                             "poids 3, seuils de dimension relevés), « apprentissage » (la précédente : textes réels "
+                             "au poids 1, seuils relevés davantage), « corpus » (sans textes réels) ou « texte-reel » "
+                             "(sans variables d'atelier, de rôle et de type, référentiel de plein poids) ; voir le "
+                             "README")
     parser.add_argument("--apprentissage", action="append", default=None, metavar="DOSSIER",
                         help="dossier de textes réels étiquetés à apprendre (texts.jsonl et labels-1.jsonl ; "
                              "répétable ; défaut : tous les dossiers de training/ ; « aucun » : sans) ; ils sont "
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"documents ajoutés : {extra.get('codebook', 0)} textes de la grille (poids "
               f"{EXTRA_WEIGHTS['codebook']:g}), {extra.get('referentiel', 0)} paragraphes du référentiel (poids "
               f"{ref_weight:g}{ref_how})".replace(".", ","))
+    if meta.get("corpus_weight", 1.0) != 1.0:
+        print(msg("train.corpus_weight", weight=f"{meta['corpus_weight']:g}".replace(".", ","), design=meta["design"]))
     print_pool(meta, msg)
     if extra.get("referentiel_missing"):
         print(f"référentiel absent ({extra['referentiel_missing']}) : modèle entraîné sans lui")
