@@ -329,3 +329,38 @@ def test_named_designs_set_the_model_and_explicit_settings_win(synthetic: Path, 
     assert mine.dimension_shift == 0.25 and mine.metadata == ()
     with pytest.raises(ModelError, match="conception inconnue"):
         train_model(corpus, book, codings, "A", layer, design="texte-réel")
+
+
+def test_the_model_file_keeps_the_coefficients_once_and_scores_are_unchanged(tmp_path: Path):
+    import io
+
+    import joblib
+
+    import sklearn
+
+    from analyse.coding.autocode import MODEL_FORMAT, _storable
+
+    X, y = _toy(n_docs=10)
+    model = SegmentCoder(char_ngrams=(2, 4), min_df=1, cv=3).fit(X, y, groups=X["doc"])
+    before = model._all_proba(X)
+    frame = X.assign(atelier="", role="", kind="")
+    pipeline_before = model.pipeline_.predict_proba(frame)
+    meta = {"format": MODEL_FORMAT, "sklearn_version": sklearn.__version__}
+    path = save_model(model, meta, tmp_path / "model.joblib")
+    # the model in memory is untouched by saving
+    assert hasattr(model, "scorer_") and not hasattr(model, "coef_shared_")
+    assert all(hasattr(e, "coef_") for e in model.pipeline_.named_steps["classify"].estimators_)
+    loaded, _ = load_model(path)
+    after = loaded._all_proba(X)
+    assert np.max(np.abs(after - before)) <= 1e-9 and np.array_equal(loaded.predict(X), model.predict(X))
+    # the one-vs-rest estimators are whole again (the pipeline still predicts, same probabilities)
+    assert np.max(np.abs(loaded.pipeline_.predict_proba(frame) - pipeline_before)) <= 1e-9
+    assert not hasattr(loaded, "coef_shared_")
+    # the file holds one copy of the coefficients instead of three
+    plain = io.BytesIO()
+    joblib.dump({"meta": meta, "model": model}, plain)
+    light = io.BytesIO()
+    joblib.dump({"meta": meta, "model": _storable(model)}, light)
+    coef_bytes = model.coef_.nbytes
+    assert len(plain.getvalue()) - len(light.getvalue()) >= 1.8 * coef_bytes
+    assert path.stat().st_size == len(light.getvalue())
