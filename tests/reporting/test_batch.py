@@ -397,7 +397,7 @@ def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Pa
 
     nbs = project / "notebooks"
     nbs.mkdir()
-    _notebook(nbs / "territoire.ipynb", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n"
+    _notebook(nbs / "territoire.ipynb", "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5:\n"
                                         "    pass\nprint(territory)")
     _notebook(nbs / "synthese.ipynb", "print('ok')")
     code = ("import resource, psutil\nif __name__ == '__main__':\n"
@@ -413,6 +413,6 @@ def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Pa
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     ok, left, cpu = out.stdout.split()
     assert (ok, left) == ("True", "0"), out.stderr[-2000:]
-    # the two territory kernels alone spent 0.5 s each, the three kernels' starts and the two workers about
-    # 1.5 s more (3.0 to 3.5 s in all); a worker left running when the fork server stopped took 1.2 s away
-    assert float(cpu) >= 2.0
+    # the two territory kernels alone spend 1.5 s each on any machine (3.0 s), the kernels' starts and the
+    # workers more; a worker left running when the fork server stopped took its kernel's 1.5 s and more away
+    assert float(cpu) >= 3.2

@@ -183,7 +183,9 @@ def test_a_passage_coded_in_jupyterlab(project: Path, lab, browser, tmp_path: Pa
                 raise
 
     # search the tree, then tick the code: the passage is coded
-    search = browser.find_element(By.CSS_SELECTOR, ".balises-panel input[placeholder^='Rechercher un code']")
+    search = _wait(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".balises-panel input[placeholder^='Rechercher un code']"),
+        "le champ de recherche des codes n'apparaît pas", timeout=30)[0]
     search.send_keys("ENG.2")
     tick = _wait(browser, lambda d: [e for e in d.find_elements(
         By.XPATH, "//div[contains(@class,'balises-panel')]//label[contains(., 'ENG.2 — ')]//input[@type='checkbox']")
