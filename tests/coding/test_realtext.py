@@ -343,14 +343,15 @@ def test_train_records_a_joined_pool_in_the_metadata(project: Path, capsys):
 
 
 def test_train_prints_the_corpus_weight_of_the_design(project: Path, capsys):
-    code, out = run_cli(project, "train", "--no-progress", "--referentiel", "aucun", "--conception", "robuste",
+    code, out = run_cli(project, "train", "--no-progress", "--referentiel", "aucun", "--conception", "robuste-250",
                         capsys=capsys)
     assert code == 0
-    assert "segments du corpus au poids 0,3 (conception « robuste »)" in out.out
+    assert "segments du corpus au poids 0,3 (conception « robuste-250 »)" in out.out
     assert "apprentissage sur texte réel : 30 textes de 6 villes (poids 3," in out.out
-    code, out = run_cli(project, "train", "--no-progress", "--referentiel", "aucun", "--conception", "apprentissage",
-                        capsys=capsys)
-    assert code == 0 and "segments du corpus au poids" not in out.out
+    for design in ("apprentissage", "robuste"):
+        code, out = run_cli(project, "train", "--no-progress", "--referentiel", "aucun", "--conception", design,
+                            capsys=capsys)
+        assert code == 0 and "segments du corpus au poids" not in out.out
 
 
 def test_bad_pool_stops_train_with_a_french_error(project: Path, capsys):

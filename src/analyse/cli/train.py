@@ -9,7 +9,7 @@ from analyse.cli.common import add_nlp_options, load_for_coding, nlp_layer
 from analyse.errors import EXIT_OK, UsageError
 
 # the names of analyse.coding.autocode.DESIGNS (a test checks they agree): not imported, `--help` stays instant
-DESIGN_NAMES = ("apprentissage", "corpus", "robuste", "texte-reel")
+DESIGN_NAMES = ("apprentissage", "corpus", "robuste", "robuste-250", "texte-reel")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,11 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "l'apprentissage (défaut : tests/data/devset s'il existe ; « aucun » : sans)")
     parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
                         help="réglages d'ensemble : « robuste » (défaut, choisie par bench/robust_choice.py : "
-                             "apprend surtout les textes réels de training/, corpus au poids 0,3 et textes réels au "
-                             "poids 3, seuils de dimension relevés), « apprentissage » (la précédente : textes réels "
-                             "au poids 1, seuils relevés davantage), « corpus » (sans textes réels) ou « texte-reel » "
-                             "(sans variables d'atelier, de rôle et de type, référentiel de plein poids) ; voir le "
-                             "README")
+                             "apprend aussi les textes réels de training/, seuils de dimension relevés pour tenir la "
+                             "précision sur eux et sur le jeu de validation comptés ensemble), « apprentissage » (la "
+                             "précédente : mêmes poids, seuils des codes abaissés), « robuste-250 » (le choix de la "
+                             "même règle sur 250 textes : corpus au poids 0,3, textes réels au poids 3), « corpus » "
+                             "(sans textes réels) ou « texte-reel » (sans variables d'atelier, de rôle et de type, "
+                             "référentiel de plein poids) ; voir le README")
     parser.add_argument("--apprentissage", action="append", default=None, metavar="DOSSIER",
                         help="dossier de textes réels étiquetés à apprendre (texts.jsonl et labels-1.jsonl ; "
                              "répétable ; défaut : tous les dossiers de training/ ; « aucun » : sans) ; ils sont "
