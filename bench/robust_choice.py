@@ -51,8 +51,8 @@ others: 415 and 346 s of fitting each against 190 to 260 —, 630 candidates dec
 about 430 texts (+25 % per fit): about 1,100 s, too close to the 20 minutes with the work that must follow
 the run; the run on the full pool therefore drops the last design (C = 3), predicted about 15 minutes
 (``--designs 0 1 2 3 4``). Decided on these timings alone, before any figure of the first run was read.
-Run on the full pool (430 texts, 328 towns; lots 4 and 5 came in before the first run's figures were
-written up): 630 s for designs 0 to 4 (25 fits in 601 s, 525 candidates decided in 20 s).
+Run on the full pool (430 texts, 328 towns; lots 4 and 5 reached main while the first run was going, noticed
+after it): 630 s for designs 0 to 4 (25 fits in 601 s, 525 candidates decided in 20 s).
 
 Measures of a candidate
 -----------------------
