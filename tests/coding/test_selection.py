@@ -126,3 +126,25 @@ def test_learning_curve_subsets_are_nested_and_whole_towns():
     assert masks[0].tolist() != nested_group_subsets(towns, (0.25,), seed=1)[0].tolist()
     with pytest.raises(ValueError):
         nested_group_subsets(towns, (0.0,))
+
+
+def test_the_default_design_is_what_the_rule_chose_in_the_committed_table(rule):
+    from analyse.coding.autocode import DEFAULT_DESIGN, DESIGNS, design_settings
+
+    composition, params = design_settings(DEFAULT_DESIGN)
+    assert DEFAULT_DESIGN == "robuste"
+    assert composition["referentiel_mode"] == "cv" and composition["referentiel_weight"] == 1.0
+    assert composition["realtext_validation"] is False and params.get("metadata", True)
+    d = {"corpus_weight": composition["corpus_weight"], "weight": composition["realtext_weight"],
+         "C": params.get("C", 10.0)}
+    settings = {**rule.NEUTRAL, **{k: params[k] for k in rule.NEUTRAL if k in params}}
+    chosen = f"{rule.design_name(d)} : {rule.settings_name(settings)}"
+    table = (ROOT / "bench" / "robust_choice-table.md").read_text(encoding="utf-8")
+    assert f"\nchoisi : {chosen}\n" in table
+    # the first pass's choice is kept under its own name
+    first = (ROOT / "bench" / "robust_choice-table-autres-villes-1-3.md").read_text(encoding="utf-8")
+    c250, p250 = design_settings("robuste-250")
+    d250 = {"corpus_weight": c250["corpus_weight"], "weight": c250["realtext_weight"], "C": p250.get("C", 10.0)}
+    s250 = {**rule.NEUTRAL, **{k: p250[k] for k in rule.NEUTRAL if k in p250}}
+    assert f"\nchoisi : {rule.design_name(d250)} : {rule.settings_name(s250)}\n" in first
+    assert "apprentissage" in DESIGNS
