@@ -237,6 +237,11 @@ def test_evaluate_measures_the_project_test_set_by_default(tmp_path: Path, monke
     root = build_synthetic_project(tmp_path / "p", docs_per_territory=2)
     _write_set(root / "tests" / "data" / "devset-3", [("t1", "La monnaie locale circule."), ("t2", "Pause.")],
                [["VAL.6"], []], [["VAL.6"], []])
+    # a second test set, and a tenth (sorted by number, not as text), are measured too, each on its own
+    _write_set(root / "tests" / "data" / "devset-4", [("u1", "La monnaie locale circule ici."), ("u2", "Il pleut."),
+                                                      ("u3", "On ferme à midi.")], [["VAL.6"], [], []])
+    _write_set(root / "tests" / "data" / "devset-10", [("w1", "La monnaie locale circule."), ("w2", "Bonjour.")],
+               [["VAL.6"], []])
     monkeypatch.setenv("BALISES_SPACY_MODEL", "blank:fr")
     monkeypatch.setenv("BALISES_NLP_CACHE", str(tmp_path / "cache"))
     cwd = os.getcwd()
@@ -251,4 +256,6 @@ def test_evaluate_measures_the_project_test_set_by_default(tmp_path: Path, monke
         os.chdir(cwd)
     assert default["test:devset-3"]["role"] == "test" and default["test:devset-3"]["texts"] == 2
     assert default["test:devset-3"]["agreement_labels_1_2"]["texts"] == 2
+    assert default["test:devset-4"]["texts"] == 3 and default["test:devset-10"]["texts"] == 2
+    assert [k for k in default if k.startswith("test:")] == ["test:devset-3", "test:devset-4", "test:devset-10"]
     assert not any(k.startswith("test:") for k in without)

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "les réglages de décision des propositions sont choisis sur lui")
     parser.add_argument("--testset", action="append", default=None, metavar="DOSSIER",
                         help="dossier d'un jeu de test de textes réels (répétable ; même format que --devset ; "
-                             "défaut : tests/data/devset-3 s'il existe ; « aucun » : sans) : mesuré seulement, "
+                             "défaut : chaque dossier tests/data/devset-N présent ; « aucun » : sans) : mesuré seulement, "
                              "rien n'est réglé dessus")
     parser.add_argument("--conception", default=None, choices=DESIGN_NAMES,
                         help="conception mesurée (défaut : celle d'`analyse train`)")

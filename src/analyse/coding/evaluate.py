@@ -669,7 +669,7 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
         It joins every training side at the design's weight, never a test side; its out-of-fold
         figures are the transfer section ``training``.
     testset_dirs : sequence of folders or "default"
-        Test sets (``"default"``: ``tests/data/devset-3`` if it is there).
+        Test sets (``"default"``: every ``tests/data/devset-N`` folder there, each reported on its own).
 
     Examples
     --------
@@ -706,9 +706,10 @@ def evaluate(corpus: Corpus, codebook: Codebook, codings: Codings, coder: str = 
     elif devset_dir == "default":
         devset_dir = default_devset
     if testset_dirs == "default":
-        # the test set of other towns, measured beside the validation set, never tuned on
-        default_testset = root / "tests" / "data" / "devset-3"
-        testset_dirs = [default_testset] if (default_testset / "texts.jsonl").is_file() else []
+        # the test sets of other towns (tests/data/devset-N), measured beside the validation set, never tuned
+        # on; each is reported on its own: a set that has already judged designs is not a fresh one
+        testset_dirs = sorted((p for p in (root / "tests" / "data").glob("devset-*") if (p / "texts.jsonl").is_file()),
+                              key=lambda p: (len(p.name), p.name))
     extra = ref_rows = None
     if knowledge:
         from analyse.coding.autocode import knowledge_documents, referentiel_blocks
