@@ -416,3 +416,43 @@ def test_the_batch_leaves_no_process_and_its_workers_time_is_counted(project: Pa
     # the two territory kernels alone spend 1.5 s each on any machine (3.0 s), the kernels' starts and the
     # workers more; a worker left running when the fork server stopped took its kernel's 1.5 s and more away
     assert float(cpu) >= 3.2
+
+
+def test_a_report_kernel_is_ready_when_iopub_says_so_not_after_a_silence():
+    """The client of a report's kernel is ready as soon as IOPub says it is connected (ipykernel 7's welcome, or
+    the idle status of ``kernel_info``): it never waits for IOPub to fall silent, as jupyter_client's own wait
+    does every time (0.2 s per report, both cores idle); and IOPub works (the next request's output arrives)."""
+    from queue import Empty
+
+    from jupyter_core.utils import run_sync
+
+    from analyse.reporting import runner
+
+    km = runner._kernel_manager_class()(kernel_name=runner.kernel_name())
+    run_sync(km.start_kernel)()
+    kc = km.client()
+    try:
+        kc.start_channels()
+        silences = []
+        get_msg = kc.iopub_channel.get_msg
+
+        async def watched(*args, **kwargs):
+            try:
+                return await get_msg(*args, **kwargs)
+            except Empty:
+                silences.append(kwargs.get("timeout"))
+                raise
+
+        kc.iopub_channel.get_msg = watched
+        run_sync(kc.wait_for_ready)(timeout=120)
+        assert silences == []
+        request = kc.execute("print('bonjour')")
+        seen = []
+        while "idle" not in seen:
+            msg = run_sync(kc.get_iopub_msg)(timeout=30)
+            if msg["parent_header"].get("msg_id") == request:
+                seen.append(msg["content"].get("execution_state") or msg["content"].get("text", "").strip())
+        assert seen[0] == "busy" and "bonjour" in seen, seen
+    finally:
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
