@@ -262,22 +262,25 @@ def test_a_worker_shuts_down_the_kernel_no_report_took(tmp_path: Path):
     it exits (the kernel would otherwise outlive the batch until it notices its parent is gone)."""
     import psutil
 
-    from analyse.reporting.runner import start_pool
+    from analyse.reporting import runner
 
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
+    pool = runner.start_pool(2, nbs, kernel="python3")
+    zygote = runner._ZYGOTES[id(pool)][0].pid     # the process the kernels are forked from, not a kernel
 
     def kernels() -> list[int]:
         return [p.info["pid"] for p in psutil.process_iter(["cwd", "pid", "status"])
-                if p.info["cwd"] == str(nbs) and p.info["status"] != psutil.STATUS_ZOMBIE]
+                if p.info["cwd"] == str(nbs) and p.info["status"] != psutil.STATUS_ZOMBIE and p.info["pid"] != zygote]
 
-    pool = start_pool(2, nbs, kernel="python3")
     deadline = time.time() + 120
     while len(kernels()) < 2 and time.time() < deadline:
         time.sleep(0.2)
     assert len(kernels()) == 2              # each worker started one, in the notebooks' folder
     pool.shutdown()
     assert kernels() == []
+    runner.stop_pool(pool)
+    assert not psutil.pid_exists(zygote) or psutil.Process(zygote).status() == psutil.STATUS_ZOMBIE
 
 
 def test_only_reports_with_reports_after_them_start_a_kernel_ahead():

@@ -14,17 +14,25 @@ report begins, its worker starts the kernel of its next report, so that no repor
 waits for a whole kernel start; the last one, unused, is shut down as the worker exits, and a worker's last
 reports start none (:func:`starts_ahead`). The kernels are started without the debugger
 (:mod:`analyse.reporting.kernel_launcher`) and talk over Unix sockets; the workers are forked from a fork
-server that imported papermill once (:func:`start_pool`, :func:`stop_pool`).
+server that imported papermill once (:func:`start_pool`, :func:`stop_pool`). In a batch, each kernel is
+forked from the batch's zygote (:mod:`analyse.reporting.kernel_zygote`), which imported ipykernel, pandas
+and the library once: a report no longer pays those imports (≈ 0.5 s CPU each); where the zygote cannot
+serve, the kernel starts as a command, as before.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import json
 import multiprocessing
 import os
 import re
+import select
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -153,6 +161,7 @@ def report_kernel_cmd(cmd: list[str]) -> list[str]:
     return cmd
 
 
+KILL_POLL_S = 0.005       # how often a killed kernel is checked for having exited
 READY_SILENCE_S = 0.2     # jupyter_client's wait for IOPub: a message within it proves IOPub is connected
 
 
@@ -238,6 +247,19 @@ def _kernel_manager_class():
         def _client_factory_default(self):
             return _kernel_client_class()
 
+        async def _async_pre_start_kernel(self, **kw):
+            # in a batch worker, the kernel is forked by the batch's zygote (see _provisioner_class)
+            if self.provisioner is None and _ZYGOTE:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.provisioner = _provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                        parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            # a killed kernel is gone within milliseconds; polling every 0.1 s left the worker idle about
+            # 0.1 s at the end of every report (seen on a CPU trace of the batch)
+            await super()._async_wait(pollinterval=min(pollinterval, KILL_POLL_S))
+
         def format_kernel_cmd(self, extra_arguments=None):
             return report_kernel_cmd(super().format_kernel_cmd(extra_arguments))
 
@@ -247,6 +269,187 @@ def _kernel_manager_class():
             return kc
 
     return _Manager
+
+
+# ---------------------------------------------------------------------------
+# Kernels forked from the batch's zygote (analyse.reporting.kernel_zygote)
+# ---------------------------------------------------------------------------
+
+ZYGOTE_MODULE = "analyse.reporting.kernel_zygote"
+ZYGOTE_TIMEOUT_S = 60      # the zygote answers once its imports are done (≈ 1 s; more on a loaded machine)
+ZYGOTE_CONNECT_S = 10      # …and binds its socket first, as soon as Python has started
+_ZYGOTE: list[str] = []    # in a batch worker: the socket of the batch's zygote
+
+
+class _Forked:
+    """What jupyter_client's local provisioner asks of a ``Popen``, for a kernel the zygote forked: followed
+    through a pidfd, which names that process and no other (its parent, the zygote, reaps it; the exit
+    status stays there, so a finished kernel reports 0)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, fd: int | None):
+        self.pid = pid
+        self._fd = fd
+        self.returncode = None if fd is not None else 0     # no pidfd: it ended at once
+
+    def poll(self):
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self._finish()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None):
+        if self.returncode is None:
+            if not select.select([self._fd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            self._finish()
+        return self.returncode
+
+    def _finish(self) -> None:
+        self.returncode = 0
+        os.close(self._fd)
+        self._fd = None
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._fd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
+
+def _launcher_args(cmd: list[str]) -> list[str] | None:
+    """The kernel's own arguments when ``cmd`` runs this Python's report launcher (what a fork can run)."""
+    if not cmd or cmd[0] != sys.executable:
+        return None
+    for i in range(1, len(cmd) - 1):
+        if cmd[i:i + 2] == ["-m", LAUNCHER]:
+            return cmd[i + 2:]
+    return None
+
+
+def _fileno(stream, default: int) -> int | None:
+    if stream is None:
+        return default
+    if isinstance(stream, int):
+        return stream if stream >= 0 else None      # subprocess.PIPE, DEVNULL: left to Popen
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _connect(sock: socket.socket, path: str) -> bool:
+    """Connect to the zygote, which binds its socket a moment after it starts (≈ 0.1 s; then it takes
+    requests once its imports are done)."""
+    deadline = time.monotonic() + ZYGOTE_CONNECT_S
+    while True:
+        try:
+            sock.connect(path)
+            return True
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+def _fork_kernel(cmd: list[str], kwargs: dict) -> _Forked | None:
+    """Ask the batch's zygote for this kernel; None (start it as a command) whenever it cannot."""
+    args = _launcher_args(cmd) if _ZYGOTE else None
+    out, err = _fileno(kwargs.get("stdout"), 1), _fileno(kwargs.get("stderr"), 2)
+    if args is None or out is None or err is None or kwargs.get("stdin") is not None:
+        return None
+    request = {"argv": args, "cwd": str(kwargs.get("cwd") or os.getcwd()),
+               "env": {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}}
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(ZYGOTE_TIMEOUT_S)
+            if not _connect(sock, _ZYGOTE[0]):
+                _ZYGOTE.clear()         # no zygote: this worker's next kernels start as commands at once
+                return None
+            socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [stdin, out, err])
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return None
+                reply += chunk
+        pid = json.loads(reply).get("pid")
+        if not isinstance(pid, int):
+            return None
+        try:
+            return _Forked(pid, os.pidfd_open(pid))
+        except ProcessLookupError:
+            return _Forked(pid, None)
+        except OSError:         # no pidfd on this system: this kernel cannot be followed, start one as a command
+            os.kill(pid, signal.SIGKILL)
+            _ZYGOTE.clear()
+            return None
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(stdin)
+
+
+@functools.cache
+def _provisioner_class():
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class _ForkedProvisioner(LocalProvisioner):
+        """jupyter_client's local provisioner, whose kernel is forked by the zygote when it can be."""
+
+        async def launch_kernel(self, cmd, **kwargs):
+            forked = _fork_kernel(cmd, kwargs)
+            if forked is None:
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = forked
+            self.pid = self.pgid = forked.pid       # the child made itself a process group (setsid)
+            self.cwd = kwargs.get("cwd", os.getcwd())
+            return self.connection_info
+
+    return _ForkedProvisioner
+
+
+def start_zygote(cwd: str | Path | None = None) -> tuple[subprocess.Popen, Path] | None:
+    """Start the batch's kernel zygote; its socket is in a private temporary folder. None if it cannot start
+    (the kernels then start as commands, as jupyter_client does)."""
+    if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="balises-zygote-"))
+    path = folder / "z.sock"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", ZYGOTE_MODULE, str(path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=str(cwd) if cwd else None)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return proc, path
+
+
+def stop_zygote(zygote: tuple[subprocess.Popen, Path] | None) -> None:
+    """Close the zygote's standard input (it kills and reaps the kernels still running, then exits); wait."""
+    if zygote is None:
+        return
+    proc, path = zygote
+    try:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @dataclass
@@ -404,7 +607,7 @@ def _split_timing(ipynb, total: float) -> tuple[float, float]:
     return cells, max(total - cells, 0.0)
 
 
-def _worker_start(kernel: str | None = None, cwd: str | None = None) -> None:
+def _worker_start(kernel: str | None = None, cwd: str | None = None, zygote: str | None = None) -> None:
     """Initializer of the batch's worker processes: what every job needs, imported once per worker, and,
     given the folder of the notebooks (``cwd``), a kernel started for the worker's first report.
 
@@ -415,6 +618,9 @@ def _worker_start(kernel: str | None = None, cwd: str | None = None) -> None:
     """
     sys.modules.setdefault("rfc3987_syntax", None)
     import papermill  # noqa: F401 - before the first job: its import is not part of a report's time
+
+    if zygote is not None:
+        _ZYGOTE.append(zygote)
 
     if cwd is not None:
         from multiprocessing.util import Finalize
@@ -473,8 +679,11 @@ def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
     """
     workers = max(1, jobs or multiprocessing.cpu_count())
     cwd = None if notebooks_dir is None else str(Path(notebooks_dir).resolve())
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
-                                  initializer=_worker_start, initargs=(kernel, cwd))
+    # the zygote first: its imports (≈ 0.6 s) overlap the fork server's and this process's planning
+    zygote = start_zygote(cwd) if cwd is not None else None
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_start,
+                                  initargs=(kernel, cwd, None if zygote is None else str(zygote[1])))
+    _ZYGOTES[id(pool)] = zygote
     # Starting a worker waits until the fork server has imported what it preloads (≈ 0.35 s): a thread
     # does it, so that the caller plans the batch meanwhile.
     starter = threading.Thread(target=_start_workers, args=(pool, workers), name="balises-workers", daemon=True)
@@ -484,6 +693,7 @@ def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
 
 
 _STARTERS: dict[int, threading.Thread] = {}
+_ZYGOTES: dict[int, tuple | None] = {}
 
 
 def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
@@ -526,6 +736,7 @@ def stop_pool(pool: cf.Executor) -> None:
     manager = _RELEASED.pop(id(pool), None)
     if manager is not None:
         manager.join()      # joins the workers that release_pool let go
+    stop_zygote(_ZYGOTES.pop(id(pool), None))     # after the workers, which shut their kernels down
     if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 

@@ -1,0 +1,178 @@
+"""The batch's report kernels, forked from one process that has imported what they need.
+
+Every report runs in a new kernel (nothing carries over from one report to the next), and every new
+kernel used to pay its imports again: ipykernel's start (≈ 0.2 s CPU) and, in its first cell, pandas
+and the library (≈ 0.35 s CPU), seven times on the bundled corpus, once per territory at scale. This
+process (the *zygote*) imports them once, then forks one child per kernel: each child is a fresh
+ipykernel that starts with those modules already imported, its own sockets, environment, folder and
+log, and no state of any other report. No library does this for Jupyter kernels (ipykernel's own fork
+support was never merged): it is written here, small, with the plain start as fallback
+(:class:`analyse.reporting.runner` falls back to starting the kernel as a command whenever this process
+cannot serve).
+
+Protocol, over a Unix socket whose path is given on the command line: a client sends one JSON line
+(``argv``: the kernel's arguments, ``cwd``, ``env``) with three file descriptors (stdin, stdout,
+stderr) attached; the zygote forks and answers ``{"pid": …}``. It reaps its children, kills those
+still running when it stops, and stops when its standard input closes (the batch that started it
+ended, however it ended).
+
+Run as ``python -m analyse.reporting.kernel_zygote SOCKET``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+
+# What the reports' kernels import: ipykernel's own start, and the first cell of the bundled notebooks.
+# matplotlib is left out on purpose: its backend is chosen from the environment at import, and the
+# kernel sets it (the inline backend) only once started.
+PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.display", "pandas",
+           "analyse.reporting.context", "analyse.reporting.headlines", "analyse.analysis.profile"]
+MAX_REQUEST = 1 << 20
+
+
+def preload(modules: list[str] = PRELOAD) -> list[str]:
+    """Import ``modules``; the ones that cannot be imported are left to the kernels (returned)."""
+    sys.modules.setdefault("debugpy", None)     # as analyse.reporting.kernel_launcher: no debugger in reports
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a kernel imports it itself, as it always did
+            missing.append(name)
+    return missing
+
+
+def _child(request: dict, fds: list[int], closing: list) -> None:
+    """In the forked child: become the kernel the request describes; never returns."""
+    code = 1
+    try:
+        for obj in closing:
+            obj.close()
+        os.setsid()             # its own process group: the kernel manager signals and kills the group
+        # onto 0, 1, 2: sys.stdin, sys.stdout and sys.stderr now read and write the kernel's own files
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            os.close(fd)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        cwd = request.get("cwd") or os.getcwd()
+        os.chdir(cwd)
+        if sys.path and sys.path[0] == _START_DIR:     # ``python -m`` puts the start folder first
+            sys.path[0] = cwd
+        os.environ.clear()
+        os.environ.update(request.get("env") or {})
+        # ipykernel read JPY_PARENT_PID when the zygote imported it: given again, so that the kernel exits if
+        # this process goes away (and does not print the banner of a kernel started by hand)
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        sys.argv = [sys.executable, *request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        if "numpy" in sys.modules:      # its global generator was seeded once, in the zygote
+            sys.modules["numpy"].random.seed()
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:  # noqa: BLE001 - the kernel's own error goes to its log, then the child exits
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _serve_one(conn: socket.socket, server: socket.socket, selector, children: set[int]) -> None:
+    data, fds, _flags, _addr = socket.recv_fds(conn, MAX_REQUEST, 3)
+    try:
+        while not data.endswith(b"\n"):
+            more = conn.recv(MAX_REQUEST)
+            if not more:
+                raise ValueError("incomplete request")
+            data += more
+        request = json.loads(data)
+        if len(fds) != 3 or not isinstance(request.get("argv"), list):
+            raise ValueError("bad request")
+        pid = os.fork()
+        if pid == 0:
+            _child(request, fds, [conn, server, selector])
+        children.add(pid)
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    except Exception as exc:  # noqa: BLE001 - the client falls back to starting the kernel itself
+        conn.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _reap(children: set[int]) -> None:
+    for pid in list(children):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
+
+
+def _stop_children(children: set[int]) -> None:
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)      # reaped: their CPU time is counted with the batch that started us
+        except ChildProcessError:
+            pass
+
+
+_START_DIR = os.getcwd()
+
+
+def serve(path: str) -> None:
+    """Listen on ``path`` first (clients queue while the imports run), import, then fork on request."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+    preload()
+    children: set[int] = set()
+    sel = selectors.DefaultSelector()
+    sel.register(server, selectors.EVENT_READ, "client")
+    sel.register(sys.stdin, selectors.EVENT_READ, "parent")
+    try:
+        while True:
+            for key, _ in sel.select(timeout=1.0):
+                if key.data == "parent":
+                    if not os.read(sys.stdin.fileno(), 4096):      # the batch closed our stdin, or ended
+                        return
+                    continue
+                conn, _ = server.accept()
+                with conn:
+                    conn.settimeout(10)
+                    _serve_one(conn, server, sel, children)
+            _reap(children)
+    finally:
+        _stop_children(children)
+        server.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
