@@ -176,3 +176,5 @@ def serve(path: str) -> None:
 
 if __name__ == "__main__":
     serve(sys.argv[1])
+    # no interpreter teardown: freeing what pandas and IPython built took ≈ 0.2 s CPU at the end of every batch
+    os._exit(0)

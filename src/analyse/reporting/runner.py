@@ -438,13 +438,22 @@ def start_zygote(cwd: str | Path | None = None) -> tuple[subprocess.Popen, Path]
     return proc, path
 
 
+def _close_zygote(zygote: tuple[subprocess.Popen, Path] | None) -> None:
+    """Tell the zygote to stop (it kills the kernels still running, then exits), without waiting."""
+    if zygote is not None and not zygote[0].stdin.closed:
+        try:
+            zygote[0].stdin.close()
+        except OSError:
+            pass
+
+
 def stop_zygote(zygote: tuple[subprocess.Popen, Path] | None) -> None:
     """Close the zygote's standard input (it kills and reaps the kernels still running, then exits); wait."""
     if zygote is None:
         return
     proc, path = zygote
+    _close_zygote(zygote)
     try:
-        proc.stdin.close()
         proc.wait(timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         proc.kill()
@@ -719,6 +728,7 @@ def release_pool(pool: cf.Executor) -> None:
     if manager is not None:
         _RELEASED[id(pool)] = manager
     pool.shutdown(wait=False)
+    _close_zygote(_ZYGOTES.get(id(pool)))     # every report is done: the zygote exits meanwhile too
 
 
 def stop_pool(pool: cf.Executor) -> None:
@@ -736,10 +746,12 @@ def stop_pool(pool: cf.Executor) -> None:
     manager = _RELEASED.pop(id(pool), None)
     if manager is not None:
         manager.join()      # joins the workers that release_pool let go
-    stop_zygote(_ZYGOTES.pop(id(pool), None))     # after the workers, which shut their kernels down
+    zygote = _ZYGOTES.pop(id(pool), None)
+    _close_zygote(zygote)       # after the workers, which shut their kernels down; it exits meanwhile
     if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
         stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
         if stop is not None:
             stop()
+    stop_zygote(zygote)
