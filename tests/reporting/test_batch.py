@@ -267,7 +267,7 @@ def test_a_worker_shuts_down_the_kernel_no_report_took(tmp_path: Path):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     pool = runner.start_pool(2, nbs, kernel="python3")
-    zygote = runner._ZYGOTES[id(pool)][0].pid     # the process the kernels are forked from, not a kernel
+    zygote = runner._ZYGOTES[id(pool)].process.pid     # the process the kernels are forked from, not a kernel
 
     def kernels() -> list[int]:
         return [p.info["pid"] for p in psutil.process_iter(["cwd", "pid", "status"])

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from jupyter_core.utils import run_sync
 
-from analyse.reporting import runner
+from analyse.reporting import kernel_zygote, runner
 from analyse.reporting.batch import run_batch
 
 from tests.reporting.test_batch import _notebook
@@ -55,7 +55,7 @@ def test_batch_kernels_are_forked_with_their_imports_and_share_nothing(project: 
         assert out["preloaded"] == "True" and out["leak"] == "False" and out["rows"] == "60", out
         assert Path(out["cwd"]) == nbs.resolve() and out["parent"] == "True", out
     assert len({out["random"] for out in seen}) == 3         # each kernel draws its own numbers
-    assert not [p for p in psutil.process_iter(["cmdline"]) if runner.ZYGOTE_MODULE in " ".join(p.info["cmdline"] or [])
+    assert not [p for p in psutil.process_iter(["cmdline"]) if kernel_zygote.MODULE in " ".join(p.info["cmdline"] or [])
                 and str(project) in " ".join(p.info["cmdline"] or [])]
     with cf.ThreadPoolExecutor(max_workers=1) as pool:     # no zygote: papermill starts each kernel
         plain = run_batch(project, None, project / "outputs" / "p", notebooks_dir=nbs, progress=False, executor=pool)
@@ -64,11 +64,11 @@ def test_batch_kernels_are_forked_with_their_imports_and_share_nothing(project: 
 
 @pytest.fixture
 def zygote(tmp_path: Path, monkeypatch):
-    started = runner.start_zygote(tmp_path)
+    started = kernel_zygote.start(tmp_path)
     assert started is not None
-    monkeypatch.setattr(runner, "_ZYGOTE", [str(started[1])])
+    monkeypatch.setattr(runner, "_ZYGOTE", [str(started.socket_path)])
     yield started
-    runner.stop_zygote(started)
+    started.stop()
 
 
 def _kernel(**kw):
@@ -94,10 +94,10 @@ def _run(kc, code: str) -> str:
 
 
 def test_a_forked_kernel_runs_is_killed_and_the_zygote_stops_with_its_kernels(zygote, tmp_path: Path):
-    proc, path = zygote
+    proc, path = zygote.process, zygote.socket_path
     km, kc = _kernel(cwd=str(tmp_path))
     try:
-        assert isinstance(km.provisioner.process, runner._Forked)
+        assert isinstance(km.provisioner.process, kernel_zygote.Forked)
         pid = km.provisioner.process.pid
         assert psutil.Process(pid).ppid() == proc.pid
         assert _run(kc, "import os; print(os.getcwd(), 6 * 7)").split() == [str(tmp_path), "42"]
@@ -109,7 +109,7 @@ def test_a_forked_kernel_runs_is_killed_and_the_zygote_stops_with_its_kernels(zy
     km2, kc2 = _kernel()
     kc2.stop_channels()
     other = km2.provisioner.process.pid
-    runner.stop_zygote(zygote)                     # a kernel still running: the zygote kills it as it stops
+    zygote.stop()                                  # a kernel still running: the zygote kills it as it stops
     assert proc.returncode == 0 and not path.parent.exists()
     deadline = time.time() + 10
     while psutil.pid_exists(other) and psutil.Process(other).status() != psutil.STATUS_ZOMBIE \
@@ -121,11 +121,11 @@ def test_a_forked_kernel_runs_is_killed_and_the_zygote_stops_with_its_kernels(zy
 
 def test_without_a_zygote_to_answer_the_kernel_starts_as_a_command(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(runner, "_ZYGOTE", [str(tmp_path / "absent.sock")])
-    monkeypatch.setattr(runner, "ZYGOTE_CONNECT_S", 0.5)
+    monkeypatch.setattr(kernel_zygote, "CONNECT_S", 0.5)
     km, kc = _kernel()
     assert runner._ZYGOTE == []          # the next kernels of this worker do not wait for it again
     try:
-        assert not isinstance(km.provisioner.process, runner._Forked)
+        assert not isinstance(km.provisioner.process, kernel_zygote.Forked)
         assert _run(kc, "print(6 * 7)").strip() == "42"
     finally:
         kc.stop_channels()
@@ -138,12 +138,12 @@ def test_a_zygote_whose_batch_died_stops_and_takes_its_kernels_with_it(tmp_path:
     code = f"""
 import os, sys
 from jupyter_core.utils import run_sync
-from analyse.reporting import runner
-proc, path = runner.start_zygote({str(tmp_path)!r})
-runner._ZYGOTE.append(str(path))
+from analyse.reporting import kernel_zygote, runner
+zygote = kernel_zygote.start({str(tmp_path)!r})
+runner._ZYGOTE.append(str(zygote.socket_path))
 km = runner._kernel_manager_class()(kernel_name=runner.kernel_name())
 run_sync(km.start_kernel)()
-print(proc.pid, km.provisioner.process.pid, flush=True)
+print(zygote.process.pid, km.provisioner.process.pid, flush=True)
 os._exit(0)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -16,7 +16,10 @@ stderr) attached; the zygote forks and answers ``{"pid": …}``. It reaps its ch
 still running when it stops, and stops when its standard input closes (the batch that started it
 ended, however it ended).
 
-Run as ``python -m analyse.reporting.kernel_zygote SOCKET``.
+Both sides are here: the server (:func:`serve`, run as ``python -m analyse.reporting.kernel_zygote
+SOCKET``), and what the batch uses: :func:`start` and :meth:`Zygote.stop` in the batch's parent,
+:func:`fork` in its workers (through the kernel provisioner of :mod:`analyse.reporting.runner`),
+which follows each kernel by a pidfd (:class:`Forked`).
 """
 
 from __future__ import annotations
@@ -24,18 +27,30 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
 import selectors
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 # What the reports' kernels import: ipykernel's own start, and the first cell of the bundled notebooks.
 # matplotlib is left out on purpose: its backend is chosen from the environment at import, and the
 # kernel sets it (the inline backend) only once started.
 PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.display", "pandas",
            "analyse.reporting.context", "analyse.reporting.headlines", "analyse.analysis.profile"]
+MODULE = "analyse.reporting.kernel_zygote"
 MAX_REQUEST = 1 << 20
+ANSWER_TIMEOUT_S = 60      # the zygote answers once its imports are done (≈ 1 s; more on a loaded machine)
+CONNECT_S = 10             # …and binds its socket first, as soon as Python has started
 
+
+# ---------------------------------------------------------------------------------------------- server
 
 def preload(modules: list[str] = PRELOAD) -> list[str]:
     """Import ``modules``; the ones that cannot be imported are left to the kernels (returned)."""
@@ -172,6 +187,164 @@ def serve(path: str) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------- client
+
+class Unavailable(Exception):
+    """The zygote cannot serve (it never bound its socket, or this system has no pidfd): stop asking it."""
+
+
+@dataclass
+class Zygote:
+    """A running zygote, as the batch's parent holds it."""
+
+    process: subprocess.Popen
+    socket_path: Path
+
+    def close(self) -> None:
+        """Tell it to stop (it kills the kernels still running, then exits), without waiting."""
+        if not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Tell it to stop and wait for it (its CPU time, and its kernels', is then counted with ours)."""
+        self.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.socket_path.parent, ignore_errors=True)
+
+
+def start(cwd: str | Path | None = None) -> Zygote | None:
+    """Start a zygote; its socket goes in a private temporary folder. None where it cannot work (no fork,
+    pidfd or descriptor passing): kernels then start as commands, as jupyter_client does."""
+    if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="balises-zygote-"))
+    path = folder / "z.sock"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", MODULE, str(path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(cwd) if cwd else None)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return Zygote(proc, path)
+
+
+class Forked:
+    """What jupyter_client's local provisioner asks of a ``Popen``, for a kernel the zygote forked: followed
+    through a pidfd, which names that process and no other (its parent, the zygote, reaps it; the exit
+    status stays there, so a finished kernel reports 0)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, fd: int | None):
+        self.pid = pid
+        self._fd = fd
+        self.returncode = None if fd is not None else 0     # no pidfd: it ended at once
+
+    def poll(self):
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self._finish()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None):
+        if self.returncode is None:
+            if not select.select([self._fd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            self._finish()
+        return self.returncode
+
+    def _finish(self) -> None:
+        self.returncode = 0
+        os.close(self._fd)
+        self._fd = None
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._fd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
+
+def _fileno(stream, default: int) -> int | None:
+    if stream is None:
+        return default
+    if isinstance(stream, int):
+        return stream if stream >= 0 else None      # subprocess.PIPE, DEVNULL: left to Popen
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _connect(sock: socket.socket, path: str) -> bool:
+    """Connect to the zygote, which binds its socket a moment after it starts (≈ 0.1 s) and takes
+    requests once its imports are done."""
+    deadline = time.monotonic() + CONNECT_S
+    while True:
+        try:
+            sock.connect(path)
+            return True
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+def fork(path: str, argv: list[str], popen_kwargs: dict) -> Forked | None:
+    """Ask the zygote at ``path`` for a kernel run with ``argv`` and what jupyter_client would give ``Popen``
+    (``cwd``, ``env``, ``stdout``, ``stderr``). None if this kernel should start as a command; raises
+    :class:`Unavailable` if no kernel should be asked of this zygote any more."""
+    out, err = _fileno(popen_kwargs.get("stdout"), 1), _fileno(popen_kwargs.get("stderr"), 2)
+    if out is None or err is None or popen_kwargs.get("stdin") is not None:
+        return None
+    request = {"argv": argv, "cwd": str(popen_kwargs.get("cwd") or os.getcwd()),
+               "env": {str(k): str(v) for k, v in (popen_kwargs.get("env") or os.environ).items()}}
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(ANSWER_TIMEOUT_S)
+            if not _connect(sock, path):
+                raise Unavailable(path)
+            socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [stdin, out, err])
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return None
+                reply += chunk
+        pid = json.loads(reply).get("pid")
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(stdin)
+    if not isinstance(pid, int):
+        return None
+    try:
+        return Forked(pid, os.pidfd_open(pid))
+    except ProcessLookupError:
+        return Forked(pid, None)
+    except OSError:         # no pidfd here: this kernel could not be followed
+        os.kill(pid, signal.SIGKILL)
+        raise Unavailable("pidfd") from None
 
 
 if __name__ == "__main__":

@@ -24,15 +24,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
-import json
 import multiprocessing
 import os
 import re
-import select
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyse.messages import msg
+from analyse.reporting import kernel_zygote
 
 TEMPLATES = Path(__file__).parent / "templates"
 KERNEL_NAME = "balises"
@@ -173,7 +169,7 @@ def _kernel_client_class():
     from jupyter_core.utils import ensure_async
 
     class _Client(AsyncKernelClient):
-        """Ready as soon as the kernel has answered ``kernel_info`` and gone idle on IOPub.
+        """Ready as soon as the kernel has answered ``kernel_info`` and IOPub says it is connected.
 
         jupyter_client's ``wait_for_ready`` ends by reading IOPub until it has been silent for 0.2 s:
         every report waited 0.2 s or more with nothing running (both cores idle when both workers were
@@ -275,57 +271,7 @@ def _kernel_manager_class():
 # Kernels forked from the batch's zygote (analyse.reporting.kernel_zygote)
 # ---------------------------------------------------------------------------
 
-ZYGOTE_MODULE = "analyse.reporting.kernel_zygote"
-ZYGOTE_TIMEOUT_S = 60      # the zygote answers once its imports are done (≈ 1 s; more on a loaded machine)
-ZYGOTE_CONNECT_S = 10      # …and binds its socket first, as soon as Python has started
 _ZYGOTE: list[str] = []    # in a batch worker: the socket of the batch's zygote
-
-
-class _Forked:
-    """What jupyter_client's local provisioner asks of a ``Popen``, for a kernel the zygote forked: followed
-    through a pidfd, which names that process and no other (its parent, the zygote, reaps it; the exit
-    status stays there, so a finished kernel reports 0)."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int, fd: int | None):
-        self.pid = pid
-        self._fd = fd
-        self.returncode = None if fd is not None else 0     # no pidfd: it ended at once
-
-    def poll(self):
-        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
-            self._finish()
-        return self.returncode
-
-    def wait(self, timeout: float | None = None):
-        if self.returncode is None:
-            if not select.select([self._fd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            self._finish()
-        return self.returncode
-
-    def _finish(self) -> None:
-        self.returncode = 0
-        os.close(self._fd)
-        self._fd = None
-
-    def send_signal(self, sig: int) -> None:
-        if self.returncode is None:
-            try:
-                signal.pidfd_send_signal(self._fd, sig)
-            except ProcessLookupError:
-                pass
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def __del__(self):
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)
 
 
 def _launcher_args(cmd: list[str]) -> list[str] | None:
@@ -338,79 +284,21 @@ def _launcher_args(cmd: list[str]) -> list[str] | None:
     return None
 
 
-def _fileno(stream, default: int) -> int | None:
-    if stream is None:
-        return default
-    if isinstance(stream, int):
-        return stream if stream >= 0 else None      # subprocess.PIPE, DEVNULL: left to Popen
-    try:
-        return stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _connect(sock: socket.socket, path: str) -> bool:
-    """Connect to the zygote, which binds its socket a moment after it starts (≈ 0.1 s; then it takes
-    requests once its imports are done)."""
-    deadline = time.monotonic() + ZYGOTE_CONNECT_S
-    while True:
-        try:
-            sock.connect(path)
-            return True
-        except (FileNotFoundError, ConnectionRefusedError):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-
-
-def _fork_kernel(cmd: list[str], kwargs: dict) -> _Forked | None:
-    """Ask the batch's zygote for this kernel; None (start it as a command) whenever it cannot."""
-    args = _launcher_args(cmd) if _ZYGOTE else None
-    out, err = _fileno(kwargs.get("stdout"), 1), _fileno(kwargs.get("stderr"), 2)
-    if args is None or out is None or err is None or kwargs.get("stdin") is not None:
-        return None
-    request = {"argv": args, "cwd": str(kwargs.get("cwd") or os.getcwd()),
-               "env": {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}}
-    stdin = os.open(os.devnull, os.O_RDONLY)
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(ZYGOTE_TIMEOUT_S)
-            if not _connect(sock, _ZYGOTE[0]):
-                _ZYGOTE.clear()         # no zygote: this worker's next kernels start as commands at once
-                return None
-            socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [stdin, out, err])
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    return None
-                reply += chunk
-        pid = json.loads(reply).get("pid")
-        if not isinstance(pid, int):
-            return None
-        try:
-            return _Forked(pid, os.pidfd_open(pid))
-        except ProcessLookupError:
-            return _Forked(pid, None)
-        except OSError:         # no pidfd on this system: this kernel cannot be followed, start one as a command
-            os.kill(pid, signal.SIGKILL)
-            _ZYGOTE.clear()
-            return None
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(stdin)
-
-
 @functools.cache
 def _provisioner_class():
     from jupyter_client.provisioning import LocalProvisioner
 
     class _ForkedProvisioner(LocalProvisioner):
-        """jupyter_client's local provisioner, whose kernel is forked by the zygote when it can be."""
+        """jupyter_client's local provisioner, whose kernel is forked by the batch's zygote when it can be."""
 
         async def launch_kernel(self, cmd, **kwargs):
-            forked = _fork_kernel(cmd, kwargs)
+            args = _launcher_args(cmd) if _ZYGOTE else None
+            forked = None
+            if args is not None:
+                try:
+                    forked = kernel_zygote.fork(_ZYGOTE[0], args, kwargs)
+                except kernel_zygote.Unavailable:
+                    _ZYGOTE.clear()     # this worker's next kernels start as commands at once
             if forked is None:
                 return await super().launch_kernel(cmd, **kwargs)
             self.process = forked
@@ -419,46 +307,6 @@ def _provisioner_class():
             return self.connection_info
 
     return _ForkedProvisioner
-
-
-def start_zygote(cwd: str | Path | None = None) -> tuple[subprocess.Popen, Path] | None:
-    """Start the batch's kernel zygote; its socket is in a private temporary folder. None if it cannot start
-    (the kernels then start as commands, as jupyter_client does)."""
-    if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")):
-        return None
-    folder = Path(tempfile.mkdtemp(prefix="balises-zygote-"))
-    path = folder / "z.sock"
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", ZYGOTE_MODULE, str(path)], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd=str(cwd) if cwd else None)
-    except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
-    return proc, path
-
-
-def _close_zygote(zygote: tuple[subprocess.Popen, Path] | None) -> None:
-    """Tell the zygote to stop (it kills the kernels still running, then exits), without waiting."""
-    if zygote is not None and not zygote[0].stdin.closed:
-        try:
-            zygote[0].stdin.close()
-        except OSError:
-            pass
-
-
-def stop_zygote(zygote: tuple[subprocess.Popen, Path] | None) -> None:
-    """Close the zygote's standard input (it kills and reaps the kernels still running, then exits); wait."""
-    if zygote is None:
-        return
-    proc, path = zygote
-    _close_zygote(zygote)
-    try:
-        proc.wait(timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        proc.kill()
-        proc.wait()
-    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @dataclass
@@ -689,9 +537,9 @@ def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
     workers = max(1, jobs or multiprocessing.cpu_count())
     cwd = None if notebooks_dir is None else str(Path(notebooks_dir).resolve())
     # the zygote first: its imports (≈ 0.6 s) overlap the fork server's and this process's planning
-    zygote = start_zygote(cwd) if cwd is not None else None
+    zygote = kernel_zygote.start(cwd) if cwd is not None else None
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_worker_start,
-                                  initargs=(kernel, cwd, None if zygote is None else str(zygote[1])))
+                                  initargs=(kernel, cwd, None if zygote is None else str(zygote.socket_path)))
     _ZYGOTES[id(pool)] = zygote
     # Starting a worker waits until the fork server has imported what it preloads (≈ 0.35 s): a thread
     # does it, so that the caller plans the batch meanwhile.
@@ -702,7 +550,7 @@ def start_pool(jobs: int | None = None, notebooks_dir: str | Path | None = None,
 
 
 _STARTERS: dict[int, threading.Thread] = {}
-_ZYGOTES: dict[int, tuple | None] = {}
+_ZYGOTES: dict[int, kernel_zygote.Zygote | None] = {}
 
 
 def _start_workers(pool: cf.ProcessPoolExecutor, workers: int) -> None:
@@ -728,7 +576,9 @@ def release_pool(pool: cf.Executor) -> None:
     if manager is not None:
         _RELEASED[id(pool)] = manager
     pool.shutdown(wait=False)
-    _close_zygote(_ZYGOTES.get(id(pool)))     # every report is done: the zygote exits meanwhile too
+    zygote = _ZYGOTES.get(id(pool))
+    if zygote is not None:
+        zygote.close()      # every report is done: the zygote exits meanwhile too
 
 
 def stop_pool(pool: cf.Executor) -> None:
@@ -747,11 +597,13 @@ def stop_pool(pool: cf.Executor) -> None:
     if manager is not None:
         manager.join()      # joins the workers that release_pool let go
     zygote = _ZYGOTES.pop(id(pool), None)
-    _close_zygote(zygote)       # after the workers, which shut their kernels down; it exits meanwhile
+    if zygote is not None:
+        zygote.close()      # after the workers, which shut their kernels down; it exits meanwhile
     if isinstance(pool, cf.ProcessPoolExecutor) and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
         stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
         if stop is not None:
             stop()
-    stop_zygote(zygote)
+    if zygote is not None:
+        zygote.stop()
