@@ -13,7 +13,7 @@ import psutil
 import pytest
 from jupyter_core.utils import run_sync
 
-from analyse.reporting import kernel_zygote, runner
+from analyse.reporting import kernel_zygote, kernels, runner
 from analyse.reporting.batch import run_batch
 
 from tests.reporting.test_batch import _notebook
@@ -66,7 +66,7 @@ def test_batch_kernels_are_forked_with_their_imports_and_share_nothing(project: 
 def zygote(tmp_path: Path, monkeypatch):
     started = kernel_zygote.start(tmp_path)
     assert started is not None
-    monkeypatch.setattr(runner, "_ZYGOTE", [str(started.socket_path)])
+    monkeypatch.setattr(kernels, "_ZYGOTE", [str(started.socket_path)])
     yield started
     started.stop()
 
@@ -120,10 +120,10 @@ def test_a_forked_kernel_runs_is_killed_and_the_zygote_stops_with_its_kernels(zy
 
 
 def test_without_a_zygote_to_answer_the_kernel_starts_as_a_command(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(runner, "_ZYGOTE", [str(tmp_path / "absent.sock")])
+    monkeypatch.setattr(kernels, "_ZYGOTE", [str(tmp_path / "absent.sock")])
     monkeypatch.setattr(kernel_zygote, "CONNECT_S", 0.5)
     km, kc = _kernel()
-    assert runner._ZYGOTE == []          # the next kernels of this worker do not wait for it again
+    assert kernels._ZYGOTE == []          # the next kernels of this worker do not wait for it again
     try:
         assert not isinstance(km.provisioner.process, kernel_zygote.Forked)
         assert _run(kc, "print(6 * 7)").strip() == "42"
@@ -138,9 +138,9 @@ def test_a_zygote_whose_batch_died_stops_and_takes_its_kernels_with_it(tmp_path:
     code = f"""
 import os, sys
 from jupyter_core.utils import run_sync
-from analyse.reporting import kernel_zygote, runner
+from analyse.reporting import kernel_zygote, kernels, runner
 zygote = kernel_zygote.start({str(tmp_path)!r})
-runner._ZYGOTE.append(str(zygote.socket_path))
+kernels._ZYGOTE.append(str(zygote.socket_path))
 km = runner._kernel_manager_class()(kernel_name=runner.kernel_name())
 run_sync(km.start_kernel)()
 print(zygote.process.pid, km.provisioner.process.pid, flush=True)
@@ -182,3 +182,15 @@ def test_a_killed_kernel_is_waited_for_without_long_sleeps(zygote, monkeypatch):
     run_sync(km.shutdown_kernel)(now=True)
     assert not run_sync(km.is_alive)()
     assert sleeps and max(sleeps) < 0.1
+
+
+def test_no_zygote_where_its_socket_path_would_be_too_long(tmp_path: Path, monkeypatch):
+    """A temporary folder with a long path: a Unix socket could not be bound there, so no zygote is started
+    (the kernels start as commands) and nothing is left behind."""
+    import tempfile
+
+    long = tmp_path / ("dossier-temporaire-" * 6)
+    long.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    assert kernel_zygote.start() is None
+    assert list(long.iterdir()) == []

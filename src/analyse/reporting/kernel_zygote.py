@@ -46,6 +46,7 @@ PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.display", "pand
            "analyse.reporting.context", "analyse.reporting.headlines", "analyse.analysis.profile"]
 MODULE = "analyse.reporting.kernel_zygote"
 MAX_REQUEST = 1 << 20
+MAX_SOCKET_PATH = 100      # bytes: the limit of a Unix socket's path is 104 to 108, by system
 ANSWER_TIMEOUT_S = 60      # the zygote answers once its imports are done (≈ 1 s; more on a loaded machine)
 CONNECT_S = 10             # …and binds its socket first, as soon as Python has started
 
@@ -228,6 +229,9 @@ def start(cwd: str | Path | None = None) -> Zygote | None:
         return None
     folder = Path(tempfile.mkdtemp(prefix="balises-zygote-"))
     path = folder / "z.sock"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:     # a long TMPDIR: the zygote could not bind it
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
     try:
         proc = subprocess.Popen([sys.executable, "-m", MODULE, str(path)], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(cwd) if cwd else None)
@@ -332,6 +336,8 @@ def fork(path: str, argv: list[str], popen_kwargs: dict) -> Forked | None:
                     return None
                 reply += chunk
         pid = json.loads(reply).get("pid")
+    except TimeoutError:        # it stopped answering: do not wait for it again
+        raise Unavailable(path) from None
     except (OSError, ValueError):
         return None
     finally:
