@@ -194,3 +194,20 @@ def test_no_zygote_where_its_socket_path_would_be_too_long(tmp_path: Path, monke
     monkeypatch.setattr(tempfile, "tempdir", str(long))
     assert kernel_zygote.start() is None
     assert list(long.iterdir()) == []
+
+
+def test_a_zygote_that_stops_answering_is_not_asked_again(tmp_path: Path, monkeypatch):
+    """A zygote that takes the request and never answers: after the answer's delay the worker gives it up for
+    good (Unavailable) instead of waiting again for every kernel."""
+    import socket
+
+    path = tmp_path / "muet.sock"
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(path))
+    silent.listen(1)          # connections queue; nothing ever reads or answers them
+    monkeypatch.setattr(kernel_zygote, "ANSWER_TIMEOUT_S", 0.3)
+    try:
+        with pytest.raises(kernel_zygote.Unavailable):
+            kernel_zygote.fork(str(path), ["-f", str(tmp_path / "k.json")], {"cwd": str(tmp_path), "env": {}})
+    finally:
+        silent.close()
