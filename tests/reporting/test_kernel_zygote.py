@@ -211,3 +211,27 @@ def test_a_zygote_that_stops_answering_is_not_asked_again(tmp_path: Path, monkey
             kernel_zygote.fork(str(path), ["-f", str(tmp_path / "k.json")], {"cwd": str(tmp_path), "env": {}})
     finally:
         silent.close()
+
+
+def test_the_zygote_survives_bad_or_abandoned_requests(zygote):
+    """A request without its three descriptors, and a client gone before the answer, are refused or dropped;
+    the zygote keeps serving the next kernel."""
+    import socket
+
+    for payload in (b'{"argv": []}\n', b"pas du json\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            assert kernel_zygote._connect(sock, str(zygote.socket_path))
+            sock.sendall(payload)
+            assert b"error" in sock.recv(4096)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:     # gone before any answer
+        assert kernel_zygote._connect(sock, str(zygote.socket_path))
+        sock.sendall(b'{"argv"')
+    km, kc = _kernel()
+    try:
+        assert isinstance(km.provisioner.process, kernel_zygote.Forked)
+        assert _run(kc, "print(6 * 7)").strip() == "42"
+    finally:
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+    assert zygote.process.poll() is None

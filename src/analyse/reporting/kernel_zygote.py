@@ -7,7 +7,7 @@ process (the *zygote*) imports them once, then forks one child per kernel: each 
 ipykernel that starts with those modules already imported, its own sockets, environment, folder and
 log, and no state of any other report. No library does this for Jupyter kernels (ipykernel's own fork
 support was never merged): it is written here, small, with the plain start as fallback
-(:class:`analyse.reporting.runner` falls back to starting the kernel as a command whenever this process
+(:mod:`analyse.reporting.kernels` falls back to starting the kernel as a command whenever this process
 cannot serve).
 
 Protocol, over a Unix socket whose path is given on the command line: a client sends one JSON line
@@ -18,7 +18,7 @@ ended, however it ended).
 
 Both sides are here: the server (:func:`serve`, run as ``python -m analyse.reporting.kernel_zygote
 SOCKET``), and what the batch uses: :func:`start` and :meth:`Zygote.stop` in the batch's parent,
-:func:`fork` in its workers (through the kernel provisioner of :mod:`analyse.reporting.runner`),
+:func:`fork` in its workers (through the kernel provisioner of :mod:`analyse.reporting.kernels`),
 which follows each kernel by a pidfd (:class:`Forked`).
 """
 
@@ -111,8 +111,9 @@ def _child(request: dict, fds: list[int], closing: list) -> None:
 
 
 def _serve_one(conn: socket.socket, server: socket.socket, selector, children: set[int]) -> None:
-    data, fds, _flags, _addr = socket.recv_fds(conn, MAX_REQUEST, 3)
+    fds: list[int] = []
     try:
+        data, fds, _flags, _addr = socket.recv_fds(conn, MAX_REQUEST, 3)
         while not data.endswith(b"\n"):
             more = conn.recv(MAX_REQUEST)
             if not more:
@@ -125,9 +126,15 @@ def _serve_one(conn: socket.socket, server: socket.socket, selector, children: s
         if pid == 0:
             _child(request, fds, [conn, server, selector])
         children.add(pid)
-        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        try:
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        except OSError:         # the client gave up meanwhile: nobody will use this kernel
+            os.kill(pid, signal.SIGKILL)
     except Exception as exc:  # noqa: BLE001 - the client falls back to starting the kernel itself
-        conn.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+        try:
+            conn.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+        except OSError:
+            pass
     finally:
         for fd in fds:
             os.close(fd)
