@@ -13,8 +13,9 @@ does not shut down a kernel it did not start). A kernel is used for one report o
 report begins, its worker starts the kernel of its next report, so that no report but a worker's first
 waits for a whole kernel start; the last one, unused, is shut down as the worker exits, and a worker's last
 reports start none (:func:`starts_ahead`). The kernels are started without the debugger
-(:mod:`analyse.reporting.kernel_launcher`) and talk over Unix sockets (:mod:`analyse.reporting.kernels`); the workers are forked from a fork
-server that imported papermill once (:func:`start_pool`, :func:`stop_pool`). In a batch, each kernel is
+(:mod:`analyse.reporting.kernel_launcher`) and talk over Unix sockets (:mod:`analyse.reporting.kernels`);
+the workers are forked from a fork server that imported papermill once (:func:`start_pool`,
+:func:`stop_pool`). In a batch, each kernel is
 forked from the batch's zygote (:mod:`analyse.reporting.kernel_zygote`), which imported ipykernel, pandas
 and the library once: a report no longer pays those imports (≈ 0.5 s CPU each); where the zygote cannot
 serve, the kernel starts as a command, as before.
